@@ -1,0 +1,1 @@
+"""es-transport-pki: config model and Pulumi components for Elasticsearch transport TLS."""

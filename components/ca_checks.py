@@ -1,0 +1,120 @@
+"""Checks of an externally provided CA (INV-CA-SHAPE, INV-CA-DEDICATED, INV-STRENGTH).
+
+Pure functions over PEM text with `cryptography`: they return the list of problems (each a
+sentence saying what is wrong and how to fix it) so the config module can report them all at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from datetime import datetime, timedelta
+
+import certifi
+from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+ALLOWED_CURVES = ("secp256r1", "secp384r1")
+MIN_RSA_BITS = 2048
+
+
+def _spki(cert: x509.Certificate) -> bytes:
+    return cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+@functools.cache
+def _public_root_keys() -> frozenset[bytes]:
+    """SPKIs of Mozilla's roots (certifi): a re-issued root keeps its key, so compare keys."""
+    with open(certifi.where(), "rb") as bundle, warnings.catch_warnings():
+        # A few long-lived Mozilla roots have non-positive serials; they are still roots.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return frozenset(_spki(cert) for cert in x509.load_pem_x509_certificates(bundle.read()))
+
+
+def is_public_root(cert: x509.Certificate) -> bool:
+    return _spki(cert) in _public_root_keys()
+
+
+def key_strength_problem(key: object) -> str | None:
+    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
+        if key.key_size < MIN_RSA_BITS:
+            return f"is RSA-{key.key_size}; use RSA of at least {MIN_RSA_BITS} bits (INV-STRENGTH)"
+        return None
+    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        if key.curve.name not in ALLOWED_CURVES:
+            return f"uses curve {key.curve.name}; use P-256 or P-384 (INV-STRENGTH)"
+        return None
+    return f"has a {type(key).__name__}; use ECDSA P-256/P-384 or RSA >= 2048 (INV-STRENGTH)"
+
+
+def load_single_certificate(cert_pem: str) -> tuple[x509.Certificate | None, str | None]:
+    try:
+        certs = x509.load_pem_x509_certificates(cert_pem.encode())
+    except ValueError as err:
+        return None, f"is not a PEM certificate ({err}); paste the CA certificate's PEM text"
+    if len(certs) != 1:
+        return None, (
+            f"holds {len(certs)} certificates; give exactly the one CA certificate that signs "
+            "the node certificates (no chain): ECK and the trust lists expect one"
+        )
+    return certs[0], None
+
+
+def check_ca_certificate(cert: x509.Certificate, now: datetime) -> list[str]:
+    problems: list[str] = []
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        if not constraints.ca:
+            problems.append("is not a CA (basicConstraints CA:false); provide a CA certificate")
+    except x509.ExtensionNotFound:
+        problems.append("has no basicConstraints extension, so it is not a CA (INV-CA-SHAPE)")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not usage.key_cert_sign:
+            problems.append("has no keyCertSign key usage, so it cannot sign node certificates")
+    except x509.ExtensionNotFound:
+        problems.append("has no keyUsage extension; a CA needs keyCertSign (INV-CA-SHAPE)")
+    if cert.not_valid_after_utc <= now:
+        problems.append(
+            f"expired on {cert.not_valid_after_utc:%Y-%m-%d}; provide a valid CA or rotate "
+            "to a generated one (ca.mode: generated)"
+        )
+    if cert.not_valid_before_utc > now:
+        problems.append(f"is not valid before {cert.not_valid_before_utc:%Y-%m-%d}")
+    strength = key_strength_problem(cert.public_key())
+    if strength:
+        problems.append(strength)
+    if is_public_root(cert):
+        problems.append(
+            "is a public root CA (it is in the Mozilla/certifi bundle); transport needs a "
+            "private CA dedicated to this cluster (INV-CA-DEDICATED)"
+        )
+    return problems
+
+
+def check_key_matches(cert: x509.Certificate, key_pem: str) -> list[str]:
+    try:
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    except (ValueError, TypeError) as err:
+        return [f"is not an unencrypted PEM private key ({err}); give the CA key in PEM form"]
+    if _spki_of_private_key(key) != _spki(cert):
+        return ["does not match the public key of ca.certPem; give the key of that CA"]
+    return []
+
+
+def _spki_of_private_key(key: object) -> bytes | None:
+    public_key = getattr(key, "public_key", None)
+    if public_key is None:
+        return None
+    der: bytes = public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return der
+
+
+def expires_before(cert: x509.Certificate, now: datetime, days: int) -> bool:
+    return cert.not_valid_after_utc < now + timedelta(days=days)

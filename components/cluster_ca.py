@@ -1,0 +1,72 @@
+"""ClusterCa: the CA dedicated to one cluster's transport layer (INV-CA-DEDICATED, INV-CA-SHAPE)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_tls as tls
+
+from components.certificate_facts import certificate_facts
+from components.model import CaMode, CaSpec, KeyAlgorithm
+from components.private_key import private_key
+
+CA_ALLOWED_USES = ["cert_signing", "crl_signing"]
+
+
+@dataclass(frozen=True)
+class ClusterCaArgs:
+    cluster: str
+    spec: CaSpec
+    key_algorithm: KeyAlgorithm
+
+
+class ClusterCa(pulumi.ComponentResource):
+    """A generated (PrivateKey + SelfSignedCert) or provided CA.
+
+    `private_key_pem` is always a secret; `cert_pem` is what every node trusts.
+    """
+
+    cert_pem: pulumi.Output[str]
+    private_key_pem: pulumi.Output[str]
+    fingerprint_sha256: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ClusterCaArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("es-transport-pki:cluster_ca:ClusterCa", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        provided = args.spec.provided
+        if args.spec.mode is CaMode.PROVIDED and provided is not None:
+            self.cert_pem = pulumi.Output.from_input(provided.cert_pem)
+            self.private_key_pem = pulumi.Output.secret(provided.key_pem)
+        else:
+            key = private_key(f"{name}-key", args.key_algorithm, child)
+            cert = tls.SelfSignedCert(
+                f"{name}-cert",
+                private_key_pem=key.private_key_pem,
+                subject=tls.SelfSignedCertSubjectArgs(
+                    common_name=args.spec.common_name,
+                    organization=args.spec.organization,
+                    organizational_unit=args.cluster,
+                ),
+                is_ca_certificate=True,
+                max_path_length=0,
+                set_subject_key_id=True,
+                allowed_uses=CA_ALLOWED_USES,
+                validity_period_hours=args.spec.lifetime.validity_hours,
+                early_renewal_hours=args.spec.lifetime.renew_before_hours,
+                opts=child,
+            )
+            self.cert_pem = cert.cert_pem
+            self.private_key_pem = pulumi.Output.secret(key.private_key_pem)
+        self.fingerprint_sha256 = self.cert_pem.apply(
+            lambda pem: certificate_facts(pem)["fingerprintSha256"]
+        )
+        self.register_outputs(
+            {
+                "certPem": self.cert_pem,
+                "privateKeyPem": self.private_key_pem,
+                "fingerprintSha256": self.fingerprint_sha256,
+            }
+        )

@@ -1,0 +1,168 @@
+"""The validated, typed model of a stack's configuration.
+
+Everything here is frozen: `components.config` builds it once at the edge and components only
+read it. Field names follow the stack keys they come from (see README "Configuration").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Delivery(Enum):
+    VM = "vm"
+    ECK = "eck"
+
+
+class KeyAlgorithm(Enum):
+    """Key algorithms allowed for transport keys (INV-STRENGTH).
+
+    P-224 (pulumi-tls's ECDSA default) and RSA below 2048 bits are deliberately absent.
+    """
+
+    ECDSA_P256 = "ecdsa-p256"
+    ECDSA_P384 = "ecdsa-p384"
+    RSA_2048 = "rsa-2048"
+    RSA_3072 = "rsa-3072"
+    RSA_4096 = "rsa-4096"
+
+    @property
+    def is_rsa(self) -> bool:
+        return self.value.startswith("rsa-")
+
+    @property
+    def tls_algorithm(self) -> str:
+        """The `algorithm` input of `tls.PrivateKey`."""
+        return "RSA" if self.is_rsa else "ECDSA"
+
+    @property
+    def ecdsa_curve(self) -> str | None:
+        """The `ecdsaCurve` input; always explicit because the provider defaults to P224."""
+        return None if self.is_rsa else self.value.removeprefix("ecdsa-").upper()
+
+    @property
+    def rsa_bits(self) -> int | None:
+        return int(self.value.removeprefix("rsa-")) if self.is_rsa else None
+
+
+class ClientAuthentication(Enum):
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    NONE = "none"
+
+
+class VerificationMode(Enum):
+    FULL = "full"
+    CERTIFICATE = "certificate"
+
+
+class CaMode(Enum):
+    GENERATED = "generated"
+    PROVIDED = "provided"
+
+
+HOURS_PER_DAY = 24
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """How long a certificate is valid and how early before expiry it is renewed."""
+
+    validity_days: int
+    renew_before_days: int
+
+    @property
+    def validity_hours(self) -> int:
+        return self.validity_days * HOURS_PER_DAY
+
+    @property
+    def renew_before_hours(self) -> int:
+        return self.renew_before_days * HOURS_PER_DAY
+
+
+@dataclass(frozen=True)
+class ProvidedCa:
+    """An external CA dedicated to this cluster. The key came from secret config."""
+
+    cert_pem: str
+    key_pem: str = field(repr=False)
+    fingerprint_sha256: str
+
+
+@dataclass(frozen=True)
+class CaSpec:
+    mode: CaMode
+    common_name: str
+    organization: str | None
+    lifetime: Lifetime
+    provided: ProvidedCa | None = None
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """An explicit, named exception to INV-MTLS; it is still reported."""
+
+    name: str
+    reason: str
+    expires: str | None
+
+
+@dataclass(frozen=True)
+class TransportSpec:
+    client_authentication: ClientAuthentication
+    verification_mode: VerificationMode
+    waiver: Waiver | None = None
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One Elasticsearch node and every name and address its peers reach it by."""
+
+    name: str
+    dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...]
+
+    @property
+    def common_name(self) -> str:
+        return self.dns_names[0] if self.dns_names else self.name
+
+
+@dataclass(frozen=True)
+class NodeSetSpec:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class EckSpec:
+    name: str
+    namespace: str
+    node_sets: tuple[NodeSetSpec, ...]
+    cluster_domain: str
+    extra_dns_names: tuple[str, ...]
+    extra_ip_addresses: tuple[str, ...]
+
+    def pod_names(self, node_set: NodeSetSpec) -> tuple[str, ...]:
+        """ECK names pods `<es>-es-<nodeSet>-<ordinal>` (StatefulSet `<es>-es-<nodeSet>`)."""
+        return tuple(f"{self.statefulset(node_set)}-{i}" for i in range(node_set.count))
+
+    def statefulset(self, node_set: NodeSetSpec) -> str:
+        return f"{self.name}-es-{node_set.name}"
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    delivery: Delivery
+    key_algorithm: KeyAlgorithm
+    ca: CaSpec
+    node_lifetime: Lifetime
+    transport: TransportSpec
+    nodes: tuple[NodeSpec, ...]
+    eck: EckSpec | None = None
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    clusters: tuple[ClusterSpec, ...]

@@ -1,0 +1,74 @@
+"""NodeCertificate: one node's transport key and certificate (INV-EKU, INV-LEAF)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_tls as tls
+
+from components.certificate_facts import certificate_facts
+from components.model import KeyAlgorithm, Lifetime, NodeSpec
+from components.private_key import private_key
+
+# Both EKUs, always: a serverAuth-only certificate fails as a TLS client (DESIGN §1).
+TRANSPORT_EKU = ["server_auth", "client_auth"]
+
+
+def node_allowed_uses(algorithm: KeyAlgorithm) -> list[str]:
+    """KU digitalSignature (+keyEncipherment for RSA key exchange) and both EKUs."""
+    key_usage = ["digital_signature"]
+    if algorithm.is_rsa:
+        key_usage.append("key_encipherment")
+    return [*key_usage, *TRANSPORT_EKU]
+
+
+@dataclass(frozen=True)
+class NodeCertificateArgs:
+    cluster: str
+    node: NodeSpec
+    key_algorithm: KeyAlgorithm
+    lifetime: Lifetime
+    ca_cert_pem: pulumi.Input[str]
+    ca_private_key_pem: pulumi.Input[str]
+
+
+class NodeCertificate(pulumi.ComponentResource):
+    """PrivateKey → CertRequest (the node's SANs) → LocallySignedCert by the cluster CA."""
+
+    private_key_pem: pulumi.Output[str]
+    cert_pem: pulumi.Output[str]
+    facts: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self, name: str, args: NodeCertificateArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("es-transport-pki:node_certificate:NodeCertificate", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        key = private_key(f"{name}-key", args.key_algorithm, child)
+        request = tls.CertRequest(
+            f"{name}-csr",
+            private_key_pem=key.private_key_pem,
+            subject=tls.CertRequestSubjectArgs(
+                common_name=args.node.common_name, organizational_unit=args.cluster
+            ),
+            dns_names=list(args.node.dns_names),
+            ip_addresses=list(args.node.ip_addresses),
+            opts=child,
+        )
+        cert = tls.LocallySignedCert(
+            f"{name}-cert",
+            cert_request_pem=request.cert_request_pem,
+            ca_cert_pem=args.ca_cert_pem,
+            ca_private_key_pem=args.ca_private_key_pem,
+            allowed_uses=node_allowed_uses(args.key_algorithm),
+            validity_period_hours=args.lifetime.validity_hours,
+            early_renewal_hours=args.lifetime.renew_before_hours,
+            opts=child,
+        )
+        self.private_key_pem = pulumi.Output.secret(key.private_key_pem)
+        self.cert_pem = cert.cert_pem
+        self.facts = cert.cert_pem.apply(certificate_facts)
+        self.register_outputs(
+            {"privateKeyPem": self.private_key_pem, "certPem": self.cert_pem, "facts": self.facts}
+        )

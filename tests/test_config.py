@@ -1,0 +1,323 @@
+"""Config validation: every problem reported at once, each naming its stack key and the fix."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import certifi
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from components.config import ConfigError, parse_stack_config
+from components.model import (
+    CaMode,
+    ClientAuthentication,
+    Delivery,
+    KeyAlgorithm,
+    VerificationMode,
+)
+from tests.x509_factory import make_ca, make_key
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parent.parent
+
+Raw = dict[str, Any]
+
+
+def vm_cluster(name: str = "logs") -> Raw:
+    return {
+        "name": name,
+        "delivery": "vm",
+        "nodes": [
+            {"name": "es-1", "dns": ["es-1.example.internal"], "ips": ["10.0.0.1"]},
+            {"name": "es-2", "dns": ["es-2.example.internal"], "ips": ["10.0.0.2"]},
+        ],
+    }
+
+
+def eck_cluster(name: str = "search") -> Raw:
+    return {
+        "name": name,
+        "delivery": "eck",
+        "eck": {"name": name, "namespace": "elastic", "nodeSets": [{"name": "default", "count": 3}]},
+    }
+
+
+def stack(*clusters: Raw) -> Raw:
+    return {"clusters": list(clusters) or [vm_cluster()]}
+
+
+def parse(raw: Raw, secret: bool = True) -> Any:
+    return parse_stack_config(raw, stack="dev", now=NOW, secret_keys={"clusters"} if secret else ())
+
+
+def problems_of(raw: Raw, secret: bool = True) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(raw, secret)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def provided(ca_cert_pem: str, ca_key_pem: str) -> Raw:
+    cluster = vm_cluster()
+    cluster["ca"] = {"mode": "provided", "certPem": ca_cert_pem, "keyPem": ca_key_pem}
+    return stack(cluster)
+
+
+def mutate(change: Callable[[Raw], None], base: Raw | None = None) -> Raw:
+    raw = copy.deepcopy(base or stack(vm_cluster(), eck_cluster()))
+    change(raw)
+    return raw
+
+
+def set_path(path: str, value: object) -> Callable[[Raw], None]:
+    """Set `clusters[0].nodes[1].dns` style paths, as `pulumi config set --path` does."""
+
+    def change(raw: Raw) -> None:
+        parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path)]
+        target: Any = raw
+        for part in parts[:-1]:
+            if isinstance(part, str) and part not in target:
+                target[part] = {}
+            target = target[part]
+        target[parts[-1]] = value
+
+    return change
+
+
+def delete_path(path: str) -> Callable[[Raw], None]:
+    def change(raw: Raw) -> None:
+        parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path)]
+        target: Any = raw
+        for part in parts[:-1]:
+            target = target[part]
+        del target[parts[-1]]
+
+    return change
+
+
+def _public_root_pem() -> str:
+    roots = Path(certifi.where()).read_text().split("-----END CERTIFICATE-----")
+    root = x509.load_pem_x509_certificate((roots[-2] + "-----END CERTIFICATE-----").encode())
+    return root.public_bytes(serialization.Encoding.PEM).decode()
+
+
+GOOD_CA = make_ca("shared transport CA")
+OTHER_CA = make_ca("other CA")
+
+# (id, invalid config, stack key the message names, pattern of the message)
+BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
+    ("no clusters", {}, "clusters", "is required"),
+    ("empty clusters", {"clusters": []}, "clusters", "non-empty list"),
+    ("top-level typo", mutate(set_path("clustrs", 1)), "clustrs", "did you mean 'clusters'"),
+    ("cluster typo key", mutate(set_path("clusters[0].delivry", "vm")), "clusters[0].delivry",
+     "did you mean 'delivery'"),
+    ("bad cluster name", mutate(set_path("clusters[0].name", "Logs_1")), "clusters[0].name",
+     "'Logs_1' is not a valid cluster name"),
+    ("duplicate cluster", stack(vm_cluster("a"), vm_cluster("a")), "clusters",
+     "cluster name 'a' is used 2 times"),
+    ("no delivery", mutate(delete_path("clusters[0].delivery")), "clusters[0].delivery",
+     "is required; one of 'vm', 'eck'"),
+    ("bad delivery", mutate(set_path("clusters[0].delivery", "ssh")), "clusters[0].delivery",
+     "must be one of 'vm', 'eck', got 'ssh'"),
+    ("P-224", mutate(set_path("clusters[0].keyAlgorithm", "ecdsa-p224")),
+     "clusters[0].keyAlgorithm", "P-224 is pulumi-tls's ECDSA default"),
+    ("RSA-1024", mutate(set_path("clusters[0].keyAlgorithm", "rsa-1024")),
+     "clusters[0].keyAlgorithm", "RSA-1024 is broken"),
+    ("unknown algorithm", mutate(set_path("clusters[0].keyAlgorithm", "dsa")),
+     "clusters[0].keyAlgorithm", "must be one of 'ecdsa-p256'"),
+    ("renew >= validity", mutate(set_path("clusters[0].nodeCertificates",
+                                           {"validityDays": 30, "renewBeforeDays": 30})),
+     "clusters[0].nodeCertificates.renewBeforeDays", "must be shorter than validityDays"),
+    ("node validity too long", mutate(set_path("clusters[0].nodeCertificates.validityDays", 3000)),
+     "clusters[0].nodeCertificates.validityDays", "between 1 and 825"),
+    ("validity not a number", mutate(set_path("clusters[0].ca.validityDays", "ten years")),
+     "clusters[0].ca.validityDays", "must be a whole number"),
+    ("node outlives CA", mutate(set_path("clusters[0].ca.validityDays", 300)),
+     "clusters[0].ca.validityDays", "must not outlive its CA"),
+    ("bad DNS name", mutate(set_path("clusters[0].nodes[0].dns", ["es_1.example"])),
+     "clusters[0].nodes[0].dns[0]", "'es_1.example' is not a valid DNS name"),
+    ("wildcard", mutate(set_path("clusters[0].nodes[0].dns", ["*.example.internal"])),
+     "clusters[0].nodes[0].dns[0]", "no wildcards"),
+    ("bad IP", mutate(set_path("clusters[0].nodes[1].ips", ["10.0.0.300"])),
+     "clusters[0].nodes[1].ips[0]", "'10.0.0.300' is not an IPv4 or IPv6 address"),
+    ("duplicate node", mutate(set_path("clusters[0].nodes[1].name", "es-1")),
+     "clusters[0].nodes", "node name 'es-1' is used 2 times"),
+    ("node without names", mutate(set_path("clusters[0].nodes[0]", {"name": "es-1"})),
+     "clusters[0].nodes[0]", "has neither dns nor ips"),
+    ("shared SAN", mutate(set_path("clusters[0].nodes[1].ips", ["10.0.0.1"])),
+     "clusters[0].nodes", "'10.0.0.1' is claimed by nodes es-1, es-2"),
+    ("vm without nodes", mutate(set_path("clusters[0].nodes", [])),
+     "clusters[0].nodes", "at least one node"),
+    ("client auth none", mutate(set_path("clusters[0].transport.clientAuthentication", "none")),
+     "clusters[0].transport.clientAuthentication", r"'none' lets anyone .* \(INV-MTLS\)"),
+    ("expired waiver", mutate(set_path("clusters[0].transport", {
+        "clientAuthentication": "optional",
+        "waiver": {"name": "W-1", "reason": "migration", "expires": "2026-01-01"}})),
+     "clusters[0].transport.waiver.expires", "the waiver expired on 2026-01-01"),
+    ("stale waiver", mutate(set_path("clusters[0].transport.waiver",
+                                     {"name": "W-1", "reason": "old"})),
+     "clusters[0].transport.waiver", "waives nothing"),
+    ("waiver without reason", mutate(set_path("clusters[0].transport", {
+        "clientAuthentication": "none", "waiver": {"name": "W-2"}})),
+     "clusters[0].transport.waiver.reason", "is required"),
+    ("verification none", mutate(set_path("clusters[0].transport.verificationMode", "none")),
+     "clusters[0].transport.verificationMode", r"\(INV-VERIFY\)"),
+    ("ECK owns verification", mutate(set_path("clusters[1].transport.verificationMode", "full")),
+     "clusters[1].transport.verificationMode", "ECK owns"),
+    ("ECK without nodeSets", mutate(set_path("clusters[1].eck.nodeSets", [])),
+     "clusters[1].eck.nodeSets", "at least one nodeSet"),
+    ("ECK nodeSet count", mutate(set_path("clusters[1].eck.nodeSets[0].count", -1)),
+     "clusters[1].eck.nodeSets[0].count", "between 0 and 1000"),
+    ("nodes under ECK", mutate(set_path("clusters[1].nodes", [{"name": "x", "dns": ["x.y"]}])),
+     "clusters[1].nodes", "only used with delivery: vm"),
+    ("ECK bad namespace", mutate(set_path("clusters[1].eck.namespace", "Prod")),
+     "clusters[1].eck.namespace", "not a valid namespace"),
+    ("ECK duplicate target", stack(eck_cluster("a"), {**eck_cluster("b"), "eck": eck_cluster("a")["eck"]}),
+     "clusters", "ECK Elasticsearch 'elastic/a' is used 2 times"),
+    ("generated with certPem", mutate(set_path("clusters[0].ca.certPem", GOOD_CA.cert_pem)),
+     "clusters[0].ca.certPem", "only used with ca.mode: provided"),
+    ("provided without cert", mutate(set_path("clusters[0].ca.mode", "provided")),
+     "clusters[0].ca.certPem", "is required"),
+    ("provided not a CA", provided(make_ca(is_ca=False).cert_pem, GOOD_CA.key_pem),
+     "clusters[0].ca.certPem", r"is not a CA \(basicConstraints CA:false\)"),
+    ("provided without keyCertSign", provided(
+        (ca := make_ca(key_cert_sign=False)).cert_pem, ca.key_pem),
+     "clusters[0].ca.certPem", "has no keyCertSign"),
+    ("provided expired", provided(
+        (old := make_ca(not_before=NOW - timedelta(days=400), days=300)).cert_pem, old.key_pem),
+     "clusters[0].ca.certPem", "expired on"),
+    ("provided expires soon", provided(
+        (short := make_ca(not_before=NOW - timedelta(days=1), days=100)).cert_pem, short.key_pem),
+     "clusters[0].ca.certPem", "before a node certificate issued today"),
+    ("provided key mismatch", provided(GOOD_CA.cert_pem, OTHER_CA.key_pem),
+     "clusters[0].ca.keyPem", "does not match the public key of ca.certPem"),
+    ("provided key garbage", provided(GOOD_CA.cert_pem, "not a key"),
+     "clusters[0].ca.keyPem", "is not an unencrypted PEM private key"),
+    ("provided weak CA", provided(
+        (weak := make_ca(key=make_key("p224"))).cert_pem, weak.key_pem),
+     "clusters[0].ca.certPem", "use P-256 or P-384"),
+    ("provided public root", provided(_public_root_pem(), GOOD_CA.key_pem),
+     "clusters[0].ca.certPem", r"is a public root CA .* \(INV-CA-DEDICATED\)"),
+    ("provided chain", provided(GOOD_CA.cert_pem + OTHER_CA.cert_pem, GOOD_CA.key_pem),
+     "clusters[0].ca.certPem", "holds 2 certificates"),
+    ("provided not PEM", provided("-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----",
+                                  GOOD_CA.key_pem),
+     "clusters[0].ca.certPem", "is not a PEM certificate"),
+    ("shared provided CA", {"clusters": [
+        provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0],
+        {**provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0], "name": "other"},
+    ]}, "clusters", r"clusters logs, other share one provided CA;.*\(INV-CA-DEDICATED\)"),
+    ("resource name clash", stack(
+        {**vm_cluster("a"), "nodes": [{"name": "b-c", "dns": ["b.c"]}]},
+        {**vm_cluster("a-b"), "nodes": [{"name": "c", "dns": ["c.d"]}]}),
+     "clusters", "cluster-node resource name 'a-b-c' is used 2 times"),
+    ("cluster not a map", {"clusters": ["logs"]}, "clusters[0]", "must be a map, got a string"),
+]
+
+
+@pytest.mark.parametrize(("raw", "key", "pattern"), [c[1:] for c in BAD_CONFIGS],
+                         ids=[c[0] for c in BAD_CONFIGS])
+def test_invalid_config_is_refused_with_key_and_fix(raw: Raw, key: str, pattern: str) -> None:
+    problems = problems_of(raw)
+    prefix = re.escape(f"es-transport-pki:{key}: ")
+    assert any(re.match(prefix + ".*" + pattern, p) for p in problems), problems
+
+
+def test_plain_text_ca_key_is_refused_with_the_secret_command() -> None:
+    problems = problems_of(provided(GOOD_CA.cert_pem, GOOD_CA.key_pem), secret=False)
+    assert problems == [
+        "es-transport-pki:clusters[0].ca.keyPem: is plain text in the stack file; store the CA "
+        "key encrypted with `pulumi config set --secret --path 'clusters[0].ca.keyPem' < ca.key`"
+        " (INV-CUSTODY)"
+    ]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    raw = mutate(lambda r: (
+        set_path("clusters[0].keyAlgorithm", "ecdsa-p224")(r),
+        set_path("clusters[0].nodes[0].dns", ["bad_name"])(r),
+        set_path("clusters[0].transport.verificationMode", "none")(r),
+        set_path("clusters[1].eck.nodeSets[0].count", "three")(r),
+        set_path("unknown", True)(r),
+    ))
+    keys = [p.split(": ")[0] for p in problems_of(raw)]
+    assert sorted(keys) == sorted([
+        "es-transport-pki:unknown",
+        "es-transport-pki:clusters[0].keyAlgorithm",
+        "es-transport-pki:clusters[0].nodes[0].dns[0]",
+        "es-transport-pki:clusters[0].transport.verificationMode",
+        "es-transport-pki:clusters[1].eck.nodeSets[0].count",
+    ])
+
+
+def test_defaults_are_safe() -> None:
+    spec = parse(stack(vm_cluster(), eck_cluster()))
+    vm, eck = spec.clusters
+    assert vm.delivery is Delivery.VM and eck.delivery is Delivery.ECK
+    assert vm.key_algorithm is KeyAlgorithm.ECDSA_P256
+    assert vm.key_algorithm.ecdsa_curve == "P256"
+    assert vm.ca.mode is CaMode.GENERATED
+    assert (vm.ca.lifetime.validity_days, vm.ca.lifetime.renew_before_days) == (1825, 180)
+    assert (vm.node_lifetime.validity_days, vm.node_lifetime.renew_before_days) == (365, 30)
+    assert vm.transport.client_authentication is ClientAuthentication.REQUIRED
+    assert vm.transport.verification_mode is VerificationMode.FULL
+    # ECK sets verification_mode itself; the model says what will be in force.
+    assert eck.transport.verification_mode is VerificationMode.CERTIFICATE
+    assert vm.ca.common_name == "logs transport CA (dev)"
+
+
+def test_names_are_normalised() -> None:
+    raw = mutate(set_path("clusters[0].nodes[0]", {
+        "name": "es-1", "dns": ["ES-1.Example.Internal"], "ips": ["2001:DB8:0:0::1"]}))
+    node = parse(raw).clusters[0].nodes[0]
+    assert node.dns_names == ("es-1.example.internal",)
+    assert node.ip_addresses == ("2001:db8::1",)
+
+
+def test_eck_pods_follow_eck_naming() -> None:
+    cluster = eck_cluster()
+    cluster["eck"]["nodeSets"] = [{"name": "masters", "count": 2}, {"name": "data", "count": 1}]
+    cluster["eck"]["extraDns"] = ["search.example.com"]
+    nodes = parse(stack(cluster)).clusters[0].nodes
+    assert [n.name for n in nodes] == [
+        "search-es-masters-0", "search-es-masters-1", "search-es-data-0"]
+    assert nodes[2].dns_names == (
+        "search-es-data-0.search-es-data.elastic.svc",
+        "search-es-data-0.search-es-data.elastic.svc.cluster.local",
+        "search-es-transport.elastic.svc",
+        "search-es-transport.elastic.svc.cluster.local",
+        "search.example.com",
+    )
+
+
+def test_waiver_allows_optional_client_auth() -> None:
+    raw = mutate(set_path("clusters[0].transport", {
+        "clientAuthentication": "optional",
+        "waiver": {"name": "SEC-42", "reason": "rolling migration", "expires": "2027-01-31"}}))
+    transport = parse(raw).clusters[0].transport
+    assert transport.client_authentication is ClientAuthentication.OPTIONAL
+    assert transport.waiver is not None and transport.waiver.name == "SEC-42"
+
+
+def test_provided_ca_is_accepted_and_key_hidden_from_repr() -> None:
+    spec = parse(provided(GOOD_CA.cert_pem, GOOD_CA.key_pem))
+    ca = spec.clusters[0].ca
+    assert ca.mode is CaMode.PROVIDED and ca.provided is not None
+    assert ca.provided.fingerprint_sha256.count(":") == 31
+    assert "PRIVATE KEY" not in repr(ca)
+
+
+@pytest.mark.parametrize("name", ["dev", "staging", "prod"])
+def test_example_stacks_are_valid(name: str) -> None:
+    config = yaml.safe_load((REPO / "stacks" / f"Pulumi.{name}.yaml").read_text())["config"]
+    raw = {key.split(":", 1)[1]: value for key, value in config.items()
+           if key.startswith("es-transport-pki:")}
+    spec = parse_stack_config(raw, stack=name, now=NOW)
+    assert spec.clusters and all(cluster.nodes for cluster in spec.clusters)
