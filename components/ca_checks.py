@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 import certifi
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 ALLOWED_CURVES = ("secp256r1", "secp384r1")
 MIN_RSA_BITS = 2048

@@ -46,7 +46,9 @@ def eck_cluster(name: str = "search") -> Raw:
     return {
         "name": name,
         "delivery": "eck",
-        "eck": {"name": name, "namespace": "elastic", "nodeSets": [{"name": "default", "count": 3}]},
+        "eck": {
+            "name": name, "namespace": "elastic", "nodeSets": [{"name": "default", "count": 3}]
+        },
     }
 
 
@@ -179,7 +181,8 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[1].nodes", "only used with delivery: vm"),
     ("ECK bad namespace", mutate(set_path("clusters[1].eck.namespace", "Prod")),
      "clusters[1].eck.namespace", "not a valid namespace"),
-    ("ECK duplicate target", stack(eck_cluster("a"), {**eck_cluster("b"), "eck": eck_cluster("a")["eck"]}),
+    ("ECK duplicate target",
+     stack(eck_cluster("a"), {**eck_cluster("b"), "eck": eck_cluster("a")["eck"]}),
      "clusters", "ECK Elasticsearch 'elastic/a' is used 2 times"),
     ("generated with certPem", mutate(set_path("clusters[0].ca.certPem", GOOD_CA.cert_pem)),
      "clusters[0].ca.certPem", "only used with ca.mode: provided"),

@@ -1,0 +1,198 @@
+"""Primitives for reading stack config: typed getters that record problems and go on.
+
+Each problem names its key in `pulumi config set --path` syntax; parsing continues after a
+problem so that the user sees every problem of a stack at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TypeVar
+
+import pulumi
+
+NAMESPACE = "es-transport-pki"
+DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+E = TypeVar("E", bound=Enum)
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{NAMESPACE}:{self.key}: {self.message}"
+
+
+class ConfigError(pulumi.RunError):
+    """Invalid stack configuration; `problems` lists all of them.
+
+    A `RunError`, so `pulumi up` prints the problems without a Python traceback.
+    """
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the stack configuration:\n{lines}")
+
+
+class Problems:
+    """Collects problems; parsing goes on after each so that the user sees all of them."""
+
+    def __init__(self) -> None:
+        self.items: list[ConfigProblem] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.items.append(ConfigProblem(key, message))
+
+
+def type_name(value: object) -> str:
+    return {dict: "a map", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def mapping(value: object, key: str, problems: Problems) -> Mapping[str, Any] | None:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.add(key, f"must be a map, got {type_name(value)} {value!r}")
+        return None
+    return value
+
+
+def check_keys(
+    obj: Mapping[str, Any], key: str, allowed: Collection[str], problems: Problems
+) -> None:
+    for unknown in sorted(set(obj) - set(allowed)):
+        hint = difflib.get_close_matches(unknown, allowed, n=1)
+        fix = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(sorted(allowed))}"
+        problems.add(join(key, unknown), f"unknown key; {fix}")
+
+
+def join(key: str, child: str | int) -> str:
+    if isinstance(child, int):
+        return f"{key}[{child}]"
+    return f"{key}.{child}" if key else child
+
+
+def string(
+    obj: Mapping[str, Any], name: str, key: str, problems: Problems, *, required: bool = False
+) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        if required:
+            problems.add(join(key, name), "is required")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        problems.add(join(key, name), f"must be a non-empty string, got {value!r}")
+        return None
+    return value
+
+
+def integer(
+    obj: Mapping[str, Any], name: str, key: str, problems: Problems, *,
+    default: int, low: int, high: int,
+) -> int:
+    value = obj.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.add(join(key, name), f"must be a whole number, got {value!r}")
+        return default
+    if not low <= value <= high:
+        problems.add(join(key, name), f"must be between {low} and {high}, got {value}")
+        return default
+    return value
+
+
+def choice(
+    obj: Mapping[str, Any], name: str, key: str, problems: Problems, *,
+    enum: type[E], default: E | None,
+) -> E | None:
+    value = obj.get(name)
+    if value is None:
+        if default is None:
+            problems.add(join(key, name), f"is required; one of {choices(enum)}")
+        return default
+    try:
+        return enum(value)
+    except ValueError:
+        problems.add(join(key, name), f"must be one of {choices(enum)}, got {value!r}")
+        return default
+
+
+def choices(enum: type[Enum]) -> str:
+    return ", ".join(repr(member.value) for member in enum)
+
+
+def listing(obj: Mapping[str, Any], name: str, key: str, problems: Problems) -> list[Any]:
+    value = obj.get(name, [])
+    if not isinstance(value, list):
+        problems.add(join(key, name), f"must be a list, got {type_name(value)} {value!r}")
+        return []
+    return value
+
+
+def dns_label(value: str, key: str, problems: Problems, what: str) -> bool:
+    if DNS_LABEL.match(value):
+        return True
+    problems.add(
+        key,
+        f"{value!r} is not a valid {what}: use 1-63 lower-case letters, digits and '-', "
+        "starting and ending with a letter or digit",
+    )
+    return False
+
+
+def dns_name(value: object, key: str, problems: Problems) -> str | None:
+    if not isinstance(value, str):
+        problems.add(key, f"must be a DNS name string, got {value!r}")
+        return None
+    name = value.lower()
+    labels = name.split(".")
+    if len(name) > 253 or not all(DNS_LABEL.match(label) for label in labels):
+        hint = " (no wildcards: each node certificate names its own node)" if "*" in name else ""
+        problems.add(
+            key,
+            f"{value!r} is not a valid DNS name{hint}; use dot-separated labels of letters, "
+            "digits and '-' without a trailing dot",
+        )
+        return None
+    return name
+
+
+def ip_address(value: object, key: str, problems: Problems) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value if isinstance(value, str) else ""))
+    except ValueError:
+        problems.add(key, f"{value!r} is not an IPv4 or IPv6 address")
+        return None
+
+
+def names(
+    obj: Mapping[str, Any], name: str, key: str, problems: Problems,
+    parse: Callable[[object, str, Problems], str | None],
+) -> tuple[str, ...]:
+    parsed: list[str] = []
+    for index, item in enumerate(listing(obj, name, key, problems)):
+        value = parse(item, join(join(key, name), index), problems)
+        if value is None:
+            continue
+        if value in parsed:
+            problems.add(join(join(key, name), index), f"{value!r} is listed twice; remove one")
+            continue
+        parsed.append(value)
+    return tuple(parsed)
+
+
+def report_duplicates(values: Sequence[str], key: str, what: str, problems: Problems) -> None:
+    for value, count in sorted(Counter(values).items()):
+        if count > 1:
+            problems.add(key, f"{what} {value!r} is used {count} times; names must be unique")
