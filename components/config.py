@@ -17,7 +17,7 @@ from pulumi.runtime.config import CONFIG, is_config_secret
 
 from components import ca_checks
 from components.certificate_facts import sha256_fingerprint
-from components.config_eck import eck_pod_nodes, eck_spec
+from components.config_eck import eck_pod_nodes, eck_spec, kubernetes_spec
 from components.config_reader import (
     NAMESPACE,
     ConfigError,
@@ -39,7 +39,6 @@ from components.model import (
     ClientAuthentication,
     ClusterSpec,
     Delivery,
-    EckSpec,
     KeyAlgorithm,
     Lifetime,
     NodeSpec,
@@ -49,11 +48,13 @@ from components.model import (
     VerificationMode,
     Waiver,
 )
+from components.model_eck import EckSpec
 
 __all__ = ["ConfigError", "parse_stack_config", "read_stack_config"]
 
 CLUSTERS_KEY = "clusters"
-TOP_LEVEL_KEYS = frozenset({CLUSTERS_KEY})
+KUBERNETES_KEY = "kubernetes"
+TOP_LEVEL_KEYS = frozenset({CLUSTERS_KEY, KUBERNETES_KEY})
 
 DEFAULT_KEY_ALGORITHM = KeyAlgorithm.ECDSA_P256
 DEFAULT_CA_LIFETIME = Lifetime(validity_days=1825, renew_before_days=180)
@@ -354,9 +355,10 @@ def parse_stack_config(
             if cluster is not None:
                 clusters.append(cluster)
         _cross_cluster(clusters, problems)
+    kubernetes = kubernetes_spec(raw.get(KUBERNETES_KEY), KUBERNETES_KEY, problems)
     if problems.items:
         raise ConfigError(problems.items)
-    return StackSpec(tuple(clusters))
+    return StackSpec(tuple(clusters), kubernetes)
 
 
 def read_stack_config(now: datetime) -> StackSpec:

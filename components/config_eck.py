@@ -19,12 +19,14 @@ from components.config_reader import (
     report_duplicates,
     string,
 )
-from components.model import EckSpec, NodeSetSpec, NodeSpec
+from components.model import NodeSpec
+from components.model_eck import EckSpec, KubernetesSpec, NodeSetSpec
 
 ECK_KEYS = frozenset({"name", "namespace", "nodeSets", "clusterDomain", "extraDns", "extraIps"})
 NODESET_KEYS = frozenset({"name", "count"})
 MAX_NODESET_COUNT = 1000
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"
+KUBERNETES_KEYS = frozenset({"kubeconfig", "context"})
 
 
 def eck_spec(raw: object, key: str, problems: Problems) -> EckSpec | None:
@@ -94,3 +96,13 @@ def eck_pod_nodes(eck: EckSpec) -> tuple[NodeSpec, ...]:
             )
             nodes.append(NodeSpec(pod, dns, eck.extra_ip_addresses))
     return tuple(nodes)
+
+
+def kubernetes_spec(raw: object, key: str, problems: Problems) -> KubernetesSpec:
+    """Stack key `kubernetes`: where the ECK clusters' objects are applied."""
+    obj = mapping(raw, key, problems) or {}
+    check_keys(obj, key, KUBERNETES_KEYS, problems)
+    return KubernetesSpec(
+        kubeconfig=string(obj, "kubeconfig", key, problems),
+        context=string(obj, "context", key, problems),
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from components.model_eck import EckSpec, KubernetesSpec
+
 
 class Delivery(Enum):
     VM = "vm"
@@ -129,29 +131,6 @@ class NodeSpec:
 
 
 @dataclass(frozen=True)
-class NodeSetSpec:
-    name: str
-    count: int
-
-
-@dataclass(frozen=True)
-class EckSpec:
-    name: str
-    namespace: str
-    node_sets: tuple[NodeSetSpec, ...]
-    cluster_domain: str
-    extra_dns_names: tuple[str, ...]
-    extra_ip_addresses: tuple[str, ...]
-
-    def pod_names(self, node_set: NodeSetSpec) -> tuple[str, ...]:
-        """ECK names pods `<es>-es-<nodeSet>-<ordinal>` (StatefulSet `<es>-es-<nodeSet>`)."""
-        return tuple(f"{self.statefulset(node_set)}-{i}" for i in range(node_set.count))
-
-    def statefulset(self, node_set: NodeSetSpec) -> str:
-        return f"{self.name}-es-{node_set.name}"
-
-
-@dataclass(frozen=True)
 class ClusterSpec:
     name: str
     delivery: Delivery
@@ -166,3 +145,4 @@ class ClusterSpec:
 @dataclass(frozen=True)
 class StackSpec:
     clusters: tuple[ClusterSpec, ...]
+    kubernetes: KubernetesSpec = field(default_factory=KubernetesSpec)
