@@ -32,7 +32,7 @@ from components.config_reader import (
     report_duplicates,
     string,
 )
-from components.config_vm import vm_nodes
+from components.config_vm import vm_nodes, vm_spec
 from components.model import (
     CaMode,
     CaSpec,
@@ -46,6 +46,7 @@ from components.model import (
     StackSpec,
     TransportSpec,
     VerificationMode,
+    VmSpec,
     Waiver,
 )
 from components.model_eck import EckSpec
@@ -63,7 +64,8 @@ MAX_CA_VALIDITY_DAYS = 3650
 MAX_NODE_VALIDITY_DAYS = 825
 
 CLUSTER_KEYS = frozenset(
-    {"name", "delivery", "keyAlgorithm", "ca", "nodeCertificates", "transport", "nodes", "eck"}
+    {"name", "delivery", "keyAlgorithm", "ca", "nodeCertificates", "transport", "nodes", "eck",
+     "vm"}
 )
 CA_KEYS = frozenset(
     {"mode", "certPem", "keyPem", "commonName", "organization", "validityDays", "renewBeforeDays"}
@@ -287,28 +289,34 @@ def _cluster(raw: object, key: str, ctx: _Context, problems: Problems) -> Cluste
     transport = _transport(
         obj.get("transport"), join(key, "transport"), delivery or Delivery.VM, ctx, problems
     )
-    nodes, eck = _delivery_targets(obj, key, delivery, problems)
+    nodes, eck, vm = _delivery_targets(obj, key, delivery, ctx, problems)
     if name is None or delivery is None:
         return None
-    return ClusterSpec(name, delivery, key_algorithm, ca, node_lifetime, transport, nodes, eck)
+    return ClusterSpec(
+        name, delivery, key_algorithm, ca, node_lifetime, transport, nodes, eck, vm
+    )
 
 
 def _delivery_targets(
-    obj: Mapping[str, Any], key: str, delivery: Delivery | None, problems: Problems
-) -> tuple[tuple[NodeSpec, ...], EckSpec | None]:
+    obj: Mapping[str, Any], key: str, delivery: Delivery | None, ctx: _Context,
+    problems: Problems,
+) -> tuple[tuple[NodeSpec, ...], EckSpec | None, VmSpec | None]:
     if delivery is Delivery.VM:
         if "eck" in obj:
             problems.add(join(key, "eck"), "is only used with delivery: eck; remove it or switch")
-        return vm_nodes(obj, key, problems), None
+        vm = vm_spec(obj.get("vm"), join(key, "vm"), ctx.stack, problems)
+        return vm_nodes(obj, key, problems), None, vm
     if delivery is Delivery.ECK:
         if "nodes" in obj:
             problems.add(
                 join(key, "nodes"),
                 "is only used with delivery: vm; under ECK pods come from eck.nodeSets",
             )
+        if "vm" in obj:
+            problems.add(join(key, "vm"), "is only used with delivery: vm; remove it or switch")
         eck = eck_spec(obj.get("eck"), join(key, "eck"), problems)
-        return (eck_pod_nodes(eck) if eck else ()), eck
-    return (), None
+        return (eck_pod_nodes(eck) if eck else ()), eck, None
+    return (), None, None
 
 
 def _cross_cluster(clusters: Sequence[ClusterSpec], problems: Problems) -> None:

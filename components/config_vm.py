@@ -1,13 +1,16 @@
-"""The `nodes` of a `delivery: vm` cluster: names, DNS names and IPs of every node."""
+"""The `nodes` and `vm` sections of a `delivery: vm` cluster."""
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.config_reader import (
     Problems,
     check_keys,
+    choice,
     dns_label,
     dns_name,
     ip_address,
@@ -18,9 +21,14 @@ from components.config_reader import (
     report_duplicates,
     string,
 )
-from components.model import NodeSpec
+from components.model import BundleFormat, NodeSpec, VmSpec
 
 NODE_KEYS = frozenset({"name", "dns", "ips"})
+VM_KEYS = frozenset({"format", "outputDir", "writeLocalFiles", "configDir", "owner"})
+DEFAULT_CONFIG_DIR = "/etc/elasticsearch"
+# The Elasticsearch packages run the node as `elasticsearch`: it must own the 0600 key file.
+DEFAULT_OWNER = "elasticsearch:elasticsearch"
+_OWNER = re.compile(r"^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$")
 
 
 def vm_nodes(obj: Mapping[str, Any], key: str, problems: Problems) -> tuple[NodeSpec, ...]:
@@ -65,3 +73,30 @@ def _report_shared_names(nodes: Sequence[NodeSpec], key: str, problems: Problems
                 f"{name!r} is claimed by nodes {', '.join(claimants)}; a name or address must "
                 "identify one node (verification_mode full would accept either)",
             )
+
+
+def vm_spec(raw: object, key: str, stack: str, problems: Problems) -> VmSpec:
+    obj = mapping(raw, key, problems) or {}
+    check_keys(obj, key, VM_KEYS, problems)
+    bundle_format = choice(
+        obj, "format", key, problems, enum=BundleFormat, default=BundleFormat.PEM
+    )
+    write_local = obj.get("writeLocalFiles", True)
+    if not isinstance(write_local, bool):
+        problems.add(join(key, "writeLocalFiles"), f"must be true or false, got {write_local!r}")
+    output_dir = string(obj, "outputDir", key, problems) or f"out/{stack}"
+    config_dir = string(obj, "configDir", key, problems) or DEFAULT_CONFIG_DIR
+    if not posixpath.isabs(config_dir):
+        problems.add(
+            join(key, "configDir"),
+            f"{config_dir!r} must be an absolute path on the node, like {DEFAULT_CONFIG_DIR}",
+        )
+    owner = string(obj, "owner", key, problems) or DEFAULT_OWNER
+    if not _OWNER.match(owner):
+        problems.add(join(key, "owner"), f"{owner!r} must be 'user' or 'user:group'")
+    return VmSpec(
+        format=bundle_format or BundleFormat.PEM,
+        output_dir=output_dir if write_local is not False else None,
+        config_dir=config_dir.rstrip("/") or "/",
+        owner=owner,
+    )

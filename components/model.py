@@ -59,6 +59,14 @@ class VerificationMode(Enum):
     CERTIFICATE = "certificate"
 
 
+class BundleFormat(Enum):
+    """How a VM node reads its material: PEM files, PKCS#12 stores, or both written."""
+
+    PEM = "pem"
+    PKCS12 = "pkcs12"
+    BOTH = "both"
+
+
 class CaMode(Enum):
     GENERATED = "generated"
     PROVIDED = "provided"
@@ -131,6 +139,16 @@ class NodeSpec:
 
 
 @dataclass(frozen=True)
+class VmSpec:
+    """Delivery of a `delivery: vm` cluster: local bundle folders and cloud-init documents."""
+
+    format: BundleFormat
+    output_dir: str | None  # None: no local files (cloud-init only)
+    config_dir: str
+    owner: str
+
+
+@dataclass(frozen=True)
 class ClusterSpec:
     name: str
     delivery: Delivery
@@ -140,6 +158,7 @@ class ClusterSpec:
     transport: TransportSpec
     nodes: tuple[NodeSpec, ...]
     eck: EckSpec | None = None
+    vm: VmSpec | None = None
 
 
 @dataclass(frozen=True)
