@@ -51,7 +51,8 @@ class ClusterCa(pulumi.ComponentResource):
                     organizational_unit=args.cluster,
                 ),
                 is_ca_certificate=True,
-                max_path_length=0,
+                # No max_path_length: pulumi-tls cannot encode pathLen 0 (it never sets Go's
+                # MaxPathLenZero, so 0 means "unlimited"). The CA only ever signs leaves here.
                 set_subject_key_id=True,
                 allowed_uses=CA_ALLOWED_USES,
                 validity_period_hours=args.spec.lifetime.validity_hours,

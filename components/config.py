@@ -62,6 +62,7 @@ DEFAULT_CA_LIFETIME = Lifetime(validity_days=1825, renew_before_days=180)
 DEFAULT_NODE_LIFETIME = Lifetime(validity_days=365, renew_before_days=30)
 MAX_CA_VALIDITY_DAYS = 3650
 MAX_NODE_VALIDITY_DAYS = 825
+MAX_COMMON_NAME = 64  # RFC 5280 ub-common-name
 
 CLUSTER_KEYS = frozenset(
     {"name", "delivery", "keyAlgorithm", "ca", "nodeCertificates", "transport", "nodes", "eck",
@@ -139,6 +140,12 @@ def _ca(
     common_name = string(obj, "commonName", key, problems) or (
         f"{cluster} transport CA ({ctx.stack})"
     )
+    if len(common_name) > MAX_COMMON_NAME:
+        problems.add(
+            join(key, "commonName"),
+            f"{common_name!r} is {len(common_name)} characters; X.509 allows "
+            f"{MAX_COMMON_NAME}: set a shorter ca.commonName",
+        )
     organization = string(obj, "organization", key, problems)
     provided = None
     if mode is CaMode.PROVIDED:

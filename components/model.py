@@ -135,7 +135,9 @@ class NodeSpec:
 
     @property
     def common_name(self) -> str:
-        return self.dns_names[0] if self.dns_names else self.name
+        # The node name (a DNS label) always fits RFC 5280's 64-character CN limit; peers
+        # verify SANs, never the CN.
+        return self.name
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,12 @@ VERIFICATION_MODE = PREFIX + "verification_mode"
 KEY = PREFIX + "key"
 CERTIFICATE = PREFIX + "certificate"
 CERTIFICATE_AUTHORITIES = PREFIX + "certificate_authorities"
+KEYSTORE_PATH = PREFIX + "keystore.path"
+KEYSTORE_TYPE = PREFIX + "keystore.type"
+KEYSTORE_PASSWORD = PREFIX + "keystore.secure_password"
+TRUSTSTORE_PATH = PREFIX + "truststore.path"
+TRUSTSTORE_TYPE = PREFIX + "truststore.type"
+TRUSTSTORE_PASSWORD = PREFIX + "truststore.secure_password"
 
 # ECK sets these itself and warns when a user does (ECK's UnsupportedSettings).
 ECK_OWNED = frozenset({ENABLED, VERIFICATION_MODE})
@@ -35,6 +41,22 @@ def pem_settings(
         KEY: key,
         CERTIFICATE: certificate,
         CERTIFICATE_AUTHORITIES: list(certificate_authorities),
+    }
+
+
+def keystore_settings(
+    transport: TransportSpec, *, keystore: str, truststore: str
+) -> dict[str, Setting]:
+    """Settings for a node that reads PKCS#12 stores; their passwords are secure settings
+    (`KEYSTORE_PASSWORD`, `TRUSTSTORE_PASSWORD`) that belong in the elasticsearch-keystore."""
+    return {
+        ENABLED: True,
+        CLIENT_AUTHENTICATION: transport.client_authentication.value,
+        VERIFICATION_MODE: transport.verification_mode.value,
+        KEYSTORE_PATH: keystore,
+        KEYSTORE_TYPE: "PKCS12",
+        TRUSTSTORE_PATH: truststore,
+        TRUSTSTORE_TYPE: "PKCS12",
     }
 
 

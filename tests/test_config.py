@@ -47,7 +47,8 @@ def eck_cluster(name: str = "search") -> Raw:
         "name": name,
         "delivery": "eck",
         "eck": {
-            "name": name, "namespace": "elastic", "nodeSets": [{"name": "default", "count": 3}]
+            "name": name, "namespace": "elastic", "version": "8.19.2",
+            "nodeSets": [{"name": "default", "count": 3}],
         },
     }
 
@@ -221,6 +222,8 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
         {**vm_cluster("a"), "nodes": [{"name": "b-c", "dns": ["b.c"]}]},
         {**vm_cluster("a-b"), "nodes": [{"name": "c", "dns": ["c.d"]}]}),
      "clusters", "cluster-node resource name 'a-b-c' is used 2 times"),
+    ("CA common name too long", mutate(set_path("clusters[0].ca.commonName", "x" * 65)),
+     "clusters[0].ca.commonName", "is 65 characters; X.509 allows 64"),
     ("cluster not a map", {"clusters": ["logs"]}, "clusters[0]", "must be a map, got a string"),
 ]
 
@@ -243,13 +246,16 @@ def test_plain_text_ca_key_is_refused_with_the_secret_command() -> None:
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    raw = mutate(lambda r: (
-        set_path("clusters[0].keyAlgorithm", "ecdsa-p224")(r),
-        set_path("clusters[0].nodes[0].dns", ["bad_name"])(r),
-        set_path("clusters[0].transport.verificationMode", "none")(r),
-        set_path("clusters[1].eck.nodeSets[0].count", "three")(r),
-        set_path("unknown", True)(r),
-    ))
+    changes = [
+        set_path("clusters[0].keyAlgorithm", "ecdsa-p224"),
+        set_path("clusters[0].nodes[0].dns", ["bad_name"]),
+        set_path("clusters[0].transport.verificationMode", "none"),
+        set_path("clusters[1].eck.nodeSets[0].count", "three"),
+        set_path("unknown", True),
+    ]
+    raw = stack(vm_cluster(), eck_cluster())
+    for change in changes:
+        change(raw)
     keys = [p.split(": ")[0] for p in problems_of(raw)]
     assert sorted(keys) == sorted([
         "es-transport-pki:unknown",

@@ -1,0 +1,1 @@
+"""Offline verification harness: mock runtime with a pulumi-tls emulator, and more."""

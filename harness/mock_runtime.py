@@ -1,0 +1,518 @@
+"""Run a Pulumi program the way `pulumi up` would, without an engine: mocks that emulate pulumi-tls,
+a monitor that records every registration as the engine receives it, and an engine-state cache.
+
+Why more than `set_mocks` + `Mocks.new_resource`:
+* `new_resource` sees only type/name/inputs; policies and tests need parents, dependencies,
+  options and the secret-ness of each value, which only the RegisterResource request carries;
+* stock `set_mocks` registers and *finishes* the root Stack before the program runs, so
+  `pulumi.export` values never reach the monitor; `run_program` runs the program inside its own
+  Stack exactly as the language host does (`run_in_stack`);
+* a real engine keeps outputs in state: an unchanged resource keeps its key and certificate on
+  the next `up`. `EngineState` models that, so "same config ⇒ no diff" can be tested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Generic, Literal, TypeVar, cast
+
+import pulumi
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.output import Unknown as SdkUnknown
+from pulumi.runtime import config as pulumi_config
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks, set_mocks
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from harness import tls_emulator as tls
+
+STACK_TYPE: Final = "pulumi:pulumi:Stack"
+PROVIDER_TYPE_PREFIX: Final = "pulumi:providers:"
+
+Clock = Callable[[], datetime]
+Step = Literal["create", "same", "update", "replace"]
+T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- values as the engine sees them --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value the engine stores encrypted (the SDK's secret signature on the wire)."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value not known yet (preview only)."""
+
+
+UNKNOWN: Final = Unknown()
+
+
+def reveal(value: Any) -> Any:
+    """The plain value: every `Secret` wrapper removed, at any depth."""
+    if isinstance(value, Secret):
+        return reveal(value.value)
+    if isinstance(value, Mapping):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [reveal(v) for v in value]
+    return value
+
+
+def from_wire(value: Any) -> Any:
+    """A JSON value from a protobuf Struct: secret signatures become `Secret`, the unknown
+    sentinel `UNKNOWN`, and integral numbers ints (Struct numbers are doubles; state shows 3072)."""
+    if isinstance(value, dict):
+        if value.get(tls.SECRET_SIG_KEY) == tls.SECRET_SIG:
+            return Secret(from_wire(value.get("value")))
+        return {k: from_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_wire(v) for v in value]
+    if value == rpc.UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def struct_to_python(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return cast(dict[str, Any], from_wire(json_format.MessageToDict(struct)))
+
+
+def contains_unknown(value: Any) -> bool:
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, Secret):
+        return contains_unknown(value.value)
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def _sdk_unknowns_to_sentinel(value: Any) -> Any:
+    """SDK-side unknowns (preview inputs) back into the wire sentinel, for echoed outputs."""
+    if isinstance(value, SdkUnknown):
+        return rpc.UNKNOWN
+    if isinstance(value, dict):
+        return {k: _sdk_unknowns_to_sentinel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sdk_unknowns_to_sentinel(v) for v in value]
+    return value
+
+
+# --- the pulumi-tls mocks ------------------------------------------------------------------
+
+
+class TlsMocks(Mocks):
+    """pulumi-tls emulated with real cryptography; every other custom resource echoes its
+    inputs (secret wrappers kept); component resources have no outputs."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or utc_now
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        if args.typ in tls.TLS_TYPES:
+            return tls.create(args.typ, args.inputs, self.clock())
+        if not args.custom and not args.typ.startswith(PROVIDER_TYPE_PREFIX):
+            return "", {}
+        return f"{args.name}_id", dict(args.inputs)
+
+    def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        # Returning {} would let a program read empty data as if a provider had answered.
+        raise NotImplementedError(f"invoke {args.token} is not emulated by the test harness")
+
+
+# --- engine state --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    """One resource in the emulated state file."""
+
+    type: str
+    custom: bool
+    inputs: Any  # revealed wire inputs, for diffing
+    replacement_trigger: Any
+    id: str
+    outputs: dict[str, Any]  # SDK form (secret signatures), returned as-is on "same"
+
+
+@dataclass
+class Changes:
+    """URNs per step of one run, as `pulumi up` would summarise them."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    def add(self, step: Step, urn: str) -> None:
+        {"create": self.created, "update": self.updated, "replace": self.replaced,
+         "same": self.unchanged}[step].append(urn)
+
+
+def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> set[str]:
+    return {
+        k for k in set(old) | set(new) if old.get(k) != new.get(k) or contains_unknown(new.get(k))
+    }
+
+
+def _replaces_on(type_: str, changed: set[str], replace_on_changes: Sequence[str]) -> bool:
+    # pulumi-tls: every input forces replacement (DESIGN §6); elsewhere only replaceOnChanges.
+    if type_ in tls.TLS_TYPES:
+        return True
+    return "*" in replace_on_changes or bool(changed & set(replace_on_changes))
+
+
+class EngineState:
+    """Outputs by URN across runs. The root Stack is not kept here (it is not a resource a
+    program creates or replaces; its exports are in `Recording.stack_outputs`).
+
+    Deliberately absent: renewal through earlyRenewalHours. pulumi-tls does not act on it
+    (pulumi/pulumi-tls#39), so a stored certificate survives until its inputs or its
+    replacement trigger change - exactly what the program has to cope with.
+    """
+
+    def __init__(self) -> None:
+        self.resources: dict[str, StoredResource] = {}
+
+    def plan(
+        self, urn: str, type_: str, inputs: Mapping[str, Any], trigger: Any,
+        replace_on_changes: Sequence[str] = (),
+    ) -> Step:
+        prior = self.resources.get(urn)
+        if prior is None:
+            return "create"
+        if prior.type != type_ or prior.replacement_trigger != trigger or contains_unknown(trigger):
+            return "replace"
+        changed = _changed_keys(prior.inputs, inputs)
+        if not changed:
+            return "same"
+        return "replace" if _replaces_on(type_, changed, replace_on_changes) else "update"
+
+    def store(self, urn: str, resource: StoredResource) -> None:
+        self.resources[urn] = resource
+
+    def unregistered(self, registered: set[str]) -> list[str]:
+        return [urn for urn in self.resources if urn not in registered]
+
+    def delete(self, urns: Sequence[str]) -> None:
+        for urn in urns:
+            del self.resources[urn]
+
+
+# --- the recording monitor -----------------------------------------------------------------
+
+
+@dataclass
+class Registration:
+    """One RegisterResource request as the engine receives it, and what it answered."""
+
+    type: str
+    name: str
+    urn: str
+    custom: bool
+    parent: str
+    id: str
+    step: Step
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool | None
+    replacement_trigger: Any
+    additional_secret_outputs: list[str]
+    aliases: list[Any]
+    provider: str
+    replace_on_changes: list[str]
+    ignore_changes: list[str]
+    delete_before_replace: bool | None
+    retain_on_delete: bool | None
+    deleted_with: str
+
+
+def _optional_bool(request: Any, name: str) -> bool | None:
+    return bool(getattr(request, name)) if request.HasField(name) else None
+
+
+def _replacement_trigger(request: Any) -> Any:
+    if not request.HasField("replacement_trigger"):
+        return None
+    return from_wire(json_format.MessageToDict(request.replacement_trigger))
+
+
+def _property_dependencies(request: Any) -> dict[str, list[str]]:
+    return {key: list(deps.urns) for key, deps in request.propertyDependencies.items()}
+
+
+def _apply_additional_secret_outputs(
+    outputs: dict[str, Any], names: Sequence[str]
+) -> dict[str, Any]:
+    """What the engine does with `additionalSecretOutputs` (the stock mock monitor does not)."""
+    return {k: tls.wrap_secret(v) if k in names else v for k, v in outputs.items()}
+
+
+class RecordingMonitor(MockMonitor):
+    """The stock mock monitor, plus: a record of every request, engine-state steps, the
+    engine's `additionalSecretOutputs`, and the stack's exports."""
+
+    def __init__(self, mocks: Mocks, state: EngineState, *, preview: bool = False) -> None:
+        super().__init__(mocks)
+        self.state = state
+        self.preview = preview
+        self.registrations: list[Registration] = []
+        self.changes = Changes()
+        self.stack_urn = ""
+        self.stack_outputs: dict[str, Any] = {}
+        # The SDK calls the monitor from executor threads; the engine serialises steps too.
+        self._lock = threading.Lock()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN: the parent's whole qualified type chain, the root Stack's type left
+        out (the stock mock keeps only the last parent type and includes the Stack's)."""
+        qualified = type_
+        if parent and parent != self.stack_urn:
+            qualified = f"{parent.split('::')[2]}${type_}"
+        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{qualified}::{name}"
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == STACK_TYPE:
+            self.stack_urn = urn
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        with self._lock:
+            return _on_private_loop(lambda: self._register(urn, request))
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        outputs = struct_to_python(request.outputs)
+        with self._lock:
+            if request.urn == self.stack_urn:
+                self.stack_outputs = outputs
+            for registration in self.registrations:
+                if registration.urn == request.urn:
+                    registration.outputs = outputs
+        return empty_pb2.Empty()
+
+    def _register(self, urn: str, request: Any) -> Any:
+        wire_inputs = struct_to_python(request.object)
+        trigger = _replacement_trigger(request)
+        step = self.state.plan(
+            urn, request.type, reveal(wire_inputs), reveal(trigger), list(request.replaceOnChanges)
+        )
+        id_, outputs = self._outputs_for(urn, request, step)
+        outputs = _apply_additional_secret_outputs(outputs, list(request.additionalSecretOutputs))
+        if not self.preview:
+            self.state.store(urn, StoredResource(
+                request.type, bool(request.custom), reveal(wire_inputs), reveal(trigger), id_,
+                copy.deepcopy(outputs)))
+        self.changes.add(step, urn)
+        response_object = _sync_await(rpc.serialize_properties(outputs, {}))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, outputs)
+        self.registrations.append(
+            self._registration(
+                urn, request, step=step, id_=id_, inputs=wire_inputs,
+                response_object=response_object, trigger=trigger,
+            )
+        )
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=response_object)
+
+    def _outputs_for(self, urn: str, request: Any, step: Step) -> tuple[str, dict[str, Any]]:
+        prior = self.state.resources.get(urn)
+        if step == "same" and prior is not None:
+            return prior.id, copy.deepcopy(prior.outputs)
+        sdk_inputs = rpc.deserialize_properties(request.object)
+        kept_id = prior.id if step == "update" and prior is not None else None
+        if self.preview:
+            # The engine previews a create/replace with inputs known and computed values not.
+            echoed = _sdk_unknowns_to_sentinel(sdk_inputs)
+            if request.type in tls.TLS_TYPES:
+                return kept_id or "", tls.planned_outputs(request.type, echoed, rpc.UNKNOWN)
+            return kept_id or "", echoed if request.custom else {}
+        args = MockResourceArgs(
+            typ=request.type, name=request.name, inputs=sdk_inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False,
+        )
+        new_id, outputs = self.mocks.new_resource(args)
+        return kept_id or new_id or "", dict(outputs)
+
+    def _registration(
+        self, urn: str, request: Any, *, step: Step, id_: str, inputs: dict[str, Any],
+        response_object: struct_pb2.Struct, trigger: Any,
+    ) -> Registration:
+        return Registration(
+            type=request.type, name=request.name, urn=urn, custom=bool(request.custom),
+            parent=request.parent, id=id_, step=step, inputs=inputs,
+            outputs=struct_to_python(response_object),
+            dependencies=list(request.dependencies),
+            property_dependencies=_property_dependencies(request),
+            protect=_optional_bool(request, "protect"),
+            replacement_trigger=trigger,
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+            aliases=[from_wire(json_format.MessageToDict(a)) for a in request.aliases]
+            + list(request.aliasURNs),
+            provider=request.provider,
+            replace_on_changes=list(request.replaceOnChanges),
+            ignore_changes=list(request.ignoreChanges),
+            delete_before_replace=request.deleteBeforeReplace
+            if request.deleteBeforeReplaceDefined else None,
+            retain_on_delete=_optional_bool(request, "retainOnDelete"),
+            deleted_with=request.deletedWith,
+        )
+
+
+def _on_private_loop(work: Callable[[], T]) -> T:
+    """Run monitor work on an executor thread with a loop of its own, closed afterwards.
+
+    The SDK's (de)serialisation needs a loop on the calling thread; the stock mock monitor
+    leaves one per worker thread, unclosed, which leaks sockets once the run's loop is gone.
+    """
+    if asyncio._get_running_loop() is not None:
+        return work()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return work()
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+# --- one run -------------------------------------------------------------------------------
+
+
+@dataclass
+class Recording:
+    """Everything one run sent to the engine, in order, and the state diff it caused."""
+
+    registrations: list[Registration]
+    stack_outputs: dict[str, Any]
+    stack_urn: str
+    changes: Changes
+    preview: bool
+
+    def of_type(self, token: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == token]
+
+    def named(self, name: str) -> Registration:
+        matches = [r for r in self.registrations if r.name == name]
+        if len(matches) != 1:
+            raise LookupError(f"{len(matches)} registrations named {name!r}")
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.registrations if r.urn == urn)
+
+    def __iter__(self) -> Iterator[Registration]:
+        return iter(self.registrations)
+
+
+def engine_config(config: Mapping[str, Any]) -> dict[str, str]:
+    """Config as the engine hands it to a program: strings as-is, everything else JSON
+    (that is what `Config.get_object`/`get_int`/`get_bool` parse)."""
+    return {key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in config.items()}
+
+
+class _NotAStack:
+    """Placeholder root so `set_mocks` does not create (and finish) a Stack of its own."""
+
+
+def _configure(
+    monitor: RecordingMonitor, config: Mapping[str, Any], secret_keys: Sequence[str], *,
+    project: str, stack: str, preview: bool,
+) -> None:
+    # set_mocks would register and finish a root Stack before the program runs, so exports
+    # made by the program would never be sent; run_in_stack creates the real one instead.
+    pulumi_settings.ROOT.set(cast(pulumi.Resource, _NotAStack()))
+    set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    pulumi_settings.ROOT.set(None)
+    pulumi_settings.SETTINGS.outputs.clear()
+    pulumi_config.set_all_config(engine_config(config), list(secret_keys))
+
+
+def _in_fresh_loop(work: Callable[[], Awaitable[T]]) -> T:
+    """One event loop per run: tasks left behind by a failed run must not reach the next
+    run's monitor (the SDK looks the monitor up when a task runs, not when it is created).
+    The loop is closed afterwards, so none leaks into later tests."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return _sync_await(work())
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def run_program(
+    program: Callable[[], None], *, config: Mapping[str, Any] | None = None,
+    secret_keys: Sequence[str] = (), project: str = "es-transport-pki", stack: str = "dev",
+    preview: bool = False, state: EngineState | None = None, clock: Clock | None = None,
+) -> Recording:
+    """Run `program` as `pulumi up` (or `pulumi preview`) runs `__main__.py`.
+
+    `config` keys are full keys ("es-transport-pki:clusters"). An exception raised by the
+    program, or by a resource the emulator refuses to create, propagates unchanged; the state
+    keeps what was created before it, and nothing is deleted (as with a failed `up`).
+    """
+    engine_state = state if state is not None else EngineState()
+    monitor = RecordingMonitor(TlsMocks(clock), engine_state, preview=preview)
+    _configure(
+        monitor, config or {}, secret_keys, project=project, stack=stack, preview=preview
+    )
+    _in_fresh_loop(lambda: run_in_stack(program))
+    registered = {r.urn for r in monitor.registrations}
+    monitor.changes.deleted = engine_state.unregistered(registered)
+    if not preview:
+        engine_state.delete(monitor.changes.deleted)
+    return Recording(
+        registrations=list(monitor.registrations), stack_outputs=monitor.stack_outputs,
+        stack_urn=monitor.stack_urn, changes=monitor.changes, preview=preview,
+    )
+
+
+# --- reading Outputs after a run ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settled(Generic[T]):
+    """An Output's final value, known-ness and secret-ness."""
+
+    value: T | None
+    known: bool
+    secret: bool
+
+
+def settle(output: pulumi.Output[T]) -> Settled[T]:
+    """Read an Output captured during `run_program` (its futures are resolved by then)."""
+    async def read() -> Settled[T]:
+        value = await output.future(with_unknowns=True)
+        known = await output.is_known()
+        secret = await output.is_secret()
+        return Settled(None if isinstance(value, SdkUnknown) else value, known, secret)
+
+    return _in_fresh_loop(read)

@@ -1,0 +1,7 @@
+"""`python -m preflight --stack dev`."""
+
+import sys
+
+from preflight.cli import main
+
+sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,63 @@
+"""Running the real program on a stack's config under the mock runtime, for tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from components.program import main
+from harness.mock_runtime import EngineState, Recording, Registration, reveal, run_program
+from harness.stack_file import load_stack_file
+
+REPO = Path(__file__).resolve().parent.parent
+NAMESPACE = "es-transport-pki"
+
+LOCALLY_SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
+SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+CERT_REQUEST = "tls:index/certRequest:CertRequest"
+
+
+def run_stack(
+    name: str, *, state: EngineState | None = None, clock: Callable[[], datetime] | None = None
+) -> Recording:
+    stack = load_stack_file(REPO / "stacks" / f"Pulumi.{name}.yaml")
+    return run_clusters_config(
+        stack.config, stack=name, secret_keys=stack.secret_keys, state=state, clock=clock
+    )
+
+
+def run_clusters(
+    clusters: list[dict[str, Any]], *, stack: str = "test", secret: bool = False,
+    state: EngineState | None = None, clock: Callable[[], datetime] | None = None,
+) -> Recording:
+    key = f"{NAMESPACE}:clusters"
+    return run_clusters_config(
+        {key: json.dumps(clusters)}, stack=stack, secret_keys=[key] if secret else [],
+        state=state, clock=clock,
+    )
+
+
+def run_clusters_config(
+    config: Mapping[str, str], *, stack: str, secret_keys: list[str],
+    state: EngineState | None, clock: Callable[[], datetime] | None,
+) -> Recording:
+    def program() -> None:
+        main(clock) if clock else main()
+
+    return run_program(
+        program, config=config, secret_keys=secret_keys, stack=stack, state=state, clock=clock
+    )
+
+
+def cert_of(registration: Registration) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(str(reveal(registration.outputs["certPem"])).encode())
+
+
+def children(recording: Recording, parent: Registration) -> list[Registration]:
+    return [r for r in recording.registrations if r.parent == parent.urn]
