@@ -17,7 +17,12 @@ from pulumi.runtime.config import CONFIG, is_config_secret
 
 from components import ca_checks
 from components.certificate_facts import sha256_fingerprint
-from components.config_eck import eck_pod_nodes, eck_spec, kubernetes_spec
+from components.config_eck import (
+    check_node_certs_secret_size,
+    eck_pod_nodes,
+    eck_spec,
+    kubernetes_spec,
+)
 from components.config_reader import (
     NAMESPACE,
     ConfigError,
@@ -124,6 +129,7 @@ class _Context:
     stack: str
     now: datetime
     clusters_secret: bool
+    default_namespace: str | None  # stack key kubernetes.namespace
 
 
 def _ca(
@@ -297,6 +303,8 @@ def _cluster(raw: object, key: str, ctx: _Context, problems: Problems) -> Cluste
         obj.get("transport"), join(key, "transport"), delivery or Delivery.VM, ctx, problems
     )
     nodes, eck, vm = _delivery_targets(obj, key, delivery, ctx, problems)
+    if eck is not None:
+        check_node_certs_secret_size(eck, key_algorithm, join(key, "eck"), problems)
     if name is None or delivery is None:
         return None
     return ClusterSpec(
@@ -321,7 +329,9 @@ def _delivery_targets(
             )
         if "vm" in obj:
             problems.add(join(key, "vm"), "is only used with delivery: vm; remove it or switch")
-        eck = eck_spec(obj.get("eck"), join(key, "eck"), problems)
+        eck = eck_spec(
+            obj.get("eck"), join(key, "eck"), problems, default_namespace=ctx.default_namespace
+        )
         return (eck_pod_nodes(eck) if eck else ()), eck, None
     return (), None, None
 
@@ -357,7 +367,8 @@ def parse_stack_config(
     """
     problems = Problems()
     check_keys(raw, "", TOP_LEVEL_KEYS, problems)
-    ctx = _Context(stack, now, CLUSTERS_KEY in secret_keys)
+    kubernetes = kubernetes_spec(raw.get(KUBERNETES_KEY), KUBERNETES_KEY, problems)
+    ctx = _Context(stack, now, CLUSTERS_KEY in secret_keys, kubernetes.namespace)
     raw_clusters = raw.get(CLUSTERS_KEY)
     clusters: list[ClusterSpec] = []
     if raw_clusters is None:
@@ -370,7 +381,6 @@ def parse_stack_config(
             if cluster is not None:
                 clusters.append(cluster)
         _cross_cluster(clusters, problems)
-    kubernetes = kubernetes_spec(raw.get(KUBERNETES_KEY), KUBERNETES_KEY, problems)
     if problems.items:
         raise ConfigError(problems.items)
     return StackSpec(tuple(clusters), kubernetes)

@@ -1,0 +1,52 @@
+"""Names and paths the ECK delivery puts into Kubernetes, shared by config checks and rendering.
+
+Everything here is derived from the Elasticsearch name alone, so the same config always yields
+the same objects, and file names never change across renewals (Elasticsearch reloads only
+content, DESIGN §5).
+"""
+
+from __future__ import annotations
+
+API_VERSION = "elasticsearch.k8s.elastic.co/v1"
+KIND = "Elasticsearch"
+
+# ECK merges user containers by name; this is the container it runs Elasticsearch in.
+ELASTICSEARCH_CONTAINER = "elasticsearch"
+# Not ECK's own `config/transport-certs` mount (volume `elastic-internal-transport-certificates`),
+# which ECK keeps managing, and under the config directory so relative paths resolve too.
+CERTS_VOLUME = "transport-pki-certs"
+CERTS_MOUNT_PATH = "/usr/share/elasticsearch/config/transport-pki"
+# Readable by the file owner's group only: kubelet gives the files the pod's fsGroup, and the
+# Elasticsearch image runs as uid 1000 in group 0, which reaches them either way.
+CERTS_FILE_MODE = 0o440
+
+CA_CERT_KEY = "ca.crt"
+CA_KEY_KEY = "ca.key"
+
+# `spec.transport.tls` fields this project sets; passthrough must not.
+OWNED_TLS_FIELDS = frozenset(
+    {"certificate", "certificateAuthorities", "selfSignedCertificates", "subjectAltNames"}
+)
+
+
+def node_certs_secret(es_name: str) -> str:
+    """Per-node mode: one Secret with `<pod>.tls.key`/`<pod>.tls.crt` for every pod."""
+    return f"{es_name}-transport-pki-certs"
+
+
+def ca_secret(es_name: str) -> str:
+    """ca-to-eck mode: the Secret with exactly `ca.crt` + `ca.key` (`certificate.secretName`)."""
+    return f"{es_name}-transport-pki-ca-key"
+
+
+def trust_config_map(es_name: str) -> str:
+    """Every CA the nodes trust, `ca.crt` (`certificateAuthorities.configMapName`)."""
+    return f"{es_name}-transport-pki-ca"
+
+
+def pod_key_file(pod: str) -> str:
+    return f"{pod}.tls.key"
+
+
+def pod_cert_file(pod: str) -> str:
+    return f"{pod}.tls.crt"

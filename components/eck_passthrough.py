@@ -1,0 +1,148 @@
+"""Checks on the Elasticsearch-resource fields users pass through (`eck.spec`, per-nodeSet
+`config`/`podTemplate`/...): they may add anything except what this project owns.
+
+Transport TLS is wired by `components.eck_manifests`; ECK owns `enabled`/`verification_mode`;
+`client_authentication` comes from `transport.clientAuthentication` with its waiver rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from components import eck_layout, transport_settings
+from components.config_reader import Problems, join, type_name
+
+NODESET_MAPS = frozenset({"config", "podTemplate", "resources", "zoneAwareness"})
+NODESET_LISTS = frozenset({"volumeClaimTemplates"})
+NODESET_PASSTHROUGH = NODESET_MAPS | NODESET_LISTS
+
+_SPEC_OWNED = {
+    "version": "is set from eck.version; move it there",
+    "nodeSets": "is built from eck.nodeSets (name, count, config, podTemplate, ...); move it there",
+}
+_TLS_OWNED = {
+    "certificate": "is set from eck.certificates; remove it",
+    "selfSignedCertificates": "is set from eck.certificates; remove it",
+    "certificateAuthorities": (
+        "names the ConfigMap with this cluster's dedicated CA; remove it (another CA there "
+        "would let its holders join the cluster, INV-CA-DEDICATED)"
+    ),
+    "subjectAltNames": "is set from eck.extraDns and eck.extraIps; move the names there",
+}
+_SSL_GROUP = transport_settings.PREFIX.rstrip(".")
+_SECURITY_ENABLED = "xpack.security.enabled"
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def check_spec(spec: Mapping[str, Any], key: str, problems: Problems) -> None:
+    """`eck.spec`: any Elasticsearch `spec` field except the ones built from our keys."""
+    for name, message in _SPEC_OWNED.items():
+        if name in spec:
+            problems.add(join(key, name), message)
+    transport = spec.get("transport")
+    if transport is None:
+        return
+    if not isinstance(transport, Mapping):
+        problems.add(join(key, "transport"), f"must be a map, got {type_name(transport)}")
+        return
+    tls = transport.get("tls")
+    tls_key = join(join(key, "transport"), "tls")
+    if tls is not None and not isinstance(tls, Mapping):
+        problems.add(tls_key, f"must be a map, got {type_name(tls)}")
+        return
+    for name, message in _TLS_OWNED.items():
+        if tls and name in tls:
+            problems.add(join(tls_key, name), message)
+
+
+def check_node_set(node_set: Mapping[str, Any], key: str, problems: Problems) -> None:
+    """The passthrough fields of one `eck.nodeSets[i]`."""
+    for name in sorted(NODESET_PASSTHROUGH & set(node_set)):
+        value = node_set[name]
+        wanted = (list, "a list") if name in NODESET_LISTS else (Mapping, "a map")
+        if not isinstance(value, wanted[0]):
+            problems.add(join(key, name), f"must be {wanted[1]}, got {type_name(value)}")
+    config = node_set.get("config")
+    if isinstance(config, Mapping):
+        _check_settings(config, join(key, "config"), problems)
+    template = node_set.get("podTemplate")
+    if isinstance(template, Mapping):
+        _check_pod_template(template, join(key, "podTemplate"), problems)
+
+
+def _check_settings(config: Mapping[str, Any], key: str, problems: Problems) -> None:
+    for setting, path, value in _flatten(config, key):
+        if setting == _SECURITY_ENABLED and str(value).lower() == "false":
+            problems.add(
+                path,
+                "turns off security and with it transport TLS (INV-MTLS); remove it",
+            )
+        if setting != _SSL_GROUP and not setting.startswith(transport_settings.PREFIX):
+            continue
+        if setting in transport_settings.ECK_OWNED:
+            problems.add(
+                path,
+                "is owned by ECK (it sets enabled: true and verification_mode: certificate) "
+                "and reserved for internal use; remove it",
+            )
+        elif setting == transport_settings.CLIENT_AUTHENTICATION:
+            weak = str(value).lower() != "required"
+            problems.add(
+                path,
+                (f"{value!r} weakens mutual TLS (INV-MTLS); remove it. " if weak else "")
+                + "It is rendered from transport.clientAuthentication ('required'; 'optional'/"
+                "'none' only with transport.waiver)",
+            )
+        else:
+            problems.add(
+                path,
+                "is set by es-transport-pki (transport certificates and trust come from "
+                "eck.certificates); remove it",
+            )
+
+
+def _flatten(
+    config: Mapping[str, Any], key: str, prefix: str = ""
+) -> Iterator[tuple[str, str, object]]:
+    """Elasticsearch reads nested and dotted YAML keys alike: yield (setting, stack key, value)."""
+    for name, value in config.items():
+        setting = f"{prefix}{name}"
+        path = f"{key}.{name}" if _PLAIN_KEY.match(str(name)) else f'{key}["{name}"]'
+        if isinstance(value, Mapping):
+            yield from _flatten(value, path, f"{setting}.")
+        else:
+            yield setting, path, value
+
+
+def _check_pod_template(template: Mapping[str, Any], key: str, problems: Problems) -> None:
+    spec = template.get("spec")
+    if not isinstance(spec, Mapping):
+        return
+    spec_key = join(key, "spec")
+    for index, volume in enumerate(_items(spec.get("volumes"))):
+        if volume.get("name") == eck_layout.CERTS_VOLUME:
+            problems.add(
+                join(join(join(spec_key, "volumes"), index), "name"),
+                f"{eck_layout.CERTS_VOLUME!r} is the volume es-transport-pki mounts; rename it",
+            )
+    for kind in ("initContainers", "containers"):
+        for c_index, container in enumerate(_items(spec.get(kind))):
+            mounts_key = join(join(join(spec_key, kind), c_index), "volumeMounts")
+            for m_index, mount in enumerate(_items(container.get("volumeMounts"))):
+                path = str(mount.get("mountPath", "")).rstrip("/")
+                if path == eck_layout.CERTS_MOUNT_PATH or (
+                    mount.get("name") == eck_layout.CERTS_VOLUME
+                ):
+                    problems.add(
+                        join(mounts_key, m_index),
+                        f"{eck_layout.CERTS_MOUNT_PATH} (volume {eck_layout.CERTS_VOLUME!r}) is "
+                        "where es-transport-pki mounts the node certificates; use another path",
+                    )
+
+
+def _items(value: object) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]

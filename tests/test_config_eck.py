@@ -1,0 +1,203 @@
+"""Config of ECK delivery: modes, the managed Elasticsearch resource, passthrough, kubernetes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from components.config_eck import check_node_certs_secret_size, eck_pod_nodes, eck_spec
+from components.config_reader import Problems
+from components.model import KeyAlgorithm
+from components.model_eck import EckCertificates
+from tests.test_config import delete_path, mutate, parse, problems_of, set_path
+
+Raw = dict[str, Any]
+
+
+def eck_stack(**eck: Any) -> Raw:
+    base: Raw = {
+        "name": "search", "namespace": "elastic", "version": "8.19.2",
+        "nodeSets": [{"name": "default", "count": 3}],
+    }
+    merged = {key: value for key, value in {**base, **eck}.items() if value is not None}
+    return {"clusters": [{"name": "search", "delivery": "eck", "eck": merged}]}
+
+
+BASE = eck_stack()
+SSL = "xpack.security.transport.ssl"
+
+# (id, invalid config, stack key the message names, pattern of the message)
+BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
+    ("bad mode", mutate(set_path("clusters[0].eck.certificates", "eck-issued"), BASE),
+     "clusters[0].eck.certificates", "must be one of 'per-node', 'ca-to-eck', got 'eck-issued'"),
+    ("missing version", mutate(delete_path("clusters[0].eck.version"), BASE),
+     "clusters[0].eck.version", "is required with eck.manageElasticsearch: true"),
+    ("bad version", mutate(set_path("clusters[0].eck.version", "latest"), BASE),
+     "clusters[0].eck.version", "'latest' is not a version like 8.19.2"),
+    ("manage not a bool", mutate(set_path("clusters[0].eck.manageElasticsearch", "yes"), BASE),
+     "clusters[0].eck.manageElasticsearch", "must be true or false, got 'yes'"),
+    ("version unmanaged", eck_stack(manageElasticsearch=False),
+     "clusters[0].eck.version", "only used with eck.manageElasticsearch: true"),
+    ("nodeSet config unmanaged", mutate(
+        set_path("clusters[0].eck.nodeSets[0].config", {"node.roles": ["data"]}),
+        eck_stack(manageElasticsearch=False, version=None)),
+     "clusters[0].eck.nodeSets[0].config", "only used with eck.manageElasticsearch: true"),
+    ("spec sets version", eck_stack(spec={"version": "8.1.0"}),
+     "clusters[0].eck.spec.version", "is set from eck.version"),
+    ("spec sets nodeSets", eck_stack(spec={"nodeSets": []}),
+     "clusters[0].eck.spec.nodeSets", "is built from eck.nodeSets"),
+    ("spec sets custom CA", eck_stack(
+        spec={"transport": {"tls": {"certificate": {"secretName": "x"}}}}),
+     "clusters[0].eck.spec.transport.tls.certificate", "is set from eck.certificates"),
+    ("spec re-enables self-signed", eck_stack(
+        spec={"transport": {"tls": {"selfSignedCertificates": {"disabled": False}}}}),
+     "clusters[0].eck.spec.transport.tls.selfSignedCertificates",
+     "is set from eck.certificates"),
+    ("spec adds a trusted CA", eck_stack(
+        spec={"transport": {"tls": {"certificateAuthorities": {"configMapName": "org-ca"}}}}),
+     "clusters[0].eck.spec.transport.tls.certificateAuthorities", r"INV-CA-DEDICATED"),
+    ("spec SANs", eck_stack(spec={"transport": {"tls": {"subjectAltNames": [{"dns": "a.b"}]}}}),
+     "clusters[0].eck.spec.transport.tls.subjectAltNames", "eck.extraDns and eck.extraIps"),
+    ("spec not a map", eck_stack(spec=["http"]), "clusters[0].eck.spec", "must be a map"),
+    ("config weakens client auth", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{SSL}.client_authentication": "optional"}), BASE),
+     f'clusters[0].eck.nodeSets[0].config["{SSL}.client_authentication"]',
+     r"'optional' weakens mutual TLS \(INV-MTLS\)"),
+    ("nested config weakens client auth", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config",
+        {"xpack": {"security": {"transport": {"ssl": {"client_authentication": "none"}}}}}), BASE),
+     "clusters[0].eck.nodeSets[0].config.xpack.security.transport.ssl.client_authentication",
+     r"'none' weakens mutual TLS"),
+    ("config sets client auth required", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{SSL}.client_authentication": "required"}), BASE),
+     f'clusters[0].eck.nodeSets[0].config["{SSL}.client_authentication"]',
+     "rendered from transport.clientAuthentication"),
+    ("config sets ECK-owned enabled", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{SSL}.enabled": True}), BASE),
+     f'clusters[0].eck.nodeSets[0].config["{SSL}.enabled"]', "is owned by ECK"),
+    ("config sets ECK-owned verification", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{SSL}.verification_mode": "none"}), BASE),
+     f'clusters[0].eck.nodeSets[0].config["{SSL}.verification_mode"]', "is owned by ECK"),
+    ("config sets our key", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{SSL}.key": "/tmp/k"}), BASE),
+     f'clusters[0].eck.nodeSets[0].config["{SSL}.key"]', "is set by es-transport-pki"),
+    ("config sets CA list", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{SSL}.certificate_authorities": ["x"]}), BASE),
+     f'clusters[0].eck.nodeSets[0].config["{SSL}.certificate_authorities"]',
+     "is set by es-transport-pki"),
+    ("config turns security off", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {"xpack.security.enabled": False}), BASE),
+     'clusters[0].eck.nodeSets[0].config["xpack.security.enabled"]', r"\(INV-MTLS\)"),
+    ("podTemplate takes our volume", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].podTemplate",
+        {"spec": {"volumes": [{"name": "transport-pki-certs", "emptyDir": {}}]}}), BASE),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.volumes[0].name", "rename it"),
+    ("podTemplate takes our path", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].podTemplate",
+        {"spec": {"containers": [{"name": "elasticsearch", "volumeMounts": [
+            {"name": "x", "mountPath": "/usr/share/elasticsearch/config/transport-pki/"}]}]}}),
+        BASE),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].volumeMounts[0]",
+     "use another path"),
+    ("volumeClaimTemplates not a list", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].volumeClaimTemplates", {"name": "x"}), BASE),
+     "clusters[0].eck.nodeSets[0].volumeClaimTemplates", "must be a list"),
+    ("nodeSet typo", mutate(set_path("clusters[0].eck.nodeSets[0].podTemplates", {}), BASE),
+     "clusters[0].eck.nodeSets[0].podTemplates", "did you mean 'podTemplate'"),
+    ("pod name too long", mutate(set_path("clusters[0].eck.nodeSets[0].name", "n" * 60), BASE),
+     "clusters[0].eck.nodeSets[0].name", "over 63"),
+    ("no namespace anywhere", mutate(delete_path("clusters[0].eck.namespace"), BASE),
+     "clusters[0].eck.namespace", "or set kubernetes.namespace"),
+    ("kubernetes typo", {**BASE, "kubernetes": {"kubeconfg": "/k"}},
+     "kubernetes.kubeconfg", "did you mean 'kubeconfig'"),
+    ("kubernetes bad namespace", {**BASE, "kubernetes": {"namespace": "Elastic"}},
+     "kubernetes.namespace", "not a valid namespace"),
+]
+
+
+@pytest.mark.parametrize(("raw", "key", "pattern"), [c[1:] for c in BAD_CONFIGS],
+                         ids=[c[0] for c in BAD_CONFIGS])
+def test_invalid_eck_config_is_refused_with_key_and_fix(raw: Raw, key: str, pattern: str) -> None:
+    problems = problems_of(raw)
+    prefix = re.escape(f"es-transport-pki:{key}: ")
+    assert any(re.match(prefix + ".*" + pattern, p) for p in problems), problems
+
+
+def test_defaults_are_per_node_and_managed() -> None:
+    eck = parse(BASE).clusters[0].eck
+    assert eck.certificates is EckCertificates.PER_NODE
+    assert eck.manage_elasticsearch is True and eck.version == "8.19.2"
+    assert [n.name for n in parse(BASE).clusters[0].nodes] == [
+        "search-es-default-0", "search-es-default-1", "search-es-default-2"]
+
+
+def test_ca_to_eck_issues_no_node_certificates() -> None:
+    cluster = parse(eck_stack(certificates="ca-to-eck")).clusters[0]
+    assert cluster.eck.certificates is EckCertificates.CA_TO_ECK
+    assert cluster.nodes == () and eck_pod_nodes(cluster.eck) == ()
+
+
+def test_unmanaged_needs_no_version() -> None:
+    eck = parse(eck_stack(manageElasticsearch=False, version=None)).clusters[0].eck
+    assert eck.manage_elasticsearch is False and eck.version is None
+
+
+def test_passthrough_is_kept_and_copied() -> None:
+    raw = eck_stack(spec={"http": {"tls": {"selfSignedCertificate": {"disabled": True}}},
+                          "transport": {"tls": {"otherNameSuffix": "node.example"}}})
+    raw["clusters"][0]["eck"]["nodeSets"][0]["config"] = {"node.roles": ["master", "data"]}
+    eck = parse(raw).clusters[0].eck
+    raw["clusters"][0]["eck"]["nodeSets"][0]["config"]["node.roles"].append("ingest")
+    assert eck.node_sets[0].passthrough == {"config": {"node.roles": ["master", "data"]}}
+    assert eck.spec["transport"] == {"tls": {"otherNameSuffix": "node.example"}}
+
+
+def test_kubernetes_namespace_is_the_default_namespace() -> None:
+    raw = mutate(delete_path("clusters[0].eck.namespace"), BASE)
+    raw["kubernetes"] = {"namespace": "search-prod", "context": "prod",
+                         "renderYamlToDirectory": "out/manifests"}
+    spec = parse(raw)
+    assert spec.clusters[0].eck.namespace == "search-prod"
+    assert (spec.kubernetes.context, spec.kubernetes.render_yaml_to_directory) == (
+        "prod", "out/manifests")
+
+
+def test_kubernetes_namespace_default_needs_wiring_into_eck_spec() -> None:
+    """`eck_spec(default_namespace=...)` is what config.py passes from the kubernetes key."""
+    problems = Problems()
+    raw = {k: v for k, v in BASE["clusters"][0]["eck"].items() if k != "namespace"}
+    eck = eck_spec(raw, "clusters[0].eck", problems, default_namespace="ns")
+    assert not problems.items and eck is not None and eck.namespace == "ns"
+
+
+def _eck_of(**eck: Any) -> Any:
+    problems = Problems()
+    spec = eck_spec(eck_stack(**eck)["clusters"][0]["eck"], "clusters[0].eck", problems)
+    assert not problems.items and spec is not None
+    return spec
+
+
+@pytest.mark.parametrize(("algorithm", "pods", "fits"), [
+    (KeyAlgorithm.ECDSA_P256, 600, True),
+    (KeyAlgorithm.ECDSA_P256, 900, False),
+    (KeyAlgorithm.RSA_4096, 150, True),
+    (KeyAlgorithm.RSA_4096, 220, False),
+])
+def test_node_certs_secret_must_fit_kubernetes_limit(
+    algorithm: KeyAlgorithm, pods: int, fits: bool
+) -> None:
+    problems = Problems()
+    node_sets = [{"name": "data", "count": pods}]
+    check_node_certs_secret_size(
+        _eck_of(nodeSets=node_sets), algorithm, "clusters[0].eck", problems)
+    messages = [f"{p.key}: {p.message}" for p in problems.items]
+    assert messages == [] if fits else re.match(
+        r"clusters\[0\]\.eck\.nodeSets: \d+ pods need about \d+ KiB .* over Kubernetes' 1024 KiB "
+        "limit", messages[0]), messages
+    # ECK holds the pods' certificates in ca-to-eck mode: nothing to fit.
+    check_node_certs_secret_size(
+        _eck_of(nodeSets=node_sets, certificates="ca-to-eck"), algorithm, "clusters[0].eck",
+        problems)
+    assert len(problems.items) == (0 if fits else 1)
