@@ -1,0 +1,304 @@
+"""Drive a Python CrossGuard pack over the engine's gRPC Analyzer protocol.
+
+Launch, as the engine does (pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go,
+NewPolicyAnalyzer, and the `pulumi-analyzer-policy-python` shim): working directory = the pack
+directory, argv `python -u -m pulumi.policy <engine-address> .`, environment + PULUMI_PROJECT,
+PULUMI_STACK, PULUMI_DRY_RUN, PULUMI_ORGANIZATION, PULUMI_CONFIG. The pack prints its port as
+the first stdout line. Then, like the engine: Handshake (Python packs answer UNIMPLEMENTED,
+which the engine tolerates), ConfigureStack, GetAnalyzerInfo, Configure (config reconciled the
+engine's way: schema defaults, then the JSON of `--policy-pack-config`, validated against each
+policy's schema), Analyze per resource, AnalyzeStack once.
+
+pulumi-policy never dials the engine address, so none is served here.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import grpc
+import jsonschema
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
+
+# Wire encodings of the engine (sdk/go/common/resource/plugin/rpc.go).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+LEVELS = {
+    analyzer_pb2.ADVISORY: "advisory",
+    analyzer_pb2.MANDATORY: "mandatory",
+    analyzer_pb2.REMEDIATE: "remediate",
+    analyzer_pb2.DISABLED: "disabled",
+}
+LEVEL_CODES = {v: k for k, v in LEVELS.items()}
+DEFAULT_PACK = Path(__file__).resolve().parent.parent / "policy"
+START_TIMEOUT_S = 30.0
+
+
+class AnalyzerError(Exception):
+    """The pack failed to start or answer; the message carries its stderr."""
+
+
+def secret(value: Any) -> dict[str, Any]:
+    """`value` as the engine sends a secret."""
+    return {SECRET_SIG_KEY: SECRET_SIG, "value": value}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One resource as the engine knows it: inputs for Analyze; outputs (or the inputs, when
+    None, as at preview for a resource to be created) for AnalyzeStack."""
+
+    type: str
+    name: str
+    urn: str
+    properties: Mapping[str, Any]
+    parent: str = ""
+    dependencies: Sequence[str] = ()
+    property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    outputs: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    name: str
+    description: str
+    enforcement_level: str
+    policy_type: str
+    config_schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AnalyzerInfo:
+    name: str
+    policies: tuple[PolicyInfo, ...]
+
+    def policy(self, name: str) -> PolicyInfo:
+        return next(p for p in self.policies if p.name == name)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    policy_name: str
+    enforcement_level: str
+    message: str
+    urn: str
+    description: str
+
+
+def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+    result = struct_pb2.Struct()
+    result.update(dict(values))
+    return result
+
+
+def _diagnostics(response: analyzer_pb2.AnalyzeResponse) -> list[Diagnostic]:
+    return [
+        Diagnostic(d.policyName, LEVELS[d.enforcementLevel], d.message, d.urn, d.description)
+        for d in response.diagnostics
+    ]
+
+
+def reconcile_config(info: AnalyzerInfo, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine's ReconcilePolicyPackConfig: defaults from each schema and the default
+    level, then `all`, then per-policy entries (a level string or an object); validated."""
+    result: dict[str, dict[str, Any]] = {}
+    for policy in info.policies:
+        props = {k: v["default"] for k, v in policy.config_schema.items() if "default" in v}
+        result[policy.name] = {"enforcementLevel": policy.enforcement_level, **props}
+    if isinstance(given.get("all"), str):
+        for entry in result.values():
+            entry["enforcementLevel"] = given["all"]
+    for name, value in given.items():
+        if name == "all":
+            continue
+        entry = result.setdefault(name, {})
+        entry.update({"enforcementLevel": value} if isinstance(value, str) else value)
+    for policy in info.policies:
+        props = {k: v for k, v in result[policy.name].items() if k != "enforcementLevel"}
+        schema = {"type": "object", "properties": policy.config_schema}
+        jsonschema.validate(props, schema)
+    return result
+
+
+class PolicyAnalyzer:
+    """A running pack. Use as a context manager: the process always ends on exit."""
+
+    def __init__(
+        self,
+        pack_dir: Path = DEFAULT_PACK,
+        *,
+        project: str = "es-transport-pki",
+        stack: str = "test",
+        dry_run: bool = True,
+        python: str = sys.executable,
+    ) -> None:
+        self.pack_dir, self.project, self.stack = pack_dir, project, stack
+        self.dry_run = dry_run
+        env = {
+            **os.environ,
+            "PULUMI_PROJECT": project,
+            "PULUMI_STACK": stack,
+            "PULUMI_DRY_RUN": "true" if dry_run else "false",
+            "PULUMI_ORGANIZATION": "organization",
+            "PULUMI_CONFIG": "{}",
+        }
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self._process = subprocess.Popen(
+            [python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
+            cwd=pack_dir, env=env, stdout=subprocess.PIPE, stderr=self._stderr,
+        )
+        try:
+            port = self._read_port()
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+            grpc.channel_ready_future(self._channel).result(timeout=START_TIMEOUT_S)
+            self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        except BaseException:
+            self.close()
+            raise
+
+    def _read_port(self) -> int:
+        assert self._process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self._process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        line = b""
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                raise AnalyzerError(f"no port within {START_TIMEOUT_S}s: {self.stderr()}")
+            chunk = os.read(self._process.stdout.fileno(), 64)
+            if not chunk:
+                raise AnalyzerError(f"pack exited before printing its port: {self.stderr()}")
+            line += chunk
+        return int(line.split(b"\n", 1)[0])
+
+    def stderr(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
+
+    def close(self) -> None:
+        if getattr(self, "_channel", None) is not None:
+            self._channel.close()
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._stderr.close()
+
+    def __enter__(self) -> PolicyAnalyzer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ engine calls
+
+    def handshake(self) -> bool:
+        """False when the pack does not implement Handshake (Python packs), as the engine
+        tolerates."""
+        directory = str(self.pack_dir)
+        request = analyzer_pb2.AnalyzerHandshakeRequest(
+            engine_address="127.0.0.1:0", root_directory=directory, program_directory=directory
+        )
+        try:
+            self._stub.Handshake(request)
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return False
+            raise
+        return True
+
+    def configure_stack(self, tags: Mapping[str, str] | None = None) -> None:
+        self._stub.ConfigureStack(
+            analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=self.stack, project=self.project, organization="organization",
+                dry_run=self.dry_run, tags=dict(tags or {}),
+            )
+        )
+
+    def plugin_version(self) -> str:
+        info: plugin_pb2.PluginInfo = self._stub.GetPluginInfo(empty_pb2.Empty())
+        return info.version
+
+    def get_analyzer_info(self) -> AnalyzerInfo:
+        info = self._stub.GetAnalyzerInfo(empty_pb2.Empty())
+        return AnalyzerInfo(
+            info.name,
+            tuple(
+                PolicyInfo(
+                    p.name, p.description, LEVELS[p.enforcementLevel],
+                    analyzer_pb2.PolicyType.Name(p.policy_type),
+                    json_format.MessageToDict(p.configSchema.properties),
+                )
+                for p in info.policies
+            ),
+        )
+
+    def configure(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Reconcile `given` (the `--policy-pack-config` JSON) and send it; returns what was
+        sent."""
+        config = reconcile_config(self.get_analyzer_info(), given or {})
+        request = analyzer_pb2.ConfigureAnalyzerRequest()
+        for name, entry in config.items():
+            props = {k: v for k, v in entry.items() if k != "enforcementLevel"}
+            request.policyConfig[name].CopyFrom(
+                analyzer_pb2.PolicyConfig(
+                    enforcementLevel=LEVEL_CODES[entry["enforcementLevel"]],
+                    properties=_struct(props),
+                )
+            )
+        self._stub.Configure(request)
+        return config
+
+    def analyze(self, record: Record) -> list[Diagnostic]:
+        request = analyzer_pb2.AnalyzeRequest(
+            type=record.type, name=record.name, urn=record.urn,
+            properties=_struct(record.properties),
+            options=analyzer_pb2.AnalyzerResourceOptions(parent=record.parent),
+        )
+        return _diagnostics(self._stub.Analyze(request))
+
+    def analyze_stack(self, records: Iterable[Record]) -> list[Diagnostic]:
+        resources = [
+            analyzer_pb2.AnalyzerResource(
+                type=r.type, name=r.name, urn=r.urn, parent=r.parent,
+                properties=_struct(r.outputs if r.outputs is not None else r.properties),
+                options=analyzer_pb2.AnalyzerResourceOptions(parent=r.parent),
+                dependencies=list(r.dependencies),
+                propertyDependencies={
+                    k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
+                    for k, v in r.property_dependencies.items() if v
+                },
+            )
+            for r in records
+        ]
+        return _diagnostics(
+            self._stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
+        )
+
+    def preview(self, records: Sequence[Record]) -> list[Diagnostic]:
+        """What a preview reports: Analyze for every resource, then AnalyzeStack."""
+        found = [d for r in records for d in self.analyze(r)]
+        return found + self.analyze_stack(records)

@@ -1,0 +1,1 @@
+"""Rules and adapters of the es-transport-pki CrossGuard policy pack (see ../README.md)."""

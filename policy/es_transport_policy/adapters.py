@@ -1,0 +1,109 @@
+"""Thin pulumi-policy adapters: a family + a plain rule function → the pack's policies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from .family import Family, SharedConfig, companion_messages, primary_messages
+from .findings import Finding
+from .graph import StackGraph
+from .values import plain
+from .view import ResourceView
+
+ResourceRule = Callable[[ResourceView, Mapping[str, Any]], list[Finding]]
+StackRule = Callable[[StackGraph, Mapping[str, Any]], list[Finding]]
+
+
+def _report(messages: list[tuple[str, str]], report: ReportViolation) -> None:
+    for message, urn in messages:
+        report(message, urn)
+
+
+def _config(family: Family, given: Mapping[str, Any]) -> dict[str, Any]:
+    return {**family.defaults(), **given}
+
+
+def resource_policies(family: Family, rule: ResourceRule) -> list[Policy]:
+    shared = SharedConfig(family.defaults())
+
+    def view(args: ResourceValidationArgs) -> ResourceView:
+        return ResourceView(args.resource_type, args.name, args.urn, plain(args.props))
+
+    def primary(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        config = _config(family, args.get_config())
+        shared.publish(config)
+        _report(primary_messages(family, rule(view(args), config), config), report)
+
+    def companion(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        config = shared.current()
+        _report(companion_messages(rule(view(args), config), config), report)
+
+    policies: list[Policy] = [
+        ResourceValidationPolicy(
+            name=family.name,
+            description=family.description,
+            validate=primary,
+            enforcement_level=family.level,
+            config_schema=family.schema(),
+            remediation_steps=family.fix,
+        )
+    ]
+    if family.companion:
+        policies.append(
+            ResourceValidationPolicy(
+                name=family.companion_name,
+                description=f"{family.description} [advisory findings and waived violations]",
+                validate=companion,
+                enforcement_level=EnforcementLevel.ADVISORY,
+                remediation_steps=family.fix,
+            )
+        )
+    return policies
+
+
+def stack_policies(family: Family, rule: StackRule) -> list[Policy]:
+    shared = SharedConfig(family.defaults())
+
+    def primary(args: StackValidationArgs, report: ReportViolation) -> None:
+        config = _config(family, args.get_config())
+        shared.publish(config)
+        graph = StackGraph.from_policy_resources(args.resources)
+        _report(primary_messages(family, rule(graph, config), config), report)
+
+    def companion(args: StackValidationArgs, report: ReportViolation) -> None:
+        config = shared.current()
+        graph = StackGraph.from_policy_resources(args.resources)
+        _report(companion_messages(rule(graph, config), config), report)
+
+    policies: list[Policy] = [
+        StackValidationPolicy(
+            name=family.name,
+            description=family.description,
+            validate=primary,
+            enforcement_level=family.level,
+            config_schema=family.schema(),
+            remediation_steps=family.fix,
+        )
+    ]
+    if family.companion:
+        policies.append(
+            StackValidationPolicy(
+                name=family.companion_name,
+                description=f"{family.description} [advisory findings and waived violations]",
+                validate=companion,
+                enforcement_level=EnforcementLevel.ADVISORY,
+                remediation_steps=family.fix,
+            )
+        )
+    return policies

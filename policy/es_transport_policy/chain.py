@@ -1,0 +1,80 @@
+"""Who signed whom and which key belongs to which certificate, from property dependencies.
+
+`LocallySignedCert.caCertPem` depends on the issuing certificate resource; a literal
+`caCertPem` (no dependency) is an external CA, identified by its fingerprint (`pem:<sha256>`).
+"""
+
+from __future__ import annotations
+
+from . import certs, tokens
+from .graph import Node, StackGraph
+from .pem import certificates, fingerprint
+from .values import is_unknown
+
+
+class Chains:
+    def __init__(self, graph: StackGraph) -> None:
+        self.graph = graph
+
+    def _first(self, node: Node, props: tuple[str, ...], types: tuple[str, ...]) -> str | None:
+        for prop in props:
+            for urn in node.deps_of(prop):
+                target = self.graph.get(urn)
+                if target is not None and target.type in types:
+                    return urn
+        return None
+
+    def key_of(self, cert_urn: str) -> str | None:
+        """The PrivateKey resource a certificate (or CSR) was made with."""
+        node = self.graph.get(cert_urn)
+        if node is None:
+            return None
+        if node.type == tokens.LOCALLY_SIGNED_CERT:
+            request = self._first(node, ("certRequestPem",), (tokens.CERT_REQUEST,))
+            return self.key_of(request) if request else None
+        return self._first(node, ("privateKeyPem", "privateKeyPemWo"), (tokens.PRIVATE_KEY,))
+
+    def issuer(self, cert_urn: str) -> str | None:
+        node = self.graph.get(cert_urn)
+        if node is None or node.type != tokens.LOCALLY_SIGNED_CERT:
+            return None
+        issuer = self._first(node, ("caCertPem",), tokens.CERTS)
+        if issuer is not None:
+            return issuer
+        pem = node.props.get("caCertPem")
+        found = certificates(pem) if isinstance(pem, str) and not is_unknown(pem) else []
+        return f"pem:{fingerprint(found[0])}" if found else None
+
+    def root(self, cert_urn: str) -> str:
+        """The self-signed (or external) CA at the top of a certificate's chain."""
+        current, seen = cert_urn, {cert_urn}
+        while (parent := self.issuer(current)) is not None and parent not in seen:
+            seen.add(parent)
+            current = parent
+        return current
+
+    def is_ca(self, cert_urn: str) -> bool:
+        node = self.graph.get(cert_urn)
+        return node is not None and certs.is_ca(node.props) is True
+
+    def is_rsa(self, key_urn: str | None) -> bool:
+        node = self.graph.get(key_urn) if key_urn else None
+        algorithm = node.props.get("algorithm") if node else None
+        return isinstance(algorithm, str) and algorithm.upper() == "RSA"
+
+    def certs_used_by(self, urn: str) -> set[str]:
+        return {u for u in self.graph.closure(urn) if self._type(u) in tokens.CERTS}
+
+    def keys_delivered_to(self, urn: str) -> set[str]:
+        """PrivateKeys whose PEM reaches `urn` (not merely through a certificate or CSR)."""
+        reach = self.graph.closure(urn, stop=tokens.TLS_MATERIAL)
+        return {u for u in reach if self._type(u) == tokens.PRIVATE_KEY}
+
+    def node_certs(self, urn: str) -> set[str]:
+        """Certificates delivered to `urn` together with their own key."""
+        keys = self.keys_delivered_to(urn)
+        return {c for c in self.certs_used_by(urn) if self.key_of(c) in keys}
+
+    def _type(self, urn: str) -> str | None:
+        node = self.graph.get(urn)
+        return node.type if node else None

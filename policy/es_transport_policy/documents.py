@@ -1,0 +1,140 @@
+"""Where Elasticsearch settings and key material appear in a resource's properties.
+
+* ECK `Elasticsearch`: `spec.nodeSets[].config` (nested or dotted keys);
+* Kubernetes ConfigMap/Secret: an `elasticsearch.yml` key in `data`/`stringData`/`binaryData`
+  (Secret `data` and ConfigMap `binaryData` are base64);
+* the project's VM bundles: `files` maps relative paths to `{"content", "mode"}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from . import tokens
+from .values import UNKNOWN, Unknown, as_list, as_map, is_unknown, path
+
+YML = "elasticsearch.yml"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One named piece of text a resource carries (a data key, a bundle file)."""
+
+    where: str
+    key: str
+    text: str | Unknown
+    mode: str | Unknown | None = None
+
+
+@dataclass(frozen=True)
+class SettingsDoc:
+    """Flattened Elasticsearch settings (dotted keys) found at `where`."""
+
+    where: str
+    settings: dict[str, Any] | Unknown
+    eck: bool
+
+
+def flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _decode(value: Any) -> str | Unknown | None:
+    if is_unknown(value):
+        return UNKNOWN
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def entries(type_: str, props: dict[str, Any]) -> list[Entry]:
+    found: list[Entry] = []
+    if type_ in (tokens.CONFIG_MAP, tokens.SECRET):
+        encoded = "data" if type_ == tokens.SECRET else "binaryData"
+        plain_fields = ["stringData"] if type_ == tokens.SECRET else ["data"]
+        data = props.get(encoded)
+        for key, value in as_map(data).items():
+            text = _decode(value)
+            if text is not None:
+                found.append(Entry(f"{encoded}[{key}]", key, text))
+        for field_name in plain_fields:
+            for key, value in as_map(props.get(field_name)).items():
+                if isinstance(value, str | Unknown):
+                    found.append(Entry(f"{field_name}[{key}]", key, value))
+    elif tokens.is_bundle(type_, props):
+        for key, spec in as_map(props.get("files")).items():
+            content, mode = path(spec, "content"), path(spec, "mode")
+            if isinstance(content, str | Unknown):
+                found.append(Entry(f"files[{key}]", key, content, mode))
+    return found
+
+
+def parse_settings(text: str | Unknown) -> dict[str, Any] | Unknown | None:
+    if is_unknown(text):
+        return UNKNOWN
+    assert isinstance(text, str)
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return flatten(loaded) if isinstance(loaded, Mapping) else {}
+
+
+def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
+    if tokens.is_elasticsearch(type_):
+        node_sets = path(props, "spec", "nodeSets")
+        if is_unknown(node_sets):
+            return [SettingsDoc("spec.nodeSets", UNKNOWN, eck=True)]
+        docs: list[SettingsDoc] = []
+        for index, node_set in enumerate(as_list(node_sets)):
+            config = path(node_set, "config")
+            where = f"spec.nodeSets[{index}].config"
+            settings = UNKNOWN if is_unknown(config) else flatten(as_map(config))
+            docs.append(SettingsDoc(where, settings, eck=True))
+        return docs
+    docs = []
+    for entry in entries(type_, props):
+        if entry.key.endswith(YML):
+            parsed = parse_settings(entry.text)
+            if parsed is not None:
+                docs.append(SettingsDoc(entry.where, parsed, eck=False))
+    return docs
+
+
+def referenced_entries(
+    type_: str, props: dict[str, Any], prefix: str, settings: tuple[str, ...]
+) -> list[Entry]:
+    """Entries (bundle files) that the resource's elasticsearch.yml names in
+    `prefix + setting` for any of `settings` (paths relative to the config directory)."""
+    paths: list[str] = []
+    for doc in settings_documents(type_, props):
+        if isinstance(doc.settings, dict):
+            for setting in settings:
+                value = doc.settings.get(prefix + setting)
+                paths += [value] if isinstance(value, str) else [
+                    str(p) for p in as_list(value) if isinstance(p, str)
+                ]
+    return [
+        entry
+        for entry in entries(type_, props)
+        if any(
+            entry.key == p or p.endswith("/" + entry.key) or entry.key.endswith("/" + p)
+            for p in paths
+        )
+    ]

@@ -1,0 +1,88 @@
+"""PEM material: private-key detection and certificate checks (cryptography + certifi)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from datetime import UTC, datetime
+from functools import lru_cache
+from hashlib import sha256
+
+import certifi
+from cryptography import utils, x509
+from cryptography.hazmat.primitives import serialization
+
+PRIVATE_KEY_MARKER = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+CERT_BLOCK = re.compile(
+    r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----"
+)
+
+
+def has_private_key(text: str) -> bool:
+    return PRIVATE_KEY_MARKER.search(text) is not None
+
+
+def private_key_blocks(text: str) -> set[str]:
+    """Normalised PEM private-key blocks, for comparing key material by value."""
+    blocks = re.findall(
+        r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(.+?)-----END \1PRIVATE KEY-----", text, re.S
+    )
+    return {"".join(body.split()) for _, body in blocks}
+
+
+def certificates(text: str) -> list[x509.Certificate]:
+    """Every parseable certificate in `text` (unparseable blocks are skipped)."""
+    found: list[x509.Certificate] = []
+    for block in CERT_BLOCK.findall(text):
+        try:
+            found.append(x509.load_pem_x509_certificate(block.encode()))
+        except ValueError:
+            continue
+    return found
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    return sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def spki_digest(cert: x509.Certificate) -> str:
+    der = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return sha256(der).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def public_roots() -> frozenset[str]:
+    """SPKI digests and fingerprints of certifi's (Mozilla's) public roots."""
+    with open(certifi.where(), encoding="ascii") as bundle, warnings.catch_warnings():
+        # A few long-lived public roots have non-positive serials; cryptography warns.
+        warnings.simplefilter("ignore", utils.CryptographyDeprecationWarning)
+        roots = certificates(bundle.read())
+    return frozenset({spki_digest(c) for c in roots} | {fingerprint(c) for c in roots})
+
+
+def ca_problems(cert: x509.Certificate, now: datetime | None = None) -> list[str]:
+    """Why `cert` cannot be a cluster's dedicated transport CA (empty: it can)."""
+    now = now or datetime.now(UTC)
+    subject = cert.subject.rfc4514_string()
+    problems: list[str] = []
+    if spki_digest(cert) in public_roots() or fingerprint(cert) in public_roots():
+        problems.append(f"{subject!r} is a public root CA (in certifi's Mozilla bundle)")
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        problems.append(f"{subject!r} lacks basicConstraints CA:true")
+    try:
+        signs = cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
+    except x509.ExtensionNotFound:
+        signs = False
+    if not signs:
+        problems.append(f"{subject!r} lacks keyUsage keyCertSign")
+    if cert.not_valid_after_utc <= now:
+        problems.append(f"{subject!r} expired on {cert.not_valid_after_utc:%Y-%m-%d}")
+    elif cert.not_valid_before_utc > now:
+        problems.append(f"{subject!r} is not valid before {cert.not_valid_before_utc:%Y-%m-%d}")
+    return problems

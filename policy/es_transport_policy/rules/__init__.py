@@ -1,0 +1,1 @@
+"""Plain rule functions: inputs (or a stack graph) and config in, findings out."""

@@ -1,0 +1,82 @@
+"""INV-CUSTODY (stack): a CA private key reaches no Secret, ConfigMap or VM bundle, except
+ECK's ca-to-eck Secret (exactly `ca.crt` + `ca.key`, referenced by
+`spec.transport.tls.certificate.secretName`), which is reported as advisory.
+
+A CA key is the key of a certificate with is_ca_certificate true (by dependencies) or any
+PEM key equal to a `caPrivateKeyPem` value or a CA key's known `privateKeyPem` output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import tokens
+from ..chain import Chains
+from ..documents import entries
+from ..findings import Finding, Grade
+from ..graph import Node, StackGraph
+from ..pem import private_key_blocks
+from ..topology import consumers
+from ..values import as_map
+
+ECK_CA_KEYS = frozenset({"ca.crt", "ca.key"})
+
+
+def _ca_keys(graph: StackGraph, chains: Chains) -> tuple[set[str], set[str]]:
+    """(CA PrivateKey URNs, CA key PEM bodies)."""
+    urns = {
+        key
+        for cert in graph.of_type(*tokens.CERTS)
+        if chains.is_ca(cert.urn) and (key := chains.key_of(cert.urn)) is not None
+    }
+    bodies: set[str] = set()
+    for cert in graph.of_type(tokens.LOCALLY_SIGNED_CERT):
+        value = cert.props.get("caPrivateKeyPem")
+        bodies |= private_key_blocks(value) if isinstance(value, str) else set()
+    for urn in urns:
+        value = graph.nodes[urn].props.get("privateKeyPem")
+        bodies |= private_key_blocks(value) if isinstance(value, str) else set()
+    return urns, bodies
+
+
+def _holders(graph: StackGraph) -> list[Node]:
+    return [
+        n for n in graph.nodes.values()
+        if n.type in (tokens.SECRET, tokens.CONFIG_MAP) or tokens.is_bundle(n.type, n.props)
+    ]
+
+
+def ca_key_custody(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
+    chains = Chains(graph)
+    key_urns, bodies = _ca_keys(graph, chains)
+    eck_ca = {c.urn for c in consumers(graph) if c.ca_to_eck}
+    findings: list[Finding] = []
+    for node in _holders(graph):
+        delivered = chains.keys_delivered_to(node.urn) & key_urns
+        held = any(
+            isinstance(e.text, str) and private_key_blocks(e.text) & bodies
+            for e in entries(node.type, node.props)
+        )
+        if not delivered and not held:
+            continue
+        keys = set(as_map(node.props.get("data"))) | set(as_map(node.props.get("stringData")))
+        if node.urn in eck_ca and keys == ECK_CA_KEYS:
+            findings.append(
+                Finding("INV-CUSTODY", "the CA private key is handed to ECK (ca-to-eck mode)",
+                        "ECK then issues node certificates itself; the CA key lives in the "
+                        "Kubernetes cluster, readable by whoever can read this Secret",
+                        "accept and restrict access to the Secret, or use per-node "
+                        "certificates so the CA key never leaves Pulumi state",
+                        node.urn, Grade.NOTICE)
+            )
+            continue
+        findings.append(
+            Finding("INV-CUSTODY", "a CA private key is delivered to this resource",
+                    "whoever reads the CA key can mint certificates every node trusts",
+                    "deliver only node keys and CA certificates; for ECK's ca-to-eck mode use "
+                    "a Secret with exactly ca.crt + ca.key referenced by "
+                    "spec.transport.tls.certificate.secretName",
+                    node.urn)
+        )
+    return findings

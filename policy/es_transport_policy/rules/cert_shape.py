@@ -1,0 +1,99 @@
+"""Resource rules on every pulumi-tls certificate: INV-EKU and INV-LEAF (advisory, any leaf),
+INV-CA-SHAPE (CA certificates)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import certs, tokens
+from ..findings import Finding, Grade
+from ..values import is_unknown
+from ..view import ResourceView
+
+EKU_WHY = (
+    "a node presents its certificate as TLS server and as TLS client; JSSE and OpenSSL reject "
+    "a client certificate whose EKU lacks clientAuth"
+)
+
+
+def _leaf_uses(view: ResourceView) -> frozenset[str] | None:
+    """allowedUses of a certificate known not to be a CA, else None."""
+    if view.type not in tokens.CERTS or certs.is_ca(view.props) is not False:
+        return None
+    uses = certs.allowed_uses(view.props)
+    return uses if isinstance(uses, frozenset) else None
+
+
+def leaf_eku(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
+    uses = _leaf_uses(view)
+    problem = certs.eku_problem(uses) if uses is not None else None
+    if problem is None:
+        return []
+    return [
+        Finding(
+            "INV-EKU",
+            f"{problem}. Advisory for any leaf certificate; es-transport-eku blocks it when "
+            "the certificate is used for transport",
+            EKU_WHY,
+            "give allowed_uses both server_auth and client_auth (or no EKU value at all)",
+            view.urn,
+        )
+    ]
+
+
+def leaf_usage(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
+    uses = _leaf_uses(view)
+    if uses is None:
+        return []
+    return [
+        Finding(
+            "INV-LEAF",
+            problem,
+            "TLS needs digitalSignature for ECDHE/ECDSA handshakes (and keyEncipherment for "
+            "RSA key exchange); a leaf must not be able to sign certificates",
+            "set allowed_uses to digital_signature (+ key_encipherment for RSA keys), "
+            "server_auth, client_auth",
+            view.urn,
+        )
+        for problem in certs.leaf_usage_problems(uses, rsa=False)
+    ]
+
+
+def ca_shape(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
+    if view.type not in tokens.CERTS or certs.is_ca(view.props) is not True:
+        return []
+    uses = certs.allowed_uses(view.props)
+    if not isinstance(uses, frozenset):
+        return []
+    findings: list[Finding] = []
+    if "cert_signing" not in uses:
+        findings.append(
+            Finding(
+                "INV-CA-SHAPE",
+                "a CA certificate (is_ca_certificate: true) without cert_signing in allowed_uses",
+                "without keyUsage keyCertSign no TLS stack accepts the certificates it signs",
+                'add "cert_signing" (and "crl_signing") to allowed_uses',
+                view.urn,
+            )
+        )
+    if "crl_signing" not in uses:
+        findings.append(_notice(view, "allowed_uses lacks crl_signing", '"crl_signing"'))
+    path_length = view.props.get("maxPathLength")
+    if not is_unknown(path_length) and path_length != 0:
+        findings.append(
+            _notice(view, f"maxPathLength is {path_length!r}, not 0", "max_path_length=0")
+        )
+    return findings
+
+
+def _notice(view: ResourceView, what: str, fix: str) -> Finding:
+    return Finding(
+        "INV-CA-SHAPE",
+        f"CA certificate: {what} (recommended)",
+        "a dedicated transport CA signs node certificates only: pathLen 0 stops it from "
+        "delegating to intermediates, cRLSign is the usual companion of keyCertSign",
+        f"set {fix} on the CA certificate",
+        view.urn,
+        Grade.NOTICE,
+    )

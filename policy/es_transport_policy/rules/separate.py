@@ -1,0 +1,65 @@
+"""INV-SEPARATE (stack): no certificate or key serves both HTTP and transport, and the
+transport CA signs no HTTP certificate. Judged by dependencies (Kubernetes consumers) and, for
+VM bundles holding both, by the content of the files each layer's settings name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..chain import Chains
+from ..documents import referenced_entries
+from ..findings import Finding
+from ..graph import StackGraph
+from ..pem import certificates, fingerprint, private_key_blocks
+from ..topology import HTTP, TRANSPORT, consumers
+
+OWN_MATERIAL = ("key", "certificate", "keystore.path")
+WHY = (
+    "HTTP certificates are exposed to every client and may come from a public or organisation "
+    "CA; a key or CA shared with transport turns an HTTP compromise into cluster membership"
+)
+FIX = "issue HTTP certificates from a different CA with their own keys"
+
+
+def _material(graph: StackGraph, urn: str, prefix: str) -> set[str]:
+    node = graph.nodes[urn]
+    found: set[str] = set()
+    for entry in referenced_entries(node.type, node.props, prefix, OWN_MATERIAL):
+        if isinstance(entry.text, str):
+            found |= private_key_blocks(entry.text)
+            found |= {fingerprint(c) for c in certificates(entry.text)}
+    return found
+
+
+def separate(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
+    chains = Chains(graph)
+    users = consumers(graph)
+    by_role: dict[str, tuple[set[str], set[str]]] = {"transport": (set(), set()),
+                                                     "http": (set(), set())}
+    for consumer in users:
+        leaf_certs, keys = by_role[consumer.role]
+        leaf_certs |= {c for c in chains.node_certs(consumer.urn) if not chains.is_ca(c)}
+        keys |= chains.keys_delivered_to(consumer.urn)
+    (t_certs, t_keys), (h_certs, h_keys) = by_role["transport"], by_role["http"]
+    transport_roots = {chains.root(c) for c in t_certs}
+    findings = [
+        Finding("INV-SEPARATE", f"{kind} {urn} is used for both HTTP and transport", WHY, FIX,
+                urn)
+        for kind, shared in (("certificate", t_certs & h_certs), ("key", t_keys & h_keys))
+        for urn in sorted(shared)
+    ]
+    findings += [
+        Finding("INV-SEPARATE", f"HTTP certificate {cert} is signed by the transport CA "
+                f"{chains.root(cert)}", WHY, FIX, cert)
+        for cert in sorted(h_certs - t_certs)
+        if chains.root(cert) in transport_roots
+    ]
+    for urn in sorted({c.urn for c in users}):
+        if _material(graph, urn, TRANSPORT) & _material(graph, urn, HTTP):
+            findings.append(
+                Finding("INV-SEPARATE", "the same key or certificate file content is named by "
+                        "both xpack.security.http.ssl and xpack.security.transport.ssl", WHY,
+                        FIX, urn)
+            )
+    return findings

@@ -1,0 +1,49 @@
+"""INV-CA-DEDICATED / INV-CA-SHAPE on CA certificates that arrive as PEM text: a provided CA
+(`LocallySignedCert.caCertPem` as a literal) and the CA files a VM bundle's elasticsearch.yml
+trusts for transport. Judged when the PEM is known; an unknown PEM is ours (a SelfSignedCert's
+output) and is judged through that resource instead."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import tokens
+from ..documents import referenced_entries
+from ..findings import Finding
+from ..pem import ca_problems, certificates
+from ..values import is_unknown
+from ..view import ResourceView
+from .transport import PREFIX
+
+AUTHORITIES = ("certificate_authorities",)
+
+
+def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
+    texts: list[tuple[str, str]] = []
+    if view.type == tokens.LOCALLY_SIGNED_CERT:
+        pem = view.props.get("caCertPem")
+        if isinstance(pem, str) and not is_unknown(pem):
+            texts.append(("caCertPem", pem))
+    elif tokens.is_bundle(view.type, view.props):
+        texts = [
+            (entry.where, entry.text)
+            for entry in referenced_entries(view.type, view.props, PREFIX, AUTHORITIES)
+            if isinstance(entry.text, str)
+        ]
+    findings: list[Finding] = []
+    for where, text in texts:
+        for cert in certificates(text):
+            findings += [
+                Finding(
+                    "INV-CA-DEDICATED" if "public root" in problem else "INV-CA-SHAPE",
+                    f"{where}: {problem}",
+                    "whoever holds a certificate from a trusted CA can open transport "
+                    "connections: the transport CA must be a valid CA dedicated to this cluster",
+                    "use the cluster's own private CA (generated, or provided with CA:true, "
+                    "keyCertSign and a validity covering the node certificates)",
+                    view.urn,
+                )
+                for problem in ca_problems(cert)
+            ]
+    return findings

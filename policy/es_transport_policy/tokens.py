@@ -1,0 +1,46 @@
+"""Type tokens and pulumi-tls vocabulary (DESIGN §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert"
+LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert"
+CERT_REQUEST = "tls:index/certRequest:CertRequest"
+CERTS = (SELF_SIGNED_CERT, LOCALLY_SIGNED_CERT)
+TLS_MATERIAL = frozenset({PRIVATE_KEY, SELF_SIGNED_CERT, LOCALLY_SIGNED_CERT, CERT_REQUEST})
+
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+SECRET = "kubernetes:core/v1:Secret"
+ECK_GROUP = "kubernetes:elasticsearch.k8s.elastic.co/"
+DYNAMIC_PREFIX = "pulumi-python:dynamic"
+
+EKU_VALUES = frozenset(
+    {
+        "any_extended",
+        "server_auth",
+        "client_auth",
+        "code_signing",
+        "email_protection",
+        "ipsec_end_system",
+        "ipsec_tunnel",
+        "ipsec_user",
+        "timestamping",
+        "ocsp_signing",
+        "microsoft_server_gated_crypto",
+        "netscape_server_gated_crypto",
+        "microsoft_commercial_code_signing",
+        "microsoft_kernel_code_signing",
+    }
+)
+TRANSPORT_EKU = frozenset({"client_auth", "server_auth"})
+
+
+def is_elasticsearch(type_: str) -> bool:
+    return type_.startswith(ECK_GROUP) and type_.endswith(":Elasticsearch")
+
+
+def is_bundle(type_: str, props: dict[str, Any]) -> bool:
+    """The project's VM bundles: a dynamic resource with a `files` map."""
+    return type_.startswith(DYNAMIC_PREFIX) and "files" in props

@@ -1,0 +1,96 @@
+"""Plain values from what pulumi-policy hands a policy, with unknowns made explicit.
+
+pulumi-policy wraps properties in proxies that raise `UnknownValueError` when an unknown
+(preview-time) value is read; the SDK turns that into an advisory "can't run policy during
+preview". Rules here need finer control (skip one check, keep the others), so properties are
+copied into plain dicts/lists once, with every unknown replaced by the `UNKNOWN` marker.
+Secret wrappers are already gone at this point: the SDK unwraps them (see README, "Secrets").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from pulumi_policy.proxy import UnknownValueError
+
+
+class Unknown:
+    """A value that is not known at preview (computed from another resource's outputs)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = Unknown()
+
+
+def plain(value: Any) -> Any:
+    """A deep copy of `value` with unknowns replaced by `UNKNOWN`."""
+    if isinstance(value, str | bytes):
+        return value
+    if isinstance(value, Mapping):
+        result: dict[str, Any] = {}
+        for key in value:
+            try:
+                result[str(key)] = plain(value[key])
+            except UnknownValueError:
+                result[str(key)] = UNKNOWN
+        return result
+    if isinstance(value, Sequence):
+        items: list[Any] = []
+        for index in range(len(value)):
+            try:
+                items.append(plain(value[index]))
+            except UnknownValueError:
+                items.append(UNKNOWN)
+        return items
+    return value
+
+
+def is_unknown(value: object) -> bool:
+    return isinstance(value, Unknown)
+
+
+def contains_unknown(value: object) -> bool:
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def path(value: object, *keys: str | int) -> Any:
+    """`value[k1][k2]...`, or None when a step is missing; UNKNOWN when a step is unknown."""
+    current: Any = value
+    for key in keys:
+        if isinstance(current, Unknown):
+            return UNKNOWN
+        if isinstance(key, int):
+            if not isinstance(current, list) or not -len(current) <= key < len(current):
+                return None
+            current = current[key]
+        else:
+            if not isinstance(current, Mapping):
+                return None
+            current = current.get(key)
+    return current
+
+
+def as_map(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def as_list(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
+
+
+def truthy(value: object) -> bool | Unknown:
+    """YAML/JSON booleans as Elasticsearch reads them (`true`/`"true"`)."""
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True

@@ -1,0 +1,72 @@
+"""The pack over the engine's gRPC protocol: discovery, config, levels."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from harness.analyzer import PolicyAnalyzer
+
+EXPECTED = {
+    "es-transport-leaf-eku": "advisory",
+    "es-transport-leaf-usage": "advisory",
+    "es-transport-ca-shape": "mandatory",
+    "es-transport-key-strength": "mandatory",
+    "es-transport-validity": "mandatory",
+    "es-transport-mtls": "mandatory",
+    "es-transport-verify": "mandatory",
+    "es-transport-key-custody": "mandatory",
+    "es-transport-trusted-ca": "mandatory",
+    "es-transport-eku": "mandatory",
+    "es-transport-leaf": "mandatory",
+    "es-transport-ca-dedicated": "mandatory",
+    "es-transport-separate": "mandatory",
+    "es-transport-renewal": "advisory",
+    "es-transport-ca-key-custody": "mandatory",
+}
+STACK = {"es-transport-eku", "es-transport-leaf", "es-transport-ca-dedicated",
+         "es-transport-separate", "es-transport-renewal", "es-transport-ca-key-custody"}
+NO_COMPANION = {"es-transport-leaf-eku", "es-transport-leaf-usage"}
+
+
+def test_every_policy_is_listed_with_its_level(analyzer: PolicyAnalyzer) -> None:
+    info = analyzer.get_analyzer_info()
+    assert info.name == "es-transport-pki"
+    listed = {p.name: p for p in info.policies}
+    for name, level in EXPECTED.items():
+        assert listed[name].enforcement_level == level
+        assert listed[name].description.startswith("INV-")
+        kind = "POLICY_TYPE_STACK" if name in STACK else "POLICY_TYPE_RESOURCE"
+        assert listed[name].policy_type == kind
+        if name not in NO_COMPANION:
+            companion = listed[name + "-advisory"]
+            assert (companion.enforcement_level, companion.policy_type) == ("advisory", kind)
+    assert len(listed) == len(EXPECTED) * 2 - len(NO_COMPANION)
+
+
+def test_python_packs_do_not_implement_handshake(analyzer: PolicyAnalyzer) -> None:
+    assert analyzer.handshake() is False
+    assert analyzer.plugin_version()
+
+
+def test_config_schema_defaults_reach_the_pack(analyzer: PolicyAnalyzer) -> None:
+    sent = analyzer.configure({"es-transport-renewal": "mandatory"})
+    assert sent["es-transport-validity"]["maxLeafValidityHours"] == 19800
+    assert sent["es-transport-verify"]["allowedVerificationModes"] == ["full", "certificate"]
+    assert sent["es-transport-renewal"]["enforcementLevel"] == "mandatory"
+    analyzer.configure({})
+
+
+@pytest.mark.parametrize(
+    "waiver",
+    [
+        {"urn": "x", "reason": "r"},  # no expiry
+        {"reason": "r", "expires": "2027-01-01"},  # no target
+        {"name": "x", "reason": "r", "expires": "next year"},
+    ],
+)
+def test_malformed_waivers_are_refused_like_the_engine_does(
+    analyzer: PolicyAnalyzer, waiver: dict[str, str]
+) -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        analyzer.configure({"es-transport-mtls": {"waivers": [waiver]}})

@@ -1,0 +1,144 @@
+"""Resource policies through Analyze: one failing and one passing fixture each, and unknowns."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record, secret
+
+from . import fixtures as f
+from . import pems
+from .verdicts import verdicts
+
+T = f.TRANSPORT
+KEY = f.private_key("k")
+REQ = f.csr("req", KEY)
+CA = f.ca_cert("ca", KEY)
+M, A = "mandatory", "advisory"
+
+
+def leaf(**props: object) -> Record:
+    return f.node_cert("leaf", REQ, CA, KEY, **props)
+
+
+def es(config: object) -> Record:
+    return f.elasticsearch("es", {"version": "9.1.0", "nodeSets": [{"name": "d", "count": 1,
+                                                                  "config": config}]})
+
+
+def vm(settings: dict[str, object], **files: tuple[object, str]) -> Record:
+    return f.bundle("b", {"elasticsearch.yml": (f.yml(settings), "0644"), **files})
+
+
+CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
+    "leaf-good": (leaf(), set()),
+    "leaf-no-eku": (leaf(allowedUses=["digital_signature"]), set()),
+    "leaf-server-only": (leaf(allowedUses=["digital_signature", "server_auth"]),
+                         {("es-transport-leaf-eku", A)}),
+    "leaf-no-digital-signature": (leaf(allowedUses=["key_encipherment", "server_auth",
+                                                    "client_auth"]),
+                                  {("es-transport-leaf-usage", A)}),
+    "leaf-unknown-uses": (leaf(allowedUses=UNKNOWN), set()),
+    "ca-good": (CA, set()),
+    "ca-no-cert-signing": (f.ca_cert("ca", KEY, allowedUses=["crl_signing"]),
+                           {("es-transport-ca-shape", M)}),
+    "ca-unbounded-path": (f.ca_cert("ca", KEY, maxPathLength=-1),
+                          {("es-transport-ca-shape-advisory", A)}),
+    "ca-unknown-is-ca": (f.ca_cert("ca", KEY, isCaCertificate=UNKNOWN, allowedUses=[]), set()),
+    "key-p256": (KEY, set()),
+    "key-p384": (f.private_key("k", ecdsaCurve="P384"), set()),
+    "key-default-curve": (f.record(f.KEY, "k", {"algorithm": "ECDSA"}),
+                          {("es-transport-key-strength", M)}),
+    "key-p224": (f.private_key("k", ecdsaCurve="P224"), {("es-transport-key-strength", M)}),
+    "key-unknown-curve": (f.private_key("k", ecdsaCurve=UNKNOWN), set()),
+    "key-rsa-default-bits": (f.record(f.KEY, "k", {"algorithm": "RSA"}), set()),
+    "key-rsa-1024": (f.record(f.KEY, "k", {"algorithm": "RSA", "rsaBits": 1024}),
+                     {("es-transport-key-strength", M)}),
+    "key-ed25519": (f.record(f.KEY, "k", {"algorithm": "ED25519"}),
+                    {("es-transport-key-strength-advisory", A)}),
+    "leaf-too-long": (leaf(validityPeriodHours=20000), {("es-transport-validity", M)}),
+    "leaf-no-renewal-window": (leaf(earlyRenewalHours=0), {("es-transport-validity", M)}),
+    "leaf-unknown-validity": (leaf(validityPeriodHours=UNKNOWN), set()),
+    "ca-too-long": (f.ca_cert("ca", KEY, validityPeriodHours=100000),
+                    {("es-transport-validity", M)}),
+    "eck-good": (es({T + "client_authentication": "required"}), set()),
+    "eck-optional-dotted": (es({T + "client_authentication": "optional"}),
+                            {("es-transport-mtls", M)}),
+    "eck-none-nested": (es({"xpack": {"security": {"transport": {"ssl": {
+        "client_authentication": "none"}}}}}), {("es-transport-mtls", M)}),
+    "eck-sets-enabled": (es({T + "enabled": True}), {("es-transport-mtls-advisory", A)}),
+    "eck-sets-verification": (es({T + "verification_mode": "certificate"}),
+                              {("es-transport-verify-advisory", A)}),
+    "eck-verification-none": (es({T + "verification_mode": "none"}),
+                              {("es-transport-verify", M), ("es-transport-verify-advisory", A)}),
+    "eck-unknown-config": (es(UNKNOWN), set()),
+    "eck-unknown-client-auth": (es({T + "client_authentication": UNKNOWN}), set()),
+    "vm-good": (vm(f.good_vm_settings()), set()),
+    "vm-not-enabled": (vm(f.good_vm_settings(**{T + "enabled": "false"})),
+                       {("es-transport-mtls", M)}),
+    "vm-enabled-missing": (vm({T + "verification_mode": "full"}), {("es-transport-mtls", M)}),
+    "vm-verification-none": (vm(f.good_vm_settings(**{T + "verification_mode": "none"})),
+                             {("es-transport-verify", M)}),
+    "vm-unknown-yml": (f.bundle("b", {"elasticsearch.yml": (UNKNOWN, "0644")}), set()),
+    "secret-yml-client-auth-none": (
+        f.secret("s", {"elasticsearch.yml": f.yml(f.good_vm_settings(
+            **{T + "client_authentication": "none"}))}), {("es-transport-mtls", M)}),
+    "secret-value-wrapped-as-secret": (
+        f.secret("s", {"elasticsearch.yml": secret(f.b64(f.yml(f.good_vm_settings(
+            **{T + "client_authentication": "optional"}))))}, encode=False),
+        {("es-transport-mtls", M)}),
+    "configmap-yml-good": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings())}), set()),
+    "configmap-with-key": (f.config_map("c", {"tls.key": pems.NODE_KEY}),
+                           {("es-transport-key-custody", M)}),
+    "secret-with-key": (f.secret("s", {"tls.key": pems.NODE_KEY}), set()),
+    "vm-key-0600": (vm(f.good_vm_settings(), **{"certs/node.key": (pems.NODE_KEY, "0600")}),
+                    set()),
+    "vm-key-0644": (vm(f.good_vm_settings(), **{"certs/node.key": (pems.NODE_KEY, "0644")}),
+                    {("es-transport-key-custody", M)}),
+    "vm-key-unknown": (vm(f.good_vm_settings(), **{"certs/node.key": (UNKNOWN, "0644")}),
+                       set()),
+    "provided-ca-good": (leaf(caCertPem=pems.PRIVATE_CA), set()),
+    "provided-ca-public-root": (leaf(caCertPem=pems.public_root()),
+                                {("es-transport-trusted-ca", M)}),
+    "provided-ca-expired": (leaf(caCertPem=pems.EXPIRED_CA), {("es-transport-trusted-ca", M)}),
+    "provided-ca-not-a-ca": (leaf(caCertPem=pems.NOT_A_CA), {("es-transport-trusted-ca", M)}),
+    "vm-trusts-public-root": (vm(f.good_vm_settings(),
+                                 **{"certs/ca.crt": (pems.public_root(), "0644")}),
+                              {("es-transport-trusted-ca", M)}),
+    "vm-trusts-private-ca": (vm(f.good_vm_settings(),
+                                **{"certs/ca.crt": (pems.PRIVATE_CA, "0644")}), set()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_resource_policy(analyzer: PolicyAnalyzer, case: str) -> None:
+    record, expected = CASES[case]
+    diagnostics = analyzer.analyze(record)
+    assert verdicts(diagnostics) == expected, [d.message for d in diagnostics]
+    assert all(d.urn == record.urn for d in diagnostics)
+
+
+def test_message_says_what_why_and_how(analyzer: PolicyAnalyzer) -> None:
+    (diagnostic,) = analyzer.analyze(leaf(caCertPem=pems.public_root()))
+    assert "[INV-CA-DEDICATED]" in diagnostic.message
+    assert "public root" in diagnostic.message
+    assert "\nWhy: " in diagnostic.message and "\nFix: " in diagnostic.message
+
+
+def test_unknown_inputs_never_yield_mandatory_violations(analyzer: PolicyAnalyzer) -> None:
+    everything_unknown = [
+        f.record(t, "u", {k: UNKNOWN for k in keys})
+        for t, keys in [
+            (f.KEY, ["algorithm", "ecdsaCurve", "rsaBits"]),
+            (f.SELF_SIGNED, ["isCaCertificate", "allowedUses", "validityPeriodHours",
+                             "earlyRenewalHours", "maxPathLength"]),
+            (f.LOCALLY_SIGNED, ["caCertPem", "allowedUses", "isCaCertificate"]),
+            (f.SECRET, ["metadata", "data", "stringData"]),
+            (f.CONFIG_MAP, ["metadata", "data"]),
+            (f.ELASTICSEARCH, ["metadata", "spec"]),
+            (f.BUNDLE, ["files", "directory"]),
+        ]
+    ]
+    for record in everything_unknown:
+        assert analyzer.analyze(record) == [], record.type

@@ -1,0 +1,131 @@
+"""Stack policies through AnalyzeStack, over deployments shaped like the program's."""
+
+from __future__ import annotations
+
+from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record
+
+from . import fixtures as f
+from . import pems
+from .scenarios import eck_ca_to_eck, eck_per_node, pki, vm_bundle
+from .verdicts import verdicts
+
+M, A = "mandatory", "advisory"
+
+
+def stack(analyzer: PolicyAnalyzer, records: list[Record]) -> set[tuple[str, str]]:
+    return verdicts(analyzer.analyze_stack(records))
+
+
+def test_two_clusters_with_their_own_cas_pass(analyzer: PolicyAnalyzer) -> None:
+    a, b = pki("a"), pki("b")
+    records = [*a.records, *b.records, vm_bundle("a", a), *eck_per_node("es-b", b)]
+    assert stack(analyzer, records) == set()
+    assert analyzer.preview(records) == []
+
+
+def test_clusters_sharing_a_ca(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    b = pki("b", ca=(a.ca_key, a.ca))
+    records = [*a.records, *b.records[2:], vm_bundle("a", a), *eck_per_node("es-b", b)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert diagnostics[0].urn == a.ca.urn
+
+
+def test_clusters_sharing_an_external_ca_by_pem(analyzer: PolicyAnalyzer) -> None:
+    records: list[Record] = []
+    for name in ("a", "b"):
+        key = f.private_key(f"{name}-node-key")
+        request = f.csr(f"{name}-csr", key)
+        cert = f.node_cert(f"{name}-cert", request, None, None, caCertPem=pems.PRIVATE_CA)
+        files = {"certs/node.key": (UNKNOWN, "0600")}
+        records += [key, request, cert, f.bundle(f"{name}-bundle", files, [key, cert], name)]
+    assert stack(analyzer, records) == {("es-transport-ca-dedicated", M)}
+
+
+def test_serverauth_only_transport_cert(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a", allowedUses=["digital_signature", "server_auth"])
+    assert stack(analyzer, [*a.records, vm_bundle("a", a)]) == {("es-transport-eku", M)}
+
+
+def test_serverauth_only_cert_not_used_for_transport_is_only_advisory(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    a = pki("a", allowedUses=["digital_signature", "server_auth"])
+    assert stack(analyzer, a.records) == set()
+    assert verdicts(analyzer.analyze(a.cert)) == {("es-transport-leaf-eku", A)}
+
+
+def test_rsa_node_cert_without_key_encipherment(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    rsa_key = f.record(f.KEY, "a-node-key", {"algorithm": "RSA", "rsaBits": 2048})
+    records = [rsa_key if r.name == "a-node-key" else r for r in a.records]
+    assert stack(analyzer, [*records, vm_bundle("a", a)]) == {("es-transport-leaf", M)}
+
+
+def test_node_cert_that_is_a_ca(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a", isCaCertificate=True, allowedUses=["cert_signing", *f.NODE_USES])
+    assert ("es-transport-leaf", M) in stack(analyzer, [*a.records, vm_bundle("a", a)])
+
+
+def test_http_and_transport_share_a_certificate(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    http = f.secret("es-a-http", {"tls.crt": UNKNOWN, "tls.key": UNKNOWN},
+                    [a.node_key, a.cert])
+    records = [*a.records, http, *eck_per_node("es-a", a, http_secret=http)]
+    assert stack(analyzer, records) == {("es-transport-separate", M)}
+
+
+def test_transport_ca_signs_an_http_certificate(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    http_key = f.private_key("http-key")
+    http_req = f.csr("http-csr", http_key)
+    http_cert = f.node_cert("http-cert", http_req, a.ca, a.ca_key)
+    http = f.secret("es-a-http", {"tls.crt": UNKNOWN, "tls.key": UNKNOWN},
+                    [http_key, http_cert])
+    records = [*a.records, http_key, http_req, http_cert, http,
+               *eck_per_node("es-a", a, http_secret=http)]
+    assert stack(analyzer, records) == {("es-transport-separate", M)}
+
+
+def test_bundle_naming_one_key_for_http_and_transport(analyzer: PolicyAnalyzer) -> None:
+    settings = f.good_vm_settings(**{"xpack.security.http.ssl.key": "certs/node.key"})
+    files = {"elasticsearch.yml": (f.yml(settings), "0644"),
+             "certs/node.key": (pems.NODE_KEY, "0600")}
+    assert stack(analyzer, [f.bundle("b", files, cluster="a")]) == {
+        ("es-transport-separate", M)}
+
+
+def test_ca_key_in_a_bundle(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    leaky = f.bundle("a-bundle", {"ca.key": (UNKNOWN, "0600")}, [a.ca_key, a.cert], "a")
+    assert stack(analyzer, [*a.records, leaky]) == {("es-transport-ca-key-custody", M)}
+
+
+def test_literal_ca_key_in_a_secret(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)
+    leak = f.secret("leak", {"tls.key": pems.PRIVATE_CA_KEY})
+    assert stack(analyzer, [*a.records, leak]) == {("es-transport-ca-key-custody", M)}
+
+
+def test_ca_to_eck_is_reported_as_advisory(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    records = [a.ca_key, a.ca, *eck_ca_to_eck("es-a", a.ca_key, a.ca)]
+    assert stack(analyzer, records) == {("es-transport-ca-key-custody-advisory", A)}
+
+
+def test_ca_to_eck_secret_with_extra_keys_is_mandatory(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    records = [a.ca_key, a.ca, *eck_ca_to_eck("es-a", a.ca_key, a.ca, **{"tls.crt": UNKNOWN})]
+    assert stack(analyzer, records) == {("es-transport-ca-key-custody", M)}
+
+
+def test_renewal_window(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    soon = Record(a.cert.type, a.cert.name, a.cert.urn, a.cert.properties,
+                  outputs={**a.cert.properties, "validityEndTime": "2000-01-01T00:00:00Z"})
+    later = Record(a.cert.type, a.cert.name, a.cert.urn, a.cert.properties,
+                   outputs={**a.cert.properties, "validityEndTime": "2999-01-01T00:00:00Z"})
+    assert stack(analyzer, [soon]) == {("es-transport-renewal", A)}
+    assert stack(analyzer, [later]) == set()
+    assert stack(analyzer, [a.cert]) == set()  # unknown at preview: being (re)created
