@@ -101,6 +101,16 @@ def _has_transport_yml(node: Node) -> bool:
     )
 
 
+def _cluster_of(node: Node, bundle: bool) -> str:
+    """An Elasticsearch resource is its own cluster (namespace/name, as for the objects it
+    references); a bundle names its cluster; anything else belongs to its parent component."""
+    key = _k8s_key(node) if tokens.is_elasticsearch(node.type) else None
+    if key is not None:
+        return "/".join(key)
+    cluster = node.props.get("cluster") if bundle else None
+    return cluster if isinstance(cluster, str) else node.parent or node.urn
+
+
 def consumers(graph: StackGraph) -> list[Consumer]:
     objects = {
         (n.type, *key): n.urn
@@ -120,8 +130,5 @@ def consumers(graph: StackGraph) -> list[Consumer]:
         bundle = tokens.is_bundle(node.type, node.props)
         if (node.urn, "transport") in found or not (bundle or _has_transport_yml(node)):
             continue
-        cluster = node.props.get("cluster") if bundle else None
-        if not isinstance(cluster, str):
-            cluster = node.parent or node.urn
-        found[(node.urn, "transport")] = Consumer(node.urn, cluster, "transport")
+        found[(node.urn, "transport")] = Consumer(node.urn, _cluster_of(node, bundle), "transport")
     return list(found.values())

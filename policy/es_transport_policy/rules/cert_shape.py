@@ -8,7 +8,6 @@ from typing import Any
 
 from .. import certs, tokens
 from ..findings import Finding, Grade
-from ..values import is_unknown
 from ..view import ResourceView
 
 EKU_WHY = (
@@ -79,10 +78,16 @@ def ca_shape(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
         )
     if "crl_signing" not in uses:
         findings.append(_notice(view, "allowed_uses lacks crl_signing", '"crl_signing"'))
+    # pulumi-tls cannot encode pathLen 0 (it never sets Go's MaxPathLenZero: 0 and unset both
+    # mean "no constraint"), so only an explicit positive length, which invites intermediates,
+    # is worth a notice.
     path_length = view.props.get("maxPathLength")
-    if not is_unknown(path_length) and path_length != 0:
+    if isinstance(path_length, int | float) and path_length > 0:
         findings.append(
-            _notice(view, f"maxPathLength is {path_length!r}, not 0", "max_path_length=0")
+            _notice(
+                view, f"maxPathLength {path_length:g} allows intermediate CAs",
+                "no max_path_length",
+            )
         )
     return findings
 
@@ -91,8 +96,8 @@ def _notice(view: ResourceView, what: str, fix: str) -> Finding:
     return Finding(
         "INV-CA-SHAPE",
         f"CA certificate: {what} (recommended)",
-        "a dedicated transport CA signs node certificates only: pathLen 0 stops it from "
-        "delegating to intermediates, cRLSign is the usual companion of keyCertSign",
+        "a dedicated transport CA signs node certificates only, never intermediates; "
+        "cRLSign is the usual companion of keyCertSign",
         f"set {fix} on the CA certificate",
         view.urn,
         Grade.NOTICE,

@@ -1,0 +1,120 @@
+"""The policy pack on whole stacks recorded from the program: clean as built, red when mutated.
+
+Each stack is recorded under the mock runtime and sent over the engine's gRPC Analyzer protocol
+(Analyze per resource, then AnalyzeStack), as `pulumi preview --policy-pack policy` would.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from harness.analyzer import Record
+from harness.policy_run import records_of, run_policies
+from tests.stack_runs import run_clusters, run_stack
+
+
+@pytest.fixture(scope="module")
+def dev_records() -> list[Record]:
+    return records_of(run_stack("dev"))
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_example_stacks_pass_every_policy(stack: str) -> None:
+    diagnostics = run_policies(records_of(run_stack(stack)), stack=stack)
+    assert [(d.policy_name, d.urn, d.message) for d in diagnostics] == []
+
+
+def _named(records: list[Record], name: str) -> Record:
+    return next(r for r in records if r.name == name)
+
+
+def _mutate(records: list[Record], name: str, change: Callable[[dict[str, Any]], None],
+            *, dependency: tuple[str, str] | None = None) -> list[Record]:
+    """A copy of `records` where resource `name`'s inputs (and outputs) went through `change`."""
+    assert any(r.name == name for r in records), f"no resource {name}"
+    mutated = []
+    for record in records:
+        if record.name != name:
+            mutated.append(record)
+            continue
+        properties = copy.deepcopy(dict(record.properties))
+        change(properties)
+        outputs = None
+        if record.outputs is not None:
+            outputs = {**copy.deepcopy(dict(record.outputs)), **properties}
+        deps = dict(record.property_dependencies)
+        if dependency is not None:
+            deps[dependency[0]] = [dependency[1]]
+        mutated.append(dataclasses.replace(
+            record, properties=properties, outputs=outputs, property_dependencies=deps))
+    return mutated
+
+
+def _drop_client_auth(props: dict[str, Any]) -> None:
+    props["allowedUses"] = [u for u in props["allowedUses"] if u != "client_auth"]
+
+
+def _weaken_eck(props: dict[str, Any]) -> None:
+    config = props["spec"]["nodeSets"][0]["config"]
+    config["xpack.security.transport.ssl.client_authentication"] = "optional"
+
+
+def _ca_key_in_config_map(props: dict[str, Any]) -> None:
+    props["data"]["ca.key"] = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----"
+
+
+MUTATIONS: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
+    "serverAuth-only node certificate": (
+        "search-search-es-default-1-cert", _drop_client_auth, "es-transport-eku"),
+    "node certificate made a CA": (
+        "search-search-es-default-0-cert", lambda p: p.update(isCaCertificate=True),
+        "es-transport-leaf"),
+    "key with the provider's default curve": (
+        "logs-es-3-key", lambda p: p.pop("ecdsaCurve"), "es-transport-key-strength"),
+    "RSA-1024 key": ("search-search-es-default-0-key",
+                     lambda p: p.update(algorithm="RSA", rsaBits=1024, ecdsaCurve=None),
+                     "es-transport-key-strength"),
+    "ten-year node certificate": (
+        "logs-es-1-cert", lambda p: p.update(validityPeriodHours=87600), "es-transport-validity"),
+    "client_authentication optional under ECK": (
+        "search-eck-elasticsearch", _weaken_eck, "es-transport-mtls"),
+    "private key in a ConfigMap": ("search-eck-trust", _ca_key_in_config_map,
+                                   "es-transport-key-custody"),
+}
+
+
+@pytest.mark.parametrize(("name", "change", "policy"), MUTATIONS.values(), ids=MUTATIONS.keys())
+def test_mutated_stack_fails_the_expected_policy(
+    dev_records: list[Record], name: str, change: Callable[[dict[str, Any]], None], policy: str
+) -> None:
+    diagnostics = run_policies(_mutate(dev_records, name, change), stack="dev")
+    mandatory = {(d.policy_name, d.urn.rsplit("::", 1)[-1]) for d in diagnostics
+                 if d.enforcement_level == "mandatory"}
+    # A mutation may break more than one invariant (a CA node certificate also lacks
+    # cert_signing); the expected policy must be among the mandatory verdicts.
+    assert policy in {p for p, _ in mandatory}, diagnostics
+
+
+def _eck_cluster(name: str) -> dict[str, Any]:
+    return {"name": name, "delivery": "eck", "eck": {
+        "name": name, "namespace": "elastic", "version": "8.19.2",
+        "nodeSets": [{"name": "default", "count": 2}]}}
+
+
+def test_node_signed_by_another_clusters_ca_is_caught() -> None:
+    records = records_of(run_clusters([_eck_cluster("blue"), _eck_cluster("green")]))
+    assert run_policies(records, stack="test") == []
+    foreign_ca = _named(records, "green-ca-cert")
+    foreign_pem = (foreign_ca.outputs or {})["certPem"]
+    mutated = _mutate(
+        records, "blue-blue-es-default-1-cert", lambda p: p.update(caCertPem=foreign_pem),
+        dependency=("caCertPem", foreign_ca.urn),
+    )
+    diagnostics = run_policies(mutated, stack="test")
+    assert {d.policy_name for d in diagnostics if d.enforcement_level == "mandatory"} == {
+        "es-transport-ca-dedicated"}, diagnostics
