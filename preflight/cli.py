@@ -1,21 +1,30 @@
-"""Command line of the offline preflight. Exit codes: 0 clean, 1 violations, 2 config error."""
+"""Command line of the offline preflight.
+
+Exit codes: 0 clean (advisories allowed), 1 a mandatory policy violation or a failed
+handshake, 2 a config error (every problem of the config, at once).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.progress import Progress
 
 from components.config import ConfigError
 from components.program import main as program
 from harness.mock_runtime import run_program
+from harness.policy_run import records_of, run_policies
 from harness.stack_file import StackFileError, load_stack_file
-from preflight.plan import ClusterPlan, cluster_plans
+from preflight import render, tls_matrix
+from preflight.plan import cluster_plans
+from preflight.report import Report, Violation, print_report
 
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_CONFIG = 0, 1, 2
 REPO = Path(__file__).resolve().parent.parent
@@ -24,13 +33,21 @@ REPO = Path(__file__).resolve().parent.parent
 def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m preflight",
-        description="Run a stack's program offline (mock runtime, real certificates) and "
-        "show what `pulumi up` would create.",
+        description="Run a stack's program offline (mock runtime, real certificates), judge "
+        "it with the policy pack over the engine's protocol, and optionally render and "
+        "handshake-test what `pulumi up` would deliver. No cloud credentials needed.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--stack", help="stack name: reads stacks/Pulumi.<stack>.yaml")
     source.add_argument("--stack-file", type=Path, help="any Pulumi.<stack>.yaml file")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--policy-config", type=Path,
+                        help="policy pack config JSON, as for --policy-pack-config")
+    parser.add_argument("--out", type=Path,
+                        help="write VM bundles and Kubernetes YAML here (throwaway keys)")
+    parser.add_argument("--handshakes", action="store_true",
+                        help="mutual-TLS matrix over the rendered material (OpenSSL, and JSSE "
+                        "when a JDK is present)")
     return parser.parse_args(argv)
 
 
@@ -41,39 +58,65 @@ def _stack_path(args: argparse.Namespace) -> tuple[str, Path]:
     return str(args.stack), REPO / "stacks" / f"Pulumi.{args.stack}.yaml"
 
 
-def _table(stack: str, plans: Sequence[ClusterPlan]) -> Table:
-    table = Table(title=f"stack {stack}: what `pulumi up` would create")
-    for column in ("cluster", "delivery", "nodes", "certificates", "resources", "CA SHA-256"):
-        table.add_column(column)
-    for plan in plans:
-        resources = ", ".join(f"{t.rsplit(':', 1)[-1]} x{n}" for t, n in plan.resources.items())
-        table.add_row(
-            plan.cluster, plan.delivery, str(plan.nodes), str(plan.certificates), resources,
-            plan.ca_fingerprint[:23] + "…",
-        )
-    return table
+def _policy_config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    loaded = json.loads(path.read_text())
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path}: the policy config must be a JSON object")
+    return loaded
+
+
+def _handshakes(report: Report, out: Path, console: Console, quiet: bool) -> None:
+    runners = tls_matrix.available_runners()
+    with tempfile.TemporaryDirectory(prefix="preflight-mounts-") as workdir:
+        clusters = tls_matrix.rendered_nodes(out, Path(workdir))
+        total = tls_matrix.pair_count(clusters) * len(runners)
+        with Progress(console=console, disable=quiet, transient=True) as progress:
+            task = progress.add_task("mutual TLS", total=total)
+            report.handshakes = tls_matrix.run_matrix(
+                clusters, runners, lambda n: progress.advance(task, n)
+            )
+
+
+def _run(args: argparse.Namespace, report: Report, console: Console, out: Path | None) -> None:
+    _, path = _stack_path(args)
+    stack_file = load_stack_file(path)
+    config = render.with_output_dir(stack_file.config, out) if out else stack_file.config
+    recording = run_program(
+        program, config=config, secret_keys=stack_file.secret_keys, stack=report.stack
+    )
+    report.plans = cluster_plans(recording)
+    diagnostics = run_policies(
+        records_of(recording), stack=report.stack, config=_policy_config(args.policy_config)
+    )
+    report.violations = [Violation.of(d) for d in diagnostics]
+    if out is not None:
+        render.write_kubernetes(recording, out)
+        render.write_notice(out)
+        if args.handshakes:
+            _handshakes(report, out, console, quiet=args.json)
 
 
 def main(argv: Sequence[str]) -> int:
     args = _arguments(argv)
     stack, path = _stack_path(args)
     console = Console(stderr=args.json)
-    try:
-        stack_file = load_stack_file(path)
-        recording = run_program(
-            program, config=stack_file.config, secret_keys=stack_file.secret_keys, stack=stack
-        )
-    except (ConfigError, StackFileError) as err:
-        if args.json:
-            json.dump({"stack": stack, "configErrors": str(err).splitlines()}, sys.stdout)
-        else:
-            console.print(f"[red]config error[/red] in {path}:\n{err}", highlight=False)
-        return EXIT_CONFIG
-    plans = cluster_plans(recording)
+    report = Report(stack)
+    with tempfile.TemporaryDirectory(prefix="preflight-") as scratch:
+        out = args.out or (Path(scratch) if args.handshakes else None)
+        report.out = args.out
+        try:
+            _run(args, report, console, out)
+        except (ConfigError, StackFileError) as err:
+            if args.json:
+                json.dump({"stack": stack, "configErrors": str(err).splitlines()}, sys.stdout)
+            else:
+                console.print(f"[red]config error[/red] in {path}:\n{err}", highlight=False)
+            return EXIT_CONFIG
     if args.json:
-        json.dump({"stack": stack, "clusters": [p.as_json() for p in plans]}, sys.stdout, indent=2)
+        json.dump(report.as_json(), sys.stdout, indent=2)
         print()
     else:
-        console.print(_table(stack, plans))
-        console.print("Certificates above are throwaway: they exist only in this run.")
-    return EXIT_CLEAN
+        print_report(report, console)
+    return EXIT_VIOLATIONS if report.mandatory or report.failed_handshakes else EXIT_CLEAN

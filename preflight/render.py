@@ -1,0 +1,78 @@
+"""`--out DIR`: what `pulumi up` would deliver, written with the run's throwaway keys.
+
+VM bundles are written by the program itself (its bundle resources write to `vm.outputDir`,
+which preflight points at DIR); Kubernetes objects are written here as YAML manifests under
+`DIR/<cluster>/k8s/`, as `renderYamlToDirectory` would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.mock_runtime import Recording, Registration, reveal
+from preflight.plan import PKI_TYPE
+
+THROWAWAY_NOTICE = "THROWAWAY-KEYS.txt"
+CLUSTERS_KEY = "es-transport-pki:clusters"
+NOTICE_TEXT = """\
+Every key and certificate below this folder was made by an offline preflight run
+(`python -m preflight --out`). They are throwaway: no deployed cluster uses them, and a real
+`pulumi up` issues different ones. Use them to inspect layouts and to test handshakes only.
+"""
+
+
+def with_output_dir(config: Mapping[str, str], out: Path) -> dict[str, str]:
+    """The stack config with every VM cluster writing its bundles below `out`."""
+    clusters = json.loads(config[CLUSTERS_KEY]) if CLUSTERS_KEY in config else []
+    for cluster in clusters:
+        if isinstance(cluster, dict) and cluster.get("delivery") == "vm":
+            vm = cluster.setdefault("vm", {})
+            if isinstance(vm, dict):
+                vm.update(outputDir=str(out), writeLocalFiles=True)
+    return {**config, CLUSTERS_KEY: json.dumps(clusters)} if clusters else dict(config)
+
+
+def _cluster_of(recording: Recording, registration: Registration) -> str | None:
+    by_urn = {r.urn: r for r in recording.registrations}
+    current: Registration | None = registration
+    while current is not None:
+        if current.type == PKI_TYPE:
+            return current.name
+        current = by_urn.get(current.parent)
+    return None
+
+
+def _manifest(registration: Registration) -> dict[str, Any]:
+    inputs = reveal(registration.inputs)
+    return {k: v for k, v in inputs.items() if not k.startswith("__")}
+
+
+def write_kubernetes(recording: Recording, out: Path) -> list[Path]:
+    written = []
+    for registration in recording.registrations:
+        if not registration.custom or not registration.type.startswith("kubernetes:"):
+            continue
+        cluster = _cluster_of(recording, registration)
+        manifest = _manifest(registration)
+        kind = str(manifest.get("kind", registration.type.rsplit(":", 1)[-1])).lower()
+        name = str(manifest.get("metadata", {}).get("name", registration.name))
+        path = out / (cluster or "_stack") / "k8s" / f"{kind}-{name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+        # Secrets carry private keys: owner-only, like a bundle's key file.
+        os.chmod(path, 0o600 if kind == "secret" else 0o644)
+        written.append(path)
+    return written
+
+
+def write_notice(out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    notice = out / THROWAWAY_NOTICE
+    notice.write_text(NOTICE_TEXT)
+    return notice

@@ -1,0 +1,113 @@
+"""What preflight found, as one structure: printed with rich, or dumped as JSON."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.analyzer import Diagnostic
+from preflight.plan import ClusterPlan
+from preflight.tls_matrix import PairOutcome
+
+_INVARIANT = re.compile(r"\bINV-[A-Z-]+[A-Z]\b")
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    level: str
+    invariant: str
+    resource: str
+    urn: str
+    message: str
+
+    @classmethod
+    def of(cls, diagnostic: Diagnostic) -> Violation:
+        found = _INVARIANT.search(diagnostic.message)
+        return cls(
+            policy=diagnostic.policy_name, level=diagnostic.enforcement_level,
+            invariant=found.group(0) if found else "",
+            resource=diagnostic.urn.rsplit("::", 1)[-1] if diagnostic.urn else "(stack)",
+            urn=diagnostic.urn, message=diagnostic.message,
+        )
+
+
+@dataclass
+class Report:
+    stack: str
+    plans: list[ClusterPlan] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    handshakes: list[PairOutcome] = field(default_factory=list)
+    out: Path | None = None
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.level == "mandatory"]
+
+    @property
+    def failed_handshakes(self) -> list[PairOutcome]:
+        return [h for h in self.handshakes if not h.result.ok]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "clusters": [p.as_json() for p in self.plans],
+            "violations": [vars(v) for v in self.violations],
+            "handshakes": [
+                {"cluster": h.cluster, "server": h.server, "client": h.client, "stack": h.stack,
+                 "ok": h.result.ok, "error": h.result.error}
+                for h in self.handshakes
+            ],
+            "out": str(self.out) if self.out else None,
+            "throwawayKeys": True,
+        }
+
+
+def _plan_table(report: Report) -> Table:
+    table = Table(title=f"stack {report.stack}: what `pulumi up` would create")
+    for column in ("cluster", "delivery", "nodes", "certificates", "resources", "CA SHA-256"):
+        table.add_column(column)
+    for plan in report.plans:
+        table.add_row(
+            plan.cluster, plan.delivery, str(plan.nodes), str(plan.certificates),
+            str(sum(plan.resources.values())), plan.ca_fingerprint[:23] + "…",
+        )
+    return table
+
+
+def _violation_table(level: str, violations: Sequence[Violation]) -> Table:
+    table = Table(title=f"{level} policy violations", show_lines=True)
+    for column in ("policy", "invariant", "resource", "what, why, how to fix"):
+        table.add_column(column)
+    for violation in violations:
+        table.add_row(violation.policy, violation.invariant, violation.resource,
+                      violation.message)
+    return table
+
+
+def print_report(report: Report, console: Console) -> None:
+    console.print(_plan_table(report))
+    for level in ("mandatory", "advisory"):
+        found = [v for v in report.violations if v.level == level]
+        if found:
+            console.print(_violation_table(level, found))
+    if not report.violations:
+        console.print("[green]policy pack: no violations[/green]")
+    if report.handshakes:
+        failed = report.failed_handshakes
+        console.print(f"handshakes: {len(report.handshakes) - len(failed)} of "
+                      f"{len(report.handshakes)} pairs completed mutual TLS")
+        for h in failed:
+            console.print(f"  [red]failed[/red] {h.stack} {h.cluster}: client {h.client} → "
+                          f"server {h.server}: {h.result.error}", highlight=False)
+    if report.out:
+        console.print(f"Rendered to {report.out}. Keys there are THROWAWAY keys of this run "
+                      "(see THROWAWAY-KEYS.txt), not the ones `pulumi up` would issue.")
+    else:
+        console.print("Keys and certificates of this run are throwaway: they exist only here.")

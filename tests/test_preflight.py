@@ -1,0 +1,117 @@
+"""`python -m preflight`: exit codes, JSON, rendered layout and the handshake matrix."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from preflight.cli import EXIT_CLEAN, EXIT_CONFIG, EXIT_VIOLATIONS, main
+from preflight.tls_matrix import openssl_runner_only, rendered_nodes, run_matrix
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    code = main(["--json", *argv])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_module_runs_clean_on_the_dev_stack() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "preflight", "--stack", "dev"], cwd=REPO,
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == EXIT_CLEAN, done.stderr
+    assert "policy pack: no violations" in done.stdout
+    assert "throwaway" in done.stdout
+
+
+def test_json_describes_plan_and_verdicts(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = run_json(capsys, "--stack", "dev")
+    assert code == EXIT_CLEAN
+    assert report["stack"] == "dev" and report["violations"] == []
+    plans = {p["cluster"]: p for p in report["clusters"]}
+    assert set(plans) == {"logs", "search"}
+    assert plans["logs"]["delivery"] == "vm" and plans["logs"]["nodes"] == 3
+    assert plans["search"]["certificates"] == 4  # the CA and three pods
+    assert report["throwawayKeys"] is True
+
+
+def test_a_policy_violation_exits_1_with_policy_and_invariant(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    strict = tmp_path / "policy.json"
+    strict.write_text(json.dumps({"es-transport-validity": {"maxLeafValidityHours": 720}}))
+    code, report = run_json(capsys, "--stack", "dev", "--policy-config", str(strict))
+    assert code == EXIT_VIOLATIONS
+    flagged = {(v["policy"], v["invariant"], v["level"]) for v in report["violations"]}
+    assert ("es-transport-validity", "INV-STRENGTH", "mandatory") in flagged
+    assert any(v["resource"] == "logs-es-1-cert" for v in report["violations"])
+
+
+def test_invalid_config_exits_2_with_every_problem(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    stack = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())
+    clusters = stack["config"]["es-transport-pki:clusters"]
+    clusters[0]["keyAlgorithm"] = "ecdsa-p224"
+    clusters[1]["transport"] = {"clientAuthentication": "none"}
+    bad = tmp_path / "Pulumi.broken.yaml"
+    bad.write_text(yaml.safe_dump(stack))
+    code, report = run_json(capsys, "--stack-file", str(bad))
+    assert code == EXIT_CONFIG
+    errors = "\n".join(report["configErrors"])
+    assert "clusters[0].keyAlgorithm" in errors
+    assert "clusters[1].transport.clientAuthentication" in errors
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("preflight-out")
+    assert main(["--stack", "dev", "--out", str(out), "--handshakes"]) == EXIT_CLEAN
+    return out
+
+
+def test_out_writes_kubernetes_objects_and_the_throwaway_notice(rendered: Path) -> None:
+    assert "throwaway" in (rendered / "THROWAWAY-KEYS.txt").read_text()
+    k8s = rendered / "search" / "k8s"
+    names = sorted(p.name for p in k8s.iterdir())
+    assert names == [
+        "configmap-search-transport-pki-ca.yaml",
+        "elasticsearch-search.yaml",
+        "secret-search-transport-pki-certs.yaml",
+    ]
+    assert (k8s / "secret-search-transport-pki-certs.yaml").stat().st_mode & 0o777 == 0o600
+    cr = yaml.safe_load((k8s / "elasticsearch-search.yaml").read_text())
+    assert cr["kind"] == "Elasticsearch" and cr["metadata"]["namespace"] == "search-dev"
+
+
+def test_rendered_material_completes_mutual_tls(rendered: Path, tmp_path: Path) -> None:
+    clusters = rendered_nodes(rendered, tmp_path)
+    assert {n.name for n in clusters["search"]} == {
+        "search-es-default-0", "search-es-default-1", "search-es-default-2"}
+    outcomes = run_matrix(clusters, openssl_runner_only())
+    assert outcomes and all(o.result.ok for o in outcomes)
+
+
+def test_material_swapped_for_another_clusters_fails(rendered: Path, tmp_path: Path) -> None:
+    swapped = tmp_path / "swapped"
+    subprocess.run(["cp", "-a", str(rendered), str(swapped)], check=True)
+    config_map = swapped / "search" / "k8s" / "configmap-search-transport-pki-ca.yaml"
+    manifest = yaml.safe_load(config_map.read_text())
+    foreign = tmp_path / "foreign"
+    assert main(["--stack", "staging", "--out", str(foreign)]) == EXIT_CLEAN
+    other = yaml.safe_load(
+        (foreign / "metrics" / "k8s" / "configmap-metrics-transport-pki-ca.yaml").read_text())
+    manifest["data"]["ca.crt"] = other["data"]["ca.crt"]
+    config_map.write_text(yaml.safe_dump(manifest))
+    outcomes = run_matrix(rendered_nodes(swapped, tmp_path / "mounts"), openssl_runner_only())
+    search = [o for o in outcomes if o.cluster == "search"]
+    assert search and not any(o.result.ok for o in search)
+    assert all("certificate verify failed" in o.result.error for o in search)
