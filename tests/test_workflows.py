@@ -1,0 +1,49 @@
+"""The GitHub Actions workflows are valid and cover every stack (checks on pull requests)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+
+
+def _load(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((REPO / ".github" / "workflows" / name).read_text())
+    return document
+
+
+def test_workflows_validate_against_the_github_workflow_schema() -> None:
+    assert WORKFLOWS
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+         *map(str, WORKFLOWS)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_preflight_runs_for_every_stack_file_without_secrets() -> None:
+    stacks = {p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+              for p in (REPO / "stacks").glob("Pulumi.*.yaml")}
+    job = _load("pull-request.yml")["jobs"]["preflight"]
+    assert set(job["strategy"]["matrix"]["stack"]) == stacks
+    assert "secrets." not in yaml.safe_dump(job)
+    commands = " ".join(str(step.get("run", "")) for step in job["steps"])
+    assert "-m preflight" in commands and "--handshakes" in commands
+
+
+def test_policy_preview_and_scheduled_up_use_the_policy_pack() -> None:
+    preview = _load("pull-request.yml")["jobs"]["policy-preview"]["steps"][-1]
+    assert preview["uses"].startswith("pulumi/actions@")
+    assert preview["with"]["command"] == "preview" and preview["with"]["policyPacks"] == "policy"
+    renew = _load("renew.yml")
+    # `on` is YAML 1.1's boolean true when loaded with PyYAML.
+    assert renew[True]["schedule"]
+    up = renew["jobs"]["up"]["steps"][-1]
+    assert up["with"]["command"] == "up" and up["with"]["policyPacks"] == "policy"
