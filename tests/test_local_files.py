@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import errno
 import hashlib
@@ -613,10 +614,17 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 def run_with_mocks(program: Callable[[], Any]) -> RecordingMonitor:
-    monitor = RecordingMonitor(EchoMocks())
-    pulumi.runtime.set_mocks(EchoMocks(), preview=False, monitor=monitor)
-    cast(Callable[[Callable[[], Any]], Callable[[], None]], pulumi.runtime.test)(program)()
-    return monitor
+    # Earlier tests in the same process may have closed and unset their event loop.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        monitor = RecordingMonitor(EchoMocks())
+        pulumi.runtime.set_mocks(EchoMocks(), preview=False, monitor=monitor)
+        cast(Callable[[Callable[[], Any]], Callable[[], None]], pulumi.runtime.test)(program)()
+        return monitor
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 def test_resource_registers_its_provider_and_keeps_content_secret() -> None:
