@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 
 
-def _load(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load((REPO / ".github" / "workflows" / name).read_text())
+def _load(name: str) -> dict[Any, Any]:
+    document: dict[Any, Any] = yaml.safe_load((REPO / ".github" / "workflows" / name).read_text())
     return document
 
 

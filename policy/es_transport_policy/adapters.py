@@ -34,6 +34,37 @@ def _config(family: Family, given: Mapping[str, Any]) -> dict[str, Any]:
     return {**family.defaults(), **given}
 
 
+def _pair(
+    family: Family,
+    kind: type[ResourceValidationPolicy] | type[StackValidationPolicy],
+    primary: Callable[[Any, ReportViolation], None],
+    companion: Callable[[Any, ReportViolation], None],
+) -> list[Policy]:
+    """The family's policy, and its advisory companion (advisory findings, waived violations):
+    pulumi-policy fixes the enforcement level per policy, not per violation."""
+    policies: list[Policy] = [
+        kind(
+            name=family.name,
+            description=family.description,
+            validate=primary,
+            enforcement_level=family.level,
+            config_schema=family.schema(),
+            remediation_steps=family.fix,
+        )
+    ]
+    if family.companion:
+        policies.append(
+            kind(
+                name=family.companion_name,
+                description=f"{family.description} [advisory findings and waived violations]",
+                validate=companion,
+                enforcement_level=EnforcementLevel.ADVISORY,
+                remediation_steps=family.fix,
+            )
+        )
+    return policies
+
+
 def resource_policies(family: Family, rule: ResourceRule) -> list[Policy]:
     shared = SharedConfig(family.defaults())
 
@@ -49,27 +80,7 @@ def resource_policies(family: Family, rule: ResourceRule) -> list[Policy]:
         config = shared.current()
         _report(companion_messages(rule(view(args), config), config), report)
 
-    policies: list[Policy] = [
-        ResourceValidationPolicy(
-            name=family.name,
-            description=family.description,
-            validate=primary,
-            enforcement_level=family.level,
-            config_schema=family.schema(),
-            remediation_steps=family.fix,
-        )
-    ]
-    if family.companion:
-        policies.append(
-            ResourceValidationPolicy(
-                name=family.companion_name,
-                description=f"{family.description} [advisory findings and waived violations]",
-                validate=companion,
-                enforcement_level=EnforcementLevel.ADVISORY,
-                remediation_steps=family.fix,
-            )
-        )
-    return policies
+    return _pair(family, ResourceValidationPolicy, primary, companion)
 
 
 def stack_policies(family: Family, rule: StackRule) -> list[Policy]:
@@ -86,24 +97,4 @@ def stack_policies(family: Family, rule: StackRule) -> list[Policy]:
         graph = StackGraph.from_policy_resources(args.resources)
         _report(companion_messages(rule(graph, config), config), report)
 
-    policies: list[Policy] = [
-        StackValidationPolicy(
-            name=family.name,
-            description=family.description,
-            validate=primary,
-            enforcement_level=family.level,
-            config_schema=family.schema(),
-            remediation_steps=family.fix,
-        )
-    ]
-    if family.companion:
-        policies.append(
-            StackValidationPolicy(
-                name=family.companion_name,
-                description=f"{family.description} [advisory findings and waived violations]",
-                validate=companion,
-                enforcement_level=EnforcementLevel.ADVISORY,
-                remediation_steps=family.fix,
-            )
-        )
-    return policies
+    return _pair(family, StackValidationPolicy, primary, companion)
