@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 
+from components.program import main
 from harness.analyzer import Record
+from harness.mock_runtime import Secret, Unknown, run_program
 from harness.policy_run import records_of, run_policies
-from tests.stack_runs import run_clusters, run_stack
+from harness.stack_file import load_stack_file
+from tests.stack_runs import REPO, run_clusters, run_stack
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +121,21 @@ def test_node_signed_by_another_clusters_ca_is_caught() -> None:
     diagnostics = run_policies(mutated, stack="test")
     assert {d.policy_name for d in diagnostics if d.enforcement_level == "mandatory"} == {
         "es-transport-ca-dedicated"}, diagnostics
+
+
+def test_a_first_preview_judges_inputs_without_guessing_unknowns() -> None:
+    """At the first preview nothing exists yet: keys, certificates and every value derived
+    from them are unknown. Rules must judge inputs and not guess."""
+    recording = run_program(
+        main, config=load_stack_file(REPO / "stacks" / "Pulumi.dev.yaml").config,
+        stack="dev", preview=True,
+    )
+    csr = recording.named("logs-es-1-csr")
+    assert isinstance(csr.inputs["privateKeyPem"], Secret | Unknown)
+    records = records_of(recording)
+    diagnostics = run_policies(records, stack="dev")
+    assert [d for d in diagnostics if d.enforcement_level == "mandatory"] == []
+    # ...and a serverAuth-only transport certificate is still caught before anything exists.
+    mutated = _mutate(records, "search-search-es-default-1-cert", _drop_client_auth)
+    assert {(d.policy_name, d.enforcement_level) for d in run_policies(mutated, stack="dev")} >= {
+        ("es-transport-eku", "mandatory")}
