@@ -107,7 +107,7 @@ class LocalFiles(dyn.Resource, module="es-transport-pki", name="LocalFiles"):
 # --------------------------------------------------------------------------- validation
 
 
-def _is_unknown(value: Any) -> bool:
+def is_unknown(value: Any) -> bool:
     return isinstance(value, Unknown) or value == rpc.UNKNOWN
 
 
@@ -146,7 +146,7 @@ def _mode_problem(mode: Any) -> str | None:
 
 
 def _directory_problem(directory: Any) -> str | None:
-    if _is_unknown(directory):
+    if is_unknown(directory):
         return None
     if not isinstance(directory, str) or not directory.strip():
         return "directory must be a non-empty path"
@@ -156,7 +156,7 @@ def _directory_problem(directory: Any) -> str | None:
 
 
 def _files_problems(files: Any) -> list[tuple[str, str]]:
-    if _is_unknown(files):
+    if is_unknown(files):
         return []
     if not isinstance(files, Mapping):
         return [("files", "files must be a mapping of relative path to {content, mode}")]
@@ -180,7 +180,7 @@ def _files_problems(files: Any) -> list[tuple[str, str]]:
 
 
 def _spec_problems(prop: str, spec: Any) -> list[tuple[str, str]]:
-    if _is_unknown(spec):
+    if is_unknown(spec):
         return []
     if not isinstance(spec, Mapping):
         return [(prop, f"{prop}: must be a mapping with 'content' and 'mode'")]
@@ -189,7 +189,7 @@ def _spec_problems(prop: str, spec: Any) -> list[tuple[str, str]]:
     if mode_reason is not None:
         problems.append((f"{prop}.mode", f"{prop}.mode: {mode_reason}"))
     content = spec.get("content", "")
-    if not _is_unknown(content) and not isinstance(content, str):
+    if not is_unknown(content) and not isinstance(content, str):
         problems.append((f"{prop}.content", f"{prop}.content: must be a string"))
     return problems
 
@@ -222,25 +222,27 @@ def validate(directory: Any, files: Any) -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
-class _File:
-    content: bytes | None  # None: unknown during preview
+class FileContent:
+    """One file's bytes (None: unknown during preview) and its octal mode string."""
+
+    content: bytes | None
     mode: str
 
 
 @dataclass(frozen=True)
 class _Desired:
     directory: str
-    files: dict[str, _File]  # keyed by normalised relative path
+    files: Mapping[str, FileContent]  # keyed by normalised relative path
 
     def modes(self) -> dict[str, str]:
         return {p: f.mode for p, f in sorted(self.files.items())}
 
     def digests(self) -> dict[str, str]:
         known = sorted((p, f.content) for p, f in self.files.items() if f.content is not None)
-        return {p: _digest(content) for p, content in known}
+        return {p: digest(content) for p, content in known}
 
 
-def _digest(content: bytes) -> str:
+def digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
@@ -249,11 +251,11 @@ def _desired(props: Mapping[str, Any]) -> _Desired:
     problems = validate(props.get("directory"), props.get("files"))
     if problems:
         raise LocalFilesError("; ".join(reason for _, reason in problems))
-    files: dict[str, _File] = {}
+    files: dict[str, FileContent] = {}
     for path, spec in _plain(props.get("files") or {}).items():
         content = spec.get("content", "")
-        data = None if _is_unknown(content) else content.encode("utf-8")
-        files[normalise(path)] = _File(data, spec["mode"])
+        data = None if is_unknown(content) else content.encode("utf-8")
+        files[normalise(path)] = FileContent(data, spec["mode"])
     return _Desired(normalise(_plain(props["directory"])), files)
 
 
@@ -428,7 +430,7 @@ def _write(desired: _Desired, written: _Written) -> None:
             _ensure_directory(os.path.dirname(final), written.new_dirs)
             if spec.content is None:
                 raise LocalFilesError(f"cannot write {final!r}: its content is still unknown")
-            if _on_disk(final) == (spec.mode, _digest(spec.content)):
+            if _on_disk(final) == (spec.mode, digest(spec.content)):
                 continue  # unchanged: leave mtime alone so Elasticsearch does not reload
             staged.append((_stage(final, spec.content, spec.mode), final))
         _commit(staged, written)
@@ -506,6 +508,67 @@ def _nested(a: str, b: str) -> bool:
     return ra == rb or ra.startswith(rb + os.sep) or rb.startswith(ra + os.sep)
 
 
+# --------------------------------------------------------------------------- file-set operations
+# The provider below and `components.node_bundle` (one VM node's bundle) both manage file sets
+# through these; paths are normalised relative paths.
+
+
+def create_files(directory: str, files: Mapping[str, FileContent]) -> None:
+    """Writes every file; on failure removes the files and directories this call created."""
+    written = _Written()
+    try:
+        _write(_Desired(directory, files), written)
+    except BaseException:
+        _undo(written)
+        raise
+
+
+def update_files(
+    old_directory: str, old_paths: Iterable[str], directory: str, files: Mapping[str, FileContent]
+) -> None:
+    """Writes the changed files, then removes the old paths that left the set."""
+    _write(_Desired(directory, files), _Written())
+    keep = {os.path.realpath(_join(directory, rel)) for rel in files}
+    dropped = [
+        rel
+        for rel in sorted(old_paths)
+        if os.path.realpath(_join(old_directory, rel)) not in keep  # never delete what we wrote
+    ]
+    for rel in dropped:
+        _remove_file(_join(old_directory, rel))
+    _prune(old_directory, dropped, including_directory=False)
+
+
+def scan_files(directory: str, paths: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(modes, digests) of the regular files among `paths`; a missing file is left out, so a
+    refreshed state shows it gone and the next `up` restores it."""
+    modes: dict[str, str] = {}
+    digests: dict[str, str] = {}
+    for rel in sorted(set(paths)):
+        found = _on_disk(_join(directory, rel))
+        if found is not None:
+            modes[rel], digests[rel] = found
+    return modes, digests
+
+
+def drifted_files(directory: str, files: Mapping[str, FileContent]) -> list[str]:
+    """Paths whose file on disk differs from `files` in mode or content (or is missing)."""
+    return sorted(
+        rel
+        for rel, spec in files.items()
+        if spec.content is None
+        or _on_disk(_join(directory, rel)) != (spec.mode, digest(spec.content))
+    )
+
+
+def delete_files(directory: str, paths: Iterable[str]) -> None:
+    """Removes the files, then every emptied subdirectory and `directory` itself."""
+    rels = sorted(set(paths))
+    for rel in rels:
+        _remove_file(_join(directory, rel))
+    _prune(directory, rels, including_directory=True)
+
+
 # --------------------------------------------------------------------------- diff helpers
 
 
@@ -517,7 +580,7 @@ def changed_files(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]
     """
     modes, digests = _recorded(olds)
     files = _plain(news.get("files"))
-    if _is_unknown(files):
+    if is_unknown(files):
         return sorted(modes)  # the whole set is unknown at preview: anything may change
     wanted: dict[str, tuple[str | None, Any]] = {}
     for path, spec in (files or {}).items():
@@ -525,12 +588,12 @@ def changed_files(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]
             wanted[normalise(path)] = (None, None)
             continue
         content = spec.get("content", "")
-        digest = None if _is_unknown(content) else _digest(content.encode("utf-8"))
-        wanted[normalise(path)] = (digest, spec.get("mode"))
+        sha = None if is_unknown(content) else digest(content.encode("utf-8"))
+        wanted[normalise(path)] = (sha, spec.get("mode"))
     changed = {
         path
-        for path, (digest, mode) in wanted.items()
-        if digest is None or digests.get(path) != digest or modes.get(path) != mode
+        for path, (sha, mode) in wanted.items()
+        if sha is None or digests.get(path) != sha or modes.get(path) != mode
     }
     changed.update(set(modes) - set(wanted))
     return sorted(changed)
@@ -539,7 +602,7 @@ def changed_files(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]
 def _directory_diff(old: Any, new: Any) -> tuple[bool, bool, bool]:
     """(changed, replace, delete_before_replace) for the `directory` property."""
     new = _plain(new)
-    if _is_unknown(new):
+    if is_unknown(new):
         return True, True, False
     old_norm, new_norm = normalise(str(old)), normalise(str(new))
     if old_norm == new_norm:
@@ -569,7 +632,7 @@ class LocalFilesProvider(dyn.ResourceProvider):
         dir_changed, replace, delete_first = _directory_diff(
             olds.get(OUT_DIRECTORY), news.get("directory")
         )
-        files_unknown = _is_unknown(_plain(news.get("files")))
+        files_unknown = is_unknown(_plain(news.get("files")))
         files_changed = files_unknown or bool(changed_files(olds, news))
         return dyn.DiffResult(
             changes=dir_changed or files_changed,
@@ -579,28 +642,14 @@ class LocalFilesProvider(dyn.ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         desired = _desired(props)
-        written = _Written()
-        try:
-            _write(desired, written)
-        except BaseException:
-            _undo(written)
-            raise
+        create_files(desired.directory, desired.files)
         return dyn.CreateResult(desired.directory, self._outs(desired))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:
         desired = _desired(news)
-        _write(desired, _Written())
         old_dir = normalise(str(_plain(olds.get(OUT_DIRECTORY) or desired.directory)))
         old_modes, _ = _recorded(olds)
-        keep = {os.path.realpath(_join(desired.directory, rel)) for rel in desired.files}
-        dropped = [
-            rel
-            for rel in sorted(old_modes)
-            if os.path.realpath(_join(old_dir, rel)) not in keep  # never delete what we just wrote
-        ]
-        for rel in dropped:
-            _remove_file(_join(old_dir, rel))
-        _prune(old_dir, dropped, including_directory=False)
+        update_files(old_dir, old_modes, desired.directory, desired.files)
         return dyn.UpdateResult(self._outs(desired))
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
@@ -609,21 +658,13 @@ class LocalFilesProvider(dyn.ResourceProvider):
         # `pulumi import`/get passes inputs only: fall back to the input file names.
         inputs = _plain(props.get("files"))
         named = {normalise(p) for p in inputs} if isinstance(inputs, Mapping) else set()
-        actual_modes: dict[str, str] = {}
-        actual_digests: dict[str, str] = {}
-        for rel in sorted(set(modes) | set(digests) | named):
-            found = _on_disk(_join(directory, rel))
-            if found is not None:  # a missing file drops out, so the next `up` restores it
-                actual_modes[rel], actual_digests[rel] = found
+        actual_modes, actual_digests = scan_files(directory, set(modes) | set(digests) | named)
         return dyn.ReadResult(id_, _outputs(directory, actual_modes, actual_digests))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         directory = normalise(str(_plain(props.get(OUT_DIRECTORY) or id_)))
         modes, digests = _recorded(props)
-        rels = sorted(set(modes) | set(digests))
-        for rel in rels:
-            _remove_file(_join(directory, rel))
-        _prune(directory, rels, including_directory=True)
+        delete_files(directory, set(modes) | set(digests))
 
     @staticmethod
     def _outs(desired: _Desired) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from harness import dynamic_providers
 from harness import tls_emulator as tls
 
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
@@ -319,7 +320,15 @@ class RecordingMonitor(MockMonitor):
         step = self.state.plan(
             urn, request.type, reveal(wire_inputs), reveal(trigger), list(request.replaceOnChanges)
         )
-        id_, outputs = self._outputs_for(urn, request, step)
+        if dynamic_providers.is_dynamic(request.type):
+            outcome = dynamic_providers.register(
+                urn, rpc.deserialize_properties(request.object, keep_unknowns=True),
+                self.state.resources.get(urn), step, preview=self.preview,
+                delete_before_replace=request.deleteBeforeReplace,
+            )
+            step, id_, outputs = outcome.step, outcome.id, outcome.outputs
+        else:
+            id_, outputs = self._outputs_for(urn, request, step)
         outputs = _apply_additional_secret_outputs(outputs, list(request.additionalSecretOutputs))
         if not self.preview:
             self.state.store(urn, StoredResource(
@@ -488,6 +497,7 @@ def run_program(
     registered = {r.urn for r in monitor.registrations}
     monitor.changes.deleted = engine_state.unregistered(registered)
     if not preview:
+        dynamic_providers.delete(engine_state.resources[u] for u in monitor.changes.deleted)
         engine_state.delete(monitor.changes.deleted)
     return Recording(
         registrations=list(monitor.registrations), stack_outputs=monitor.stack_outputs,

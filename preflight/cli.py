@@ -82,7 +82,7 @@ def _handshakes(report: Report, out: Path, console: Console, quiet: bool) -> Non
 def _run(args: argparse.Namespace, report: Report, console: Console, out: Path | None) -> None:
     _, path = _stack_path(args)
     stack_file = load_stack_file(path)
-    config = render.with_output_dir(stack_file.config, out) if out else stack_file.config
+    config = render.with_output_dir(stack_file.config, out)
     recording = run_program(
         program, config=config, secret_keys=stack_file.secret_keys, stack=report.stack
     )

@@ -27,14 +27,17 @@ Every key and certificate below this folder was made by an offline preflight run
 """
 
 
-def with_output_dir(config: Mapping[str, str], out: Path) -> dict[str, str]:
-    """The stack config with every VM cluster writing its bundles below `out`."""
+def with_output_dir(config: Mapping[str, str], out: Path | None) -> dict[str, str]:
+    """The stack config with every VM cluster writing its bundles below `out`, or writing no
+    files at all when `out` is None (preflight never writes where `pulumi up` would)."""
     clusters = json.loads(config[CLUSTERS_KEY]) if CLUSTERS_KEY in config else []
     for cluster in clusters:
         if isinstance(cluster, dict) and cluster.get("delivery") == "vm":
             vm = cluster.setdefault("vm", {})
             if isinstance(vm, dict):
-                vm.update(outputDir=str(out), writeLocalFiles=True)
+                vm.update(writeLocalFiles=out is not None)
+                if out is not None:
+                    vm["outputDir"] = str(out)
     return {**config, CLUSTERS_KEY: json.dumps(clusters)} if clusters else dict(config)
 
 

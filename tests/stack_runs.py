@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +46,17 @@ def run_clusters(
     )
 
 
+_PROJECT_DIRS: weakref.WeakKeyDictionary[EngineState, str] = weakref.WeakKeyDictionary()
+
+
+def _project_dir(state: EngineState | None) -> str:
+    if state is None:
+        return tempfile.mkdtemp(prefix="es-transport-pki-run-")
+    if state not in _PROJECT_DIRS:
+        _PROJECT_DIRS[state] = tempfile.mkdtemp(prefix="es-transport-pki-run-")
+    return _PROJECT_DIRS[state]
+
+
 def run_clusters_config(
     config: Mapping[str, str], *, stack: str, secret_keys: list[str],
     state: EngineState | None, clock: Callable[[], datetime] | None,
@@ -50,9 +64,14 @@ def run_clusters_config(
     def program() -> None:
         main(clock) if clock else main()
 
-    return run_program(
-        program, config=config, secret_keys=secret_keys, stack=stack, state=state, clock=clock
-    )
+    # VM bundles are written to `vm.outputDir` (default out/<stack>, relative to the working
+    # directory, as under `pulumi up`): keep them out of the repository. Runs that share an
+    # EngineState share a project directory too, as successive `pulumi up`s of one checkout do.
+    with contextlib.chdir(_project_dir(state)):
+        return run_program(
+            program, config=config, secret_keys=secret_keys, stack=stack, state=state,
+            clock=clock,
+        )
 
 
 def cert_of(registration: Registration) -> x509.Certificate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -78,8 +79,14 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_out_writes_kubernetes_objects_and_the_throwaway_notice(rendered: Path) -> None:
+def test_out_writes_vm_bundles_kubernetes_objects_and_the_notice(rendered: Path) -> None:
     assert "throwaway" in (rendered / "THROWAWAY-KEYS.txt").read_text()
+    assert sorted(p.name for p in (rendered / "logs").iterdir()) == ["es-1", "es-2", "es-3"]
+    bundle = rendered / "logs" / "es-1"
+    assert (bundle / "certs" / "transport.key").stat().st_mode & 0o777 == 0o600
+    settings = yaml.safe_load((bundle / "elasticsearch.yml").read_text())
+    assert settings["xpack.security.transport.ssl.client_authentication"] == "required"
+    assert (bundle / settings["xpack.security.transport.ssl.certificate"]).is_file()
     k8s = rendered / "search" / "k8s"
     names = sorted(p.name for p in k8s.iterdir())
     assert names == [
@@ -94,19 +101,45 @@ def test_out_writes_kubernetes_objects_and_the_throwaway_notice(rendered: Path) 
 
 def test_rendered_material_completes_mutual_tls(rendered: Path, tmp_path: Path) -> None:
     clusters = rendered_nodes(rendered, tmp_path)
+    assert {n.name for n in clusters["logs"]} == {"es-1", "es-2", "es-3"}
     assert {n.name for n in clusters["search"]} == {
         "search-es-default-0", "search-es-default-1", "search-es-default-2"}
     outcomes = run_matrix(clusters, openssl_runner_only())
     assert outcomes and all(o.result.ok for o in outcomes)
 
 
-def test_material_swapped_for_another_clusters_fails(rendered: Path, tmp_path: Path) -> None:
-    swapped = tmp_path / "swapped"
-    subprocess.run(["cp", "-a", str(rendered), str(swapped)], check=True)
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The staging stack rendered: same cluster names, other CAs."""
+    out = tmp_path_factory.mktemp("preflight-staging")
+    assert main(["--stack", "staging", "--out", str(out)]) == EXIT_CLEAN
+    return out
+
+
+def _copy(source: Path, target: Path) -> Path:
+    subprocess.run(["cp", "-a", str(source), str(target)], check=True)
+    return target
+
+
+def test_a_vm_bundle_swapped_for_another_clusters_fails(
+    rendered: Path, foreign: Path, tmp_path: Path
+) -> None:
+    swapped = _copy(rendered, tmp_path / "swapped")
+    subprocess.run(["rm", "-r", str(swapped / "logs" / "es-2")], check=True)
+    _copy(foreign / "logs" / "es-hot-1", swapped / "logs" / "es-2")
+    outcomes = run_matrix(rendered_nodes(swapped, tmp_path / "mounts"), openssl_runner_only())
+    logs = [o for o in outcomes if o.cluster == "logs"]
+    failed = {(o.server, o.client) for o in logs if not o.result.ok}
+    assert failed == {(a, b) for a, b in itertools.permutations(["es-1", "es-2", "es-3"], 2)
+                      if "es-2" in (a, b)}
+
+
+def test_eck_trust_swapped_for_another_clusters_fails(
+    rendered: Path, foreign: Path, tmp_path: Path
+) -> None:
+    swapped = _copy(rendered, tmp_path / "swapped")
     config_map = swapped / "search" / "k8s" / "configmap-search-transport-pki-ca.yaml"
     manifest = yaml.safe_load(config_map.read_text())
-    foreign = tmp_path / "foreign"
-    assert main(["--stack", "staging", "--out", str(foreign)]) == EXIT_CLEAN
     other = yaml.safe_load(
         (foreign / "metrics" / "k8s" / "configmap-metrics-transport-pki-ca.yaml").read_text())
     manifest["data"]["ca.crt"] = other["data"]["ca.crt"]
