@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,8 @@ from components.model import (
     KeyAlgorithm,
     VerificationMode,
 )
+from components.program import main
+from harness.mock_runtime import EngineState, run_program
 from tests.x509_factory import make_ca, make_key
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -330,3 +333,15 @@ def test_example_stacks_are_valid(name: str) -> None:
            if key.startswith("es-transport-pki:")}
     spec = parse_stack_config(raw, stack=name, now=NOW)
     assert spec.clusters and all(cluster.nodes for cluster in spec.clusters)
+
+
+@pytest.mark.parametrize(("raw", "key", "pattern"), [c[1:] for c in BAD_CONFIGS],
+                         ids=[c[0] for c in BAD_CONFIGS])
+def test_the_program_registers_nothing_for_invalid_config(
+    raw: Raw, key: str, pattern: str
+) -> None:
+    state = EngineState()
+    config = {f"es-transport-pki:{name}": json.dumps(value) for name, value in raw.items()}
+    with pytest.raises(ConfigError, match=re.escape(f"es-transport-pki:{key}: ") + ".*" + pattern):
+        run_program(main, config=config, secret_keys=["es-transport-pki:clusters"], state=state)
+    assert state.resources == {}
