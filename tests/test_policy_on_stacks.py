@@ -26,10 +26,21 @@ def dev_records() -> list[Record]:
     return records_of(run_stack("dev"))
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+# What each example stack is expected to report: staging hands its metrics CA to ECK
+# (ca-to-eck), the one INV-CUSTODY exception, which is reported but allowed.
+EXPECTED_ADVISORIES = {
+    "dev": set(),
+    "staging": {("es-transport-ca-key-custody-advisory", "metrics-eck-ca-secret")},
+    "prod": set(),
+}
+
+
+@pytest.mark.parametrize("stack", EXPECTED_ADVISORIES)
 def test_example_stacks_pass_every_policy(stack: str) -> None:
     diagnostics = run_policies(records_of(run_stack(stack)), stack=stack)
-    assert [(d.policy_name, d.urn, d.message) for d in diagnostics] == []
+    assert [d for d in diagnostics if d.enforcement_level == "mandatory"] == []
+    assert {(d.policy_name, d.urn.rsplit("::", 1)[-1]) for d in diagnostics} == (
+        EXPECTED_ADVISORIES[stack])
 
 
 def _named(records: list[Record], name: str) -> Record:
