@@ -19,17 +19,20 @@ class ClusterCaArgs:
     cluster: str
     spec: CaSpec
     key_algorithm: KeyAlgorithm
+    generation: int = 1
 
 
 class ClusterCa(pulumi.ComponentResource):
     """A generated (PrivateKey + SelfSignedCert) or provided CA.
 
-    `private_key_pem` is always a secret; `cert_pem` is what every node trusts.
+    `private_key_pem` is always a secret; `cert_pem` is what every node trusts; `facts` its
+    serial, fingerprint and not-after.
     """
 
     cert_pem: pulumi.Output[str]
     private_key_pem: pulumi.Output[str]
     fingerprint_sha256: pulumi.Output[str]
+    facts: pulumi.Output[dict[str, str]]
 
     def __init__(
         self, name: str, args: ClusterCaArgs, opts: pulumi.ResourceOptions | None = None
@@ -49,6 +52,7 @@ class ClusterCa(pulumi.ComponentResource):
                     common_name=args.spec.common_name,
                     organization=args.spec.organization,
                     organizational_unit=args.cluster,
+                    serial_number=generation_serial(args.generation),
                 ),
                 is_ca_certificate=True,
                 # No max_path_length: pulumi-tls cannot encode pathLen 0 (it never sets Go's
@@ -61,13 +65,20 @@ class ClusterCa(pulumi.ComponentResource):
             )
             self.cert_pem = cert.cert_pem
             self.private_key_pem = pulumi.Output.secret(key.private_key_pem)
-        self.fingerprint_sha256 = self.cert_pem.apply(
-            lambda pem: certificate_facts(pem)["fingerprintSha256"]
-        )
+        self.facts = self.cert_pem.apply(certificate_facts)
+        self.fingerprint_sha256 = self.facts.apply(lambda facts: facts["fingerprintSha256"])
         self.register_outputs(
             {
                 "certPem": self.cert_pem,
                 "privateKeyPem": self.private_key_pem,
                 "fingerprintSha256": self.fingerprint_sha256,
+                "facts": self.facts,
             }
         )
+
+
+def generation_serial(generation: int) -> str | None:
+    """Subject serialNumber of a CA generation after the first, so that two live generations
+    never share a subject (chain builders pick issuers by subject). Generation 1 has none: it
+    is the CA of every stack deployed before rotation existed, and its inputs must not change."""
+    return None if generation == 1 else f"g{generation}"

@@ -23,6 +23,7 @@ from components.config_eck import (
     eck_spec,
     kubernetes_spec,
 )
+from components.config_http import HttpContext, check_http_across_clusters, http_spec
 from components.config_reader import (
     NAMESPACE,
     ConfigError,
@@ -37,6 +38,7 @@ from components.config_reader import (
     report_duplicates,
     string,
 )
+from components.config_rotation import CA_ROTATION_KEYS, CLUSTER_ROTATION_KEYS, ca_rotation, epochs
 from components.config_vm import vm_nodes, vm_spec
 from components.model import (
     CaMode,
@@ -71,11 +73,11 @@ MAX_COMMON_NAME = 64  # RFC 5280 ub-common-name
 
 CLUSTER_KEYS = frozenset(
     {"name", "delivery", "keyAlgorithm", "ca", "nodeCertificates", "transport", "nodes", "eck",
-     "vm"}
-)
+     "vm", "http"}
+) | CLUSTER_ROTATION_KEYS
 CA_KEYS = frozenset(
     {"mode", "certPem", "keyPem", "commonName", "organization", "validityDays", "renewBeforeDays"}
-)
+) | CA_ROTATION_KEYS
 LIFETIME_KEYS = frozenset({"validityDays", "renewBeforeDays"})
 TRANSPORT_KEYS = frozenset({"clientAuthentication", "verificationMode", "waiver"})
 WAIVER_KEYS = frozenset({"name", "reason", "expires"})
@@ -166,7 +168,10 @@ def _ca(
                 f"{lifetime.validity_days} days must exceed nodeCertificates.validityDays "
                 f"({node_lifetime.validity_days}): a node certificate must not outlive its CA",
             )
-    return CaSpec(mode or CaMode.GENERATED, common_name, organization, lifetime, provided)
+    return CaSpec(
+        mode or CaMode.GENERATED, common_name, organization, lifetime, provided,
+        rotation=ca_rotation(obj, key, mode, problems),
+    )
 
 
 def _provided_ca(
@@ -303,12 +308,19 @@ def _cluster(raw: object, key: str, ctx: _Context, problems: Problems) -> Cluste
         obj.get("transport"), join(key, "transport"), delivery or Delivery.VM, ctx, problems
     )
     nodes, eck, vm = _delivery_targets(obj, key, delivery, ctx, problems)
+    node_epochs = epochs(obj, key, [node.name for node in nodes], problems)
+    http = http_spec(
+        obj.get("http"), join(key, "http"), problems,
+        HttpContext(name or "cluster", key, ctx.stack, delivery, ca, eck, ctx.now,
+                    ctx.clusters_secret),
+    )
     if eck is not None:
         check_node_certs_secret_size(eck, key_algorithm, join(key, "eck"), problems)
     if name is None or delivery is None:
         return None
     return ClusterSpec(
-        name, delivery, key_algorithm, ca, node_lifetime, transport, nodes, eck, vm
+        name, delivery, key_algorithm, ca, node_lifetime, transport, nodes, eck, vm,
+        http=http, epochs=node_epochs,
     )
 
 
@@ -353,6 +365,7 @@ def _cross_cluster(clusters: Sequence[ClusterSpec], problems: Problems) -> None:
                 f"clusters {', '.join(names)} share one provided CA; each cluster needs a CA of "
                 "its own, or a node of one can join the other (INV-CA-DEDICATED)",
             )
+    check_http_across_clusters(clusters, problems)
     resource_names = [f"{c.name}-{n.name}" for c in clusters for n in c.nodes]
     report_duplicates(resource_names, CLUSTERS_KEY, "cluster-node resource name", problems)
 

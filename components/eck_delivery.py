@@ -1,4 +1,5 @@
-"""EckDelivery: one cluster's transport PKI delivered to ECK (Secret, ConfigMap, Elasticsearch)."""
+"""EckDelivery: one cluster's transport PKI delivered to ECK (Secret, ConfigMap, Elasticsearch),
+and its HTTP certificate when configured (a Secret of its own)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import eck_layout, eck_manifests
+from components.http_pki import SHARED, HttpPki
 from components.model import ClusterSpec
 from components.model_eck import EckCertificates, EckSpec
 from components.transport_pki import TransportPki
@@ -19,6 +21,7 @@ class EckDeliveryArgs:
     cluster: ClusterSpec
     pki: TransportPki
     provider: k8s.Provider
+    http: HttpPki | None = None
 
 
 class EckDelivery(pulumi.ComponentResource):
@@ -30,6 +33,7 @@ class EckDelivery(pulumi.ComponentResource):
 
     secret_name: str
     config_map_name: str
+    http_secret_name: str | None
     spec_snippets: pulumi.Output[dict[str, Any]]
     elasticsearch: k8s.apiextensions.CustomResource | None
 
@@ -64,6 +68,21 @@ class EckDelivery(pulumi.ComponentResource):
             data=secret_data,
             opts=child,
         )
+        referenced: list[pulumi.Resource] = [secret, trust]
+        self.http_secret_name = None
+        if args.http is not None:
+            self.http_secret_name = eck_layout.http_secret(eck.name)
+            # Secret as a whole: it holds the HTTP key (INV-CUSTODY).
+            http_data: pulumi.Output[dict[str, str]] = pulumi.Output.secret(_http_data(args.http))
+            referenced.append(
+                k8s.core.v1.Secret(
+                    f"{name}-http-cert",
+                    metadata=_metadata(self.http_secret_name, eck),
+                    type="Opaque",
+                    data=http_data,
+                    opts=child,
+                )
+            )
         self.spec_snippets = pulumi.Output.from_input(eck_manifests.spec_snippets(args.cluster))
         self.elasticsearch = None
         if eck.manage_elasticsearch:
@@ -76,13 +95,14 @@ class EckDelivery(pulumi.ComponentResource):
                 metadata=manifest["metadata"],
                 spec=manifest["spec"],
                 opts=pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(depends_on=[secret, trust])
+                    child, pulumi.ResourceOptions(depends_on=referenced)
                 ),
             )
         self.register_outputs(
             {
                 "secretName": self.secret_name,
                 "configMapName": self.config_map_name,
+                "httpSecretName": self.http_secret_name,
                 "specSnippets": self.spec_snippets,
                 "elasticsearchName": eck.name if self.elasticsearch else None,
             }
@@ -108,6 +128,14 @@ def _ca_data(pki: TransportPki) -> pulumi.Output[dict[str, str]]:
     # `cert_pem` is the issuing CA alone: ECK accepts exactly one certificate in `ca.crt`.
     return pulumi.Output.all(pki.ca.cert_pem, pki.ca.private_key_pem).apply(
         lambda pems: eck_manifests.ca_secret_data(pems[0], pems[1])
+    )
+
+
+def _http_data(http: HttpPki) -> pulumi.Output[dict[str, str]]:
+    # ECK serves one HTTP certificate for every pod (`http.certificates: shared`).
+    material = http.certificates[SHARED]
+    return pulumi.Output.all(material.private_key_pem, material.chain_pem, http.ca_pem).apply(
+        lambda pems: eck_manifests.http_secret_data(pems[0], pems[1], pems[2])
     )
 
 

@@ -22,6 +22,11 @@ CERTS_FILE_MODE = 0o440
 
 CA_CERT_KEY = "ca.crt"
 CA_KEY_KEY = "ca.key"
+# The HTTP certificate Secret (`spec.http.tls.certificate.secretName`): `tls.crt` (chain) and
+# `tls.key`, plus `ca.crt` when clients need it. Never `ca.key`: ECK would take the Secret for
+# a CA and issue HTTP certificates from it.
+TLS_CERT_KEY = "tls.crt"
+TLS_KEY_KEY = "tls.key"
 
 # `spec.transport.tls` fields this project sets; passthrough must not.
 OWNED_TLS_FIELDS = frozenset(
@@ -37,6 +42,11 @@ def node_certs_secret(es_name: str) -> str:
 def ca_secret(es_name: str) -> str:
     """ca-to-eck mode: the Secret with exactly `ca.crt` + `ca.key` (`certificate.secretName`)."""
     return f"{es_name}-transport-pki-ca-key"
+
+
+def http_secret(es_name: str) -> str:
+    """The HTTP layer's certificate; not ECK's own `<es>-es-http-certs-*` Secrets."""
+    return f"{es_name}-http-pki-cert"
 
 
 def trust_config_map(es_name: str) -> str:

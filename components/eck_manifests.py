@@ -51,6 +51,20 @@ def ca_secret_data(ca_cert_pem: str, ca_key_pem: str) -> dict[str, str]:
     return {eck_layout.CA_CERT_KEY: _b64(ca_cert_pem), eck_layout.CA_KEY_KEY: _b64(ca_key_pem)}
 
 
+def http_secret_data(key_pem: str, chain_pem: str, ca_pem: str | None) -> dict[str, str]:
+    """The HTTP certificate Secret: `tls.crt` (leaf first, then its chain) and `tls.key`, and
+    `ca.crt` unless the chain comes from a CA clients already trust."""
+    data = {eck_layout.TLS_CERT_KEY: _b64(chain_pem), eck_layout.TLS_KEY_KEY: _b64(key_pem)}
+    if ca_pem is not None:
+        data[eck_layout.CA_CERT_KEY] = _b64(ca_pem)
+    return data
+
+
+def http_tls(eck: EckSpec) -> Manifest:
+    """The `spec.http.tls` fields this project owns when `http.mode` is not none."""
+    return {"certificate": {"secretName": eck_layout.http_secret(eck.name)}}
+
+
 def trust_data(trusted_ca_pem: str) -> dict[str, str]:
     """ConfigMap `data`: every CA generation the nodes trust, in one `ca.crt`."""
     return {eck_layout.CA_CERT_KEY: trusted_ca_pem}
@@ -136,7 +150,10 @@ def spec_snippets(cluster: ClusterSpec) -> Manifest:
         if wiring is not None:
             entry["podTemplate"] = wiring
         node_sets.append(entry)
-    return {"transport": {"tls": transport_tls(eck)}, "nodeSets": node_sets}
+    snippets: Manifest = {"transport": {"tls": transport_tls(eck)}, "nodeSets": node_sets}
+    if cluster.http is not None:
+        snippets["http"] = {"tls": http_tls(eck)}
+    return snippets
 
 
 def elasticsearch(cluster: ClusterSpec) -> Manifest:
@@ -147,6 +164,10 @@ def elasticsearch(cluster: ClusterSpec) -> Manifest:
     transport = dict(spec.get("transport") or {})
     transport["tls"] = {**(transport.get("tls") or {}), **transport_tls(eck)}
     spec["transport"] = transport
+    if cluster.http is not None:
+        http = dict(spec.get("http") or {})
+        http["tls"] = {**(http.get("tls") or {}), **http_tls(eck)}
+        spec["http"] = http
     spec["nodeSets"] = [_node_set(cluster, node_set) for node_set in eck.node_sets]
     return {
         "apiVersion": eck_layout.API_VERSION,

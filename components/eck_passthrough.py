@@ -33,6 +33,7 @@ _TLS_OWNED = {
 }
 _SSL_GROUP = transport_settings.PREFIX.rstrip(".")
 _SECURITY_ENABLED = "xpack.security.enabled"
+_HTTP_SSL_PREFIX = "xpack.security.http.ssl."
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -78,6 +79,13 @@ def _check_settings(config: Mapping[str, Any], key: str, problems: Problems) -> 
             problems.add(
                 path,
                 "turns off security and with it transport TLS (INV-MTLS); remove it",
+            )
+        if setting.startswith(_HTTP_SSL_PREFIX) and eck_layout.CERTS_MOUNT_PATH in str(value):
+            problems.add(
+                path,
+                f"points HTTP TLS at the transport certificates ({eck_layout.CERTS_MOUNT_PATH}): "
+                "HTTP and transport must not share a certificate or key (INV-SEPARATE); use "
+                "http.mode generated or provided",
             )
         if setting != _SSL_GROUP and not setting.startswith(transport_settings.PREFIX):
             continue

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from components.model_eck import EckSpec, KubernetesSpec
+from components.model_http import HttpSpec
+from components.model_rotation import CaRotation, Epochs
 
 
 class Delivery(Enum):
@@ -107,6 +109,7 @@ class CaSpec:
     organization: str | None
     lifetime: Lifetime
     provided: ProvidedCa | None = None
+    rotation: CaRotation = field(default_factory=CaRotation)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ class ClusterSpec:
     nodes: tuple[NodeSpec, ...]
     eck: EckSpec | None = None
     vm: VmSpec | None = None
+    http: HttpSpec | None = None  # None: http.mode none, HTTP is left alone
+    epochs: Epochs = field(default_factory=Epochs)
 
 
 @dataclass(frozen=True)

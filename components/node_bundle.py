@@ -2,7 +2,9 @@
 
 One dynamic resource per node does both, from the same bytes, so the folder and the cloud-init
 document can never disagree. Inputs carry the text files (`files`, whose `elasticsearch.yml`
-the policy pack judges) and, for PKCS#12, the PEM material the stores are built from.
+the policy pack judges), the HTTP layer's files apart (`httpFiles`: their own input, so that
+the dependencies of each layer's material stay apart for the policy pack, INV-SEPARATE) and,
+for PKCS#12, the PEM material the stores are built from.
 
 PKCS#12 files carry random salts, so they are built here, once per change of their source, and
 kept in the outputs; the store passwords are generated on create and then never change
@@ -18,7 +20,7 @@ import base64
 import posixpath
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
 import pulumi
@@ -34,6 +36,7 @@ IN_DIRECTORY = "directory"
 IN_CONFIG_DIR = "configDir"
 IN_OWNER = "owner"
 IN_FILES = "files"
+IN_HTTP_FILES = "httpFiles"
 IN_STORES = "stores"
 STORE_SOURCES = ("key", "certificate", "certificateAuthorities")
 # What each store is built from: the truststore is not rebuilt when only the node key changes.
@@ -67,6 +70,7 @@ class NodeBundleArgs:
     owner: str
     files: Mapping[str, LocalFileArgs]
     stores: StoreSources | None = None
+    http_files: Mapping[str, LocalFileArgs] = field(default_factory=dict)
 
 
 class NodeBundle(dyn.Resource, module="es-transport-pki", name="NodeBundle"):
@@ -88,12 +92,16 @@ class NodeBundle(dyn.Resource, module="es-transport-pki", name="NodeBundle"):
             IN_DIRECTORY: args.directory,
             IN_CONFIG_DIR: args.config_dir,
             IN_OWNER: args.owner,
-            IN_FILES: {p: {"content": f.content, "mode": f.mode} for p, f in args.files.items()},
+            IN_FILES: _file_specs(args.files),
+            IN_HTTP_FILES: _file_specs(args.http_files),
             IN_STORES: stores,
             # Declared so the SDK gives the resource these output attributes.
             **{name: None for name in (OUT_MODES, *SECRET_OUTPUTS)},
         }
-        secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_OUTPUTS))
+        # The echoed files hold the node keys: secret outputs too (INV-CUSTODY).
+        secret = pulumi.ResourceOptions(
+            additional_secret_outputs=[*SECRET_OUTPUTS, IN_FILES, IN_HTTP_FILES]
+        )
         super().__init__(
             NodeBundleProvider(), resource_name, props, pulumi.ResourceOptions.merge(opts, secret)
         )
@@ -103,7 +111,20 @@ class NodeBundle(dyn.Resource, module="es-transport-pki", name="NodeBundle"):
         return cast(pulumi.Output[str], getattr(self, OUT_CLOUD_INIT))
 
 
+def _file_specs(files: Mapping[str, LocalFileArgs]) -> dict[str, Any]:
+    return {p: {"content": f.content, "mode": f.mode} for p, f in files.items()}
+
+
 # --------------------------------------------------------------------------- validation
+
+
+def _all_files(news: Mapping[str, Any]) -> Any:
+    """Both layers' files as one map (what is written); unknown or malformed input as is."""
+    files, http = news.get(IN_FILES), news.get(IN_HTTP_FILES) or {}
+    if isinstance(files, Mapping) and isinstance(http, Mapping):
+        return {**files, **http}
+    # Unknown at preview, or malformed: handed on as is for `local_files.validate` to judge.
+    return files if not isinstance(files, Mapping) else http
 
 
 def _problems(news: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -117,7 +138,14 @@ def _problems(news: Mapping[str, Any]) -> list[tuple[str, str]]:
     if not local_files.is_unknown(config_dir) and not absolute:
         problems.append((IN_CONFIG_DIR, f"{IN_CONFIG_DIR}: must be an absolute path on the node"))
     directory = news.get(IN_DIRECTORY)
-    problems += local_files.validate("." if directory is None else directory, news.get(IN_FILES))
+    problems += local_files.validate("." if directory is None else directory, _all_files(news))
+    http = news.get(IN_HTTP_FILES)
+    if isinstance(http, Mapping) and isinstance(news.get(IN_FILES), Mapping):
+        problems += [
+            (IN_HTTP_FILES, f"{IN_HTTP_FILES}: {rel} is also in {IN_FILES}; each layer has "
+             "its own files")
+            for rel in sorted(set(http) & set(news[IN_FILES]))
+        ]
     stores = news.get(IN_STORES)
     if stores is not None and not local_files.is_unknown(stores) and not (
         isinstance(stores, Mapping) and all(_text(stores.get(k)) for k in STORE_SOURCES)
@@ -151,6 +179,9 @@ class _Bundle:
         files = {rel: (f.content or b"", f.mode) for rel, f in self.files.items()}
         stores = {rel: f.content for rel, f in self.files.items() if _is_store(rel)}
         outs: dict[str, Any] = {name: news.get(name) for name in _ECHOED}
+        # The files as given, so that the policy pack's stack view (which sees outputs after
+        # an `up`) knows what each layer delivers; secret like the inputs they echo.
+        outs.update({name: news.get(name) for name in (IN_FILES, IN_HTTP_FILES)})
         outs[IN_DIRECTORY] = _directory(news)
         outs.update(
             {
@@ -191,7 +222,7 @@ def _expected(news: Mapping[str, Any], olds: Mapping[str, Any]) -> _Bundle:
             None if local_files.is_unknown(spec["content"]) else spec["content"].encode(),
             spec["mode"],
         )
-        for rel, spec in news[IN_FILES].items()
+        for rel, spec in _all_files(news).items()
     }
     # A password, once generated, is kept for the life of the resource, whatever else changes.
     passwords = _passwords(olds)
@@ -259,7 +290,9 @@ class NodeBundleProvider(dyn.ResourceProvider):
         return dyn.CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> dyn.DiffResult:
-        if any(_has_unknowns(news.get(k)) for k in (*_ECHOED, IN_FILES, IN_STORES)):
+        if any(
+            _has_unknowns(news.get(k)) for k in (*_ECHOED, IN_FILES, IN_HTTP_FILES, IN_STORES)
+        ):
             return dyn.DiffResult(changes=True, replaces=[], delete_before_replace=False)
         echoed = {**news, IN_DIRECTORY: _directory(news)}
         changed = any(olds.get(k) != echoed.get(k) for k in _ECHOED)

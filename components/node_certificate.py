@@ -12,15 +12,18 @@ from components.model import KeyAlgorithm, Lifetime, NodeSpec
 from components.private_key import private_key
 
 # Both EKUs, always: a serverAuth-only certificate fails as a TLS client (DESIGN §1).
-TRANSPORT_EKU = ["server_auth", "client_auth"]
+TRANSPORT_EKU = ("server_auth", "client_auth")
 
 
-def node_allowed_uses(algorithm: KeyAlgorithm) -> list[str]:
-    """KU digitalSignature (+keyEncipherment for RSA key exchange) and both EKUs."""
+def node_allowed_uses(
+    algorithm: KeyAlgorithm, extended_key_usage: tuple[str, ...] = TRANSPORT_EKU
+) -> list[str]:
+    """KU digitalSignature (+keyEncipherment for RSA key exchange) and the EKUs (transport:
+    both)."""
     key_usage = ["digital_signature"]
     if algorithm.is_rsa:
         key_usage.append("key_encipherment")
-    return [*key_usage, *TRANSPORT_EKU]
+    return [*key_usage, *extended_key_usage]
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,12 @@ class NodeCertificateArgs:
     lifetime: Lifetime
     ca_cert_pem: pulumi.Input[str]
     ca_private_key_pem: pulumi.Input[str]
+    # Replacement triggers (components.rotation): a new value re-keys the node (rotation
+    # epochs) or re-issues its certificate (renewal). None: no trigger.
+    rekey_trigger: str | None = None
+    renewal_trigger: str | None = None
+    # HTTP certificates pass ("server_auth",): an HTTP server is never a TLS client.
+    extended_key_usage: tuple[str, ...] = TRANSPORT_EKU
 
 
 class NodeCertificate(pulumi.ComponentResource):
@@ -45,7 +54,12 @@ class NodeCertificate(pulumi.ComponentResource):
     ) -> None:
         super().__init__("es-transport-pki:node_certificate:NodeCertificate", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        key = private_key(f"{name}-key", args.key_algorithm, child)
+        key = private_key(
+            f"{name}-key", args.key_algorithm,
+            pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(replacement_trigger=args.rekey_trigger)
+            ),
+        )
         request = tls.CertRequest(
             f"{name}-csr",
             private_key_pem=key.private_key_pem,
@@ -61,10 +75,14 @@ class NodeCertificate(pulumi.ComponentResource):
             cert_request_pem=request.cert_request_pem,
             ca_cert_pem=args.ca_cert_pem,
             ca_private_key_pem=args.ca_private_key_pem,
-            allowed_uses=node_allowed_uses(args.key_algorithm),
+            allowed_uses=node_allowed_uses(args.key_algorithm, args.extended_key_usage),
             validity_period_hours=args.lifetime.validity_hours,
+            # Kept for the provider's readyForRenewal, but not relied on (pulumi/pulumi-tls#39):
+            # the renewal trigger is what replaces a certificate inside its window.
             early_renewal_hours=args.lifetime.renew_before_hours,
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(replacement_trigger=args.renewal_trigger)
+            ),
         )
         self.private_key_pem = pulumi.Output.secret(key.private_key_pem)
         self.cert_pem = cert.cert_pem

@@ -8,16 +8,25 @@ from typing import Any
 
 import pulumi
 
-from components.config import read_stack_config
+from components.config import ConfigError, read_stack_config
 from components.eck_delivery import EckDelivery, EckDeliveryArgs
+from components.http_pki import HttpPki, HttpPkiArgs
 from components.kubernetes_provider import kubernetes_provider
+from components.rotation import ca_rotation_warning, renewal_counts, stack_problems
+from components.rotation_state import read_deployed
 from components.transport_pki import TransportPki, TransportPkiArgs
 from components.vm_delivery import VmDelivery, VmDeliveryArgs
 
 
 def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-    # Validation runs before the first registration: invalid config creates nothing.
-    spec = read_stack_config(clock())
+    now = clock()
+    # Validation runs before the first registration: invalid config creates nothing, and
+    # neither does a CA rotation step that may not follow the last deployed one.
+    spec = read_stack_config(now)
+    deployed = read_deployed()
+    refused = stack_problems(spec, deployed)
+    if refused:
+        raise ConfigError(refused)
     # One Kubernetes provider per stack, and only when a cluster is delivered to ECK.
     provider = (
         kubernetes_provider(spec.kubernetes) if any(c.eck for c in spec.clusters) else None
@@ -25,25 +34,42 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     inventory: dict[str, pulumi.Output[dict[str, object]]] = {}
     eck_snippets: dict[str, pulumi.Output[dict[str, Any]]] = {}
     vm_cloud_init: dict[str, pulumi.Output[dict[str, str]]] = {}
+    http_inventory: dict[str, pulumi.Output[dict[str, object]]] = {}
     for cluster in spec.clusters:
-        pki = TransportPki(cluster.name, TransportPkiArgs(cluster))
+        previous = deployed.get(cluster.name)
+        warning = ca_rotation_warning(cluster, previous, now)
+        if warning is not None:
+            pulumi.log.warn(warning)
+        pki = TransportPki(
+            cluster.name, TransportPkiArgs(cluster, renewal_counts(cluster, previous, now))
+        )
         inventory[cluster.name] = pki.inventory
+        # Not a child of the transport PKI and fed nothing from it (INV-SEPARATE).
+        http = (
+            HttpPki(f"{cluster.name}-http", HttpPkiArgs(cluster, cluster.http))
+            if cluster.http is not None else None
+        )
+        if http is not None:
+            http_inventory[cluster.name] = http.inventory
         if cluster.eck is not None and provider is not None:
             delivery = EckDelivery(
                 f"{cluster.name}-eck",
-                EckDeliveryArgs(cluster, pki, provider),
+                EckDeliveryArgs(cluster, pki, provider, http),
                 pulumi.ResourceOptions(parent=pki),
             )
             if not cluster.eck.manage_elasticsearch:
                 eck_snippets[cluster.name] = delivery.spec_snippets
         if cluster.vm is not None:
             vm = VmDelivery(
-                f"{cluster.name}-vm", VmDeliveryArgs(cluster, pki),
+                f"{cluster.name}-vm", VmDeliveryArgs(cluster, pki, http),
                 pulumi.ResourceOptions(parent=pki),
             )
             vm_cloud_init[cluster.name] = vm.cloud_init
     # Public material and facts only: private keys stay inside the components, as secrets.
     pulumi.export("clusters", inventory)
+    if http_inventory:
+        # Per cluster: the HTTP certificates' facts (serial, fingerprint, not-after).
+        pulumi.export("http", http_inventory)
     if eck_snippets:
         # manageElasticsearch: false — what to merge into the Elasticsearch resource.
         pulumi.export("eckSpecSnippets", eck_snippets)

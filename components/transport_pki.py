@@ -1,25 +1,48 @@
-"""TransportPki: one cluster's dedicated CA and the certificates of all its nodes."""
+"""TransportPki: one cluster's dedicated CA generations and the certificates of all its nodes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pulumi
 
 from components.cluster_ca import ClusterCa, ClusterCaArgs
-from components.model import ClusterSpec
+from components.model import ClusterSpec, Lifetime
 from components.node_certificate import NodeCertificate, NodeCertificateArgs
+from components.rotation import rekey_trigger, renewal_trigger
+from components.rotation_state import parse_time
 
 
 @dataclass(frozen=True)
 class TransportPkiArgs:
     cluster: ClusterSpec
+    # Node name → renewal count (components.rotation.renewal_counts); absent means 0.
+    renewals: Mapping[str, int] = field(default_factory=dict)
+
+
+def ca_name(name: str, generation: int) -> str:
+    """Generation 1 keeps the single-CA name of stacks deployed before rotation existed, so
+    their CA is not replaced; later generations get stable names of their own."""
+    return f"{name}-ca" if generation == 1 else f"{name}-ca-g{generation}"
+
+
+def bundle(pems: list[str]) -> str:
+    """One PEM bundle, generations in ascending order, each certificate on its own lines."""
+    return "".join(pem if pem.endswith("\n") else f"{pem}\n" for pem in pems)
 
 
 class TransportPki(pulumi.ComponentResource):
-    """Ties a `ClusterCa` to a `NodeCertificate` per node; delivery components consume it."""
+    """Ties the live `ClusterCa` generations to a `NodeCertificate` per node; delivery
+    components consume it.
+
+    `ca` is the generation issuing the node certificates (the CA ECK gets in ca-to-eck mode);
+    `trusted_ca_pem` every live generation, which each node must trust during a rotation.
+    """
 
     ca: ClusterCa
+    generations: dict[int, ClusterCa]
     nodes: dict[str, NodeCertificate]
     trusted_ca_pem: pulumi.Output[str]
     inventory: pulumi.Output[dict[str, object]]
@@ -29,10 +52,17 @@ class TransportPki(pulumi.ComponentResource):
     ) -> None:
         super().__init__("es-transport-pki:transport_pki:TransportPki", name, None, opts)
         cluster = args.cluster
+        trust = cluster.ca.rotation.trust
         child = pulumi.ResourceOptions(parent=self)
-        self.ca = ClusterCa(
-            f"{name}-ca", ClusterCaArgs(cluster.name, cluster.ca, cluster.key_algorithm), child
-        )
+        self.generations = {
+            generation: ClusterCa(
+                ca_name(name, generation),
+                ClusterCaArgs(cluster.name, cluster.ca, cluster.key_algorithm, generation),
+                child,
+            )
+            for generation in trust.generations
+        }
+        self.ca = self.generations[trust.issuing]
         self.nodes = {
             node.name: NodeCertificate(
                 f"{name}-{node.name}",
@@ -43,23 +73,60 @@ class TransportPki(pulumi.ComponentResource):
                     lifetime=cluster.node_lifetime,
                     ca_cert_pem=self.ca.cert_pem,
                     ca_private_key_pem=self.ca.private_key_pem,
+                    rekey_trigger=rekey_trigger(cluster.epochs.of(node.name)),
+                    renewal_trigger=renewal_trigger(args.renewals.get(node.name, 0)),
                 ),
                 child,
             )
             for node in cluster.nodes
         }
-        # Every CA a node must trust; one generation today, several during a CA rotation.
-        self.trusted_ca_pem = self.ca.cert_pem
+        self.trusted_ca_pem = pulumi.Output.all(
+            *[ca.cert_pem for ca in self.generations.values()]
+        ).apply(bundle)
+        renew_before = timedelta(days=cluster.node_lifetime.renew_before_days)
+
+        def node_entry(name: str, facts: Mapping[str, str]) -> dict[str, object]:
+            not_after = parse_time(facts["notAfter"])
+            due = None if not_after is None else not_after - renew_before
+            return {
+                **facts,
+                "caGeneration": trust.issuing,
+                "renewal": args.renewals.get(name, 0),
+                "renewalDue": "" if due is None else f"{due:%Y-%m-%dT%H:%M:%SZ}",
+            }
+
+        # Read back by the next run (components.rotation_state) and by `preflight.inventory`.
+        rotation: dict[str, object] = {
+            "generation": cluster.ca.rotation.generation,
+            "step": cluster.ca.rotation.step.value if cluster.ca.rotation.step else "none",
+            "generations": list(trust.generations),
+            "issuingGeneration": trust.issuing,
+        }
         self.inventory = pulumi.Output.all(
             ca_cert_pem=self.ca.cert_pem,
             ca_fingerprint_sha256=self.ca.fingerprint_sha256,
+            ca_generations=pulumi.Output.all(
+                **{
+                    str(g): pulumi.Output.all(ca.facts, ca.cert_pem).apply(
+                        lambda pair: {**pair[0], "certPem": pair[1]}
+                    )
+                    for g, ca in self.generations.items()
+                }
+            ),
             nodes=pulumi.Output.all(**{n: c.facts for n, c in self.nodes.items()}),
         ).apply(
             lambda values: {
                 "delivery": cluster.delivery.value,
                 "caCertPem": values["ca_cert_pem"],
                 "caFingerprintSha256": values["ca_fingerprint_sha256"],
-                "nodes": values["nodes"],
+                "caGenerations": values["ca_generations"],
+                "rotation": rotation,
+                "lifetimes": {
+                    "ca": _lifetime(cluster.ca.lifetime),
+                    "nodes": _lifetime(cluster.node_lifetime),
+                },
+                # Output.all() of no nodes (ECK issues them in ca-to-eck mode) is a list.
+                "nodes": {n: node_entry(n, f) for n, f in dict(values["nodes"] or {}).items()},
             }
         )
         self.register_outputs(
@@ -69,3 +136,9 @@ class TransportPki(pulumi.ComponentResource):
                 "inventory": self.inventory,
             }
         )
+
+
+def _lifetime(lifetime: Lifetime) -> dict[str, int]:
+    return {
+        "validityDays": lifetime.validity_days, "renewBeforeDays": lifetime.renew_before_days
+    }

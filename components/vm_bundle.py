@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from components import transport_settings
+from components import http_settings, transport_settings
 from components.model import BundleFormat, TransportSpec
 
 ELASTICSEARCH_YML = "elasticsearch.yml"
@@ -31,6 +31,10 @@ CERTIFICATE_AUTHORITIES = "certs/transport-ca.crt"
 KEYSTORE = "certs/transport.p12"
 TRUSTSTORE = "certs/transport-truststore.p12"
 SECURE_SETTINGS = "secure-settings.json"
+# The HTTP layer's own files: never the transport ones (INV-SEPARATE), always PEM.
+HTTP_KEY = "certs/http.key"
+HTTP_CERTIFICATE = "certs/http.crt"
+HTTP_CERTIFICATE_AUTHORITIES = "certs/http-ca.crt"
 
 # Anything holding the private key (or the store passwords) is readable by its owner only.
 SECRET_MODE = "0600"
@@ -44,6 +48,9 @@ MODES = {
     # Public certificates only; the password protects its integrity, not its secrecy.
     TRUSTSTORE: PUBLIC_MODE,
     SECURE_SETTINGS: SECRET_MODE,
+    HTTP_KEY: SECRET_MODE,
+    HTTP_CERTIFICATE: PUBLIC_MODE,
+    HTTP_CERTIFICATE_AUTHORITIES: PUBLIC_MODE,
 }
 KEYSTORE_ALIAS = b"transport"
 
@@ -74,9 +81,20 @@ def settings(
     )
 
 
+def http_yml_settings(*, with_ca: bool) -> dict[str, transport_settings.Setting]:
+    """The node's HTTP settings: PEM files whatever `vm.format` says (PKCS#12 stores exist for
+    JSSE's transport trust; HTTP reads PEM as well). No CA file for a public-CA chain."""
+    return http_settings.pem_settings(
+        key=HTTP_KEY,
+        certificate=HTTP_CERTIFICATE,
+        certificate_authorities=[HTTP_CERTIFICATE_AUTHORITIES] if with_ca else [],
+    )
+
+
 def elasticsearch_yml(cluster: str, node: str, values: Mapping[str, object]) -> str:
+    layers = "Transport and HTTP" if http_settings.ENABLED in values else "Transport"
     header = (
-        f"# Transport TLS of node {node} in cluster {cluster}, managed by es-transport-pki.\n"
+        f"# {layers} TLS of node {node} in cluster {cluster}, managed by es-transport-pki.\n"
         "# Merge these settings into the node's own elasticsearch.yml (do not replace it).\n"
         "# Paths are relative to the Elasticsearch config directory. Changing a value here\n"
         "# needs a rolling restart; renewed certificate files are reloaded without one.\n"

@@ -1,4 +1,5 @@
-"""VmDelivery: one cluster's transport PKI delivered to self-managed nodes, one bundle per node."""
+"""VmDelivery: one cluster's transport PKI (and HTTP certificates, when configured) delivered to
+self-managed nodes, one bundle per node."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import vm_bundle
+from components.http_pki import HttpPki
 from components.local_files import LocalFileArgs
 from components.model import ClusterSpec, NodeSpec, VmSpec
 from components.node_bundle import NodeBundle, NodeBundleArgs, StoreSources
@@ -19,6 +21,7 @@ from components.transport_settings import Setting
 class VmDeliveryArgs:
     cluster: ClusterSpec
     pki: TransportPki
+    http: HttpPki | None = None
 
 
 class VmDelivery(pulumi.ComponentResource):
@@ -40,11 +43,13 @@ class VmDelivery(pulumi.ComponentResource):
             raise ValueError(f"cluster {cluster.name!r} is not delivered to VMs")
         vm = cluster.vm
         yml_settings = vm_bundle.settings(cluster.transport, vm.format)
+        if args.http is not None:
+            yml_settings |= vm_bundle.http_yml_settings(with_ca=args.http.ca_pem is not None)
         child = pulumi.ResourceOptions(parent=self)
         self.bundles = {
             node.name: NodeBundle(
                 f"{name}-{node.name}",
-                _bundle_args(cluster, vm, node, args.pki, yml_settings),
+                _bundle_args(cluster, vm, node, args.pki, yml_settings, http=args.http),
                 child,
             )
             for node in cluster.nodes
@@ -70,6 +75,8 @@ def _bundle_args(
     node: NodeSpec,
     pki: TransportPki,
     yml_settings: dict[str, Setting],
+    *,
+    http: HttpPki | None,
 ) -> NodeBundleArgs:
     certificate = pki.nodes[node.name]
     contents: dict[str, pulumi.Input[str]] = {
@@ -96,4 +103,18 @@ def _bundle_args(
         owner=vm.owner,
         files=files,
         stores=stores,
+        http_files=_http_files(http, node) if http is not None else {},
     )
+
+
+def _http_files(http: HttpPki, node: NodeSpec) -> dict[str, LocalFileArgs]:
+    """The node's HTTP key, certificate chain and HTTP CA: files of their own, never the
+    transport ones (INV-SEPARATE)."""
+    material = http.for_node(node.name)
+    contents: dict[str, pulumi.Input[str]] = {
+        vm_bundle.HTTP_KEY: material.private_key_pem,
+        vm_bundle.HTTP_CERTIFICATE: material.chain_pem,
+    }
+    if http.ca_pem is not None:
+        contents[vm_bundle.HTTP_CERTIFICATE_AUTHORITIES] = http.ca_pem
+    return {path: LocalFileArgs(c, vm_bundle.MODES[path]) for path, c in contents.items()}

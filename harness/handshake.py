@@ -55,6 +55,7 @@ __all__ = [
     "jsse_handshakes",
     "openssl_handshake",
     "openssl_handshakes",
+    "openssl_server_auth_handshake",
 ]
 
 JAVA_SOURCE = Path(__file__).with_name("java") / "TransportHandshake.java"
@@ -310,7 +311,32 @@ def openssl_handshake(pair: HandshakePair, timeout: float = 10) -> HandshakeResu
         client_ctx = _openssl_context(
             pair.client, server_side=False, pair=pair, workdir=Path(tmp) / "c"
         )
+    return _run_openssl(server_ctx, client_ctx, pair.server_name, timeout)
 
+
+def openssl_server_auth_handshake(
+    server: PemIdentity, client_trust: Path, server_name: str, timeout: float = 10
+) -> HandshakeResult:
+    """HTTPS as a REST client sees it: the server presents its certificate and asks for none;
+    the client verifies the chain against `client_trust` (a PEM CA bundle) and `server_name`
+    (SNI + hostname check) while connecting to 127.0.0.1. The server's
+    ``certificate_authorities`` file plays no part (Elasticsearch's HTTP layer only uses it to
+    verify client certificates)."""
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        server_ctx.load_cert_chain(server.certificate, server.key)
+        client_ctx.load_verify_locations(cafile=client_trust)
+    except (ssl.SSLError, OSError) as exc:
+        raise IdentityError(f"server {server} / trust {client_trust}: {_describe(exc)}") from exc
+    server_ctx.verify_mode = ssl.CERT_NONE
+    return _run_openssl(server_ctx, client_ctx, server_name, timeout)
+
+
+def _run_openssl(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, server_name: str, timeout: float
+) -> HandshakeResult:
+    """One connection on loopback: the server in a thread, the client here."""
     server: dict[str, str] = {}
     with socket.create_server(("127.0.0.1", 0), backlog=1) as listener:
         listener.settimeout(timeout)
@@ -321,7 +347,7 @@ def openssl_handshake(pair: HandshakePair, timeout: float = 10) -> HandshakeResu
             daemon=True,
         )
         thread.start()
-        client_error = _connect(listener.getsockname()[1], client_ctx, pair.server_name, timeout)
+        client_error = _connect(listener.getsockname()[1], client_ctx, server_name, timeout)
         # Every server operation is bounded by `timeout`; accept, handshake, read, linger.
         thread.join(timeout * 3 + _LINGER_SECONDS)
     server_error = server.get("error", "")

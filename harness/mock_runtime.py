@@ -37,6 +37,8 @@ from harness import dynamic_providers
 from harness import tls_emulator as tls
 
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
+# The engine's built-in invoke behind StackReference; the program reads its own stack with it.
+READ_STACK_OUTPUTS: Final = "pulumi:pulumi:readStackOutputs"
 PROVIDER_TYPE_PREFIX: Final = "pulumi:providers:"
 
 Clock = Callable[[], datetime]
@@ -127,8 +129,12 @@ class TlsMocks(Mocks):
     """pulumi-tls emulated with real cryptography; every other custom resource echoes its
     inputs (secret wrappers kept); component resources have no outputs."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(
+        self, clock: Clock | None = None, stack_outputs: Mapping[str, Any] | None = None
+    ) -> None:
         self.clock: Clock = clock or utc_now
+        # The running stack's outputs as its last successful `up` left them.
+        self.stack_outputs: Mapping[str, Any] = stack_outputs or {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         if args.typ in tls.TLS_TYPES:
@@ -138,6 +144,15 @@ class TlsMocks(Mocks):
         return f"{args.name}_id", dict(args.inputs)
 
     def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        own = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+        if args.token == READ_STACK_OUTPUTS and args.args.get("name") == own:
+            return {
+                "name": own,
+                "outputs": reveal(self.stack_outputs),
+                "secretOutputNames": sorted(
+                    k for k, v in self.stack_outputs.items() if isinstance(v, Secret)
+                ),
+            }, []
         # Returning {} would let a program read empty data as if a provider had answered.
         raise NotImplementedError(f"invoke {args.token} is not emulated by the test harness")
 
@@ -196,6 +211,9 @@ class EngineState:
 
     def __init__(self) -> None:
         self.resources: dict[str, StoredResource] = {}
+        # The stack's exports after the last successful `up` (what `readStackOutputs` returns);
+        # a failed or preview run leaves them as they were, as the engine does.
+        self.stack_outputs: dict[str, Any] = {}
 
     def plan(
         self, urn: str, type_: str, inputs: Mapping[str, Any], trigger: Any,
@@ -489,7 +507,9 @@ def run_program(
     keeps what was created before it, and nothing is deleted (as with a failed `up`).
     """
     engine_state = state if state is not None else EngineState()
-    monitor = RecordingMonitor(TlsMocks(clock), engine_state, preview=preview)
+    monitor = RecordingMonitor(
+        TlsMocks(clock, engine_state.stack_outputs), engine_state, preview=preview
+    )
     _configure(
         monitor, config or {}, secret_keys, project=project, stack=stack, preview=preview
     )
@@ -499,6 +519,7 @@ def run_program(
     if not preview:
         dynamic_providers.delete(engine_state.resources[u] for u in monitor.changes.deleted)
         engine_state.delete(monitor.changes.deleted)
+        engine_state.stack_outputs = copy.deepcopy(monitor.stack_outputs)
     return Recording(
         registrations=list(monitor.registrations), stack_outputs=monitor.stack_outputs,
         stack_urn=monitor.stack_urn, changes=monitor.changes, preview=preview,

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from . import certs, tokens
 from .graph import Node, StackGraph
 from .pem import certificates, fingerprint
@@ -62,18 +64,20 @@ class Chains:
         algorithm = node.props.get("algorithm") if node else None
         return isinstance(algorithm, str) and algorithm.upper() == "RSA"
 
-    def certs_used_by(self, urn: str) -> set[str]:
-        return {u for u in self.graph.closure(urn) if self._type(u) in tokens.CERTS}
+    # `via`: only what reaches `urn` through these of its properties (None: all of them).
 
-    def keys_delivered_to(self, urn: str) -> set[str]:
+    def certs_used_by(self, urn: str, via: Collection[str] | None = None) -> set[str]:
+        return {u for u in self.graph.closure(urn, via=via) if self._type(u) in tokens.CERTS}
+
+    def keys_delivered_to(self, urn: str, via: Collection[str] | None = None) -> set[str]:
         """PrivateKeys whose PEM reaches `urn` (not merely through a certificate or CSR)."""
-        reach = self.graph.closure(urn, stop=tokens.TLS_MATERIAL)
+        reach = self.graph.closure(urn, stop=tokens.TLS_MATERIAL, via=via)
         return {u for u in reach if self._type(u) == tokens.PRIVATE_KEY}
 
-    def node_certs(self, urn: str) -> set[str]:
+    def node_certs(self, urn: str, via: Collection[str] | None = None) -> set[str]:
         """Certificates delivered to `urn` together with their own key."""
-        keys = self.keys_delivered_to(urn)
-        return {c for c in self.certs_used_by(urn) if self.key_of(c) in keys}
+        keys = self.keys_delivered_to(urn, via)
+        return {c for c in self.certs_used_by(urn, via) if self.key_of(c) in keys}
 
     def _type(self, urn: str) -> str | None:
         node = self.graph.get(urn)

@@ -3,7 +3,8 @@
 * ECK `Elasticsearch`: `spec.nodeSets[].config` (nested or dotted keys);
 * Kubernetes ConfigMap/Secret: an `elasticsearch.yml` key in `data`/`stringData`/`binaryData`
   (Secret `data` and ConfigMap `binaryData` are base64);
-* the project's VM bundles: `files` maps relative paths to `{"content", "mode"}`.
+* the project's VM bundles: `files` (and the HTTP layer's `httpFiles`) map relative paths to
+  `{"content", "mode"}`.
 """
 
 from __future__ import annotations
@@ -78,10 +79,11 @@ def entries(type_: str, props: dict[str, Any]) -> list[Entry]:
                 if isinstance(value, str | Unknown):
                     found.append(Entry(f"{field_name}[{key}]", key, value))
     elif tokens.is_bundle(type_, props):
-        for key, spec in as_map(props.get("files")).items():
-            content, mode = path(spec, "content"), path(spec, "mode")
-            if isinstance(content, str | Unknown):
-                found.append(Entry(f"files[{key}]", key, content, mode))
+        for field_name in tokens.BUNDLE_FILES:
+            for key, spec in as_map(props.get(field_name)).items():
+                content, mode = path(spec, "content"), path(spec, "mode")
+                if isinstance(content, str | Unknown):
+                    found.append(Entry(f"{field_name}[{key}]", key, content, mode))
     return found
 
 

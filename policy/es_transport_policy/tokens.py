@@ -15,6 +15,10 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SECRET = "kubernetes:core/v1:Secret"
 ECK_GROUP = "kubernetes:elasticsearch.k8s.elastic.co/"
 DYNAMIC_PREFIX = "pulumi-python:dynamic"
+# A bundle's files; the HTTP layer's arrive in their own property, so that the dependencies of
+# each layer's material stay apart.
+BUNDLE_HTTP_FILES = "httpFiles"
+BUNDLE_FILES = ("files", BUNDLE_HTTP_FILES)
 
 EKU_VALUES = frozenset(
     {

@@ -5,7 +5,8 @@ A *consumer* is a resource that delivers TLS material to Elasticsearch:
   (`spec.transport.tls.certificate.secretName`, `certificateAuthorities.configMapName`, pod
   volumes mounted where `xpack.security.transport.ssl.*` paths point) or for HTTP
   (`spec.http.tls.certificate.secretName`, volumes under `xpack.security.http.ssl.*` paths);
-* the project's VM bundles (dynamic resources with `files`);
+* the project's VM bundles (dynamic resources with `files`): transport consumers, and HTTP
+  consumers too when they carry `httpFiles` (each role judged through its own properties);
 * any Secret/ConfigMap whose elasticsearch.yml has transport TLS settings.
 Its *cluster* is the ECK resource's namespace/name, a bundle's `cluster` input, else the
 consumer's parent component (else the consumer itself).
@@ -33,6 +34,8 @@ class Consumer:
     cluster: str
     role: str  # "transport" or "http"
     ca_to_eck: bool = False
+    # The consumer's properties that carry this role's material (None: all of them).
+    via: tuple[str, ...] | None = None
 
 
 def _k8s_key(node: Node) -> tuple[str, str] | None:
@@ -130,5 +133,28 @@ def consumers(graph: StackGraph) -> list[Consumer]:
         bundle = tokens.is_bundle(node.type, node.props)
         if (node.urn, "transport") in found or not (bundle or _has_transport_yml(node)):
             continue
-        found[(node.urn, "transport")] = Consumer(node.urn, _cluster_of(node, bundle), "transport")
+        cluster = _cluster_of(node, bundle)
+        if bundle and as_map(node.props.get(tokens.BUNDLE_HTTP_FILES)):
+            transport_props = tuple(
+                p for p in node.property_dependencies if p != tokens.BUNDLE_HTTP_FILES
+            )
+            found[(node.urn, "transport")] = Consumer(
+                node.urn, cluster, "transport", via=transport_props
+            )
+            found[(node.urn, "http")] = Consumer(
+                node.urn, cluster, "http", via=(tokens.BUNDLE_HTTP_FILES,)
+            )
+            continue
+        found[(node.urn, "transport")] = Consumer(
+            node.urn, cluster, "transport", via=_property_deps(node)
+        )
     return list(found.values())
+
+
+def _property_deps(node: Node) -> tuple[str, ...] | None:
+    """An Elasticsearch resource's material arrives through its properties; its other
+    dependencies (`depends_on` on the Secrets it names, HTTP ones included) only order its
+    creation, and those Secrets are consumers judged on their own."""
+    if tokens.is_elasticsearch(node.type):
+        return tuple(node.property_dependencies)
+    return None

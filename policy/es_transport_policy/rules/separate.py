@@ -39,8 +39,10 @@ def separate(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
                                                      "http": (set(), set())}
     for consumer in users:
         leaf_certs, keys = by_role[consumer.role]
-        leaf_certs |= {c for c in chains.node_certs(consumer.urn) if not chains.is_ca(c)}
-        keys |= chains.keys_delivered_to(consumer.urn)
+        leaf_certs |= {
+            c for c in chains.node_certs(consumer.urn, consumer.via) if not chains.is_ca(c)
+        }
+        keys |= chains.keys_delivered_to(consumer.urn, consumer.via)
     (t_certs, t_keys), (h_certs, h_keys) = by_role["transport"], by_role["http"]
     transport_roots = {chains.root(c) for c in t_certs}
     findings = [

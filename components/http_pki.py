@@ -1,0 +1,141 @@
+"""HttpPki: one cluster's HTTP-layer certificates, apart from transport by construction.
+
+`generated`: an HTTP CA of its own (a second `ClusterCa`, never the transport CA) issuing
+serverAuth-only certificates, one per node or one shared. `provided`: the chain and key from
+config. Nothing here takes an input from `TransportPki` (INV-SEPARATE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pulumi
+
+from components.certificate_facts import certificate_facts
+from components.cluster_ca import ClusterCa, ClusterCaArgs
+from components.model import CaMode, CaSpec, ClusterSpec, NodeSpec
+from components.model_http import HttpCertificates, HttpMode, HttpSpec
+from components.node_certificate import NodeCertificate, NodeCertificateArgs
+
+# An HTTP server never acts as a TLS client, so its certificate is for serverAuth alone.
+HTTP_EKU = ("server_auth",)
+SHARED = "shared"
+
+
+@dataclass(frozen=True)
+class HttpPkiArgs:
+    cluster: ClusterSpec
+    http: HttpSpec
+
+
+@dataclass(frozen=True)
+class HttpMaterial:
+    """What a node serves HTTPS with: its key (secret) and certificate chain, leaf first."""
+
+    private_key_pem: pulumi.Output[str]
+    chain_pem: pulumi.Output[str]
+
+
+def _unique(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))
+
+
+def eck_http_service_names(cluster: ClusterSpec) -> tuple[str, ...]:
+    """The names of ECK's `<es>-es-http` Service, which ECK and its clients connect to."""
+    if cluster.eck is None:
+        return ()
+    service = f"{cluster.eck.name}-es-http"
+    namespace = cluster.eck.namespace
+    return (
+        service,
+        f"{service}.{namespace}",
+        f"{service}.{namespace}.svc",
+        f"{service}.{namespace}.svc.{cluster.eck.cluster_domain}",
+    )
+
+
+def certificate_subjects(cluster: ClusterSpec, http: HttpSpec) -> dict[str, NodeSpec]:
+    """Node name (or `SHARED`) → the HTTP certificate it gets and the names it covers (always
+    including `http.dns`/`http.ips`)."""
+    if http.certificates is HttpCertificates.PER_NODE:
+        return {
+            node.name: NodeSpec(
+                node.name,
+                _unique((*node.dns_names, *http.dns_names)),
+                _unique((*node.ip_addresses, *http.ip_addresses)),
+            )
+            for node in cluster.nodes
+        }
+    # Shared: reachable as any node (VMs) or through ECK's HTTP Service, plus the extras.
+    vm_nodes = cluster.nodes if cluster.vm is not None else ()
+    dns = (
+        *eck_http_service_names(cluster),
+        *(name for node in vm_nodes for name in node.dns_names),
+        *http.dns_names,
+    )
+    ips = (*(ip for node in vm_nodes for ip in node.ip_addresses), *http.ip_addresses)
+    return {SHARED: NodeSpec(f"{cluster.name}-http", _unique(dns), _unique(ips))}
+
+
+class HttpPki(pulumi.ComponentResource):
+    """`ca_pem` is what HTTPS clients trust (None for a provided public-CA chain without
+    `http.caPem`); `certificates` maps each node (or `SHARED`) to its material."""
+
+    ca: ClusterCa | None
+    ca_pem: pulumi.Output[str] | None
+    certificates: dict[str, HttpMaterial]
+    inventory: pulumi.Output[dict[str, object]]
+
+    def __init__(
+        self, name: str, args: HttpPkiArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("es-transport-pki:http_pki:HttpPki", name, None, opts)
+        cluster, http = args.cluster, args.http
+        child = pulumi.ResourceOptions(parent=self)
+        self.ca = None
+        if http.mode is HttpMode.PROVIDED and http.provided is not None:
+            provided = http.provided
+            self.ca_pem = None if provided.ca_pem is None else pulumi.Output.from_input(
+                provided.ca_pem
+            )
+            self.certificates = {
+                SHARED: HttpMaterial(
+                    pulumi.Output.secret(provided.key_pem),
+                    pulumi.Output.from_input(provided.chain_pem),
+                )
+            }
+        else:
+            self.ca = ClusterCa(f"{name}-ca", _ca_args(cluster, http), child)
+            self.ca_pem = self.ca.cert_pem
+            self.certificates = {}
+            for role, subject in certificate_subjects(cluster, http).items():
+                issued = NodeCertificate(
+                    f"{name}-{role}",
+                    NodeCertificateArgs(
+                        cluster=cluster.name,
+                        node=subject,
+                        key_algorithm=cluster.key_algorithm,
+                        lifetime=cluster.node_lifetime,
+                        ca_cert_pem=self.ca.cert_pem,
+                        ca_private_key_pem=self.ca.private_key_pem,
+                        extended_key_usage=HTTP_EKU,
+                    ),
+                    child,
+                )
+                self.certificates[role] = HttpMaterial(issued.private_key_pem, issued.cert_pem)
+        self.inventory = pulumi.Output.all(
+            **{role: m.chain_pem.apply(certificate_facts) for role, m in self.certificates.items()}
+        ).apply(lambda facts: {"mode": http.mode.value, "certificates": facts})
+        self.register_outputs({"caPem": self.ca_pem, "inventory": self.inventory})
+
+    def for_node(self, node: str) -> HttpMaterial:
+        return self.certificates.get(node) or self.certificates[SHARED]
+
+
+def _ca_args(cluster: ClusterSpec, http: HttpSpec) -> ClusterCaArgs:
+    # The transport CA's lifetime and algorithm settings, but a CA of its own.
+    spec = CaSpec(
+        CaMode.GENERATED, http.ca_common_name, cluster.ca.organization, cluster.ca.lifetime
+    )
+    return ClusterCaArgs(cluster.name, spec, cluster.key_algorithm)

@@ -1,0 +1,83 @@
+"""Rotation in the typed model: CA generations and the rotation step that decides which of them
+are trusted and which issues, rotation epochs, and what the last deployment left behind.
+
+DESIGN §5 and docs/rotation.md: a CA rotation is three `pulumi up`s (introduce, switch,
+retire); each is safe on its own because every node at one step and every node at the next
+still trust each other's issuer (INV-TRUST-CONTINUITY).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+
+class RotationStep(Enum):
+    """Stack key `ca.rotation.step`: where a rotation from `ca.generation` to the next stands."""
+
+    INTRODUCE = "introduce"  # the next generation is trusted; the current one still issues
+    SWITCH = "switch"  # the next generation issues; both are trusted
+    RETIRE = "retire"  # only the next generation is left
+
+
+@dataclass(frozen=True)
+class TrustState:
+    """The CA generations every node trusts (ascending) and the one issuing node certificates."""
+
+    generations: tuple[int, ...]
+    issuing: int
+
+    def describe(self) -> str:
+        trusted = ", ".join(f"g{g}" for g in self.generations)
+        return f"trusted [{trusted}], issuing g{self.issuing}"
+
+
+@dataclass(frozen=True)
+class CaRotation:
+    """Stack keys `ca.generation` (the generation in service, default 1) and
+    `ca.rotation.step` (absent while no rotation is in progress)."""
+
+    generation: int = 1
+    step: RotationStep | None = None
+
+    @property
+    def trust(self) -> TrustState:
+        current, following = self.generation, self.generation + 1
+        if self.step is None:
+            return TrustState((current,), current)
+        if self.step is RotationStep.INTRODUCE:
+            return TrustState((current, following), current)
+        if self.step is RotationStep.SWITCH:
+            return TrustState((current, following), following)
+        return TrustState((following,), following)
+
+
+@dataclass(frozen=True)
+class Epochs:
+    """Stack keys `rotationEpoch` (every node of the cluster) and `nodeRotationEpochs` (one
+    node or pod each). Raising one re-keys the nodes it covers, e.g. after a key compromise."""
+
+    cluster: int = 0
+    nodes: Mapping[str, int] = field(default_factory=dict)
+
+    def of(self, node: str) -> tuple[int, int]:
+        return self.cluster, self.nodes.get(node, 0)
+
+
+@dataclass(frozen=True)
+class DeployedNode:
+    """A node certificate as the last deployment exported it."""
+
+    not_after: datetime
+    renewal: int  # how many renewals the program has triggered for this node so far
+
+
+@dataclass(frozen=True)
+class DeployedCluster:
+    """One cluster as the last deployment exported it (stack output `clusters.<name>`)."""
+
+    trust: TrustState
+    nodes: Mapping[str, DeployedNode]
+    ca_not_after: Mapping[int, datetime]  # per live generation

@@ -1,0 +1,129 @@
+"""Rotation decisions: which CA steps may follow the last deployment, when a node certificate is
+renewed, and the replacement triggers that make the engine act on both.
+
+Pure functions of the validated config, the last deployment's exports and "now", so the same
+config on the same day always yields the same triggers (no diff). docs/rotation.md is the
+operator's side of the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from components.config_reader import ConfigProblem, join
+from components.model import ClusterSpec, Lifetime, StackSpec
+from components.model_rotation import DeployedCluster, DeployedNode, TrustState
+
+# The trust state of a stack deployed before rotation existed: one CA, generation 1.
+LEGACY_TRUST = TrustState((1,), 1)
+
+
+def transition_problems(
+    previous: TrustState, wanted: TrustState, key: str
+) -> list[ConfigProblem]:
+    """Why `wanted` may not follow `previous` in one `pulumi up` (empty: it may).
+
+    During an `up` some nodes still run the last deployment's files and some the new ones, in
+    any mix. Every pair completes mutual TLS exactly when each side's issuer is in the other
+    side's trust list: the new issuer must already be trusted by the deployed nodes, and the
+    deployed issuer must stay trusted by the new ones (INV-TRUST-CONTINUITY).
+    """
+    problems: list[ConfigProblem] = []
+    seen = f"the last deployment has {previous.describe()}; this config wants {wanted.describe()}"
+    for generation in wanted.generations:
+        if generation not in previous.generations and generation < max(previous.generations):
+            problems.append(ConfigProblem(key, (
+                f"CA generation g{generation} was retired and its key destroyed; it cannot come "
+                f"back ({seen}). Set ca.generation to {previous.issuing} (the generation in "
+                "service) and rotate forward from there"
+            )))
+    if wanted.issuing not in previous.generations:
+        problems.append(ConfigProblem(key, (
+            f"g{wanted.issuing} would issue the node certificates, but the deployed nodes do not "
+            f"trust it yet ({seen}): deploy step 'introduce' first "
+            f"(ca.generation: {previous.issuing}, ca.rotation.step: introduce)"
+        )))
+    if previous.issuing not in wanted.generations:
+        problems.append(ConfigProblem(key, (
+            f"the deployed node certificates are issued by g{previous.issuing}, which this "
+            f"config no longer trusts ({seen}): deploy step 'switch' first "
+            f"(ca.generation: {previous.issuing}, ca.rotation.step: switch) so that every node "
+            f"holds a g{wanted.issuing} certificate before g{previous.issuing} is retired"
+        )))
+    return problems
+
+
+def rotation_key(index: int, cluster: ClusterSpec) -> str:
+    """The stack key a refused transition is reported at."""
+    ca_key = join(join("clusters", index), "ca")
+    return join(ca_key, "rotation.step" if cluster.ca.rotation.step else "generation")
+
+
+def stack_problems(
+    spec: StackSpec, deployed: Mapping[str, DeployedCluster]
+) -> list[ConfigProblem]:
+    """Every refused CA transition of the stack, each at its cluster's key."""
+    problems: list[ConfigProblem] = []
+    for index, cluster in enumerate(spec.clusters):
+        previous = deployed.get(cluster.name)
+        if previous is None:
+            continue  # a new cluster: no node runs anything yet, every state is safe
+        problems += transition_problems(
+            previous.trust, cluster.ca.rotation.trust, rotation_key(index, cluster)
+        )
+    return problems
+
+
+def renewal_due(not_after: datetime, lifetime: Lifetime) -> datetime:
+    return not_after - timedelta(days=lifetime.renew_before_days)
+
+
+def renewal_count(previous: DeployedNode | None, lifetime: Lifetime, now: datetime) -> int:
+    """The node's renewal count: the deployed one, plus one once its certificate has entered
+    its renew-before window. A new node (or the first deployment) starts at 0."""
+    if previous is None:
+        return 0
+    due = now >= renewal_due(previous.not_after, lifetime)
+    return previous.renewal + 1 if due else previous.renewal
+
+
+def renewal_counts(
+    cluster: ClusterSpec, deployed: DeployedCluster | None, now: datetime
+) -> dict[str, int]:
+    nodes = deployed.nodes if deployed is not None else {}
+    return {
+        node.name: renewal_count(nodes.get(node.name), cluster.node_lifetime, now)
+        for node in cluster.nodes
+    }
+
+
+def renewal_trigger(count: int) -> str | None:
+    """`replacement_trigger` of a node's LocallySignedCert. None until the first renewal, so
+    that stacks deployed before renewal triggers existed see no change."""
+    return f"renewal-{count}" if count else None
+
+
+def rekey_trigger(epochs: tuple[int, int]) -> str | None:
+    """`replacement_trigger` of a node's PrivateKey: (cluster, node) rotation epochs. None
+    while both are 0, for the same reason as `renewal_trigger`."""
+    return f"epoch-{epochs[0]}.{epochs[1]}" if any(epochs) else None
+
+
+def ca_rotation_warning(
+    cluster: ClusterSpec, deployed: DeployedCluster | None, now: datetime
+) -> str | None:
+    """A CA is never renewed in place (that would swap the CA in one update): once the issuing
+    generation enters its renew-before window, this says to rotate it."""
+    if deployed is None:
+        return None
+    issuing = cluster.ca.rotation.trust.issuing
+    not_after = deployed.ca_not_after.get(issuing)
+    if not_after is None or now < renewal_due(not_after, cluster.ca.lifetime):
+        return None
+    return (
+        f"cluster {cluster.name}: CA generation g{issuing} expires on {not_after:%Y-%m-%d} and "
+        f"is inside its {cluster.ca.lifetime.renew_before_days}-day renew-before window. "
+        "The program never replaces a CA in place; rotate it (docs/rotation.md): "
+        f"ca.generation: {issuing}, ca.rotation.step: introduce, then switch, then retire"
+    )

@@ -1,0 +1,102 @@
+"""What the last deployment left: this stack's own previous outputs, read back.
+
+The program reads them with the engine's built-in `pulumi:pulumi:readStackOutputs` invoke (what
+a `StackReference` uses under the hood) on its own stack, synchronously and before registering
+any resource: a refused rotation step must change nothing. On a stack's first deployment the
+stack has no outputs yet and every cluster counts as new.
+
+`deployed_clusters` is tolerant on purpose: a cluster exported before rotation existed has no
+`rotation` entry and counts as generation 1 alone; a node without a `renewal` count as 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import pulumi
+import pulumi.runtime
+
+from components.model_rotation import DeployedCluster, DeployedNode, TrustState
+from components.rotation import LEGACY_TRUST
+
+READ_STACK_OUTPUTS: Final = "pulumi:pulumi:readStackOutputs"
+CLUSTERS_OUTPUT: Final = "clusters"
+
+
+def own_stack_name() -> str:
+    """`<organization>/<project>/<stack>`, the name `pulumi stack select` and references use."""
+    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
+def read_deployed() -> dict[str, DeployedCluster]:
+    result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": own_stack_name()})
+    value = result.value if isinstance(result.value, Mapping) else {}
+    outputs = value.get("outputs")
+    return deployed_clusters(outputs.get(CLUSTERS_OUTPUT) if isinstance(outputs, Mapping) else None)
+
+
+def parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def deployed_clusters(raw: object) -> dict[str, DeployedCluster]:
+    """The stack output `clusters` (as exported by `TransportPki.inventory`) → per cluster."""
+    if not isinstance(raw, Mapping):
+        return {}
+    return {
+        str(name): _cluster(entry) for name, entry in raw.items() if isinstance(entry, Mapping)
+    }
+
+
+def _cluster(entry: Mapping[str, Any]) -> DeployedCluster:
+    return DeployedCluster(
+        trust=_trust(entry.get("rotation")),
+        nodes=_nodes(entry.get("nodes")),
+        ca_not_after=_ca_not_after(entry.get("caGenerations")),
+    )
+
+
+def _whole(value: object) -> int | None:
+    """A whole number; the engine hands numbers back as doubles (protobuf Struct)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else None
+
+
+def _trust(rotation: object) -> TrustState:
+    if not isinstance(rotation, Mapping):
+        return LEGACY_TRUST
+    raw = rotation.get("generations")
+    generations = [_whole(g) for g in raw] if isinstance(raw, list) else []
+    issuing = _whole(rotation.get("issuingGeneration"))
+    if not generations or None in generations or issuing not in generations:
+        return LEGACY_TRUST
+    return TrustState(tuple(sorted(g for g in generations if g is not None)), issuing or 1)
+
+
+def _nodes(raw: object) -> dict[str, DeployedNode]:
+    nodes: dict[str, DeployedNode] = {}
+    for name, facts in (raw.items() if isinstance(raw, Mapping) else ()):
+        if not isinstance(facts, Mapping):
+            continue
+        not_after = parse_time(facts.get("notAfter"))
+        if not_after is not None:
+            nodes[str(name)] = DeployedNode(not_after, _whole(facts.get("renewal")) or 0)
+    return nodes
+
+
+def _ca_not_after(raw: object) -> dict[int, datetime]:
+    result: dict[int, datetime] = {}
+    for generation, facts in (raw.items() if isinstance(raw, Mapping) else ()):
+        not_after = parse_time(facts.get("notAfter")) if isinstance(facts, Mapping) else None
+        if str(generation).isdigit() and not_after is not None:
+            result[int(generation)] = not_after
+    return result

@@ -1,0 +1,115 @@
+"""`python -m preflight.inventory SOURCE [--picture FILE] [--probe host:port ...]`.
+
+SOURCE: a file with `pulumi stack output --json --show-secrets`, `-` for stdin, or a
+directory of VM bundles (`preflight --out DIR`). Exit codes: 0 fine, 1 a probe found a
+problem, 2 unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from preflight import timeline
+from preflight.inventory.probe import ProbeResult, check, parse_target, presented_certificate
+from preflight.inventory.rows import (
+    DEFAULT_NODE_RENEW_BEFORE_DAYS,
+    CertRow,
+    InventoryError,
+    from_directory,
+    from_stack_outputs,
+)
+
+EXIT_OK, EXIT_PROBE, EXIT_INPUT = 0, 1, 2
+
+
+def _arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m preflight.inventory",
+        description="Per cluster and node: CA generation, serial, fingerprint, not-after, days "
+        "left, renewal due date and rotation step; optionally a timeline picture and a probe "
+        "of what live nodes present on their transport port.",
+    )
+    parser.add_argument("source", help="stack output JSON file, '-' for stdin, or a directory "
+                        "of VM bundles (DIR/<cluster>/<node>/certs/transport.crt)")
+    parser.add_argument("--picture", type=Path, help="draw the timelines to this .png or .svg")
+    parser.add_argument("--probe", action="append", default=[], metavar="HOST:PORT",
+                        help="read the certificate a node presents and check it (repeatable)")
+    parser.add_argument("--renew-before-days", type=int, default=DEFAULT_NODE_RENEW_BEFORE_DAYS,
+                        help="directory input only: the node renew-before window "
+                        f"(default {DEFAULT_NODE_RENEW_BEFORE_DAYS}, the config default)")
+    return parser.parse_args(argv)
+
+
+def load_rows(source: str, renew_before_days: int) -> list[CertRow]:
+    path = Path(source)
+    if source != "-" and path.is_dir():
+        return from_directory(path, renew_before_days)
+    text = sys.stdin.read() if source == "-" else path.read_text()
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InventoryError(f"{source}: not JSON ({err})") from err
+    if not isinstance(document, dict):
+        raise InventoryError(f"{source}: expected a JSON object of stack outputs")
+    return from_stack_outputs(document)
+
+
+def table(rows: Sequence[CertRow], now: datetime) -> Table:
+    result = Table(title=f"Transport certificates on {now:%Y-%m-%d}")
+    for column in ("cluster", "node", "CA gen", "serial", "SHA-256", "not after", "days left",
+                   "renewal due", "rotation step"):
+        result.add_column(column)
+    for row in rows:
+        left = row.days_left(now)
+        due = f"{row.renewal_due:%Y-%m-%d}" + (" (due)" if now >= row.renewal_due else "")
+        result.add_row(
+            row.cluster, row.name, f"g{row.generation}", row.serial, row.fingerprint,
+            f"{row.not_after:%Y-%m-%d %H:%M}", str(left), due, row.step,
+        )
+    return result
+
+
+def _probe(target: str, rows: Sequence[CertRow], now: datetime) -> ProbeResult:
+    host, port = parse_target(target)
+    try:
+        cert = presented_certificate(host, port)
+    except OSError as err:
+        return ProbeResult(target, "", "", (f"no certificate read: {err}",), None)
+    return check(target, cert, rows, now)
+
+
+def main(argv: Sequence[str], now: datetime | None = None) -> int:
+    args = _arguments(argv)
+    today = now or datetime.now(UTC)
+    console = Console()
+    if not console.is_terminal:
+        console.width = 320  # piped or captured: one line per certificate
+    try:
+        rows = load_rows(args.source, args.renew_before_days)
+    except (InventoryError, OSError, KeyError, ValueError) as err:
+        console.print(f"[red]cannot read the inventory:[/red] {err}", highlight=False)
+        return EXIT_INPUT
+    console.print(table(rows, today))
+    if args.picture is not None:
+        timeline.draw(rows, args.picture, today)
+        console.print(f"timeline written to {args.picture}")
+    results = [_probe(target, rows, today) for target in args.probe]
+    for result in results:
+        where = (f"{result.matched.cluster}/{result.matched.name} g{result.matched.generation}"
+                 if result.matched else "unknown certificate")
+        verdict = "[green]ok[/green]" if result.ok else "[red]" + "; ".join(result.problems)
+        console.print(f"probe {result.target}: {where} {result.fingerprint} — {verdict}",
+                      highlight=False)
+    return EXIT_PROBE if any(not r.ok for r in results) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

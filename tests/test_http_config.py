@@ -1,0 +1,203 @@
+"""The `http` section: modes, defaults, provided-chain checks, and every refused overlap with
+transport (INV-SEPARATE), each reported with its stack key and the fix."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from components import eck_layout
+from components.http_checks import dns_matches
+from components.model_http import HttpCertificates, HttpMode
+from tests.http_x509 import make_server_cert
+from tests.test_config import (
+    NOW,
+    Raw,
+    eck_cluster,
+    parse,
+    problems_of,
+    stack,
+    vm_cluster,
+)
+from tests.x509_factory import make_ca
+
+ORG_CA = make_ca("org CA")
+TRANSPORT_CA = make_ca("logs transport CA")
+HTTP_CERT = make_server_cert(ORG_CA, ["*.logs.example.com"], ["10.0.0.10"])
+
+
+def with_http(cluster: Raw, **http: Any) -> Raw:
+    return {**cluster, "http": http}
+
+
+def provided_http(**overrides: Any) -> dict[str, Any]:
+    return {
+        "mode": "provided", "certPem": HTTP_CERT.cert_pem, "keyPem": HTTP_CERT.key_pem,
+        "caPem": ORG_CA.cert_pem, "dns": ["es.logs.example.com"], "ips": ["10.0.0.10"],
+        **overrides,
+    }
+
+
+def with_transport_ca(cluster: Raw) -> Raw:
+    return {**cluster, "ca": {"mode": "provided", "certPem": TRANSPORT_CA.cert_pem,
+                              "keyPem": TRANSPORT_CA.key_pem}}
+
+
+def test_http_is_left_alone_by_default_and_with_mode_none() -> None:
+    assert parse(stack(vm_cluster())).clusters[0].http is None
+    assert parse(stack(with_http(vm_cluster(), mode="none"))).clusters[0].http is None
+
+
+def test_generated_defaults_per_node_on_vms_and_shared_under_eck() -> None:
+    spec = parse(stack(
+        with_http(vm_cluster(), mode="generated", dns=["ES.Logs.example.com"]),
+        with_http(eck_cluster(), mode="generated"),
+    ))
+    vm, eck = (cluster.http for cluster in spec.clusters)
+    assert (vm.mode, vm.certificates, vm.dns_names) == (
+        HttpMode.GENERATED, HttpCertificates.PER_NODE, ("es.logs.example.com",))
+    assert vm.ca_common_name == "logs HTTP CA (dev)"
+    assert (eck.certificates, eck.provided) == (HttpCertificates.SHARED, None)
+
+
+def test_a_provided_chain_from_any_ca_is_accepted_and_its_key_hidden() -> None:
+    http = parse(stack(with_transport_ca(with_http(vm_cluster(), **provided_http()))))
+    provided = http.clusters[0].http.provided
+    assert provided.chain_pem.startswith("-----BEGIN CERTIFICATE-----")
+    assert provided.ca_pem is not None
+    assert HTTP_CERT.key_pem not in repr(provided)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name", "covered"),
+    [
+        ("*.example.com", "a.example.com", True),
+        ("*.example.com", "example.com", False),
+        ("*.example.com", "a.b.example.com", False),
+        ("*.com", "example.com", False),
+        ("f*.example.com", "foo.example.com", False),
+        ("a.*.example.com", "a.b.example.com", False),
+        ("es.example.com", "es.example.com", True),
+    ],
+)
+def test_wildcards_cover_exactly_one_left_most_label(
+    pattern: str, name: str, covered: bool
+) -> None:
+    assert dns_matches(pattern, name) is covered
+
+
+def _transport_signed_http() -> dict[str, Any]:
+    cert = make_server_cert(TRANSPORT_CA, ["es.logs.example.com"])
+    return provided_http(certPem=cert.cert_pem, keyPem=cert.key_pem, caPem=None, ips=[])
+
+
+def _chain_through_transport_ca() -> dict[str, Any]:
+    http = _transport_signed_http()
+    return {**http, "certPem": http["certPem"] + TRANSPORT_CA.cert_pem}
+
+
+def _http_with_transport_key() -> dict[str, Any]:
+    cert = make_server_cert(ORG_CA, ["es.logs.example.com"], key=TRANSPORT_CA.key)
+    return provided_http(certPem=cert.cert_pem, keyPem=cert.key_pem, ips=[])
+
+
+def _expired() -> dict[str, Any]:
+    cert = make_server_cert(ORG_CA, ["es.logs.example.com"], days=1,
+                            not_before=NOW.replace(year=2020))
+    return provided_http(certPem=cert.cert_pem, keyPem=cert.key_pem, ips=[])
+
+
+def _client_only() -> dict[str, Any]:
+    cert = make_server_cert(ORG_CA, ["es.logs.example.com"],
+                            eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    return provided_http(certPem=cert.cert_pem, keyPem=cert.key_pem, ips=[])
+
+
+HTTP_KEY = "clusters[0].http"
+REFUSED: dict[str, tuple[Raw, str, str]] = {
+    "HTTP certificate signed by the transport CA": (
+        with_transport_ca(with_http(vm_cluster(), **_transport_signed_http())),
+        f"{HTTP_KEY}.certPem", r"is issued by the transport CA .*INV-SEPARATE"),
+    "HTTP key is the transport CA's key": (
+        with_transport_ca(with_http(vm_cluster(), **_http_with_transport_key())),
+        f"{HTTP_KEY}.keyPem", r"is the key of the transport CA .*INV-SEPARATE"),
+    "HTTP CA is the transport CA": (
+        with_transport_ca(with_http(vm_cluster(), **provided_http(caPem=TRANSPORT_CA.cert_pem))),
+        f"{HTTP_KEY}.caPem", r"holds the transport CA .*INV-SEPARATE"),
+    "transport CA as the HTTP chain's issuer certificate": (
+        with_transport_ca(with_http(vm_cluster(), **_chain_through_transport_ca())),
+        f"{HTTP_KEY}.certPem", r"is issued by the transport CA"),
+    "ECK HTTP Secret is the transport Secret": (
+        {**eck_cluster(), "eck": {**eck_cluster()["eck"], "spec": {"http": {"tls": {
+            "certificate": {"secretName": eck_layout.node_certs_secret("search")}}}}}},
+        "clusters[0].eck.spec.http.tls.certificate.secretName", r"holds transport material"),
+    "ECK HTTP settings pointed at the transport mount": (
+        {**eck_cluster(), "eck": {**eck_cluster()["eck"], "nodeSets": [{
+            "name": "default", "count": 1, "config": {
+                "xpack.security.http.ssl.key":
+                    f"{eck_layout.CERTS_MOUNT_PATH}/${{POD_NAME}}.tls.key"}}]}},
+        'clusters[0].eck.nodeSets[0].config["xpack.security.http.ssl.key"]',
+        r"points HTTP TLS at the transport certificates .*INV-SEPARATE"),
+    "ECK HTTP certificate passed through while generated": (
+        with_http({**eck_cluster(), "eck": {**eck_cluster()["eck"], "spec": {"http": {"tls": {
+            "certificate": {"secretName": "mine"}}}}}}, mode="generated"),
+        "clusters[0].eck.spec.http.tls.certificate", r"is set from the http keys"),
+    "per-node HTTP certificates under ECK": (
+        with_http(eck_cluster(), mode="generated", certificates="per-node"),
+        f"{HTTP_KEY}.certificates", r"'per-node' is not possible with delivery: eck"),
+    "expired HTTP certificate": (
+        with_http(vm_cluster(), **_expired()), f"{HTTP_KEY}.certPem", r"expired on 2020-"),
+    "clientAuth-only HTTP certificate": (
+        with_http(vm_cluster(), **_client_only()), f"{HTTP_KEY}.certPem", r"without serverAuth"),
+    "key of another certificate": (
+        with_http(vm_cluster(), **provided_http(keyPem=ORG_CA.key_pem)),
+        f"{HTTP_KEY}.keyPem", r"does not match the first certificate"),
+    "name outside the wildcard": (
+        with_http(vm_cluster(), **provided_http(dns=["a.b.logs.example.com"])),
+        f"{HTTP_KEY}.certPem", r"does not cover a\.b\.logs\.example\.com"),
+    "IP not in the certificate": (
+        with_http(vm_cluster(), **provided_http(ips=["10.0.0.11"])),
+        f"{HTTP_KEY}.certPem", r"does not cover 10\.0\.0\.11"),
+    "provided without names": (
+        with_http(vm_cluster(), **provided_http(dns=[], ips=[])), HTTP_KEY,
+        r"needs http\.dns and/or http\.ips"),
+    "CA that did not issue the chain": (
+        with_http(vm_cluster(), **provided_http(caPem=make_ca("other").cert_pem)),
+        f"{HTTP_KEY}.caPem", r"did not issue http\.certPem"),
+    "provided keys with mode generated": (
+        with_http(vm_cluster(), mode="generated", certPem=HTTP_CERT.cert_pem),
+        f"{HTTP_KEY}.certPem", r"is not used with http\.mode: generated"),
+    "settings with mode none": (
+        with_http(vm_cluster(), mode="none", dns=["x.example.com"]), f"{HTTP_KEY}.dns",
+        r"only used with http\.mode: provided or generated"),
+}
+
+
+@pytest.mark.parametrize(("cluster", "key", "pattern"), REFUSED.values(), ids=REFUSED.keys())
+def test_refused_http_config_names_key_and_fix(cluster: Raw, key: str, pattern: str) -> None:
+    problems = problems_of(stack(cluster))
+    assert any(
+        p.startswith(f"es-transport-pki:{key}: ") and re.search(pattern, p) for p in problems
+    ), problems
+
+
+def test_plain_text_http_key_is_refused_with_the_secret_command() -> None:
+    problems = problems_of(stack(with_http(vm_cluster(), **provided_http())), secret=False)
+    assert (
+        "es-transport-pki:clusters[0].http.keyPem: is plain text in the stack file; store the "
+        "HTTP key encrypted with `pulumi config set --secret --path 'clusters[0].http.keyPem' "
+        "< http.key` (INV-CUSTODY)"
+    ) in problems
+
+
+def test_an_http_chain_reusing_another_clusters_transport_ca_is_refused() -> None:
+    other = with_transport_ca(vm_cluster("metrics"))
+    other["nodes"] = [{"name": "m-1", "dns": ["m-1.example.internal"]}]
+    problems = problems_of(stack(with_http(vm_cluster(), **_transport_signed_http()), other))
+    assert any(
+        p.startswith("es-transport-pki:clusters: the HTTP certificate of cluster logs reuses "
+                     "the transport CA of cluster metrics") for p in problems
+    ), problems
