@@ -13,6 +13,8 @@ import base64
 import hashlib
 import ipaddress
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -243,6 +245,41 @@ def public_key_der(public: PublicKey) -> bytes:
     )
 
 
+class _KeyCache:
+    """Parsed private keys by their exact PEM text, least recently used dropped first.
+
+    cryptography validates an RSA key on every load (about 0.15 s at 2048 bits, 0.3 s at 3072,
+    0.7 s at 4096 on a 2-core runner), and without a cache every node re-parses the CA key
+    (LocallySignedCert) and its own key (CertRequest): two thirds of an RSA node's emulated
+    cost (docs/benchmarks.md, Findings). Same PEM text ⇒ same key and the same verdict, so only
+    successful parses are kept and results do not change. Bounded, so a long test session
+    cannot grow it without limit; locked, because the SDK calls the mocks from executor threads.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._keys: OrderedDict[str, PrivateKey] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, pem: str) -> PrivateKey | None:
+        with self._lock:
+            key = self._keys.get(pem)
+            if key is not None:
+                self._keys.move_to_end(pem)
+            return key
+
+    def put(self, pem: str, key: PrivateKey) -> None:
+        with self._lock:
+            self._keys[pem] = key
+            self._keys.move_to_end(pem)
+            while len(self._keys) > self._capacity:
+                self._keys.popitem(last=False)
+
+
+# A 2,000-node stack holds 2,000 node keys plus its CAs: all fit, a few MiB.
+_PARSED_KEYS: Final = _KeyCache(capacity=4096)
+
+
 def parse_private_key_pem(pem: str) -> PrivateKey:
     """The provider's parsePrivateKeyPEM: only RSA/EC/PKCS#8 preambles, unencrypted."""
     preamble = pem.strip().splitlines()[0] if pem.strip() else ""
@@ -252,6 +289,9 @@ def parse_private_key_pem(pem: str) -> PrivateKey:
     }
     if preamble not in accepted:
         raise EmulatorError(f"unable to determine parser for PEM preamble: {preamble!r}")
+    cached = _PARSED_KEYS.get(pem)
+    if cached is not None:
+        return cached
     try:
         key = serialization.load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError) as err:
@@ -259,6 +299,7 @@ def parse_private_key_pem(pem: str) -> PrivateKey:
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
                       | ed25519.Ed25519PrivateKey):
         raise EmulatorError(f"unsupported private key type: {type(key).__name__}")
+    _PARSED_KEYS.put(pem, key)
     return key
 
 
@@ -634,11 +675,14 @@ def create_private_key(inputs: Mapping[str, Any]) -> tuple[str, Outputs]:
     public = key.public_key()
     md5, sha256 = ssh_fingerprints(public)
     der = public_key_der(public)
+    private_pem = provider_private_key_pem(key)
+    # The CertRequest that follows reads this PEM: hand it the key instead of a re-parse.
+    _PARSED_KEYS.put(private_pem, key)
     outputs = {
         **_echo(inputs),
         "rsaBits": rsa_bits,
         "ecdsaCurve": curve,
-        "privateKeyPem": provider_private_key_pem(key),
+        "privateKeyPem": private_pem,
         "privateKeyPemPkcs8": pkcs8_pem(key),
         "privateKeyOpenssh": openssh_private_key(key),
         "publicKeyPem": public.public_bytes(
