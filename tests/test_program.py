@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import runpy
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +17,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
 from components.config import ConfigError
-from harness.mock_runtime import EngineState, Recording, Secret, reveal
+from harness.mock_runtime import EngineState, Recording, Secret, reveal, run_program
+from harness.stack_file import load_stack_file
 from tests.stack_runs import (
     CERT_REQUEST,
     LOCALLY_SIGNED,
     PRIVATE_KEY,
+    REPO,
     SELF_SIGNED,
     cert_of,
     children,
@@ -223,6 +228,20 @@ def test_example_stacks_run(stack: str) -> None:
     assert set(reveal(recording.stack_outputs["clusters"])) == {
         r.name for r in recording.registrations
         if r.type == "es-transport-pki:transport_pki:TransportPki"}
+
+
+def test_entry_point_runs_the_program_through_pulumi_run(tmp_path: Path) -> None:
+    """`__main__.py` hands the program to `pulumi.run` (one yield before the SDK waits, F1 in
+    docs/benchmarks.md): same registrations and exports as calling the program directly."""
+    def entry_point() -> None:
+        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+
+    stack = load_stack_file(REPO / "stacks" / "Pulumi.dev.yaml")
+    with contextlib.chdir(tmp_path):
+        entry = run_program(entry_point, config=stack.config, stack="dev")
+    direct = run_stack("dev")
+    assert sorted((r.urn, r.parent) for r in entry) == sorted((r.urn, r.parent) for r in direct)
+    assert set(entry.stack_outputs) == set(direct.stack_outputs) != set()
 
 
 def test_invalid_config_registers_nothing() -> None:
