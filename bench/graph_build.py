@@ -30,7 +30,6 @@ from harness.mock_runtime import run_program
 ALGORITHM = "ecdsa-p256"
 SIZES = (1, 10, 100, 500, 1000, 2000)
 QUICK_SIZES = (1, 10, 50, 100)
-NODE_CERTIFICATE = "es-transport-pki:node_certificate:NodeCertificate"
 SECRET = "kubernetes:core/v1:Secret"
 
 
@@ -81,7 +80,6 @@ def measure_once(kind: str, nodes: int) -> dict[str, Any]:
         # ru_maxrss is KiB on Linux; the child is fresh, so this is the size's own peak.
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "registrations": len(recording.registrations), "custom": custom,
-        "node_certificates": types.get(NODE_CERTIFICATE, 0),
         "secrets": types.get(SECRET, 0), "eck_clusters": eck_clusters,
         "types": dict(types),
     }
