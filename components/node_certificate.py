@@ -12,6 +12,9 @@ from components.model import KeyAlgorithm, Lifetime, NodeSpec
 from components.private_key import private_key
 
 TYPE = "es-transport-pki:node_certificate:NodeCertificate"
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+CERT_REQUEST = "tls:index/certRequest:CertRequest"
+LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert"
 # Both EKUs, always: a serverAuth-only certificate fails as a TLS client (DESIGN §1).
 TRANSPORT_EKU = ("server_auth", "client_auth")
 
@@ -43,6 +46,12 @@ class NodeCertificateArgs:
     extended_key_usage: tuple[str, ...] = TRANSPORT_EKU
 
 
+def child_urn(parent_urn: str, type_: str, name: str) -> str:
+    """The engine's URN of resource `name` of `type_` whose parent is `parent_urn` (the parent's
+    qualified type chain, then the child's type)."""
+    return f"{parent_urn[: parent_urn.rfind('::')]}${type_}::{name}"
+
+
 @dataclass(frozen=True)
 class NodeMaterial:
     """A node's key (secret) and certificate."""
@@ -52,15 +61,20 @@ class NodeMaterial:
 
 
 def issue_node_certificate(
-    name: str, args: NodeCertificateArgs, opts: pulumi.ResourceOptions
+    name: str, args: NodeCertificateArgs, parent: pulumi.Resource, legacy_parent: str | None = None
 ) -> NodeMaterial:
-    """PrivateKey → CertRequest (the node's SANs) → LocallySignedCert by the cluster CA, each
-    registered with `opts` (parent, aliases), named `<name>-key`, `-csr`, `-cert`."""
+    """PrivateKey → CertRequest (the node's SANs) → LocallySignedCert by the cluster CA, children
+    of `parent`, named `<name>-key`, `-csr`, `-cert`. `legacy_parent`: the URN of a component
+    that held them in stacks deployed earlier; each gets an alias to its URN under it."""
+
+    def opts(type_: str, child: str, trigger: str | None = None) -> pulumi.ResourceOptions:
+        # A full URN rather than Alias(parent=...): the SDK resolves every Alias object
+        # through a chain of Outputs, per resource (docs/benchmarks.md).
+        aliases = None if legacy_parent is None else [child_urn(legacy_parent, type_, child)]
+        return pulumi.ResourceOptions(parent=parent, replacement_trigger=trigger, aliases=aliases)
+
     key = private_key(
-        f"{name}-key", args.key_algorithm,
-        pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(replacement_trigger=args.rekey_trigger)
-        ),
+        f"{name}-key", args.key_algorithm, opts(PRIVATE_KEY, f"{name}-key", args.rekey_trigger)
     )
     request = tls.CertRequest(
         f"{name}-csr",
@@ -70,7 +84,7 @@ def issue_node_certificate(
         ),
         dns_names=list(args.node.dns_names),
         ip_addresses=list(args.node.ip_addresses),
-        opts=opts,
+        opts=opts(CERT_REQUEST, f"{name}-csr"),
     )
     cert = tls.LocallySignedCert(
         f"{name}-cert",
@@ -82,9 +96,7 @@ def issue_node_certificate(
         # Kept for the provider's readyForRenewal, but not relied on (pulumi/pulumi-tls#39):
         # the renewal trigger is what replaces a certificate inside its window.
         early_renewal_hours=args.lifetime.renew_before_hours,
-        opts=pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(replacement_trigger=args.renewal_trigger)
-        ),
+        opts=opts(LOCALLY_SIGNED_CERT, f"{name}-cert", args.renewal_trigger),
     )
     return NodeMaterial(pulumi.Output.secret(key.private_key_pem), cert.cert_pem)
 
@@ -102,7 +114,7 @@ class NodeCertificate(pulumi.ComponentResource):
         self, name: str, args: NodeCertificateArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
-        material = issue_node_certificate(name, args, pulumi.ResourceOptions(parent=self))
+        material = issue_node_certificate(name, args, self)
         self.private_key_pem = material.private_key_pem
         self.cert_pem = material.cert_pem
         self.facts = self.cert_pem.apply(certificate_facts)

@@ -24,6 +24,9 @@ class TransportPkiArgs:
     renewals: Mapping[str, int] = field(default_factory=dict)
 
 
+TYPE = "es-transport-pki:transport_pki:TransportPki"
+
+
 def ca_name(name: str, generation: int) -> str:
     """Generation 1 keeps the single-CA name of stacks deployed before rotation existed, so
     their CA is not replaced; later generations get stable names of their own."""
@@ -52,7 +55,7 @@ class TransportPki(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TransportPkiArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("es-transport-pki:transport_pki:TransportPki", name, None, opts)
+        super().__init__(TYPE, name, None, opts)
         cluster = args.cluster
         trust = cluster.ca.rotation.trust
         child = pulumi.ResourceOptions(parent=self)
@@ -65,18 +68,12 @@ class TransportPki(pulumi.ComponentResource):
             for generation in trust.generations
         }
         self.ca = self.generations[trust.issuing]
-        # Each node's key, CSR and certificate are children of this component; stacks deployed
-        # earlier hold them under a per-node NodeCertificate component, which the alias maps
-        # to the new URNs, so nothing is replaced. (No component per node: one registration
-        # less per node, docs/benchmarks.md.)
-        child_prefix = self.urn.apply(lambda urn: urn[: urn.rfind("::")] + "$")
-
-        def legacy(node_name: str) -> pulumi.ResourceOptions:
-            old_parent = child_prefix.apply(
-                lambda prefix: f"{prefix}{node_certificate.TYPE}::{name}-{node_name}"
-            )
-            return pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=old_parent)])
-
+        # Each node's key, CSR and certificate are children of this component (no component
+        # per node: one registration less per node, docs/benchmarks.md). Stacks deployed earlier
+        # hold them under a NodeCertificate component per node, which aliases map over. The
+        # URN is spelled out (the SDK gives a component's URN only as an Output): TransportPki
+        # is registered at the root of the stack (program.py), as it always was.
+        own_urn = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{TYPE}::{name}"
         self.nodes = {
             node.name: issue_node_certificate(
                 f"{name}-{node.name}",
@@ -90,7 +87,10 @@ class TransportPki(pulumi.ComponentResource):
                     rekey_trigger=rekey_trigger(cluster.epochs.of(node.name)),
                     renewal_trigger=renewal_trigger(args.renewals.get(node.name, 0)),
                 ),
-                legacy(node.name),
+                self,
+                legacy_parent=node_certificate.child_urn(
+                    own_urn, node_certificate.TYPE, f"{name}-{node.name}"
+                ),
             )
             for node in cluster.nodes
         }

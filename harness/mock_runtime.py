@@ -316,6 +316,7 @@ class RecordingMonitor(MockMonitor):
         self.aliased: set[str] = set()
         # The SDK calls the monitor from executor threads; the engine serialises steps too.
         self._lock = threading.Lock()
+        self.private_loop = _PrivateLoop()
 
     def make_urn(
         self, parent: str, type_: str, name: str, *, stack: str = "", project: str = ""
@@ -354,7 +355,7 @@ class RecordingMonitor(MockMonitor):
             self.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
         with self._lock:
-            return _on_private_loop(lambda: self._register(urn, request))
+            return self.private_loop.run(lambda: self._register(urn, request))
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
         outputs = struct_to_python(request.outputs)
@@ -447,21 +448,33 @@ class RecordingMonitor(MockMonitor):
         )
 
 
-def _on_private_loop(work: Callable[[], T]) -> T:
-    """Run monitor work on an executor thread with a loop of its own, closed afterwards.
+class _PrivateLoop:
+    """An event loop of the monitor's own for its work on executor threads, closed with the run.
 
     The SDK's (de)serialisation needs a loop on the calling thread; the stock mock monitor
     leaves one per worker thread, unclosed, which leaks sockets once the run's loop is gone.
+    One loop serves every thread in turn (callers hold the monitor's lock): a loop per call
+    cost a socket pair each, ≈ 10 % of a run (docs/benchmarks.md).
     """
-    if asyncio._get_running_loop() is not None:
-        return work()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        return work()
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self, work: Callable[[], T]) -> T:
+        if asyncio._get_running_loop() is not None:
+            return work()
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        try:
+            return work()
+        finally:
+            asyncio.set_event_loop(None)
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
 
 
 # --- one run -------------------------------------------------------------------------------
@@ -570,7 +583,10 @@ def run_program(
     _configure(
         monitor, config or {}, secret_keys, project=project, stack=stack, preview=preview
     )
-    _in_fresh_loop(lambda: run_in_stack(_yielding(program)))
+    try:
+        _in_fresh_loop(lambda: run_in_stack(_yielding(program)))
+    finally:
+        monitor.private_loop.close()
     registered = {r.urn for r in monitor.registrations} | monitor.aliased
     monitor.changes.deleted = engine_state.unregistered(registered)
     if not preview:

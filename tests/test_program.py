@@ -68,16 +68,13 @@ def test_components_and_children_follow_the_naming_convention(dev: Recording) ->
         (PRIVATE_KEY, "logs-ca-key"), (SELF_SIGNED, "logs-ca-cert")}
     # A node's key, CSR and certificate are the PKI's own children (no component per node),
     # each aliased to where stacks deployed earlier hold it: under a NodeCertificate component.
-    legacy_parent = pki.urn.replace(
-        "::es-transport-pki:transport_pki:TransportPki::logs",
-        "::es-transport-pki:transport_pki:TransportPki"
-        "$es-transport-pki:node_certificate:NodeCertificate::logs-es-1",
-    )
     node = {(r.type, r.name): r for r in children(dev, pki) if r.name.startswith("logs-es-1-")}
     assert set(node) == {
         (PRIVATE_KEY, "logs-es-1-key"), (CERT_REQUEST, "logs-es-1-csr"),
         (LOCALLY_SIGNED, "logs-es-1-cert")}
-    assert all(r.aliases == [{"spec": {"parentUrn": legacy_parent}}] for r in node.values())
+    legacy = ("urn:pulumi:dev::es-transport-pki::es-transport-pki:transport_pki:TransportPki"
+              "$es-transport-pki:node_certificate:NodeCertificate$")
+    assert all(r.aliases == [{"urn": f"{legacy}{r.type}::{r.name}"}] for r in node.values())
     # ECK pods get one certificate each, named after the pod.
     assert sorted(node_certs(dev, "search")) == [
         "search-es-default-0", "search-es-default-1", "search-es-default-2"]
@@ -259,10 +256,10 @@ def test_stacks_with_a_component_per_node_keep_their_keys_and_certificates(
     `up` moves each key, CSR and certificate to the PKI through its alias. Nothing is created
     or replaced; only the empty per-node components are deleted."""
     def per_node_component(
-        name: str, args: NodeCertificateArgs, opts: pulumi.ResourceOptions
+        name: str, args: NodeCertificateArgs, parent: pulumi.Resource, legacy_parent: str
     ) -> NodeMaterial:
-        # What TransportPki registered before: the component, parented as the node's material.
-        component = NodeCertificate(name, args, pulumi.ResourceOptions(parent=opts.parent))
+        # What TransportPki registered before: a component per node, its children below it.
+        component = NodeCertificate(name, args, pulumi.ResourceOptions(parent=parent))
         return NodeMaterial(component.private_key_pem, component.cert_pem)
 
     state = EngineState()
