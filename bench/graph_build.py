@@ -10,7 +10,6 @@ else. Both run in the same invocation, interleaved, so the machine's noise hits 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import resource
@@ -19,7 +18,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -32,15 +30,6 @@ from harness.mock_runtime import run_program
 ALGORITHM = "ecdsa-p256"
 SIZES = (1, 10, 100, 500, 1000, 2000)
 QUICK_SIZES = (1, 10, 50, 100)
-# "as-is": the program handed to run_program as preflight and the tests do. "yield": the same
-# program, then one `await asyncio.sleep(0)` before the SDK's wait_for_rpcs, which is the fix
-# proposed for harness/mock_runtime.py (docs/benchmarks.md, Findings): it lets the queued
-# registration RPCs start, so the SDK awaits them one by one instead of re-waiting on every
-# pending Output after each registration (quadratic).
-RUNNERS = ("as-is", "yield")
-# Beyond this size the as-is runner takes many minutes (quadratic); its trend is clear by then.
-AS_IS_MAX = 1000
-NODE_CERTIFICATE = "es-transport-pki:node_certificate:NodeCertificate"
 SECRET = "kubernetes:core/v1:Secret"
 
 
@@ -73,81 +62,66 @@ def floor_program(clusters: list[dict[str, Any]]) -> None:
     pulumi.export("done", True)
 
 
-def yielding(body: Callable[[], None]) -> Callable[[], Any]:
-    """`body`, then one pass of the event loop (run_in_stack awaits what a program returns)."""
-    async def program() -> None:
-        body()
-        await asyncio.sleep(0)
-
-    return program
-
-
-def measure_once(kind: str, nodes: int, runner: str) -> dict[str, Any]:
+def measure_once(kind: str, nodes: int) -> dict[str, Any]:
     """One run in this process (the child side): figures as a JSON-able dict."""
     with tempfile.TemporaryDirectory(prefix="bench-graph-") as out:
         clusters = workload.clusters(nodes, output_dir=out, algorithm=ALGORITHM)
-        body = program_main if kind == "program" else (lambda: floor_program(clusters))
-        program = yielding(body) if runner == "yield" else body
+        program = program_main if kind == "program" else (lambda: floor_program(clusters))
         # Relative paths (none here) would resolve against the project directory, as under up.
         with contextlib.chdir(out):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             recording = run_program(program, config=workload.config(clusters), stack="bench")
-            wall = time.perf_counter() - start
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     types = Counter(r.type for r in recording.registrations)
     custom = sum(1 for r in recording.registrations if r.custom)
     eck_clusters = sum(1 for c in clusters if c["delivery"] == "eck")
     return {
-        "kind": kind, "nodes": nodes, "runner": runner, "wall_s": wall,
+        # CPU time of every thread: less exposed than wall time to other work on the machine.
+        "kind": kind, "nodes": nodes, "wall_s": wall, "cpu_s": cpu,
         # ru_maxrss is KiB on Linux; the child is fresh, so this is the size's own peak.
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "registrations": len(recording.registrations), "custom": custom,
-        "node_certificates": types.get(NODE_CERTIFICATE, 0),
         "secrets": types.get(SECRET, 0), "eck_clusters": eck_clusters,
         "types": dict(types),
     }
 
 
-def measure(kind: str, nodes: int, runner: str) -> dict[str, Any]:
+def measure(kind: str, nodes: int) -> dict[str, Any]:
     """`measure_once` in a fresh interpreter, so peak RSS belongs to this size alone."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.graph_build", "--child", kind, str(nodes), runner],
+        [sys.executable, "-m", "bench.graph_build", "--child", kind, str(nodes)],
         capture_output=True, text=True, check=True,
     )
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return result
 
 
-def _row(nodes: int, runner: str, f: dict[str, Any], p: dict[str, Any]) -> None:
+def _row(nodes: int, f: dict[str, Any], p: dict[str, Any]) -> None:
     print(
-        f"{runner:>6} {nodes:>5} nodes  program {p['wall_s']:8.2f} s {p['peak_rss_mib']:5.0f} MiB"
+        f"{nodes:>5} nodes  program {p['wall_s']:8.2f} s {p['peak_rss_mib']:5.0f} MiB"
         f"  floor {f['wall_s']:8.2f} s {f['peak_rss_mib']:5.0f} MiB  "
-        f"ratio {p['wall_s'] / f['wall_s']:5.2f}  "
+        f"ratio {p['wall_s'] / f['wall_s']:5.2f} (cpu {p['cpu_s'] / f['cpu_s']:5.2f})  "
         f"resources/node {p['registrations'] / nodes:5.2f} (custom {p['custom'] / nodes:4.2f})  "
         f"ECK Secrets {p['secrets']} / {p['eck_clusters']} ECK clusters",
         flush=True,
     )
 
 
-def report(sizes: tuple[int, ...], runners: tuple[str, ...]) -> dict[str, Any]:
-    rows: dict[str, dict[int, dict[str, dict[str, Any]]]] = {r: {} for r in runners}
+def report(sizes: tuple[int, ...]) -> dict[str, Any]:
+    rows: dict[int, dict[str, dict[str, Any]]] = {}
     for nodes in sizes:
-        for runner in runners:
-            if runner == "as-is" and nodes > AS_IS_MAX:
-                continue
-            # Floor and program back to back: the same noise window for both.
-            f, p = measure("floor", nodes, runner), measure("program", nodes, runner)
-            rows[runner][nodes] = {"floor": f, "program": p}
-            _row(nodes, runner, f, p)
+        # Floor and program back to back: the same noise window for both.
+        f, p = measure("floor", nodes), measure("program", nodes)
+        rows[nodes] = {"floor": f, "program": p}
+        _row(nodes, f, p)
     summary: dict[str, Any] = {"rows": rows, "linearity": {}}
-    for runner, by_size in rows.items():
-        measured = sorted(by_size)
-        pairs = [(a, b) for a in measured for b in measured if b == 2 * a]
-        for small, big in pairs:
-            ratio = {k: by_size[big][k]["wall_s"] / by_size[small][k]["wall_s"]
-                     for k in ("program", "floor")}
-            summary["linearity"][f"{runner} {big}/{small}"] = ratio
-            print(f"linearity {runner} {big}/{small}: program {ratio['program']:.2f}x, "
-                  f"floor {ratio['floor']:.2f}x (goal ≤ 2.1x)")
+    for small, big in [(a, b) for a in sorted(rows) for b in sorted(rows) if b == 2 * a]:
+        ratio = {f"{k} {t}": rows[big][k][f"{t}_s"] / rows[small][k][f"{t}_s"]
+                 for k in ("program", "floor") for t in ("wall", "cpu")}
+        summary["linearity"][f"{big}/{small}"] = ratio
+        print(f"linearity {big}/{small}: program {ratio['program wall']:.2f}x "
+              f"(cpu {ratio['program cpu']:.2f}x), floor {ratio['floor wall']:.2f}x "
+              f"(cpu {ratio['floor cpu']:.2f}x) (goal ≤ 2.1x)")
     return summary
 
 
@@ -156,15 +130,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES}")
     parser.add_argument("--json", help="also write the figures to this file")
-    parser.add_argument("--runners", default=",".join(RUNNERS))
-    parser.add_argument("--child", nargs=3, metavar=("KIND", "NODES", "RUNNER"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "NODES"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(measure_once(args.child[0], int(args.child[1]), args.child[2])))
+        print(json.dumps(measure_once(args.child[0], int(args.child[1]))))
         return 0
     sizes = QUICK_SIZES if args.quick else tuple(int(s) for s in args.sizes.split(","))
-    summary = report(sizes, tuple(args.runners.split(",")))
+    summary = report(sizes)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(summary, handle, indent=2)

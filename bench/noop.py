@@ -16,7 +16,6 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from bench import workload
-from bench.graph_build import yielding
 from components.program import main as program
 from harness.mock_runtime import EngineState, Recording, reveal, run_program
 
@@ -37,7 +36,7 @@ def main(argv: list[str]) -> int:
         config = workload.config(workload.clusters(nodes, output_dir=out))
         for _ in range(2):
             start = time.perf_counter()
-            runs.append(run_program(yielding(lambda: program(lambda: NOW)), config=config,
+            runs.append(run_program(lambda: program(lambda: NOW), config=config,
                                     stack="bench", state=state, clock=lambda: NOW))
             times.append(time.perf_counter() - start)
     first = {r.urn: reveal(r.inputs) for r in runs[0]}

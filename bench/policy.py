@@ -15,7 +15,6 @@ import tempfile
 import time
 
 from bench import workload
-from bench.graph_build import yielding
 from components.program import main as program
 from harness.analyzer import PolicyAnalyzer
 from harness.mock_runtime import run_program
@@ -35,9 +34,7 @@ def main(argv: list[str]) -> int:
     nodes = 100 if args.quick else args.nodes
     with tempfile.TemporaryDirectory(prefix="bench-policy-") as out, contextlib.chdir(out):
         clusters = workload.clusters(nodes, output_dir=out)
-        # The yielding runner only changes how long the build takes, not what it registers.
-        recording = run_program(yielding(program), config=workload.config(clusters),
-                                stack="bench")
+        recording = run_program(program, config=workload.config(clusters), stack="bench")
     records = records_of(recording)
     start = time.perf_counter()
     with PolicyAnalyzer(stack="bench") as analyzer:

@@ -113,13 +113,12 @@ def _node_certs_data(eck: EckSpec, pki: TransportPki) -> pulumi.Output[dict[str,
     missing = [pod for pod in eck.all_pod_names if pod not in pki.nodes]
     if missing:
         raise ValueError(f"no certificate for pods {', '.join(missing)}")
-    pairs = {
-        pod: pulumi.Output.all(pki.nodes[pod].private_key_pem, pki.nodes[pod].cert_pem)
-        for pod in eck.all_pod_names
-    }
-    return pulumi.Output.all(**pairs).apply(
+    # Two fans over all pods rather than a pair Output per pod (docs/benchmarks.md).
+    keys = pulumi.Output.all(*[pki.nodes[pod].private_key_pem for pod in eck.all_pod_names])
+    certs = pulumi.Output.all(*[pki.nodes[pod].cert_pem for pod in eck.all_pod_names])
+    return pulumi.Output.all(keys, certs).apply(
         lambda values: eck_manifests.node_certs_data(
-            {pod: (pem[0], pem[1]) for pod, pem in values.items()}
+            dict(zip(eck.all_pod_names, zip(values[0], values[1], strict=True), strict=True))
         )
     )
 

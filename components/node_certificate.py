@@ -11,6 +11,10 @@ from components.certificate_facts import certificate_facts
 from components.model import KeyAlgorithm, Lifetime, NodeSpec
 from components.private_key import private_key
 
+TYPE = "es-transport-pki:node_certificate:NodeCertificate"
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+CERT_REQUEST = "tls:index/certRequest:CertRequest"
+LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert"
 # Both EKUs, always: a serverAuth-only certificate fails as a TLS client (DESIGN §1).
 TRANSPORT_EKU = ("server_auth", "client_auth")
 
@@ -42,8 +46,65 @@ class NodeCertificateArgs:
     extended_key_usage: tuple[str, ...] = TRANSPORT_EKU
 
 
+def child_urn(parent_urn: str, type_: str, name: str) -> str:
+    """The engine's URN of resource `name` of `type_` whose parent is `parent_urn` (the parent's
+    qualified type chain, then the child's type)."""
+    return f"{parent_urn[: parent_urn.rfind('::')]}${type_}::{name}"
+
+
+@dataclass(frozen=True)
+class NodeMaterial:
+    """A node's key (secret) and certificate."""
+
+    private_key_pem: pulumi.Output[str]
+    cert_pem: pulumi.Output[str]
+
+
+def issue_node_certificate(
+    name: str, args: NodeCertificateArgs, parent: pulumi.Resource, legacy_parent: str | None = None
+) -> NodeMaterial:
+    """PrivateKey → CertRequest (the node's SANs) → LocallySignedCert by the cluster CA, children
+    of `parent`, named `<name>-key`, `-csr`, `-cert`. `legacy_parent`: the URN of a component
+    that held them in stacks deployed earlier; each gets an alias to its URN under it."""
+
+    def opts(type_: str, child: str, trigger: str | None = None) -> pulumi.ResourceOptions:
+        # A full URN rather than Alias(parent=...): the SDK resolves every Alias object
+        # through a chain of Outputs, per resource (docs/benchmarks.md).
+        aliases = None if legacy_parent is None else [child_urn(legacy_parent, type_, child)]
+        return pulumi.ResourceOptions(parent=parent, replacement_trigger=trigger, aliases=aliases)
+
+    key = private_key(
+        f"{name}-key", args.key_algorithm, opts(PRIVATE_KEY, f"{name}-key", args.rekey_trigger)
+    )
+    request = tls.CertRequest(
+        f"{name}-csr",
+        private_key_pem=key.private_key_pem,
+        subject=tls.CertRequestSubjectArgs(
+            common_name=args.node.common_name, organizational_unit=args.cluster
+        ),
+        dns_names=list(args.node.dns_names),
+        ip_addresses=list(args.node.ip_addresses),
+        opts=opts(CERT_REQUEST, f"{name}-csr"),
+    )
+    cert = tls.LocallySignedCert(
+        f"{name}-cert",
+        cert_request_pem=request.cert_request_pem,
+        ca_cert_pem=args.ca_cert_pem,
+        ca_private_key_pem=args.ca_private_key_pem,
+        allowed_uses=node_allowed_uses(args.key_algorithm, args.extended_key_usage),
+        validity_period_hours=args.lifetime.validity_hours,
+        # Kept for the provider's readyForRenewal, but not relied on (pulumi/pulumi-tls#39):
+        # the renewal trigger is what replaces a certificate inside its window.
+        early_renewal_hours=args.lifetime.renew_before_hours,
+        opts=opts(LOCALLY_SIGNED_CERT, f"{name}-cert", args.renewal_trigger),
+    )
+    return NodeMaterial(pulumi.Output.secret(key.private_key_pem), cert.cert_pem)
+
+
 class NodeCertificate(pulumi.ComponentResource):
-    """PrivateKey → CertRequest (the node's SANs) → LocallySignedCert by the cluster CA."""
+    """`issue_node_certificate` under a component of its own (HTTP certificates: a few per
+    cluster). Transport nodes register theirs directly under their `TransportPki`, which saves
+    a registration per node (docs/benchmarks.md)."""
 
     private_key_pem: pulumi.Output[str]
     cert_pem: pulumi.Output[str]
@@ -52,41 +113,11 @@ class NodeCertificate(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NodeCertificateArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("es-transport-pki:node_certificate:NodeCertificate", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        key = private_key(
-            f"{name}-key", args.key_algorithm,
-            pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(replacement_trigger=args.rekey_trigger)
-            ),
-        )
-        request = tls.CertRequest(
-            f"{name}-csr",
-            private_key_pem=key.private_key_pem,
-            subject=tls.CertRequestSubjectArgs(
-                common_name=args.node.common_name, organizational_unit=args.cluster
-            ),
-            dns_names=list(args.node.dns_names),
-            ip_addresses=list(args.node.ip_addresses),
-            opts=child,
-        )
-        cert = tls.LocallySignedCert(
-            f"{name}-cert",
-            cert_request_pem=request.cert_request_pem,
-            ca_cert_pem=args.ca_cert_pem,
-            ca_private_key_pem=args.ca_private_key_pem,
-            allowed_uses=node_allowed_uses(args.key_algorithm, args.extended_key_usage),
-            validity_period_hours=args.lifetime.validity_hours,
-            # Kept for the provider's readyForRenewal, but not relied on (pulumi/pulumi-tls#39):
-            # the renewal trigger is what replaces a certificate inside its window.
-            early_renewal_hours=args.lifetime.renew_before_hours,
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(replacement_trigger=args.renewal_trigger)
-            ),
-        )
-        self.private_key_pem = pulumi.Output.secret(key.private_key_pem)
-        self.cert_pem = cert.cert_pem
-        self.facts = cert.cert_pem.apply(certificate_facts)
+        super().__init__(TYPE, name, None, opts)
+        material = issue_node_certificate(name, args, self)
+        self.private_key_pem = material.private_key_pem
+        self.cert_pem = material.cert_pem
+        self.facts = self.cert_pem.apply(certificate_facts)
         self.register_outputs(
             {"privateKeyPem": self.private_key_pem, "certPem": self.cert_pem, "facts": self.facts}
         )

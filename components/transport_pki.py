@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pulumi
 
+from components import node_certificate
+from components.certificate_facts import certificate_facts
 from components.cluster_ca import ClusterCa, ClusterCaArgs
 from components.model import ClusterSpec, Lifetime
-from components.node_certificate import NodeCertificate, NodeCertificateArgs
+from components.node_certificate import NodeCertificateArgs, NodeMaterial, issue_node_certificate
 from components.rotation import rekey_trigger, renewal_trigger
 from components.rotation_state import parse_time
 
@@ -20,6 +22,9 @@ class TransportPkiArgs:
     cluster: ClusterSpec
     # Node name → renewal count (components.rotation.renewal_counts); absent means 0.
     renewals: Mapping[str, int] = field(default_factory=dict)
+
+
+TYPE = "es-transport-pki:transport_pki:TransportPki"
 
 
 def ca_name(name: str, generation: int) -> str:
@@ -34,7 +39,7 @@ def bundle(pems: list[str]) -> str:
 
 
 class TransportPki(pulumi.ComponentResource):
-    """Ties the live `ClusterCa` generations to a `NodeCertificate` per node; delivery
+    """Ties the live `ClusterCa` generations to each node's key and certificate; delivery
     components consume it.
 
     `ca` is the generation issuing the node certificates (the CA ECK gets in ca-to-eck mode);
@@ -43,14 +48,14 @@ class TransportPki(pulumi.ComponentResource):
 
     ca: ClusterCa
     generations: dict[int, ClusterCa]
-    nodes: dict[str, NodeCertificate]
+    nodes: dict[str, NodeMaterial]
     trusted_ca_pem: pulumi.Output[str]
     inventory: pulumi.Output[dict[str, object]]
 
     def __init__(
         self, name: str, args: TransportPkiArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("es-transport-pki:transport_pki:TransportPki", name, None, opts)
+        super().__init__(TYPE, name, None, opts)
         cluster = args.cluster
         trust = cluster.ca.rotation.trust
         child = pulumi.ResourceOptions(parent=self)
@@ -63,8 +68,14 @@ class TransportPki(pulumi.ComponentResource):
             for generation in trust.generations
         }
         self.ca = self.generations[trust.issuing]
+        # Each node's key, CSR and certificate are children of this component (no component
+        # per node: one registration less per node, docs/benchmarks.md). Stacks deployed earlier
+        # hold them under a NodeCertificate component per node, which aliases map over. The
+        # URN is spelled out (the SDK gives a component's URN only as an Output): TransportPki
+        # is registered at the root of the stack (program.py), as it always was.
+        own_urn = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{TYPE}::{name}"
         self.nodes = {
-            node.name: NodeCertificate(
+            node.name: issue_node_certificate(
                 f"{name}-{node.name}",
                 NodeCertificateArgs(
                     cluster=cluster.name,
@@ -76,7 +87,10 @@ class TransportPki(pulumi.ComponentResource):
                     rekey_trigger=rekey_trigger(cluster.epochs.of(node.name)),
                     renewal_trigger=renewal_trigger(args.renewals.get(node.name, 0)),
                 ),
-                child,
+                self,
+                legacy_parent=node_certificate.child_urn(
+                    own_urn, node_certificate.TYPE, f"{name}-{node.name}"
+                ),
             )
             for node in cluster.nodes
         }
@@ -113,7 +127,11 @@ class TransportPki(pulumi.ComponentResource):
                     for g, ca in self.generations.items()
                 }
             ),
-            nodes=pulumi.Output.all(**{n: c.facts for n, c in self.nodes.items()}),
+            # One apply for the cluster rather than one per node. Output.all() of no nodes
+            # (ECK issues them in ca-to-eck mode) is a list.
+            nodes=pulumi.Output.all(**{n: m.cert_pem for n, m in self.nodes.items()}).apply(
+                lambda pems: {n: certificate_facts(pem) for n, pem in dict(pems or {}).items()}
+            ),
         ).apply(
             lambda values: {
                 "delivery": cluster.delivery.value,
@@ -125,8 +143,7 @@ class TransportPki(pulumi.ComponentResource):
                     "ca": _lifetime(cluster.ca.lifetime),
                     "nodes": _lifetime(cluster.node_lifetime),
                 },
-                # Output.all() of no nodes (ECK issues them in ca-to-eck mode) is a list.
-                "nodes": {n: node_entry(n, f) for n, f in dict(values["nodes"] or {}).items()},
+                "nodes": {n: node_entry(n, f) for n, f in values["nodes"].items()},
             }
         )
         self.register_outputs(

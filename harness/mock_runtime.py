@@ -229,7 +229,14 @@ class EngineState:
             return "same"
         return "replace" if _replaces_on(type_, changed, replace_on_changes) else "update"
 
-    def store(self, urn: str, resource: StoredResource) -> None:
+    def prior(self, urn: str, aliases: Sequence[str]) -> str | None:
+        """The state entry a registration of `urn` continues: `urn` itself, else the first of
+        its aliases in state (the engine then carries that resource over to `urn`)."""
+        return next((u for u in (urn, *aliases) if u in self.resources), None)
+
+    def store(self, urn: str, resource: StoredResource, *, moved_from: str | None = None) -> None:
+        if moved_from is not None and moved_from != urn:
+            del self.resources[moved_from]
         self.resources[urn] = resource
 
     def unregistered(self, registered: set[str]) -> list[str]:
@@ -300,19 +307,47 @@ class RecordingMonitor(MockMonitor):
         self.state = state
         self.preview = preview
         self.registrations: list[Registration] = []
+        # RegisterResourceOutputs looks its resource up once per component: no scan per call.
+        self._by_urn: dict[str, Registration] = {}
         self.changes = Changes()
         self.stack_urn = ""
         self.stack_outputs: dict[str, Any] = {}
+        # Earlier URNs that registrations continued through an alias: not deleted by this run.
+        self.aliased: set[str] = set()
         # The SDK calls the monitor from executor threads; the engine serialises steps too.
         self._lock = threading.Lock()
+        self.private_loop = _PrivateLoop()
 
-    def make_urn(self, parent: str, type_: str, name: str) -> str:
+    def make_urn(
+        self, parent: str, type_: str, name: str, *, stack: str = "", project: str = ""
+    ) -> str:
         """The engine's URN: the parent's whole qualified type chain, the root Stack's type left
         out (the stock mock keeps only the last parent type and includes the Stack's)."""
         qualified = type_
         if parent and parent != self.stack_urn:
             qualified = f"{parent.split('::')[2]}${type_}"
-        return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{qualified}::{name}"
+        stack, project = stack or pulumi.get_stack(), project or pulumi.get_project()
+        return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+    def alias_urns(self, request: Any) -> list[str]:
+        """The URNs a registration's aliases name, resolved as the engine resolves alias specs:
+        an empty field means the resource's own name, type, stack or project; no parent field
+        means its own parent, `noParent` the root. (Aliases a child inherits from its parent's
+        aliases are not modelled: nothing here aliases a parent.)"""
+        urns = list(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.WhichOneof("alias") == "urn":
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = {"parentUrn": spec.parentUrn, "noParent": ""}.get(
+                str(spec.WhichOneof("parent")), request.parent
+            )
+            urns.append(self.make_urn(
+                parent, spec.type or request.type, spec.name or request.name,
+                stack=spec.stack, project=spec.project,
+            ))
+        return urns
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -320,51 +355,57 @@ class RecordingMonitor(MockMonitor):
             self.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
         with self._lock:
-            return _on_private_loop(lambda: self._register(urn, request))
+            return self.private_loop.run(lambda: self._register(urn, request))
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
         outputs = struct_to_python(request.outputs)
         with self._lock:
             if request.urn == self.stack_urn:
                 self.stack_outputs = outputs
-            for registration in self.registrations:
-                if registration.urn == request.urn:
-                    registration.outputs = outputs
+            registration = self._by_urn.get(request.urn)
+            if registration is not None:
+                registration.outputs = outputs
         return empty_pb2.Empty()
 
     def _register(self, urn: str, request: Any) -> Any:
         wire_inputs = struct_to_python(request.object)
         trigger = _replacement_trigger(request)
+        prior_urn = self.state.prior(urn, self.alias_urns(request))
+        if prior_urn is not None and prior_urn != urn:
+            self.aliased.add(prior_urn)
         step = self.state.plan(
-            urn, request.type, reveal(wire_inputs), reveal(trigger), list(request.replaceOnChanges)
+            prior_urn or urn, request.type, reveal(wire_inputs), reveal(trigger),
+            list(request.replaceOnChanges),
         )
+        prior = None if prior_urn is None else self.state.resources[prior_urn]
         if dynamic_providers.is_dynamic(request.type):
             outcome = dynamic_providers.register(
                 urn, rpc.deserialize_properties(request.object, keep_unknowns=True),
-                self.state.resources.get(urn), step, preview=self.preview,
+                prior, step, preview=self.preview,
                 delete_before_replace=request.deleteBeforeReplace,
             )
             step, id_, outputs = outcome.step, outcome.id, outcome.outputs
         else:
-            id_, outputs = self._outputs_for(urn, request, step)
+            id_, outputs = self._outputs_for(prior, request, step)
         outputs = _apply_additional_secret_outputs(outputs, list(request.additionalSecretOutputs))
         if not self.preview:
             self.state.store(urn, StoredResource(
                 request.type, bool(request.custom), reveal(wire_inputs), reveal(trigger), id_,
-                copy.deepcopy(outputs)))
+                copy.deepcopy(outputs)), moved_from=prior_urn)
         self.changes.add(step, urn)
         response_object = _sync_await(rpc.serialize_properties(outputs, {}))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, outputs)
-        self.registrations.append(
-            self._registration(
-                urn, request, step=step, id_=id_, inputs=wire_inputs,
-                response_object=response_object, trigger=trigger,
-            )
+        registration = self._registration(
+            urn, request, step=step, id_=id_, inputs=wire_inputs,
+            response_object=response_object, trigger=trigger,
         )
+        self.registrations.append(registration)
+        self._by_urn[urn] = registration
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=response_object)
 
-    def _outputs_for(self, urn: str, request: Any, step: Step) -> tuple[str, dict[str, Any]]:
-        prior = self.state.resources.get(urn)
+    def _outputs_for(
+        self, prior: StoredResource | None, request: Any, step: Step
+    ) -> tuple[str, dict[str, Any]]:
         if step == "same" and prior is not None:
             return prior.id, copy.deepcopy(prior.outputs)
         sdk_inputs = rpc.deserialize_properties(request.object)
@@ -407,21 +448,33 @@ class RecordingMonitor(MockMonitor):
         )
 
 
-def _on_private_loop(work: Callable[[], T]) -> T:
-    """Run monitor work on an executor thread with a loop of its own, closed afterwards.
+class _PrivateLoop:
+    """An event loop of the monitor's own for its work on executor threads, closed with the run.
 
     The SDK's (de)serialisation needs a loop on the calling thread; the stock mock monitor
     leaves one per worker thread, unclosed, which leaks sockets once the run's loop is gone.
+    One loop serves every thread in turn (callers hold the monitor's lock): a loop per call
+    cost a socket pair each, ≈ 10 % of a run (docs/benchmarks.md).
     """
-    if asyncio._get_running_loop() is not None:
-        return work()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        return work()
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self, work: Callable[[], T]) -> T:
+        if asyncio._get_running_loop() is not None:
+            return work()
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        try:
+            return work()
+        finally:
+            asyncio.set_event_loop(None)
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
 
 
 # --- one run -------------------------------------------------------------------------------
@@ -495,6 +548,23 @@ def _in_fresh_loop(work: Callable[[], Awaitable[T]]) -> T:
         asyncio.set_event_loop(None)
 
 
+def _yielding(program: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    """`program`, then one pass of the event loop before the SDK's `wait_for_rpcs`.
+
+    The program only queues its registrations; run synchronously, none has started when
+    `wait_for_rpcs` first counts the outstanding RPCs, so it finds none and falls through to
+    re-waiting on every pending Output after each completion: quadratic in the resource count
+    (docs/benchmarks.md, F1). One yield lets every queued registration start and enter the
+    RPC list, which the SDK then awaits one by one. `__main__.py` does the same under the
+    engine (`pulumi.run`).
+    """
+    async def body() -> None:
+        program()
+        await asyncio.sleep(0)
+
+    return body
+
+
 def run_program(
     program: Callable[[], None], *, config: Mapping[str, Any] | None = None,
     secret_keys: Sequence[str] = (), project: str = "es-transport-pki", stack: str = "dev",
@@ -513,8 +583,11 @@ def run_program(
     _configure(
         monitor, config or {}, secret_keys, project=project, stack=stack, preview=preview
     )
-    _in_fresh_loop(lambda: run_in_stack(program))
-    registered = {r.urn for r in monitor.registrations}
+    try:
+        _in_fresh_loop(lambda: run_in_stack(_yielding(program)))
+    finally:
+        monitor.private_loop.close()
+    registered = {r.urn for r in monitor.registrations} | monitor.aliased
     monitor.changes.deleted = engine_state.unregistered(registered)
     if not preview:
         dynamic_providers.delete(engine_state.resources[u] for u in monitor.changes.deleted)

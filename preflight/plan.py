@@ -10,10 +10,8 @@ from harness.mock_runtime import Recording, Registration, reveal
 
 PKI_TYPE = "es-transport-pki:transport_pki:TransportPki"
 CA_TYPE = "es-transport-pki:cluster_ca:ClusterCa"
-NODE_TYPE = "es-transport-pki:node_certificate:NodeCertificate"
-CERT_TYPES = frozenset(
-    {"tls:index/locallySignedCert:LocallySignedCert", "tls:index/selfSignedCert:SelfSignedCert"}
-)
+NODE_CERT_TYPE = "tls:index/locallySignedCert:LocallySignedCert"
+CERT_TYPES = frozenset({NODE_CERT_TYPE, "tls:index/selfSignedCert:SelfSignedCert"})
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,8 @@ def cluster_plans(recording: Recording) -> list[ClusterPlan]:
                 cluster=pki.name,
                 delivery=str(inventory.get("delivery", "?")),
                 ca_fingerprint=str(inventory.get("caFingerprintSha256", "?")),
-                nodes=sum(r.type == NODE_TYPE for r in below),
+                # Node certificates are the PKI's own children (CA certificates are its CAs').
+                nodes=sum(r.type == NODE_CERT_TYPE and r.parent == pki.urn for r in below),
                 certificates=sum(r.type in CERT_TYPES for r in below),
                 resources=dict(sorted(Counter(r.type for r in below if r.custom).items())),
             )

@@ -342,7 +342,7 @@ def test_scaling_adds_and_removes_only_the_affected_pods() -> None:
     deleted = set(down.changes.deleted)
     assert deleted and all(
         any(f"::search-{pod}" in urn for pod in dropped) for urn in deleted), deleted
-    assert len(deleted) == 4 * 4  # NodeCertificate + key + CSR + certificate per dropped pod
+    assert len(deleted) == 4 * 3  # key + CSR + certificate per dropped pod
     assert down.changes.created == down.changes.replaced == []
     remaining = secret_data(down.named("search-eck-node-certs"))
     assert remaining == {k: v for k, v in before.items()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import runpy
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -13,12 +17,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
+from components import node_certificate, transport_pki
 from components.config import ConfigError
-from harness.mock_runtime import EngineState, Recording, Secret, reveal
+from components.node_certificate import NodeCertificate, NodeCertificateArgs, NodeMaterial
+from harness.mock_runtime import EngineState, Recording, Secret, reveal, run_program
+from harness.stack_file import load_stack_file
 from tests.stack_runs import (
     CERT_REQUEST,
     LOCALLY_SIGNED,
     PRIVATE_KEY,
+    REPO,
     SELF_SIGNED,
     cert_of,
     children,
@@ -44,11 +52,10 @@ def ca_cert(recording: Recording, cluster: str) -> x509.Certificate:
 
 
 def node_certs(recording: Recording, cluster: str) -> dict[str, x509.Certificate]:
-    prefix = f"{cluster}-"
+    prefix, pki = f"{cluster}-", recording.named(cluster).urn
     return {
         r.name.removeprefix(prefix).removesuffix("-cert"): cert_of(r)
-        for r in recording.of_type(LOCALLY_SIGNED)
-        if r.name.startswith(prefix) and r.parent.endswith(f"::{r.name.removesuffix('-cert')}")
+        for r in recording.of_type(LOCALLY_SIGNED) if r.parent == pki
     }
 
 
@@ -59,12 +66,15 @@ def test_components_and_children_follow_the_naming_convention(dev: Recording) ->
     assert ca.type == "es-transport-pki:cluster_ca:ClusterCa" and ca.parent == pki.urn
     assert {(r.type, r.name) for r in children(dev, ca)} == {
         (PRIVATE_KEY, "logs-ca-key"), (SELF_SIGNED, "logs-ca-cert")}
-    node = dev.named("logs-es-1")
-    assert node.type == "es-transport-pki:node_certificate:NodeCertificate"
-    assert node.parent == pki.urn
-    assert {(r.type, r.name) for r in children(dev, node)} == {
+    # A node's key, CSR and certificate are the PKI's own children (no component per node),
+    # each aliased to where stacks deployed earlier hold it: under a NodeCertificate component.
+    node = {(r.type, r.name): r for r in children(dev, pki) if r.name.startswith("logs-es-1-")}
+    assert set(node) == {
         (PRIVATE_KEY, "logs-es-1-key"), (CERT_REQUEST, "logs-es-1-csr"),
         (LOCALLY_SIGNED, "logs-es-1-cert")}
+    legacy = ("urn:pulumi:dev::es-transport-pki::es-transport-pki:transport_pki:TransportPki"
+              "$es-transport-pki:node_certificate:NodeCertificate$")
+    assert all(r.aliases == [{"urn": f"{legacy}{r.type}::{r.name}"}] for r in node.values())
     # ECK pods get one certificate each, named after the pod.
     assert sorted(node_certs(dev, "search")) == [
         "search-es-default-0", "search-es-default-1", "search-es-default-2"]
@@ -223,6 +233,46 @@ def test_example_stacks_run(stack: str) -> None:
     assert set(reveal(recording.stack_outputs["clusters"])) == {
         r.name for r in recording.registrations
         if r.type == "es-transport-pki:transport_pki:TransportPki"}
+
+
+def test_entry_point_runs_the_program_through_pulumi_run(tmp_path: Path) -> None:
+    """`__main__.py` hands the program to `pulumi.run` (one yield before the SDK waits, F1 in
+    docs/benchmarks.md): same registrations and exports as calling the program directly."""
+    def entry_point() -> None:
+        runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+
+    stack = load_stack_file(REPO / "stacks" / "Pulumi.dev.yaml")
+    with contextlib.chdir(tmp_path):
+        entry = run_program(entry_point, config=stack.config, stack="dev")
+    direct = run_stack("dev")
+    assert sorted((r.urn, r.parent) for r in entry) == sorted((r.urn, r.parent) for r in direct)
+    assert set(entry.stack_outputs) == set(direct.stack_outputs) != set()
+
+
+def test_stacks_with_a_component_per_node_keep_their_keys_and_certificates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stack deployed while every node had a NodeCertificate component of its own: the next
+    `up` moves each key, CSR and certificate to the PKI through its alias. Nothing is created
+    or replaced; only the empty per-node components are deleted."""
+    def per_node_component(
+        name: str, args: NodeCertificateArgs, parent: pulumi.Resource, legacy_parent: str
+    ) -> NodeMaterial:
+        # What TransportPki registered before: a component per node, its children below it.
+        component = NodeCertificate(name, args, pulumi.ResourceOptions(parent=parent))
+        return NodeMaterial(component.private_key_pem, component.cert_pem)
+
+    state = EngineState()
+    with monkeypatch.context() as patched:
+        patched.setattr(transport_pki, "issue_node_certificate", per_node_component)
+        before = run_stack("dev", state=state, clock=clock)
+    components = {r.urn for r in before.of_type(node_certificate.TYPE)}
+    assert len(components) == 6
+    after = run_stack("dev", state=state, clock=clock)
+    assert after.changes.created == after.changes.replaced == after.changes.updated == []
+    assert sorted(after.changes.deleted) == sorted(components)
+    outputs = {(r.type, r.name): r.outputs for r in before if r.custom}
+    assert outputs == {(r.type, r.name): r.outputs for r in after if r.custom}
 
 
 def test_invalid_config_registers_nothing() -> None:

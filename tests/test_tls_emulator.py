@@ -474,6 +474,57 @@ def test_resources_no_longer_registered_are_deleted() -> None:
     assert list(state.resources) == [second.named("other").urn]
 
 
+def _key_under(parent: str, aliases: list[pulumi.Alias] | None = None) -> Any:
+    def program() -> None:
+        component = pulumi.ComponentResource(f"test:index:{parent}", "logs")
+        tls.PrivateKey("logs-key", algorithm="ECDSA", ecdsa_curve="P256",
+                       opts=pulumi.ResourceOptions(parent=component, aliases=aliases))
+        component.register_outputs({})
+
+    return program
+
+
+def test_an_alias_carries_a_resource_over_to_its_new_urn() -> None:
+    """As the engine: a resource registered under a new URN that names its old URN as an alias
+    (spec: old parent) keeps its state and outputs; the old URN is neither kept nor deleted."""
+    state = EngineState()
+    first = run_program(_key_under("Old"), state=state, clock=clock)
+    old_parent = first.named("logs").urn
+    second = run_program(
+        _key_under("New", [pulumi.Alias(parent=old_parent)]), state=state, clock=clock
+    )
+    key = second.named("logs-key")
+    assert key.step == "same" and key.outputs == first.named("logs-key").outputs
+    assert key.urn != first.named("logs-key").urn
+    # The old component is gone (it has no alias); the key moved rather than being deleted.
+    assert second.changes.deleted == [old_parent]
+    assert sorted(state.resources) == sorted(r.urn for r in second.registrations)
+
+
+def test_an_alias_to_nothing_in_state_creates() -> None:
+    state = EngineState()
+    run_program(_key_under("Old"), state=state, clock=clock)
+    other = "urn:pulumi:dev::es-transport-pki::test:index:Elsewhere::logs"
+    second = run_program(
+        _key_under("New", [pulumi.Alias(parent=other)]), state=state, clock=clock
+    )
+    assert second.named("logs-key").step == "create"
+    assert len(second.changes.deleted) == 2
+
+
+def test_a_preview_through_an_alias_changes_no_state() -> None:
+    state = EngineState()
+    first = run_program(_key_under("Old"), state=state, clock=clock)
+    before = dict(state.resources)
+    preview = run_program(
+        _key_under("New", [pulumi.Alias(parent=first.named("logs").urn)]), state=state,
+        preview=True, clock=clock,
+    )
+    assert preview.named("logs-key").step == "same"
+    assert preview.changes.deleted == [first.named("logs").urn]
+    assert state.resources == before
+
+
 class ProgramError(Exception):
     """Raised by a test program, to prove it reaches the caller unchanged."""
 

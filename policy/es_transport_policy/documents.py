@@ -13,6 +13,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -21,6 +22,7 @@ from . import tokens
 from .values import UNKNOWN, Unknown, as_list, as_map, is_unknown, path
 
 YML = "elasticsearch.yml"
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,19 @@ def parse_settings(text: str | Unknown) -> dict[str, Any] | Unknown | None:
     if is_unknown(text):
         return UNKNOWN
     assert isinstance(text, str)
+    parsed = _parsed_settings(text)
+    # A copy: the cached document is shared by every rule and every call.
+    return None if parsed is None else dict(parsed)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_settings(text: str) -> dict[str, Any] | None:
+    """Flattened settings of one elasticsearch.yml text. Several stack rules read the same
+    bundles' settings, each once per policy (AnalyzeStack spent a quarter of its time in the
+    pure-Python YAML parser, docs/benchmarks.md), hence the cache and libyaml's safe loader
+    (same SafeConstructor, so the same values) where PyYAML was built with it."""
     try:
-        loaded = yaml.safe_load(text)
+        loaded = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError:
         return None
     return flatten(loaded) if isinstance(loaded, Mapping) else {}

@@ -32,13 +32,18 @@ def private_key_blocks(text: str) -> set[str]:
 
 def certificates(text: str) -> list[x509.Certificate]:
     """Every parseable certificate in `text` (unparseable blocks are skipped)."""
-    found: list[x509.Certificate] = []
-    for block in CERT_BLOCK.findall(text):
-        try:
-            found.append(x509.load_pem_x509_certificate(block.encode()))
-        except ValueError:
-            continue
-    return found
+    parsed = (_certificate(block) for block in CERT_BLOCK.findall(text))
+    return [cert for cert in parsed if cert is not None]
+
+
+@lru_cache(maxsize=8192)
+def _certificate(block: str) -> x509.Certificate | None:
+    # Rules meet the same CA and node certificates in many resources and policies; a parsed
+    # certificate is immutable, so one parse per PEM block serves them all.
+    try:
+        return x509.load_pem_x509_certificate(block.encode())
+    except ValueError:
+        return None
 
 
 def fingerprint(cert: x509.Certificate) -> str:
