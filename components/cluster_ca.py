@@ -20,6 +20,8 @@ class ClusterCaArgs:
     spec: CaSpec
     key_algorithm: KeyAlgorithm
     generation: int = 1
+    # Stack key `protectCa`: the engine refuses to delete or replace the key and certificate.
+    protect: bool = False
 
 
 class ClusterCa(pulumi.ComponentResource):
@@ -38,7 +40,7 @@ class ClusterCa(pulumi.ComponentResource):
         self, name: str, args: ClusterCaArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("es-transport-pki:cluster_ca:ClusterCa", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, protect=args.protect)
         provided = args.spec.provided
         if args.spec.mode is CaMode.PROVIDED and provided is not None:
             self.cert_pem = pulumi.Output.from_input(provided.cert_pem)

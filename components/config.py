@@ -7,9 +7,11 @@ names the stack key in the `pulumi config set --path` syntax and says how to fix
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -24,6 +26,7 @@ from components.config_eck import (
     kubernetes_spec,
 )
 from components.config_http import HttpContext, check_http_across_clusters, http_spec
+from components.config_posture import POSTURE_KEYS, posture
 from components.config_reader import (
     NAMESPACE,
     ConfigError,
@@ -57,12 +60,14 @@ from components.model import (
     Waiver,
 )
 from components.model_eck import EckSpec
+from components.model_posture import SecretsProvider
+from components.stack_settings import read_secrets_provider
 
 __all__ = ["ConfigError", "parse_stack_config", "read_stack_config"]
 
 CLUSTERS_KEY = "clusters"
 KUBERNETES_KEY = "kubernetes"
-TOP_LEVEL_KEYS = frozenset({CLUSTERS_KEY, KUBERNETES_KEY})
+TOP_LEVEL_KEYS = frozenset({CLUSTERS_KEY, KUBERNETES_KEY}) | POSTURE_KEYS
 
 DEFAULT_KEY_ALGORITHM = KeyAlgorithm.ECDSA_P256
 DEFAULT_CA_LIFETIME = Lifetime(validity_days=1825, renew_before_days=180)
@@ -371,15 +376,18 @@ def _cross_cluster(clusters: Sequence[ClusterSpec], problems: Problems) -> None:
 
 
 def parse_stack_config(
-    raw: Mapping[str, Any], *, stack: str, now: datetime, secret_keys: Collection[str] = ()
+    raw: Mapping[str, Any], *, stack: str, now: datetime, secret_keys: Collection[str] = (),
+    secrets_provider: SecretsProvider | None = None,
 ) -> StackSpec:
     """Validate the namespace's config (keys without the `es-transport-pki:` prefix).
 
     `secret_keys` are the top-level keys Pulumi holds encrypted; `now` is when certificates
-    would be issued (expiry checks). Raises `ConfigError` with every problem found.
+    would be issued (expiry checks); `secrets_provider` what the stack file names (None: no
+    stack file). Raises `ConfigError` with every problem found.
     """
     problems = Problems()
     check_keys(raw, "", TOP_LEVEL_KEYS, problems)
+    stack_posture = posture(raw, stack, secrets_provider, problems)
     kubernetes = kubernetes_spec(raw.get(KUBERNETES_KEY), KUBERNETES_KEY, problems)
     ctx = _Context(stack, now, CLUSTERS_KEY in secret_keys, kubernetes.namespace)
     raw_clusters = raw.get(CLUSTERS_KEY)
@@ -396,7 +404,16 @@ def parse_stack_config(
         _cross_cluster(clusters, problems)
     if problems.items:
         raise ConfigError(problems.items)
-    return StackSpec(tuple(clusters), kubernetes)
+    return StackSpec(tuple(clusters), kubernetes, stack_posture)
+
+
+def _decode(text: str) -> Any:
+    """A config value as the stack file held it: the engine JSON-encodes structured values
+    and booleans, and passes plain strings (`passphraseSecrets: warn`) as they are."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def read_stack_config(now: datetime) -> StackSpec:
@@ -404,7 +421,12 @@ def read_stack_config(now: datetime) -> StackSpec:
     prefix = f"{NAMESPACE}:"
     config = pulumi.Config(NAMESPACE)
     names = {full[len(prefix):] for full in CONFIG.get() if full.startswith(prefix)}
-    raw = {name: config.get_object(name) for name in sorted(names | TOP_LEVEL_KEYS)}
-    raw = {name: value for name, value in raw.items() if value is not None}
-    secret = [name for name in raw if is_config_secret(prefix + name)]
-    return parse_stack_config(raw, stack=pulumi.get_stack(), now=now, secret_keys=secret)
+    raw = {name: config.get(name) for name in sorted(names | TOP_LEVEL_KEYS)}
+    values = {name: _decode(text) for name, text in raw.items() if text is not None}
+    secret = [name for name in values if is_config_secret(prefix + name)]
+    stack = pulumi.get_stack()
+    root = Path(pulumi.get_root_directory() or ".")
+    return parse_stack_config(
+        values, stack=stack, now=now, secret_keys=secret,
+        secrets_provider=read_secrets_provider(root, stack),
+    )

@@ -112,6 +112,16 @@ def integer(
     return value
 
 
+def boolean(
+    obj: Mapping[str, Any], name: str, key: str, problems: Problems, *, default: bool
+) -> bool:
+    value = obj.get(name, default)
+    if not isinstance(value, bool):
+        problems.add(join(key, name), f"must be true or false, got {value!r}")
+        return default
+    return value
+
+
 def choice(
     obj: Mapping[str, Any], name: str, key: str, problems: Problems, *,
     enum: type[E], default: E | None,

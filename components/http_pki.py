@@ -27,6 +27,8 @@ SHARED = "shared"
 class HttpPkiArgs:
     cluster: ClusterSpec
     http: HttpSpec
+    # Stack key `protectCa`: HTTP clients trust this CA, so a stray replace breaks them too.
+    protect_ca: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class HttpPki(pulumi.ComponentResource):
                 )
             }
         else:
-            self.ca = ClusterCa(f"{name}-ca", _ca_args(cluster, http), child)
+            self.ca = ClusterCa(f"{name}-ca", _ca_args(cluster, http, args.protect_ca), child)
             self.ca_pem = self.ca.cert_pem
             self.certificates = {}
             for role, subject in certificate_subjects(cluster, http).items():
@@ -133,9 +135,9 @@ class HttpPki(pulumi.ComponentResource):
         return self.certificates.get(node) or self.certificates[SHARED]
 
 
-def _ca_args(cluster: ClusterSpec, http: HttpSpec) -> ClusterCaArgs:
+def _ca_args(cluster: ClusterSpec, http: HttpSpec, protect: bool) -> ClusterCaArgs:
     # The transport CA's lifetime and algorithm settings, but a CA of its own.
     spec = CaSpec(
         CaMode.GENERATED, http.ca_common_name, cluster.ca.organization, cluster.ca.lifetime
     )
-    return ClusterCaArgs(cluster.name, spec, cluster.key_algorithm)
+    return ClusterCaArgs(cluster.name, spec, cluster.key_algorithm, protect=protect)

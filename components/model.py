@@ -11,6 +11,7 @@ from enum import Enum
 
 from components.model_eck import EckSpec, KubernetesSpec
 from components.model_http import HttpSpec
+from components.model_posture import Posture
 from components.model_rotation import CaRotation, Epochs
 
 
@@ -172,3 +173,4 @@ class ClusterSpec:
 class StackSpec:
     clusters: tuple[ClusterSpec, ...]
     kubernetes: KubernetesSpec = field(default_factory=KubernetesSpec)
+    posture: Posture = field(default_factory=Posture)

@@ -81,3 +81,6 @@ class DeployedCluster:
     trust: TrustState
     nodes: Mapping[str, DeployedNode]
     ca_not_after: Mapping[int, datetime]  # per live generation
+    # Generations withdrawn from trust but still in state (unprotected): they may come back.
+    retiring: tuple[int, ...] = ()
+    ca_protected: bool = False  # its CA resources are `protect`ed in state

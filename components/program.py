@@ -12,7 +12,12 @@ from components.config import ConfigError, read_stack_config
 from components.eck_delivery import EckDelivery, EckDeliveryArgs
 from components.http_pki import HttpPki, HttpPkiArgs
 from components.kubernetes_provider import kubernetes_provider
-from components.rotation import ca_rotation_warning, renewal_counts, stack_problems
+from components.rotation import (
+    ca_rotation_warning,
+    renewal_counts,
+    stack_problems,
+    withdrawn_generations,
+)
 from components.rotation_state import read_deployed
 from components.transport_pki import TransportPki, TransportPkiArgs
 from components.vm_delivery import VmDelivery, VmDeliveryArgs
@@ -27,6 +32,9 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     refused = stack_problems(spec, deployed)
     if refused:
         raise ConfigError(refused)
+    for posture_warning in spec.posture.warnings:
+        pulumi.log.warn(posture_warning)
+    protect_ca = spec.posture.protect_ca
     # One Kubernetes provider per stack, and only when a cluster is delivered to ECK.
     provider = (
         kubernetes_provider(spec.kubernetes) if any(c.eck for c in spec.clusters) else None
@@ -41,12 +49,15 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         if warning is not None:
             pulumi.log.warn(warning)
         pki = TransportPki(
-            cluster.name, TransportPkiArgs(cluster, renewal_counts(cluster, previous, now))
+            cluster.name, TransportPkiArgs(
+                cluster, renewal_counts(cluster, previous, now), protect_ca,
+                withdrawn_generations(cluster, previous) if protect_ca else (),
+            ),
         )
         inventory[cluster.name] = pki.inventory
         # Not a child of the transport PKI and fed nothing from it (INV-SEPARATE).
         http = (
-            HttpPki(f"{cluster.name}-http", HttpPkiArgs(cluster, cluster.http))
+            HttpPki(f"{cluster.name}-http", HttpPkiArgs(cluster, cluster.http, protect_ca))
             if cluster.http is not None else None
         )
         if http is not None:

@@ -20,9 +20,10 @@ LEGACY_TRUST = TrustState((1,), 1)
 
 
 def transition_problems(
-    previous: TrustState, wanted: TrustState, key: str
+    previous: TrustState, wanted: TrustState, key: str, retained: tuple[int, ...] = ()
 ) -> list[ConfigProblem]:
-    """Why `wanted` may not follow `previous` in one `pulumi up` (empty: it may).
+    """Why `wanted` may not follow `previous` in one `pulumi up` (empty: it may). `retained`
+    are retired generations whose CA is still in state (protected stacks keep it one update).
 
     During an `up` some nodes still run the last deployment's files and some the new ones, in
     any mix. Every pair completes mutual TLS exactly when each side's issuer is in the other
@@ -32,7 +33,8 @@ def transition_problems(
     problems: list[ConfigProblem] = []
     seen = f"the last deployment has {previous.describe()}; this config wants {wanted.describe()}"
     for generation in wanted.generations:
-        if generation not in previous.generations and generation < max(previous.generations):
+        retired = generation < max(previous.generations) and generation not in retained
+        if generation not in previous.generations and retired:
             problems.append(ConfigProblem(key, (
                 f"CA generation g{generation} was retired and its key destroyed; it cannot come "
                 f"back ({seen}). Set ca.generation to {previous.issuing} (the generation in "
@@ -54,6 +56,35 @@ def transition_problems(
     return problems
 
 
+def withdrawn_generations(
+    cluster: ClusterSpec, deployed: DeployedCluster | None
+) -> tuple[int, ...]:
+    """CA generations the last deployment trusted and this config does not: the old one at
+    `retire`, the new one when `introduce` is rolled back."""
+    if deployed is None:
+        return ()
+    wanted = set(cluster.ca.rotation.trust.generations)
+    return tuple(g for g in deployed.trust.generations if g not in wanted)
+
+
+def removed_cluster_problems(
+    spec: StackSpec, deployed: Mapping[str, DeployedCluster]
+) -> list[ConfigProblem]:
+    """A deployed cluster with protected CAs that this config drops: the engine would apply
+    every other change and then refuse the delete, so refuse before anything changes."""
+    configured = {cluster.name for cluster in spec.clusters}
+    return [
+        ConfigProblem("clusters", (
+            f"cluster {name!r} is deployed with protected CA resources (protectCa) and is no "
+            "longer configured, so the engine would refuse to delete its CA. To decommission "
+            "it, first run `pulumi up` with the cluster still configured and "
+            "`pulumi config set protectCa false`, then remove it; or restore its entry"
+        ))
+        for name, cluster in sorted(deployed.items())
+        if cluster.ca_protected and name not in configured
+    ]
+
+
 def rotation_key(index: int, cluster: ClusterSpec) -> str:
     """The stack key a refused transition is reported at."""
     ca_key = join(join("clusters", index), "ca")
@@ -63,14 +94,16 @@ def rotation_key(index: int, cluster: ClusterSpec) -> str:
 def stack_problems(
     spec: StackSpec, deployed: Mapping[str, DeployedCluster]
 ) -> list[ConfigProblem]:
-    """Every refused CA transition of the stack, each at its cluster's key."""
-    problems: list[ConfigProblem] = []
+    """Every refused CA transition of the stack, each at its cluster's key, and every
+    protected cluster the config drops."""
+    problems = removed_cluster_problems(spec, deployed)
     for index, cluster in enumerate(spec.clusters):
         previous = deployed.get(cluster.name)
         if previous is None:
             continue  # a new cluster: no node runs anything yet, every state is safe
         problems += transition_problems(
-            previous.trust, cluster.ca.rotation.trust, rotation_key(index, cluster)
+            previous.trust, cluster.ca.rotation.trust, rotation_key(index, cluster),
+            previous.retiring,
         )
     return problems
 

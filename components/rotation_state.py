@@ -61,6 +61,8 @@ def _cluster(entry: Mapping[str, Any]) -> DeployedCluster:
         trust=_trust(entry.get("rotation")),
         nodes=_nodes(entry.get("nodes")),
         ca_not_after=_ca_not_after(entry.get("caGenerations")),
+        retiring=_retiring(entry.get("rotation")),
+        ca_protected=entry.get("caProtected") is True,
     )
 
 
@@ -80,6 +82,12 @@ def _trust(rotation: object) -> TrustState:
     if not generations or None in generations or issuing not in generations:
         return LEGACY_TRUST
     return TrustState(tuple(sorted(g for g in generations if g is not None)), issuing or 1)
+
+
+def _retiring(rotation: object) -> tuple[int, ...]:
+    raw = rotation.get("retiring") if isinstance(rotation, Mapping) else None
+    generations = [_whole(g) for g in raw] if isinstance(raw, list) else []
+    return tuple(sorted(g for g in generations if g is not None))
 
 
 def _nodes(raw: object) -> dict[str, DeployedNode]:

@@ -22,6 +22,12 @@ class TransportPkiArgs:
     cluster: ClusterSpec
     # Node name → renewal count (components.rotation.renewal_counts); absent means 0.
     renewals: Mapping[str, int] = field(default_factory=dict)
+    # Stack key `protectCa`: every live CA generation is protected.
+    protect_ca: bool = False
+    # Generations the last deployment trusted and this one does not (a protected stack's
+    # `retire`, or a rollback from `introduce`): kept one more update, unprotected, so that
+    # the next `up` may delete them (components.rotation.withdrawn_generations).
+    retiring: tuple[int, ...] = ()
 
 
 TYPE = "es-transport-pki:transport_pki:TransportPki"
@@ -44,10 +50,13 @@ class TransportPki(pulumi.ComponentResource):
 
     `ca` is the generation issuing the node certificates (the CA ECK gets in ca-to-eck mode);
     `trusted_ca_pem` every live generation, which each node must trust during a rotation.
+    `retiring` holds generations a protected stack is withdrawing: trusted by no one, no
+    longer protected, deleted by the next `up`.
     """
 
     ca: ClusterCa
     generations: dict[int, ClusterCa]
+    retiring: dict[int, ClusterCa]
     nodes: dict[str, NodeMaterial]
     trusted_ca_pem: pulumi.Output[str]
     inventory: pulumi.Output[dict[str, object]]
@@ -59,14 +68,20 @@ class TransportPki(pulumi.ComponentResource):
         cluster = args.cluster
         trust = cluster.ca.rotation.trust
         child = pulumi.ResourceOptions(parent=self)
-        self.generations = {
-            generation: ClusterCa(
+
+        def generation_ca(generation: int, protect: bool) -> ClusterCa:
+            return ClusterCa(
                 ca_name(name, generation),
-                ClusterCaArgs(cluster.name, cluster.ca, cluster.key_algorithm, generation),
+                ClusterCaArgs(
+                    cluster.name, cluster.ca, cluster.key_algorithm, generation, protect
+                ),
                 child,
             )
-            for generation in trust.generations
-        }
+
+        self.generations = {g: generation_ca(g, args.protect_ca) for g in trust.generations}
+        # The engine deletes only what is unprotected in state, so protection is lifted by
+        # one update and the deletion happens in the next (docs/state-and-secrets.md).
+        self.retiring = {g: generation_ca(g, False) for g in args.retiring}
         self.ca = self.generations[trust.issuing]
         # Each node's key, CSR and certificate are children of this component (no component
         # per node: one registration less per node, docs/benchmarks.md). Stacks deployed earlier
@@ -115,6 +130,7 @@ class TransportPki(pulumi.ComponentResource):
             "step": cluster.ca.rotation.step.value if cluster.ca.rotation.step else "none",
             "generations": list(trust.generations),
             "issuingGeneration": trust.issuing,
+            "retiring": list(self.retiring),
         }
         self.inventory = pulumi.Output.all(
             ca_cert_pem=self.ca.cert_pem,
@@ -135,6 +151,7 @@ class TransportPki(pulumi.ComponentResource):
         ).apply(
             lambda values: {
                 "delivery": cluster.delivery.value,
+                "caProtected": args.protect_ca,
                 "caCertPem": values["ca_cert_pem"],
                 "caFingerprintSha256": values["ca_fingerprint_sha256"],
                 "caGenerations": values["ca_generations"],

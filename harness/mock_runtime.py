@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final, Generic, Literal, TypeVar, cast
 
 import pulumi
@@ -170,6 +172,7 @@ class StoredResource:
     replacement_trigger: Any
     id: str
     outputs: dict[str, Any]  # SDK form (secret signatures), returned as-is on "same"
+    protect: bool = False
 
 
 @dataclass
@@ -242,9 +245,29 @@ class EngineState:
     def unregistered(self, registered: set[str]) -> list[str]:
         return [urn for urn in self.resources if urn not in registered]
 
+    def check_deletable(self, urns: Sequence[str]) -> None:
+        protected = [urn for urn in urns if self.resources[urn].protect]
+        if protected:
+            # The engine's DeleteStep refuses, and the update fails.
+            raise ProtectedResourceError(protected[0], (
+                f"unable to delete resource {protected[0]!r}\nas it is currently marked for "
+                "protection. To unprotect the resource, either remove the `protect` flag from "
+                "the resource in your Pulumi program or use the command:\n"
+                f"`pulumi state unprotect {protected[0]}`"
+            ))
+
     def delete(self, urns: Sequence[str]) -> None:
+        self.check_deletable(urns)
         for urn in urns:
             del self.resources[urn]
+
+
+class ProtectedResourceError(Exception):
+    """The engine refused to delete or replace a resource marked `protect` in state."""
+
+    def __init__(self, urn: str, message: str) -> None:
+        super().__init__(message)
+        self.urn = urn
 
 
 # --- the recording monitor -----------------------------------------------------------------
@@ -378,6 +401,14 @@ class RecordingMonitor(MockMonitor):
             list(request.replaceOnChanges),
         )
         prior = None if prior_urn is None else self.state.resources[prior_urn]
+        protect = bool(_optional_bool(request, "protect"))
+        if step == "replace" and prior is not None and prior.protect and protect:
+            # Unprotecting and replacing in one update is allowed, as by the engine.
+            raise ProtectedResourceError(urn, (
+                f"unable to replace resource {urn!r}\nas it is currently marked for protection. "
+                "To unprotect the resource, remove the `protect` flag from the resource in your "
+                "Pulumi program and run `pulumi up`"
+            ))
         if dynamic_providers.is_dynamic(request.type):
             outcome = dynamic_providers.register(
                 urn, rpc.deserialize_properties(request.object, keep_unknowns=True),
@@ -391,7 +422,7 @@ class RecordingMonitor(MockMonitor):
         if not self.preview:
             self.state.store(urn, StoredResource(
                 request.type, bool(request.custom), reveal(wire_inputs), reveal(trigger), id_,
-                copy.deepcopy(outputs)), moved_from=prior_urn)
+                copy.deepcopy(outputs), protect), moved_from=prior_urn)
         self.changes.add(step, urn)
         response_object = _sync_await(rpc.serialize_properties(outputs, {}))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, outputs)
@@ -489,6 +520,8 @@ class Recording:
     stack_urn: str
     changes: Changes
     preview: bool
+    # What the program logged at warning level or above (`pulumi.log.warn`), in order.
+    warnings: list[str] = field(default_factory=list)
 
     def of_type(self, token: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == token]
@@ -517,16 +550,34 @@ class _NotAStack:
     """Placeholder root so `set_mocks` does not create (and finish) a Stack of its own."""
 
 
+class _EngineLog(logging.Handler):
+    """The engine's diagnostics stream: what the program logs through `pulumi.log`."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.warnings: list[str] = []
+        self.logger = logging.Logger("pulumi-engine")  # unregistered: nothing propagates
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.warnings.append(record.getMessage())
+
+
 def _configure(
     monitor: RecordingMonitor, config: Mapping[str, Any], secret_keys: Sequence[str], *,
-    project: str, stack: str, preview: bool,
+    project: str, stack: str, preview: bool, log: _EngineLog, root_directory: Path,
 ) -> None:
     # set_mocks would register and finish a root Stack before the program runs, so exports
     # made by the program would never be sent; run_in_stack creates the real one instead.
     pulumi_settings.ROOT.set(cast(pulumi.Resource, _NotAStack()))
-    set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    set_mocks(
+        monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor,
+        logger=log.logger,
+    )
     pulumi_settings.ROOT.set(None)
     pulumi_settings.SETTINGS.outputs.clear()
+    # What the language host passes as the project root (where Pulumi.yaml is).
+    pulumi_settings.SETTINGS.root_directory = str(root_directory)
     pulumi_config.set_all_config(engine_config(config), list(secret_keys))
 
 
@@ -569,19 +620,24 @@ def run_program(
     program: Callable[[], None], *, config: Mapping[str, Any] | None = None,
     secret_keys: Sequence[str] = (), project: str = "es-transport-pki", stack: str = "dev",
     preview: bool = False, state: EngineState | None = None, clock: Clock | None = None,
+    root_directory: Path | None = None,
 ) -> Recording:
     """Run `program` as `pulumi up` (or `pulumi preview`) runs `__main__.py`.
 
     `config` keys are full keys ("es-transport-pki:clusters"). An exception raised by the
     program, or by a resource the emulator refuses to create, propagates unchanged; the state
-    keeps what was created before it, and nothing is deleted (as with a failed `up`).
+    keeps what was created before it, and nothing is deleted (as with a failed `up`). So does
+    `ProtectedResourceError` when the run would replace or delete a protected resource.
+    `root_directory` is the project root the program sees (default: the working directory).
     """
     engine_state = state if state is not None else EngineState()
     monitor = RecordingMonitor(
         TlsMocks(clock, engine_state.stack_outputs), engine_state, preview=preview
     )
+    log = _EngineLog()
     _configure(
-        monitor, config or {}, secret_keys, project=project, stack=stack, preview=preview
+        monitor, config or {}, secret_keys, project=project, stack=stack, preview=preview,
+        log=log, root_directory=root_directory or Path.cwd(),
     )
     try:
         _in_fresh_loop(lambda: run_in_stack(_yielding(program)))
@@ -589,6 +645,8 @@ def run_program(
         monitor.private_loop.close()
     registered = {r.urn for r in monitor.registrations} | monitor.aliased
     monitor.changes.deleted = engine_state.unregistered(registered)
+    # Before any delete runs, in preview too: `pulumi preview` fails on a protected delete.
+    engine_state.check_deletable(monitor.changes.deleted)
     if not preview:
         dynamic_providers.delete(engine_state.resources[u] for u in monitor.changes.deleted)
         engine_state.delete(monitor.changes.deleted)
@@ -596,6 +654,7 @@ def run_program(
     return Recording(
         registrations=list(monitor.registrations), stack_outputs=monitor.stack_outputs,
         stack_urn=monitor.stack_urn, changes=monitor.changes, preview=preview,
+        warnings=log.warnings,
     )
 
 

@@ -79,13 +79,28 @@ def _handshakes(report: Report, out: Path, console: Console, quiet: bool) -> Non
             )
 
 
-def _run(args: argparse.Namespace, report: Report, console: Console, out: Path | None) -> None:
+def _project_root(args: argparse.Namespace, stack: str, path: Path, scratch: Path) -> Path:
+    """The project root the program sees: it reads its stack file (secrets provider) there."""
+    if args.stack_file is None:
+        return REPO
+    root = scratch / "project"
+    root.mkdir()
+    (root / f"Pulumi.{stack}.yaml").symlink_to(path.resolve())
+    return root
+
+
+def _run(
+    args: argparse.Namespace, report: Report, console: Console, out: Path | None,
+    scratch: Path,
+) -> None:
     _, path = _stack_path(args)
     stack_file = load_stack_file(path)
     config = render.with_output_dir(stack_file.config, out)
     recording = run_program(
-        program, config=config, secret_keys=stack_file.secret_keys, stack=report.stack
+        program, config=config, secret_keys=stack_file.secret_keys, stack=report.stack,
+        root_directory=_project_root(args, report.stack, path, scratch),
     )
+    report.warnings = recording.warnings
     report.plans = cluster_plans(recording)
     diagnostics = run_policies(
         records_of(recording), stack=report.stack, config=_policy_config(args.policy_config)
@@ -107,7 +122,7 @@ def main(argv: Sequence[str]) -> int:
         out = args.out or (Path(scratch) if args.handshakes else None)
         report.out = args.out
         try:
-            _run(args, report, console, out)
+            _run(args, report, console, out, Path(scratch))
         except (ConfigError, StackFileError) as err:
             if args.json:
                 json.dump({"stack": stack, "configErrors": str(err).splitlines()}, sys.stdout)

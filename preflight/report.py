@@ -45,6 +45,8 @@ class Report:
     violations: list[Violation] = field(default_factory=list)
     handshakes: list[PairOutcome] = field(default_factory=list)
     out: Path | None = None
+    # What the program logged as warnings (`pulumi up` shows them as diagnostics).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -59,6 +61,7 @@ class Report:
             "stack": self.stack,
             "clusters": [p.as_json() for p in self.plans],
             "violations": [vars(v) for v in self.violations],
+            "warnings": self.warnings,
             "handshakes": [
                 {"cluster": h.cluster, "server": h.server, "client": h.client, "stack": h.stack,
                  "ok": h.result.ok, "error": h.result.error}
@@ -93,6 +96,8 @@ def _violation_table(level: str, violations: Sequence[Violation]) -> Table:
 
 def print_report(report: Report, console: Console) -> None:
     console.print(_plan_table(report))
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     for level in ("mandatory", "advisory"):
         found = [v for v in report.violations if v.level == level]
         if found:

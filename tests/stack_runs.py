@@ -31,18 +31,22 @@ def run_stack(
 ) -> Recording:
     stack = load_stack_file(REPO / "stacks" / f"Pulumi.{name}.yaml")
     return run_clusters_config(
-        stack.config, stack=name, secret_keys=stack.secret_keys, state=state, clock=clock
+        stack.config, stack=name, secret_keys=stack.secret_keys, state=state, clock=clock,
+        root_directory=REPO,
     )
 
 
 def run_clusters(
     clusters: list[dict[str, Any]], *, stack: str = "test", secret: bool = False,
     state: EngineState | None = None, clock: Callable[[], datetime] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> Recording:
+    """`settings`: other top-level keys of the namespace, e.g. {"protectCa": False}."""
     key = f"{NAMESPACE}:clusters"
+    config = {f"{NAMESPACE}:{name}": json.dumps(value) for name, value in (settings or {}).items()}
     return run_clusters_config(
-        {key: json.dumps(clusters)}, stack=stack, secret_keys=[key] if secret else [],
-        state=state, clock=clock,
+        config | {key: json.dumps(clusters)}, stack=stack,
+        secret_keys=[key] if secret else [], state=state, clock=clock,
     )
 
 
@@ -60,6 +64,7 @@ def _project_dir(state: EngineState | None) -> str:
 def run_clusters_config(
     config: Mapping[str, str], *, stack: str, secret_keys: list[str],
     state: EngineState | None, clock: Callable[[], datetime] | None,
+    root_directory: Path | None = None,
 ) -> Recording:
     def program() -> None:
         main(clock) if clock else main()
@@ -70,7 +75,7 @@ def run_clusters_config(
     with contextlib.chdir(_project_dir(state)):
         return run_program(
             program, config=config, secret_keys=secret_keys, stack=stack, state=state,
-            clock=clock,
+            clock=clock, root_directory=root_directory,
         )
 
 

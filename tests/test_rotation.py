@@ -27,7 +27,7 @@ from harness.handshake import (
     openssl_handshakes,
 )
 from harness.mock_runtime import EngineState, Recording, reveal
-from tests.stack_runs import LOCALLY_SIGNED, SELF_SIGNED, cert_of, run_clusters
+from tests.stack_runs import LOCALLY_SIGNED, PRIVATE_KEY, SELF_SIGNED, cert_of, run_clusters
 
 # Real TLS stacks check validity against the real clock: the steps ran in the last two days.
 T0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
@@ -180,7 +180,12 @@ def test_each_step_changes_only_what_it_must(
     assert runs["switch"].changes.created == []
     retire = runs["retire"]
     assert {retire.by_urn(u).name for u in retire.changes.replaced} == set()
-    assert {u.rsplit("::", 1)[1] for u in retire.changes.deleted} == {
-        "logs-ca", "logs-ca-key", "logs-ca-cert"}
+    # A protected stack (the default outside dev): retire lifts g1's protection, and the next
+    # `up` deletes it (tests/test_rotation_steps.py); g2 stays protected.
+    assert retire.changes.deleted == []
+    assert {r.name: r.protect for r in retire if r.type in (SELF_SIGNED, PRIVATE_KEY)
+            and r.name.startswith("logs-ca")} == {
+        "logs-ca-key": False, "logs-ca-cert": False,
+        "logs-ca-g2-key": True, "logs-ca-g2-cert": True}
     assert all(r.step == "same" for r in retire.of_type(LOCALLY_SIGNED))
     assert not replaced("retire", SELF_SIGNED)

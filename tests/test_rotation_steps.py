@@ -34,16 +34,21 @@ def step(name: str | None, generation: int = 1) -> dict[str, Any]:
 
 
 class Stack:
-    """One stack's EngineState and the config of its successive `up`s."""
+    """One stack's EngineState and the config of its successive `up`s. `protect_ca` is the
+    stack key `protectCa` (on by default outside dev)."""
 
-    def __init__(self) -> None:
+    def __init__(self, protect_ca: bool = True) -> None:
         self.state = EngineState()
         self.runs = 0
+        self.protect_ca = protect_ca
 
     def up(self, ca: dict[str, Any]) -> Recording:
         self.runs += 1
         moment = T0 + timedelta(hours=self.runs)
-        return run_clusters([cluster(ca)], state=self.state, clock=lambda: moment)
+        return run_clusters(
+            [cluster(ca)], state=self.state, clock=lambda: moment,
+            settings={"protectCa": self.protect_ca},
+        )
 
     def refused(self, ca: dict[str, Any], key: str, *fragments: str) -> None:
         before = copy.deepcopy(self.state.resources)
@@ -58,8 +63,8 @@ class Stack:
         assert self.state.resources == before and self.state.stack_outputs == outputs
 
 
-def at(ca: dict[str, Any], *steps: dict[str, Any]) -> Stack:
-    stack = Stack()
+def at(ca: dict[str, Any], *steps: dict[str, Any], protect_ca: bool = True) -> Stack:
+    stack = Stack(protect_ca)
     for config in (ca, *steps):
         stack.up(config)
     return stack
@@ -77,38 +82,74 @@ def at(ca: dict[str, Any], *steps: dict[str, Any]) -> Stack:
         # Introduce and switch at once.
         ([step(None)], step("switch"), STEP_KEY, ["deploy step 'introduce' first"]),
         ([step(None)], step("retire"), STEP_KEY, ["deploy step 'introduce' first"]),
-        # Back from retire: g1 is destroyed and cannot come back.
-        ([step(None), step("introduce"), step("switch"), step("retire")], step("switch"),
-         STEP_KEY, ["g1 was retired and its key destroyed", "ca.generation to 2"]),
     ],
-    ids=["introduce->retire", "swap-in-one-update", "steady->switch", "steady->retire",
-         "retire->switch"],
+    ids=["introduce->retire", "swap-in-one-update", "steady->switch", "steady->retire"],
 )
+@pytest.mark.parametrize("protect_ca", [True, False], ids=["protected", "unprotected"])
 def test_illegal_jumps_are_refused_and_change_nothing(
-    deployed: list[dict[str, Any]], wanted: dict[str, Any], key: str, fragments: list[str]
+    deployed: list[dict[str, Any]], wanted: dict[str, Any], key: str, fragments: list[str],
+    protect_ca: bool,
 ) -> None:
-    at(*deployed).refused(wanted, key, *fragments)
+    at(*deployed, protect_ca=protect_ca).refused(wanted, key, *fragments)
 
 
-def test_rollback_from_introduce_and_from_switch_is_legal() -> None:
-    stack = at(step(None), step("introduce"), step("switch"))
+RETIRED = [step(None), step("introduce"), step("switch"), step("retire")]
+G1 = {"logs-ca", "logs-ca-key", "logs-ca-cert"}
+G2 = {"logs-ca-g2", "logs-ca-g2-key", "logs-ca-g2-cert"}
+
+
+def names(urns: list[str]) -> set[str]:
+    return {urn.rsplit("::", 1)[1] for urn in urns}
+
+
+def test_back_from_retire_is_refused_once_the_old_generation_is_destroyed() -> None:
+    # Unprotected: `retire` destroys g1 in the same `up`; a protected stack, by the cleanup.
+    at(*RETIRED, protect_ca=False).refused(
+        step("switch"), STEP_KEY, "g1 was retired and its key destroyed", "ca.generation to 2"
+    )
+    at(*RETIRED, step(None, generation=2)).refused(
+        step("switch"), STEP_KEY, "g1 was retired and its key destroyed"
+    )
+
+
+def test_a_protected_stack_can_roll_back_from_retire_until_the_next_up() -> None:
+    """Retire only lifted g1's protection: `switch` again brings it back, protected."""
+    stack = at(*RETIRED)
+    back = stack.up(step("switch"))
+    assert back.changes.deleted == [] and back.changes.created == []
+    assert back.named("logs-ca-cert").protect is True
+    assert all(r.step == "same" for r in back.of_type(LOCALLY_SIGNED))  # g2 still issues
+
+
+@pytest.mark.parametrize("protect_ca", [True, False], ids=["protected", "unprotected"])
+def test_rollback_from_introduce_and_from_switch_is_legal(protect_ca: bool) -> None:
+    stack = at(step(None), step("introduce"), step("switch"), protect_ca=protect_ca)
     back_to_introduce = stack.up(step("introduce"))
     g1 = cert_of(back_to_introduce.named("logs-ca-cert"))
     for cert in back_to_introduce.of_type(LOCALLY_SIGNED):
         assert cert.step == "replace"
         cert_of(cert).verify_directly_issued_by(g1)  # re-issued by the old CA again
     back_to_steady = stack.up(step(None))
-    deleted = {urn.rsplit("::", 1)[1] for urn in back_to_steady.changes.deleted}
-    assert deleted == {"logs-ca-g2", "logs-ca-g2-key", "logs-ca-g2-cert"}
     assert back_to_steady.changes.replaced == []
+    if protect_ca:
+        # g2 leaves every trust list but is only unprotected; the next `up` deletes it.
+        assert back_to_steady.changes.deleted == []
+        assert back_to_steady.named("logs-ca-g2-key").protect is False
+        assert names(stack.up(step(None)).changes.deleted) == G2
+    else:
+        assert names(back_to_steady.changes.deleted) == G2
 
 
-def test_after_retire_the_new_generation_is_the_steady_state() -> None:
-    stack = at(step(None), step("introduce"), step("switch"), step("retire"))
-    # The cleanup edit (ca.generation: 2, no rotation) describes what is deployed: no diff.
+@pytest.mark.parametrize("protect_ca", [True, False], ids=["protected", "unprotected"])
+def test_after_retire_the_new_generation_is_the_steady_state(protect_ca: bool) -> None:
+    stack = at(*RETIRED, protect_ca=protect_ca)
+    # The cleanup edit (ca.generation: 2, no rotation) describes what is deployed; a
+    # protected stack's cleanup `up` deletes g1, whose protection retire lifted.
     finished = stack.up(step(None, generation=2))
+    assert names(finished.changes.deleted) == (G1 if protect_ca else set())
     assert not (finished.changes.created or finished.changes.replaced
-                or finished.changes.deleted or finished.changes.updated)
+                or finished.changes.updated)
+    assert stack.up(step(None, generation=2)).changes.deleted == []
     # The next rotation introduces g3 under a name of its own.
     again = stack.up(step("introduce", generation=2))
     assert {again.by_urn(u).name for u in again.changes.created} == {

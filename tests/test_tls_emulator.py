@@ -3,6 +3,7 @@ runtime records what the engine would see (secrets, parents, options, state diff
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import ipaddress
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from harness import tls_emulator as emu
 from harness.mock_runtime import (
     UNKNOWN,
     EngineState,
+    ProtectedResourceError,
     Recording,
     Secret,
     reveal,
@@ -338,7 +340,9 @@ def test_secret_inputs_are_unwrapped_and_write_only_keys_not_echoed(
 class Pki(pulumi.ComponentResource):
     """A tiny CA + one leaf, as the real program builds them."""
 
-    def __init__(self, name: str, validity: int = 72, trigger: str = "g1") -> None:
+    def __init__(
+        self, name: str, validity: int = 72, trigger: str = "g1", protect: bool = True
+    ) -> None:
         super().__init__("test:index:Pki", name)
         child = pulumi.ResourceOptions(parent=self)
         self.ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm="ECDSA", ecdsa_curve="P256",
@@ -348,7 +352,7 @@ class Pki(pulumi.ComponentResource):
             subject=tls.SelfSignedCertSubjectArgs(common_name=f"{name} CA"),
             is_ca_certificate=True, set_subject_key_id=True, allowed_uses=CA_USES,
             validity_period_hours=24 * 365,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect),
         )
         self.key = tls.PrivateKey(f"{name}-key", algorithm="ECDSA", ecdsa_curve="P256",
                                   opts=child)
@@ -366,9 +370,9 @@ class Pki(pulumi.ComponentResource):
         self.register_outputs({"certPem": self.leaf.cert_pem})
 
 
-def pki_program(validity: int = 72, trigger: str = "g1") -> Any:
+def pki_program(validity: int = 72, trigger: str = "g1", protect: bool = True) -> Any:
     def program() -> None:
-        pki = Pki("logs", validity, trigger)
+        pki = Pki("logs", validity, trigger, protect)
         pulumi.export("caCertPem", pki.ca.cert_pem)
         pulumi.export("leafKey", pki.key.private_key_pem)
 
@@ -462,16 +466,58 @@ def test_changed_replacement_trigger_replaces() -> None:
     assert second.changes.replaced == [second.named("logs-cert").urn]
 
 
+def _smaller() -> None:
+    tls.PrivateKey("other", algorithm="ED25519")
+
+
 def test_resources_no_longer_registered_are_deleted() -> None:
     state = EngineState()
-    first = run_program(pki_program(), state=state, clock=clock)
-
-    def smaller() -> None:
-        tls.PrivateKey("other", algorithm="ED25519")
-
-    second = run_program(smaller, state=state, clock=clock)
+    first = run_program(pki_program(protect=False), state=state, clock=clock)
+    second = run_program(_smaller, state=state, clock=clock)
     assert sorted(second.changes.deleted) == sorted(r.urn for r in first.registrations)
     assert list(state.resources) == [second.named("other").urn]
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_a_protected_resource_is_not_deleted(preview: bool) -> None:
+    """As the engine's DeleteStep: the run fails, and nothing is deleted."""
+    state = EngineState()
+    first = run_program(pki_program(), state=state, clock=clock)
+    outputs = copy.deepcopy(state.stack_outputs)
+    with pytest.raises(ProtectedResourceError) as refused:
+        run_program(_smaller, state=state, clock=clock, preview=preview)
+    protected = first.named("logs-ca").urn
+    assert refused.value.urn == protected
+    assert f"pulumi state unprotect {protected}" in str(refused.value)
+    assert {r.urn for r in first.registrations} <= set(state.resources)
+    assert state.stack_outputs == outputs
+
+
+def test_unprotecting_takes_one_update_and_deleting_the_next() -> None:
+    state = EngineState()
+    run_program(pki_program(), state=state, clock=clock)
+    unprotected = run_program(pki_program(protect=False), state=state, clock=clock)
+    assert unprotected.named("logs-ca").step == "same"
+    gone = run_program(_smaller, state=state, clock=clock)
+    assert unprotected.named("logs-ca").urn in gone.changes.deleted
+
+
+def _ca_key(algorithm: str, protect: bool) -> Any:
+    def program() -> None:
+        tls.PrivateKey("logs-ca-key", algorithm=algorithm, rsa_bits=3072,
+                       ecdsa_curve="P256", opts=pulumi.ResourceOptions(protect=protect))
+
+    return program
+
+
+def test_a_protected_resource_is_not_replaced_unless_unprotected_in_the_same_update() -> None:
+    state = EngineState()
+    run_program(_ca_key("ECDSA", protect=True), state=state, clock=clock)
+    with pytest.raises(ProtectedResourceError, match="unable to replace resource"):
+        run_program(_ca_key("RSA", protect=True), state=state, clock=clock)
+    # As the engine (it looks at old and new `protect`): unprotect and replace in one update.
+    replaced = run_program(_ca_key("RSA", protect=False), state=state, clock=clock)
+    assert replaced.named("logs-ca-key").step == "replace"
 
 
 def _key_under(parent: str, aliases: list[pulumi.Alias] | None = None) -> Any:

@@ -94,9 +94,11 @@ def dev_clusters(output_dir: Path) -> list[dict[str, Any]]:
 
 
 def run_vm(
-    clusters: list[dict[str, Any]], state: EngineState | None = None, *, preview: bool = False
+    clusters: list[dict[str, Any]], state: EngineState | None = None, *, preview: bool = False,
+    protect_ca: bool = True,
 ) -> Recording:
-    return run_program(lambda: main(clock), config={CLUSTERS_KEY: json.dumps(clusters)},
+    config = {CLUSTERS_KEY: json.dumps(clusters), f"{NAMESPACE}:protectCa": json.dumps(protect_ca)}
+    return run_program(lambda: main(clock), config=config,
                        stack="test", preview=preview, state=state, clock=clock)
 
 

@@ -123,7 +123,9 @@ def test_removing_a_cluster_deletes_its_bundles(tmp_path: Path) -> None:
     other = vm_cluster("metrics", 1, outputDir=str(tmp_path))
     run_vm([cluster(tmp_path), other], state)
     assert node_dir(tmp_path).is_dir()
-    gone = run_vm([other], state)
+    # Decommissioning a protected cluster: lift the protection first (docs/state-and-secrets.md).
+    run_vm([cluster(tmp_path), other], state, protect_ca=False)
+    gone = run_vm([other], state, protect_ca=False)
     deleted = [urn.rsplit("::", 1)[1] for urn in gone.changes.deleted]
     assert {"logs-vm-logs-1", "logs-vm-logs-2"} <= set(deleted)
     assert list((tmp_path / "logs").iterdir()) == []
