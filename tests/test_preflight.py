@@ -72,6 +72,27 @@ def test_invalid_config_exits_2_with_every_problem(
     assert "clusters[1].transport.clientAuthentication" in errors
 
 
+def test_posture_warnings_are_reported_and_refusals_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A stack file of a non-dev stack with a passphrase provider (its `encryptionsalt`)."""
+    stack = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())
+    del stack["secretsprovider"]
+    stack["encryptionsalt"] = "v1:c2FsdA==:v1:bm9uY2U=:Y2lwaGVy"
+    stack["config"]["es-transport-pki:clusters"][0]["vm"] = {"writeLocalFiles": False}
+    path = tmp_path / "Pulumi.staging.yaml"
+    path.write_text(yaml.safe_dump(stack))
+    code, report = run_json(capsys, "--stack-file", str(path))
+    assert code == EXIT_CLEAN
+    [warning] = report["warnings"]
+    assert warning.startswith("stack staging encrypts its secrets")
+    stack["config"]["es-transport-pki:passphraseSecrets"] = "refuse"
+    path.write_text(yaml.safe_dump(stack))
+    code, report = run_json(capsys, "--stack-file", str(path))
+    assert code == EXIT_CONFIG
+    assert any("passphraseSecrets: is 'refuse'" in e for e in report["configErrors"])
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("preflight-out")
