@@ -47,3 +47,18 @@ def test_policy_preview_and_scheduled_up_use_the_policy_pack() -> None:
     assert renew[True]["schedule"]
     up = renew["jobs"]["up"]["steps"][-1]
     assert up["with"]["command"] == "up" and up["with"]["policyPacks"] == "policy"
+
+
+def test_jobs_that_decrypt_kms_backed_stacks_get_aws_credentials_first() -> None:
+    """staging and prod name an awskms:// secrets provider: every job running pulumi on them
+    assumes an AWS role through OIDC before the pulumi step."""
+    jobs = [_load("pull-request.yml")["jobs"]["policy-preview"], _load("renew.yml")["jobs"]["up"]]
+    workflow_permissions = _load("renew.yml")["permissions"]
+    for job in jobs:
+        uses = [str(step.get("uses", "")) for step in job["steps"]]
+        aws = next(i for i, u in enumerate(uses) if u.startswith("aws-actions/configure-aws-"))
+        pulumi = next(i for i, u in enumerate(uses) if u.startswith("pulumi/actions@"))
+        assert aws < pulumi
+        assert job["steps"][aws]["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_TO_ASSUME }}"
+        permissions = job.get("permissions", workflow_permissions)
+        assert permissions["id-token"] == "write"
