@@ -11,6 +11,7 @@ from typing import Any
 from components import eck_passthrough
 from components.config_reader import (
     Problems,
+    boolean,
     check_keys,
     choice,
     dns_label,
@@ -87,7 +88,7 @@ def eck_spec(
         obj, "certificates", key, problems, enum=EckCertificates,
         default=EckCertificates.PER_NODE,
     ) or EckCertificates.PER_NODE
-    managed = _boolean(obj, "manageElasticsearch", key, problems, default=True)
+    managed = boolean(obj, "manageElasticsearch", key, problems, default=True)
     version, spec = _resource_fields(obj, key, managed, node_sets, problems)
     if name is not None and valid_name:
         _check_pod_name_length(name, node_sets, join(key, "nodeSets"), problems)
@@ -97,16 +98,6 @@ def eck_spec(
         name, namespace, node_sets, domain, extra_dns, extra_ips, certificates, managed,
         version, spec,
     )
-
-
-def _boolean(
-    obj: Mapping[str, Any], name: str, key: str, problems: Problems, *, default: bool
-) -> bool:
-    value = obj.get(name, default)
-    if not isinstance(value, bool):
-        problems.add(join(key, name), f"must be true or false, got {value!r}")
-        return default
-    return value
 
 
 def _resource_fields(

@@ -9,6 +9,7 @@ from typing import Any
 
 from components.config_reader import (
     Problems,
+    boolean,
     check_keys,
     choice,
     dns_label,
@@ -81,9 +82,7 @@ def vm_spec(raw: object, key: str, stack: str, problems: Problems) -> VmSpec:
     bundle_format = choice(
         obj, "format", key, problems, enum=BundleFormat, default=BundleFormat.PEM
     )
-    write_local = obj.get("writeLocalFiles", True)
-    if not isinstance(write_local, bool):
-        problems.add(join(key, "writeLocalFiles"), f"must be true or false, got {write_local!r}")
+    write_local = boolean(obj, "writeLocalFiles", key, problems, default=True)
     output_dir = string(obj, "outputDir", key, problems) or f"out/{stack}"
     config_dir = string(obj, "configDir", key, problems) or DEFAULT_CONFIG_DIR
     if not posixpath.isabs(config_dir):
@@ -96,7 +95,7 @@ def vm_spec(raw: object, key: str, stack: str, problems: Problems) -> VmSpec:
         problems.add(join(key, "owner"), f"{owner!r} must be 'user' or 'user:group'")
     return VmSpec(
         format=bundle_format or BundleFormat.PEM,
-        output_dir=output_dir if write_local is not False else None,
+        output_dir=output_dir if write_local else None,
         config_dir=config_dir.rstrip("/") or "/",
         owner=owner,
     )
