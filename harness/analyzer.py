@@ -68,6 +68,7 @@ class Record:
     dependencies: Sequence[str] = ()
     property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
     outputs: Mapping[str, Any] | None = None
+    protect: bool = False
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,9 @@ class PolicyAnalyzer:
         request = analyzer_pb2.AnalyzeRequest(
             type=record.type, name=record.name, urn=record.urn,
             properties=_struct(record.properties),
-            options=analyzer_pb2.AnalyzerResourceOptions(parent=record.parent),
+            options=analyzer_pb2.AnalyzerResourceOptions(
+                parent=record.parent, protect=record.protect
+            ),
         )
         return _diagnostics(self._stub.Analyze(request))
 
@@ -285,7 +288,7 @@ class PolicyAnalyzer:
             analyzer_pb2.AnalyzerResource(
                 type=r.type, name=r.name, urn=r.urn, parent=r.parent,
                 properties=_struct(r.outputs if r.outputs is not None else r.properties),
-                options=analyzer_pb2.AnalyzerResourceOptions(parent=r.parent),
+                options=analyzer_pb2.AnalyzerResourceOptions(parent=r.parent, protect=r.protect),
                 dependencies=list(r.dependencies),
                 propertyDependencies={
                     k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))

@@ -34,6 +34,7 @@ def to_record(registration: Registration) -> Record:
         dependencies=tuple(registration.dependencies),
         property_dependencies=registration.property_dependencies,
         outputs=to_wire(registration.outputs) if registration.custom else None,
+        protect=bool(registration.protect),
     )
 
 

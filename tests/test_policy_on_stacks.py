@@ -15,7 +15,7 @@ import pytest
 
 from components.program import main
 from harness.analyzer import Record
-from harness.mock_runtime import Secret, Unknown, run_program
+from harness.mock_runtime import EngineState, Secret, Unknown, run_program
 from harness.policy_run import records_of, run_policies
 from harness.stack_file import load_stack_file
 from tests.stack_runs import REPO, run_clusters, run_stack
@@ -150,3 +150,22 @@ def test_a_first_preview_judges_inputs_without_guessing_unknowns() -> None:
     mutated = _mutate(records, "search-search-es-default-1-cert", _drop_client_auth)
     assert {(d.policy_name, d.enforcement_level) for d in run_policies(mutated, stack="dev")} >= {
         ("es-transport-eku", "mandatory")}
+
+
+def _logs(ca: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": "logs", "delivery": "vm", "vm": {"writeLocalFiles": False}, "ca": ca,
+             "nodes": [{"name": "es-1", "dns": ["es-1.logs.internal"]}]}]
+
+
+def test_unprotected_cas_are_reported_outside_dev_except_a_retiring_one() -> None:
+    state = EngineState()
+    for step in ("introduce", "switch"):
+        run_clusters(_logs({"rotation": {"step": step}}), stack="staging", state=state)
+    retire = run_clusters(_logs({"rotation": {"step": "retire"}}), stack="staging", state=state)
+    assert retire.named("logs-ca-key").protect is False  # g1, lifted for deletion
+    assert run_policies(records_of(retire), stack="staging") == []
+    unprotected = run_clusters(_logs({}), stack="staging", settings={"protectCa": False})
+    flagged = {(d.policy_name, d.enforcement_level, d.urn.rsplit("::", 1)[-1])
+               for d in run_policies(records_of(unprotected), stack="staging")}
+    assert flagged == {("es-transport-ca-protected", "advisory", "logs-ca-key"),
+                       ("es-transport-ca-protected", "advisory", "logs-ca-cert")}

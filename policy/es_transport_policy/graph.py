@@ -20,6 +20,7 @@ class Node:
     parent: str | None = None
     dependencies: tuple[str, ...] = ()
     property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    protect: bool = False
 
     def deps_of(self, prop: str) -> tuple[str, ...]:
         return self.property_dependencies.get(prop, ())
@@ -48,6 +49,7 @@ class StackGraph:
                 property_dependencies={
                     k: tuple(d.urn for d in v) for k, v in r.property_dependencies.items()
                 },
+                protect=bool(r.opts.protect) if r.opts is not None else False,
             )
             for r in resources
         )

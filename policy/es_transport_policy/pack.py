@@ -12,6 +12,7 @@ from .rules import (
     cert_shape,
     custody,
     dedicated,
+    protection,
     renewal,
     separate,
     strength,
@@ -93,6 +94,11 @@ STACK_FAMILIES = (
             "a CA private key reaches no Secret, ConfigMap or bundle (ECK ca-to-eck: advisory)",
             "whoever reads the CA key can mint trusted node certificates",
             "deliver node keys and CA certificates only"), ca_key.ca_key_custody),
+    (Family("es-transport-ca-protected", "INV-CUSTODY",
+            "a CA that certificates depend on is protected (key and certificate), outside "
+            "exempt stacks", "a destroy, rename or replacing change would delete the CA",
+            "protect=True on the CA's key and certificate", ADVISORY, companion=False,
+            config=protection.PROTECTION_CONFIG), protection.ca_protected),
 )
 
 

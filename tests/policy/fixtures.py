@@ -47,13 +47,18 @@ def private_key(name: str, **props: Any) -> Record:
     return record(KEY, name, {"algorithm": "ECDSA", "ecdsaCurve": "P256", **props})
 
 
-def ca_cert(name: str, key: Record, **props: Any) -> Record:
+def ca_key(name: str, *, protect: bool = True) -> Record:
+    """A CA's key, `protect`ed as a CA in service must be (es-transport-ca-protected)."""
+    return record(KEY, name, {"algorithm": "ECDSA", "ecdsaCurve": "P256"}, protect=protect)
+
+
+def ca_cert(name: str, key: Record, *, protect: bool = True, **props: Any) -> Record:
     inputs = {
         "privateKeyPem": UNKNOWN, "isCaCertificate": True, "maxPathLength": 0,
         "allowedUses": CA_USES, "validityPeriodHours": 43800, "earlyRenewalHours": 4320,
         **props,
     }
-    return record(SELF_SIGNED, name, inputs, {"privateKeyPem": [key]})
+    return record(SELF_SIGNED, name, inputs, {"privateKeyPem": [key]}, protect=protect)
 
 
 def csr(name: str, key: Record) -> Record:

@@ -24,7 +24,7 @@ class Pki:
 
 
 def pki(prefix: str, ca: tuple[Record, Record] | None = None, **cert_props: Any) -> Pki:
-    ca_key, ca_cert = ca or (f.private_key(f"{prefix}-ca-key"), None)
+    ca_key, ca_cert = ca or (f.ca_key(f"{prefix}-ca-key"), None)
     ca_cert = ca_cert or f.ca_cert(f"{prefix}-ca", ca_key)
     node_key = f.private_key(f"{prefix}-node-key")
     request = f.csr(f"{prefix}-csr", node_key)

@@ -23,10 +23,12 @@ EXPECTED = {
     "es-transport-separate": "mandatory",
     "es-transport-renewal": "advisory",
     "es-transport-ca-key-custody": "mandatory",
+    "es-transport-ca-protected": "advisory",
 }
 STACK = {"es-transport-eku", "es-transport-leaf", "es-transport-ca-dedicated",
-         "es-transport-separate", "es-transport-renewal", "es-transport-ca-key-custody"}
-NO_COMPANION = {"es-transport-leaf-eku", "es-transport-leaf-usage"}
+         "es-transport-separate", "es-transport-renewal", "es-transport-ca-key-custody",
+         "es-transport-ca-protected"}
+NO_COMPANION = {"es-transport-leaf-eku", "es-transport-leaf-usage", "es-transport-ca-protected"}
 
 
 def test_every_policy_is_listed_with_its_level(analyzer: PolicyAnalyzer) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record
 
 from . import fixtures as f
 from . import pems
+from .conftest import PACK_DIR
 from .scenarios import eck_ca_to_eck, eck_per_node, pki, vm_bundle
 from .verdicts import verdicts
 
@@ -129,3 +132,39 @@ def test_renewal_window(analyzer: PolicyAnalyzer) -> None:
     assert stack(analyzer, [soon]) == {("es-transport-renewal", A)}
     assert stack(analyzer, [later]) == set()
     assert stack(analyzer, [a.cert]) == set()  # unknown at preview: being (re)created
+
+
+def _unprotected(record: Record) -> Record:
+    return dataclasses.replace(record, protect=False)
+
+
+def test_an_unprotected_ca_in_service_is_reported(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    records = [_unprotected(a.ca_key), a.ca, *a.records[2:], vm_bundle("a", a)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-protected", A)}
+    [finding] = diagnostics
+    assert finding.urn == a.ca_key.urn
+    assert "the private key of CA a-ca, which certificates depend on, is not protected" in (
+        finding.message)
+    assert "protect=True" in finding.message
+    both = [_unprotected(a.ca_key), _unprotected(a.ca), *a.records[2:], vm_bundle("a", a)]
+    assert {d.urn for d in analyzer.analyze_stack(both)} == {a.ca_key.urn, a.ca.urn}
+
+
+def test_a_ca_nothing_depends_on_may_be_unprotected(analyzer: PolicyAnalyzer) -> None:
+    """A rotation's retiring generation: protection lifted so that the next `up` deletes it."""
+    a = pki("a")
+    retiring = pki("old")
+    records = [*a.records, vm_bundle("a", a), _unprotected(retiring.ca_key),
+               _unprotected(retiring.ca)]
+    assert stack(analyzer, records) == set()
+
+
+def test_exempt_stacks_are_not_checked() -> None:
+    a = pki("a")
+    records = [_unprotected(a.ca_key), _unprotected(a.ca), *a.records[2:], vm_bundle("a", a)]
+    with PolicyAnalyzer(PACK_DIR) as exempting:
+        exempting.configure_stack()
+        exempting.configure({"es-transport-ca-protected": {"exemptStacks": ["te*"]}})
+        assert stack(exempting, records) == set()
