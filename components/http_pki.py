@@ -128,7 +128,10 @@ class HttpPki(pulumi.ComponentResource):
                 self.certificates[role] = HttpMaterial(issued.private_key_pem, issued.cert_pem)
         self.inventory = pulumi.Output.all(
             **{role: m.chain_pem.apply(certificate_facts) for role, m in self.certificates.items()}
-        ).apply(lambda facts: {"mode": http.mode.value, "certificates": facts})
+        ).apply(lambda facts: {
+            "mode": http.mode.value, "certificates": facts,
+            "caProtected": args.protect_ca and self.ca is not None,
+        })
         self.register_outputs({"caPem": self.ca_pem, "inventory": self.inventory})
 
     def for_node(self, node: str) -> HttpMaterial:

@@ -83,4 +83,5 @@ class DeployedCluster:
     ca_not_after: Mapping[int, datetime]  # per live generation
     # Generations withdrawn from trust but still in state (unprotected): they may come back.
     retiring: tuple[int, ...] = ()
-    ca_protected: bool = False  # its CA resources are `protect`ed in state
+    ca_protected: bool = False  # its generated CA's resources are `protect`ed in state
+    http_ca_protected: bool = False  # so are those of its generated HTTP CA

@@ -12,6 +12,7 @@ from components.config import ConfigError, read_stack_config
 from components.eck_delivery import EckDelivery, EckDeliveryArgs
 from components.http_pki import HttpPki, HttpPkiArgs
 from components.kubernetes_provider import kubernetes_provider
+from components.protection import protected_deletion_problems
 from components.rotation import (
     ca_rotation_warning,
     renewal_counts,
@@ -29,7 +30,7 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     # neither does a CA rotation step that may not follow the last deployed one.
     spec = read_stack_config(now)
     deployed = read_deployed()
-    refused = stack_problems(spec, deployed)
+    refused = stack_problems(spec, deployed) + protected_deletion_problems(spec, deployed)
     if refused:
         raise ConfigError(refused)
     for posture_warning in spec.posture.warnings:

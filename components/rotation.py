@@ -67,24 +67,6 @@ def withdrawn_generations(
     return tuple(g for g in deployed.trust.generations if g not in wanted)
 
 
-def removed_cluster_problems(
-    spec: StackSpec, deployed: Mapping[str, DeployedCluster]
-) -> list[ConfigProblem]:
-    """A deployed cluster with protected CAs that this config drops: the engine would apply
-    every other change and then refuse the delete, so refuse before anything changes."""
-    configured = {cluster.name for cluster in spec.clusters}
-    return [
-        ConfigProblem("clusters", (
-            f"cluster {name!r} is deployed with protected CA resources (protectCa) and is no "
-            "longer configured, so the engine would refuse to delete its CA. To decommission "
-            "it, first run `pulumi up` with the cluster still configured and "
-            "`pulumi config set protectCa false`, then remove it; or restore its entry"
-        ))
-        for name, cluster in sorted(deployed.items())
-        if cluster.ca_protected and name not in configured
-    ]
-
-
 def rotation_key(index: int, cluster: ClusterSpec) -> str:
     """The stack key a refused transition is reported at."""
     ca_key = join(join("clusters", index), "ca")
@@ -94,9 +76,8 @@ def rotation_key(index: int, cluster: ClusterSpec) -> str:
 def stack_problems(
     spec: StackSpec, deployed: Mapping[str, DeployedCluster]
 ) -> list[ConfigProblem]:
-    """Every refused CA transition of the stack, each at its cluster's key, and every
-    protected cluster the config drops."""
-    problems = removed_cluster_problems(spec, deployed)
+    """Every refused CA transition of the stack, each at its cluster's key."""
+    problems: list[ConfigProblem] = []
     for index, cluster in enumerate(spec.clusters):
         previous = deployed.get(cluster.name)
         if previous is None:

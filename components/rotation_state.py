@@ -23,6 +23,7 @@ from components.rotation import LEGACY_TRUST
 
 READ_STACK_OUTPUTS: Final = "pulumi:pulumi:readStackOutputs"
 CLUSTERS_OUTPUT: Final = "clusters"
+HTTP_OUTPUT: Final = "http"
 
 
 def own_stack_name() -> str:
@@ -34,7 +35,9 @@ def read_deployed() -> dict[str, DeployedCluster]:
     result = pulumi.runtime.invoke(READ_STACK_OUTPUTS, {"name": own_stack_name()})
     value = result.value if isinstance(result.value, Mapping) else {}
     outputs = value.get("outputs")
-    return deployed_clusters(outputs.get(CLUSTERS_OUTPUT) if isinstance(outputs, Mapping) else None)
+    if not isinstance(outputs, Mapping):
+        return {}
+    return deployed_clusters(outputs.get(CLUSTERS_OUTPUT), outputs.get(HTTP_OUTPUT))
 
 
 def parse_time(value: object) -> datetime | None:
@@ -47,22 +50,26 @@ def parse_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def deployed_clusters(raw: object) -> dict[str, DeployedCluster]:
-    """The stack output `clusters` (as exported by `TransportPki.inventory`) → per cluster."""
+def deployed_clusters(raw: object, http: object = None) -> dict[str, DeployedCluster]:
+    """The stack outputs `clusters` (`TransportPki.inventory`) and `http` (`HttpPki.inventory`)
+    → per cluster."""
     if not isinstance(raw, Mapping):
         return {}
+    http_entries = http if isinstance(http, Mapping) else {}
     return {
-        str(name): _cluster(entry) for name, entry in raw.items() if isinstance(entry, Mapping)
+        str(name): _cluster(entry, http_entries.get(name))
+        for name, entry in raw.items() if isinstance(entry, Mapping)
     }
 
 
-def _cluster(entry: Mapping[str, Any]) -> DeployedCluster:
+def _cluster(entry: Mapping[str, Any], http: object) -> DeployedCluster:
     return DeployedCluster(
         trust=_trust(entry.get("rotation")),
         nodes=_nodes(entry.get("nodes")),
         ca_not_after=_ca_not_after(entry.get("caGenerations")),
         retiring=_retiring(entry.get("rotation")),
         ca_protected=entry.get("caProtected") is True,
+        http_ca_protected=isinstance(http, Mapping) and http.get("caProtected") is True,
     )
 
 

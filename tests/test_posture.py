@@ -136,6 +136,40 @@ def test_a_protected_cluster_cannot_be_dropped_in_one_update() -> None:
     assert any(u.endswith("::audit-ca-key") for u in gone.changes.deleted)
 
 
+def test_dropping_a_protected_http_ca_or_generated_ca_is_refused_up_front() -> None:
+    state = EngineState()
+    http = {"mode": "generated"}
+    run_clusters([vm_cluster(http=http)], state=state, clock=lambda: NOW)
+    before = dict(state.resources)
+    ca = make_ca("logs transport CA")
+    provided = {"mode": "provided", "certPem": ca.cert_pem, "keyPem": ca.key_pem}
+    with pytest.raises(ConfigError) as refused:
+        run_clusters([vm_cluster(ca=provided)], secret=True, state=state, clock=lambda: NOW)
+    problems = {p.key: p.message for p in refused.value.problems}
+    assert problems.keys() == {"clusters[0].ca.mode", "clusters[0].http.mode"}
+    assert "would delete cluster logs's generated HTTP CA, which is protected" in (
+        problems["clusters[0].http.mode"])
+    assert all("pulumi config set protectCa false" in m for m in problems.values())
+    assert state.resources == before
+    # Lifted first, the HTTP CA can go.
+    run_clusters([vm_cluster(http=http)], state=state, clock=lambda: NOW,
+                 settings={"protectCa": False})
+    without = run_clusters([vm_cluster()], state=state, clock=lambda: NOW,
+                           settings={"protectCa": False})
+    assert any(u.endswith("::logs-http-ca-key") for u in without.changes.deleted)
+
+
+def test_a_cluster_with_a_provided_ca_and_no_http_ca_has_nothing_protected_to_drop() -> None:
+    ca = make_ca("audit transport CA")
+    provided = {"mode": "provided", "certPem": ca.cert_pem, "keyPem": ca.key_pem}
+    state = EngineState()
+    first = run_clusters([vm_cluster(), vm_cluster("audit", ca=provided)], secret=True,
+                         state=state, clock=lambda: NOW)
+    assert first.stack_outputs["clusters"]["audit"]["caProtected"] is False
+    gone = run_clusters([vm_cluster()], secret=True, state=state, clock=lambda: NOW)
+    assert any(u.endswith("::audit-audit-1-cert") for u in gone.changes.deleted)
+
+
 def test_ca_resource_names_are_stable() -> None:
     """The URNs the engine knows each CA by. A refactor that renames a CA resource or moves it
     to another parent must keep these through `aliases`, or the next `up` would replace the
