@@ -39,11 +39,12 @@ def posture(
             "delete or replace a live CA and every node stops trusting its peers; set it back "
             f"to true (`pulumi config set {PROTECT_CA_KEY} true`) once the teardown is done"
         )
-    if secrets is not None and secrets.is_passphrase and policy is not PassphraseSecrets.ALLOW:
+    local_key = secrets.local_key if secrets is not None else None
+    if local_key is not None and policy is not PassphraseSecrets.ALLOW:
         message = (
             f"stack {stack} encrypts its secrets, the CA private keys in its state among them, "
-            "with a passphrase: whoever has the passphrase and a copy of the state can sign "
-            "node certificates, and a passphrase cannot be revoked or audited. Move the stack "
+            f"{local_key}: whoever has that key and a copy of the state can sign node "
+            "certificates, and such a key cannot be revoked or audited. Move the stack "
             f"to a KMS: `pulumi stack change-secrets-provider --stack {stack} \"{KMS_EXAMPLE}\"` "
             "(or gcpkms://, azurekeyvault://, hashivault://; docs/state-and-secrets.md)"
         )

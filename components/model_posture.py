@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 PASSPHRASE = "passphrase"
+# gocloud.dev's local-key scheme: the key itself is part of the URL, so of the stack file.
+BASE64_KEY_SCHEME = "base64key://"
 
 
 class PassphraseSecrets(Enum):
@@ -35,6 +37,15 @@ class SecretsProvider:
         if self.url is None:
             return self.has_encryption_salt
         return self.url == PASSPHRASE
+
+    @property
+    def local_key(self) -> str | None:
+        """How the secrets are encrypted when no KMS or service holds the key, else None."""
+        if self.is_passphrase:
+            return "with a passphrase"
+        if self.url is not None and self.url.startswith(BASE64_KEY_SCHEME):
+            return "with a key written into the stack file itself (base64key://)"
+        return None
 
 
 @dataclass(frozen=True)

@@ -236,6 +236,15 @@ def test_a_named_passphrase_provider_counts_as_a_passphrase() -> None:
     assert parse("prod", SecretsProvider("passphrase", False)).posture.warnings
 
 
+def test_a_key_in_the_stack_file_counts_as_a_local_key() -> None:
+    """gocloud's base64key:// puts the key into the URL, so into the committed stack file."""
+    in_file = SecretsProvider("base64key://c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNA==", False)
+    [warning] = parse("staging", in_file).posture.warnings
+    assert "with a key written into the stack file itself (base64key://)" in warning
+    with pytest.raises(ConfigError, match="passphraseSecrets: is 'refuse'"):
+        parse("prod", in_file, passphraseSecrets="refuse")
+
+
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [({"protectCa": "yes"}, "es-transport-pki:protectCa: must be true or false, got 'yes'"),
