@@ -425,6 +425,7 @@ def read_stack_config(now: datetime) -> StackSpec:
     values = {name: _decode(text) for name, text in raw.items() if text is not None}
     secret = [name for name in values if is_config_secret(prefix + name)]
     stack = pulumi.get_stack()
+    # Where Pulumi.yaml is; a language host that does not pass it runs the program there.
     root = Path(pulumi.get_root_directory() or ".")
     return parse_stack_config(
         values, stack=stack, now=now, secret_keys=secret,
