@@ -151,8 +151,7 @@ class TransportPki(pulumi.ComponentResource):
         ).apply(
             lambda values: {
                 "delivery": cluster.delivery.value,
-                "caProtected": args.protect_ca and bool(self.generations)
-                and cluster.ca.provided is None,
+                "caProtected": args.protect_ca and cluster.ca.provided is None,
                 "caCertPem": values["ca_cert_pem"],
                 "caFingerprintSha256": values["ca_fingerprint_sha256"],
                 "caGenerations": values["ca_generations"],
