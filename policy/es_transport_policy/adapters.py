@@ -8,6 +8,7 @@ from typing import Any
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -83,18 +84,46 @@ def resource_policies(family: Family, rule: ResourceRule) -> list[Policy]:
     return _pair(family, ResourceValidationPolicy, primary, companion)
 
 
+class LastGraph:
+    """The `StackGraph` of the last resource list seen, shared by every stack policy.
+
+    With `stack_request.install()` every stack policy of one AnalyzeStack is handed the same
+    list object, built for that request, so the graph is built once per request. The key is that
+    object's identity, never its contents: a list with the same URNs could carry other
+    properties. The cache holds the list itself, so its id cannot be reused by another list
+    while cached, and the next request's list replaces it. Without the shim (another
+    pulumi-policy) each policy gets a fresh list: a miss, and a graph per policy as before.
+    Rules only read the graph (no rule assigns to a Node's props or to `nodes`), so sharing it
+    is safe; keep it so.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[list[PolicyResource], StackGraph] | None = None
+
+    def __call__(self, resources: list[PolicyResource]) -> StackGraph:
+        last = self._last  # one read: another request's thread may replace it meanwhile
+        if last is not None and last[0] is resources:
+            return last[1]
+        graph = StackGraph.from_policy_resources(resources)
+        self._last = (resources, graph)
+        return graph
+
+
+graph_of_request = LastGraph()
+
+
 def stack_policies(family: Family, rule: StackRule) -> list[Policy]:
     shared = SharedConfig(family.defaults())
 
     def primary(args: StackValidationArgs, report: ReportViolation) -> None:
         config = _config(family, args.get_config())
         shared.publish(config)
-        graph = StackGraph.from_policy_resources(args.resources)
-        _report(primary_messages(family, rule(graph, config), config), report)
+        _report(primary_messages(family, rule(graph_of_request(args.resources), config), config),
+                report)
 
     def companion(args: StackValidationArgs, report: ReportViolation) -> None:
         config = shared.current()
-        graph = StackGraph.from_policy_resources(args.resources)
-        _report(companion_messages(rule(graph, config), config), report)
+        _report(companion_messages(rule(graph_of_request(args.resources), config), config),
+                report)
 
     return _pair(family, StackValidationPolicy, primary, companion)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from es_transport_policy import stack_request
+from es_transport_policy.adapters import LastGraph
 from es_transport_policy.pack import PACK_NAME, policies
 from es_transport_policy.stack_request import PINNED, analyze_stack
 from es_transport_policy.values import plain
@@ -197,6 +198,20 @@ def test_any_other_exception_fails_the_call(method: Method) -> None:
     pack = servicer([stack_policy("reports", _reports), stack_policy("fails", fails)])
     with pytest.raises(RuntimeError, match="rule bug"):
         method(pack, analyze_stack_request([RECORD]), None)
+
+
+def test_the_graph_is_kept_for_the_same_list_object_only() -> None:
+    graph_of = LastGraph()
+    seen: Seen = []
+    pack = servicer([recording("a", seen)])
+    request = analyze_stack_request(SHARED.records)
+    for _ in range(2):
+        analyze_stack(pack, request, None)
+    (_, first), (_, second) = seen
+    graph = graph_of(first)
+    assert graph_of(first) is graph and set(graph.nodes) == {r.urn for r in SHARED.records}
+    assert graph_of(second) is not graph  # same contents, another request: rebuilt
+    assert graph_of(first) is not graph  # one request kept at a time
 
 
 @pytest.fixture
