@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -24,6 +24,8 @@ from .view import ResourceView
 
 ResourceRule = Callable[[ResourceView, Mapping[str, Any]], list[Finding]]
 StackRule = Callable[[StackGraph, Mapping[str, Any]], list[Finding]]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def _report(messages: list[tuple[str, str]], report: ReportViolation) -> None:
@@ -84,46 +86,55 @@ def resource_policies(family: Family, rule: ResourceRule) -> list[Policy]:
     return _pair(family, ResourceValidationPolicy, primary, companion)
 
 
-class LastGraph:
-    """The `StackGraph` of the last resource list seen, shared by every stack policy.
+class Last(Generic[K, V]):
+    """The value computed for the last key object, given again for that very object.
 
-    With `stack_request.install()` every stack policy of one AnalyzeStack is handed the same
-    list object, built for that request, so the graph is built once per request. The key is that
-    object's identity, never its contents: a list with the same URNs could carry other
-    properties. The cache holds the list itself, so its id cannot be reused by another list
-    while cached, and the next request's list replaces it. Without the shim (another
-    pulumi-policy) each policy gets a fresh list: a miss, and a graph per policy as before.
-    Rules only read the graph (no rule assigns to a Node's props or to `nodes`), so sharing it
-    is safe; keep it so.
+    The key is an object's identity, never its contents (equal contents may come with other
+    properties, from another request), plus `same`, compared by equality. The entry holds the
+    key object itself, so its id cannot be reused by another object while kept; the next key
+    replaces it. Whoever gets the value shares it: it must only be read.
     """
 
     def __init__(self) -> None:
-        self._last: tuple[list[PolicyResource], StackGraph] | None = None
+        self._last: tuple[K, object, V] | None = None
 
-    def __call__(self, resources: list[PolicyResource]) -> StackGraph:
+    def get(self, key: K, compute: Callable[[], V], same: object = None) -> V:
         last = self._last  # one read: another request's thread may replace it meanwhile
-        if last is not None and last[0] is resources:
-            return last[1]
-        graph = StackGraph.from_policy_resources(resources)
-        self._last = (resources, graph)
-        return graph
+        if last is not None and last[0] is key and last[1] == same:
+            return last[2]
+        value = compute()
+        self._last = (key, same, value)
+        return value
 
 
-graph_of_request = LastGraph()
+_graphs: Last[list[PolicyResource], StackGraph] = Last()
+
+
+def _graph(resources: list[PolicyResource]) -> StackGraph:
+    """One graph per AnalyzeStack request for all stack policies: with
+    `stack_request.install()` they are all handed the same list object, built for that request
+    (without it, another pulumi-policy, each gets a fresh list: a graph per policy, as before).
+    Rules only read the graph (none assigns to a Node's props or to `nodes`); keep it so."""
+    return _graphs.get(resources, lambda: StackGraph.from_policy_resources(resources))
 
 
 def stack_policies(family: Family, rule: StackRule) -> list[Policy]:
     shared = SharedConfig(family.defaults())
+    found: Last[StackGraph, list[Finding]] = Last()
+
+    def findings(args: StackValidationArgs, config: dict[str, Any]) -> list[Finding]:
+        """The companion runs after the primary on the same graph with the config the primary
+        published, so the rule's findings are the primary's: the rule runs once per request."""
+        graph = _graph(args.resources)
+        return found.get(graph, lambda: rule(graph, config), config)
 
     def primary(args: StackValidationArgs, report: ReportViolation) -> None:
         config = _config(family, args.get_config())
         shared.publish(config)
-        _report(primary_messages(family, rule(graph_of_request(args.resources), config), config),
-                report)
+        _report(primary_messages(family, findings(args, config), config), report)
 
     def companion(args: StackValidationArgs, report: ReportViolation) -> None:
         config = shared.current()
-        _report(companion_messages(rule(graph_of_request(args.resources), config), config),
-                report)
+        _report(companion_messages(findings(args, config), config), report)
 
     return _pair(family, StackValidationPolicy, primary, companion)

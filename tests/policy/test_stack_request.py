@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 from es_transport_policy import stack_request
-from es_transport_policy.adapters import LastGraph
+from es_transport_policy.adapters import Last, stack_policies
+from es_transport_policy.family import Family
+from es_transport_policy.findings import Finding, Grade
+from es_transport_policy.graph import StackGraph
 from es_transport_policy.pack import PACK_NAME, policies
 from es_transport_policy.stack_request import PINNED, analyze_stack
 from es_transport_policy.values import plain
@@ -200,18 +203,32 @@ def test_any_other_exception_fails_the_call(method: Method) -> None:
         method(pack, analyze_stack_request([RECORD]), None)
 
 
-def test_the_graph_is_kept_for_the_same_list_object_only() -> None:
-    graph_of = LastGraph()
-    seen: Seen = []
-    pack = servicer([recording("a", seen)])
-    request = analyze_stack_request(SHARED.records)
-    for _ in range(2):
-        analyze_stack(pack, request, None)
-    (_, first), (_, second) = seen
-    graph = graph_of(first)
-    assert graph_of(first) is graph and set(graph.nodes) == {r.urn for r in SHARED.records}
-    assert graph_of(second) is not graph  # same contents, another request: rebuilt
-    assert graph_of(first) is not graph  # one request kept at a time
+def test_a_value_is_kept_for_the_same_key_object_only() -> None:
+    last: Last[list[int], object] = Last()
+    key = [1]
+    value = last.get(key, object)
+    assert last.get(key, object) is value
+    assert last.get([1], object) is not value  # equal contents, another object: computed
+    assert last.get(key, object) is not value  # one key kept at a time
+    kept = last.get(key, object, "config")
+    assert last.get(key, object, "config") is kept and last.get(key, object, "other") is not kept
+
+
+@METHODS
+def test_a_stack_rule_runs_once_per_request_with_the_shim(method: Method) -> None:
+    graphs: list[StackGraph] = []
+
+    def rule(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
+        graphs.append(graph)
+        return [Finding("INV-T", "blocking", "why", "fix", RECORD.urn),
+                Finding("INV-T", "notice", "why", "fix", RECORD.urn, Grade.NOTICE)]
+
+    family = Family("t", "INV-T", "summary", "rationale", "fix")
+    pack = servicer(stack_policies(family, rule))
+    request = analyze_stack_request([RECORD])
+    response = method(pack, request, None)
+    assert [d.policyName for d in response.diagnostics] == ["t", "t-advisory"]
+    assert len(graphs) == (1 if method is analyze_stack else 2)
 
 
 @pytest.fixture
