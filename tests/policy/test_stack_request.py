@@ -248,7 +248,9 @@ def test_install_only_on_the_pinned_pulumi_policy(monkeypatch: pytest.MonkeyPatc
 
 
 def test_the_pinned_version_is_the_one_required() -> None:
-    """A pulumi-policy bump must revisit stack_request (else the pack silently loses it)."""
-    requirements = Path(__file__).resolve().parents[2] / "requirements-dev.txt"
-    assert f"pulumi-policy=={PINNED}" in requirements.read_text().split()
+    """A pulumi-policy bump must revisit stack_request (else the pack silently loses it): the
+    pack's own runtime (policy/venv) and the tests' pin it."""
+    repo = Path(__file__).resolve().parents[2]
+    for requirements in (repo / "policy" / "requirements.txt", repo / "requirements-dev.txt"):
+        assert f"pulumi-policy=={PINNED}" in requirements.read_text().split()
     assert version("pulumi-policy") == PINNED
