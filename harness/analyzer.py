@@ -133,6 +133,54 @@ def reconcile_config(info: AnalyzerInfo, given: Mapping[str, Any]) -> dict[str, 
     return result
 
 
+def analyzer_info(info: analyzer_pb2.AnalyzerInfo) -> AnalyzerInfo:
+    return AnalyzerInfo(
+        info.name,
+        tuple(
+            PolicyInfo(
+                p.name, p.description, LEVELS[p.enforcementLevel],
+                analyzer_pb2.PolicyType.Name(p.policy_type),
+                json_format.MessageToDict(p.configSchema.properties),
+            )
+            for p in info.policies
+        ),
+    )
+
+
+def configure_request(
+    config: Mapping[str, Mapping[str, Any]],
+) -> analyzer_pb2.ConfigureAnalyzerRequest:
+    """The Configure call for a reconciled config (see `reconcile_config`)."""
+    request = analyzer_pb2.ConfigureAnalyzerRequest()
+    for name, entry in config.items():
+        props = {k: v for k, v in entry.items() if k != "enforcementLevel"}
+        request.policyConfig[name].CopyFrom(
+            analyzer_pb2.PolicyConfig(
+                enforcementLevel=LEVEL_CODES[entry["enforcementLevel"]],
+                properties=_struct(props),
+            )
+        )
+    return request
+
+
+def analyze_stack_request(records: Iterable[Record]) -> analyzer_pb2.AnalyzeStackRequest:
+    """The AnalyzeStack call the engine makes for `records` (their outputs where known)."""
+    resources = [
+        analyzer_pb2.AnalyzerResource(
+            type=r.type, name=r.name, urn=r.urn, parent=r.parent,
+            properties=_struct(r.outputs if r.outputs is not None else r.properties),
+            options=analyzer_pb2.AnalyzerResourceOptions(parent=r.parent, protect=r.protect),
+            dependencies=list(r.dependencies),
+            propertyDependencies={
+                k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
+                for k, v in r.property_dependencies.items() if v
+            },
+        )
+        for r in records
+    ]
+    return analyzer_pb2.AnalyzeStackRequest(resources=resources)
+
+
 class PolicyAnalyzer:
     """A running pack. Use as a context manager: the process always ends on exit."""
 
@@ -244,33 +292,13 @@ class PolicyAnalyzer:
         return info.version
 
     def get_analyzer_info(self) -> AnalyzerInfo:
-        info = self._stub.GetAnalyzerInfo(empty_pb2.Empty())
-        return AnalyzerInfo(
-            info.name,
-            tuple(
-                PolicyInfo(
-                    p.name, p.description, LEVELS[p.enforcementLevel],
-                    analyzer_pb2.PolicyType.Name(p.policy_type),
-                    json_format.MessageToDict(p.configSchema.properties),
-                )
-                for p in info.policies
-            ),
-        )
+        return analyzer_info(self._stub.GetAnalyzerInfo(empty_pb2.Empty()))
 
     def configure(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Reconcile `given` (the `--policy-pack-config` JSON) and send it; returns what was
         sent."""
         config = reconcile_config(self.get_analyzer_info(), given or {})
-        request = analyzer_pb2.ConfigureAnalyzerRequest()
-        for name, entry in config.items():
-            props = {k: v for k, v in entry.items() if k != "enforcementLevel"}
-            request.policyConfig[name].CopyFrom(
-                analyzer_pb2.PolicyConfig(
-                    enforcementLevel=LEVEL_CODES[entry["enforcementLevel"]],
-                    properties=_struct(props),
-                )
-            )
-        self._stub.Configure(request)
+        self._stub.Configure(configure_request(config))
         return config
 
     def analyze(self, record: Record) -> list[Diagnostic]:
@@ -284,22 +312,7 @@ class PolicyAnalyzer:
         return _diagnostics(self._stub.Analyze(request))
 
     def analyze_stack(self, records: Iterable[Record]) -> list[Diagnostic]:
-        resources = [
-            analyzer_pb2.AnalyzerResource(
-                type=r.type, name=r.name, urn=r.urn, parent=r.parent,
-                properties=_struct(r.outputs if r.outputs is not None else r.properties),
-                options=analyzer_pb2.AnalyzerResourceOptions(parent=r.parent, protect=r.protect),
-                dependencies=list(r.dependencies),
-                propertyDependencies={
-                    k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
-                    for k, v in r.property_dependencies.items() if v
-                },
-            )
-            for r in records
-        ]
-        return _diagnostics(
-            self._stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
-        )
+        return _diagnostics(self._stub.AnalyzeStack(analyze_stack_request(records)))
 
     def preview(self, records: Sequence[Record]) -> list[Diagnostic]:
         """What a preview reports: Analyze for every resource, then AnalyzeStack."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -23,6 +24,8 @@ from .view import ResourceView
 
 ResourceRule = Callable[[ResourceView, Mapping[str, Any]], list[Finding]]
 StackRule = Callable[[StackGraph, Mapping[str, Any]], list[Finding]]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def _report(messages: list[tuple[str, str]], report: ReportViolation) -> None:
@@ -83,18 +86,55 @@ def resource_policies(family: Family, rule: ResourceRule) -> list[Policy]:
     return _pair(family, ResourceValidationPolicy, primary, companion)
 
 
+class Last(Generic[K, V]):
+    """The value computed for the last key object, given again for that very object.
+
+    The key is an object's identity, never its contents (equal contents may come with other
+    properties, from another request), plus `same`, compared by equality. The entry holds the
+    key object itself, so its id cannot be reused by another object while kept; the next key
+    replaces it. Whoever gets the value shares it: it must only be read.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[K, object, V] | None = None
+
+    def get(self, key: K, compute: Callable[[], V], same: object = None) -> V:
+        last = self._last  # one read: another request's thread may replace it meanwhile
+        if last is not None and last[0] is key and last[1] == same:
+            return last[2]
+        value = compute()
+        self._last = (key, same, value)
+        return value
+
+
+_graphs: Last[list[PolicyResource], StackGraph] = Last()
+
+
+def _graph(resources: list[PolicyResource]) -> StackGraph:
+    """One graph per AnalyzeStack request for all stack policies: with
+    `stack_request.install()` they are all handed the same list object, built for that request
+    (without it, another pulumi-policy, each gets a fresh list: a graph per policy, as before).
+    Rules only read the graph (none assigns to a Node's props or to `nodes`); keep it so."""
+    return _graphs.get(resources, lambda: StackGraph.from_policy_resources(resources))
+
+
 def stack_policies(family: Family, rule: StackRule) -> list[Policy]:
     shared = SharedConfig(family.defaults())
+    found: Last[StackGraph, list[Finding]] = Last()
+
+    def findings(args: StackValidationArgs, config: dict[str, Any]) -> list[Finding]:
+        """The companion runs after the primary on the same graph with the config the primary
+        published, so the rule's findings are the primary's: the rule runs once per request."""
+        graph = _graph(args.resources)
+        return found.get(graph, lambda: rule(graph, config), config)
 
     def primary(args: StackValidationArgs, report: ReportViolation) -> None:
         config = _config(family, args.get_config())
         shared.publish(config)
-        graph = StackGraph.from_policy_resources(args.resources)
-        _report(primary_messages(family, rule(graph, config), config), report)
+        _report(primary_messages(family, findings(args, config), config), report)
 
     def companion(args: StackValidationArgs, report: ReportViolation) -> None:
         config = shared.current()
-        graph = StackGraph.from_policy_resources(args.resources)
-        _report(companion_messages(rule(graph, config), config), report)
+        _report(companion_messages(findings(args, config), config), report)
 
     return _pair(family, StackValidationPolicy, primary, companion)

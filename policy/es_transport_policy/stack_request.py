@@ -1,0 +1,127 @@
+"""AnalyzeStack that deserialises the stack once per request (pulumi-policy 1.21.0 only).
+
+pulumi-policy 1.21.0's `_PolicyAnalyzerServicer.AnalyzeStack` rebuilds every `PolicyResource`
+(MessageToDict, `deserialize_properties`, unknown-checking proxies, parent and dependency links)
+inside its loop over the policies, so once per enabled stack policy: 13 times for this pack,
+over half of the call at 1,000 nodes (docs/benchmarks.md, F4). `install()` replaces that method
+with `analyze_stack` below: upstream's loop step for step (enforcement levels, config, stack
+tags, violation reports, the UnknownValueError and not-applicable handling, other exceptions
+failing the call), except that the resource list is built once, on the first enabled stack
+policy (as upstream, nothing is deserialised when none is enabled), and every stack policy is
+handed that same list.
+
+Sharing is safe because nothing here writes to what it is handed: the pack's only reader of
+`args.resources` is `StackGraph.from_policy_resources`, which copies the properties into plain
+values; no rule or adapter assigns to a PolicyResource, its props or the list. Keep it so.
+
+The method body relies on 1.21.0's private names, so `install()` does nothing on any other
+installed version and the pack then runs with upstream's own AnalyzeStack (slower, same
+results).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.metadata import version
+from inspect import isawaitable
+from typing import Any
+
+from google.protobuf import json_format
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import EnforcementLevel, PolicyResource, StackValidationArgs
+from pulumi_policy import StackValidationPolicy as StackPolicy
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.policy import _NotApplicableError, _PolicyAnalyzerServicer
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+PINNED = "1.21.0"
+
+
+def install() -> bool:
+    """Use `analyze_stack` for every pack servicer of this process (before `PolicyPack(...)`
+    registers the servicer); False, and stock behaviour, unless pulumi-policy is `PINNED`."""
+    if version("pulumi-policy") != PINNED:
+        return False
+    # A class attribute, as upstream defines it: the servicer is created inside PolicyPack().
+    _PolicyAnalyzerServicer.AnalyzeStack = analyze_stack  # type: ignore[method-assign]
+    return True
+
+
+def _private(servicer: _PolicyAnalyzerServicer, name: str) -> Any:
+    """A name-mangled attribute of upstream's servicer (`self.__name` in its methods)."""
+    return getattr(servicer, f"_PolicyAnalyzerServicer__{name}")
+
+
+def policy_resources(
+    servicer: _PolicyAnalyzerServicer, request: analyzer_pb2.AnalyzeStackRequest
+) -> list[PolicyResource]:
+    """The request's resources as 1.21.0 builds them for each stack policy: proxied props,
+    options and provider by upstream's own helpers, then parent, dependencies and property
+    dependencies linked to the resource objects (URNs not in the request are dropped; with a
+    URN twice, the last resource wins)."""
+    built: list[tuple[PolicyResource, analyzer_pb2.AnalyzerResource]] = []
+    for r in request.resources:
+        deserialized = deserialize_properties(json_format.MessageToDict(r.properties))
+        props = unknown_checking_proxy(deserialized)
+        resource = PolicyResource(
+            r.type, props, r.urn, r.name, servicer._get_resource_options(r),
+            servicer._get_provider_resource(r), None, [], {},
+        )
+        built.append((resource, r))
+    by_urn = {resource.urn: resource for resource, _ in built}
+    for resource, r in built:
+        if r.parent in by_urn:
+            resource.parent = by_urn[r.parent]
+        resource.dependencies.extend(by_urn[d] for d in r.dependencies if d in by_urn)
+        for prop, deps in r.propertyDependencies.items():
+            resource.property_dependencies[prop] = [by_urn[d] for d in deps.urns if d in by_urn]
+    return [resource for resource, _ in built]
+
+
+def analyze_stack(
+    self: _PolicyAnalyzerServicer, request: analyzer_pb2.AnalyzeStackRequest, _context: object
+) -> analyzer_pb2.AnalyzeResponse:
+    """Upstream 1.21.0's AnalyzeStack with the resources built once (see the module doc)."""
+    self._configure_runtime_settings()  # type: ignore[no-untyped-call]
+    response = analyzer_pb2.AnalyzeResponse()
+    resources: list[PolicyResource] | None = None
+    for policy in _private(self, "policies"):
+        level = self._get_enforcement_level(policy)
+        if level == EnforcementLevel.DISABLED or not isinstance(policy, StackPolicy):
+            continue
+        if level == EnforcementLevel.REMEDIATE:
+            # As upstream: stack policies cannot remediate, so the level reported is mandatory.
+            level = EnforcementLevel.MANDATORY
+        report = self._create_report_violation(
+            response, policy.name, policy.description, level, policy.severity
+        )
+        if resources is None:
+            resources = policy_resources(self, request)
+        args = StackValidationArgs(
+            resources, self._get_policy_config(policy.name), _private(self, "stack_tags")
+        )
+        try:
+            result = policy.validate(args, report)
+            if isawaitable(result):
+                # Upstream runs it as an asyncio.Task of a new loop, which is what
+                # run_until_complete makes of a coroutine.
+                loop = asyncio.new_event_loop()
+                loop.run_until_complete(result)
+                loop.close()
+        except UnknownValueError as e:
+            pack = f"{_private(self, 'policy_pack_name')}@v{_private(self, 'policy_pack_version')}"
+            response.diagnostics.append(analyzer_pb2.AnalyzeDiagnostic(
+                policyName=policy.name,
+                policyPackName=_private(self, "policy_pack_name"),
+                policyPackVersion=_private(self, "policy_pack_version"),
+                message=f"can't run policy '{policy.name}' from policy pack '{pack}' during "
+                f"preview: {e.message}",
+                urn="",
+                description=policy.description,
+                enforcementLevel=self._map_enforcement_level(EnforcementLevel.ADVISORY),
+            ))
+        except _NotApplicableError as e:
+            response.not_applicable.append(
+                analyzer_pb2.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or "")
+            )
+    return response
