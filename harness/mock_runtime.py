@@ -257,7 +257,7 @@ class EngineState:
             ))
 
     def delete(self, urns: Sequence[str]) -> None:
-        self.check_deletable(urns)
+        """`run_program` has called `check_deletable` first: before any provider deletes."""
         for urn in urns:
             del self.resources[urn]
 
