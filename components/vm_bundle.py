@@ -14,14 +14,13 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import yaml
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from components import http_settings, transport_settings
+from components import http_settings, transport_settings, yaml_text
 from components.model import BundleFormat, TransportSpec
 
 ELASTICSEARCH_YML = "elasticsearch.yml"
@@ -99,7 +98,7 @@ def elasticsearch_yml(cluster: str, node: str, values: Mapping[str, object]) -> 
         "# Paths are relative to the Elasticsearch config directory. Changing a value here\n"
         "# needs a rolling restart; renewed certificate files are reloaded without one.\n"
     )
-    return header + yaml.safe_dump(dict(values), sort_keys=True, default_flow_style=False)
+    return header + yaml_text.dump(dict(values), sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -191,5 +190,4 @@ def cloud_init(config_dir: str, owner: str, files: Mapping[str, tuple[bytes, str
         if rel == ELASTICSEARCH_YML:
             entry["append"] = True
         entries.append(entry)
-    body = yaml.safe_dump({"write_files": entries}, sort_keys=False, default_flow_style=False)
-    return "#cloud-config\n" + body
+    return "#cloud-config\n" + yaml_text.dump_block_list("write_files", entries)

@@ -344,6 +344,25 @@ def test_cloud_init_writes_the_same_bytes_as_the_local_bundle(
                                                            vm_bundle.TRUSTSTORE}
 
 
+def test_cloud_init_and_yml_are_the_pure_python_emitters_text(
+    run: Recording, out: Path, vm_clusters: list[dict[str, Any]]
+) -> None:
+    """components/yaml_text.py renders with libyaml where it agrees: the real documents of every
+    format are still exactly what PyYAML's own emitter writes for the same data."""
+    def pure(data: Any, sort_keys: bool) -> str:
+        text: str = yaml.dump(data, Dumper=yaml.SafeDumper, sort_keys=sort_keys,
+                              default_flow_style=False)
+        return text
+
+    exported = reveal(run.stack_outputs["vmCloudInit"])
+    for cluster, directory in node_dirs(out, vm_clusters):
+        document = exported[cluster["name"]][directory.name]
+        assert document == "#cloud-config\n" + pure(yaml.safe_load(document), False)
+        yml = (directory / vm_bundle.ELASTICSEARCH_YML).read_text()
+        body = "".join(line for line in yml.splitlines(True) if not line.startswith("#"))
+        assert body == pure(yaml.safe_load(yml), True)
+
+
 # --------------------------------------------------------------------------- handshakes
 
 
