@@ -324,15 +324,17 @@ def _ensure_directory(directory: str, created: list[str]) -> None:
     for path in _prefixes(directory):
         if os.path.isdir(path):
             continue
-        if os.path.lexists(path):
-            raise LocalFilesError(
-                f"cannot create directory {directory!r}: {path!r} exists and is not a directory; "
-                "remove or rename it, or choose another directory"
-            )
         try:
             os.mkdir(path, DIR_MODE)
         except FileExistsError:
-            continue  # a sibling resource created it concurrently
+            # Checked only now: a sibling resource may create it between isdir and mkdir (the
+            # provider host runs steps concurrently).
+            if os.path.isdir(path):
+                continue
+            raise LocalFilesError(
+                f"cannot create directory {directory!r}: {path!r} exists and is not a directory; "
+                "remove or rename it, or choose another directory"
+            ) from None
         except OSError as err:
             raise _error("create directory", path, err) from err
         created.append(path)

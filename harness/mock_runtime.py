@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import logging
 import threading
@@ -321,6 +322,21 @@ def _apply_additional_secret_outputs(
     return {k: tls.wrap_secret(v) if k in names else v for k, v in outputs.items()}
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """One registration between the monitor's planning and its record of the result."""
+
+    wire_inputs: dict[str, Any]
+    trigger: Any
+    prior_urn: str | None
+    prior: StoredResource | None
+    protect: bool
+    step: Step
+    sdk_inputs: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
 class RecordingMonitor(MockMonitor):
     """The stock mock monitor, plus: a record of every request, engine-state steps, the
     engine's `additionalSecretOutputs`, and the stack's exports."""
@@ -337,8 +353,11 @@ class RecordingMonitor(MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
         # Earlier URNs that registrations continued through an alias: not deleted by this run.
         self.aliased: set[str] = set()
-        # The SDK calls the monitor from executor threads; the engine serialises steps too.
+        # The SDK calls the monitor from executor threads; the engine serialises its state
+        # updates too. Provider work runs outside it (RegisterResource).
         self._lock = threading.Lock()
+        # The Python dynamic-provider host serves steps from 4 threads (pulumi/dynamic/__main__).
+        self._provider_slots = threading.BoundedSemaphore(4)
         self.private_loop = _PrivateLoop()
 
     def make_urn(
@@ -378,7 +397,20 @@ class RecordingMonitor(MockMonitor):
             self.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
         with self._lock:
-            return self.private_loop.run(lambda: self._register(urn, request))
+            planned = self.private_loop.run(lambda: self._plan(urn, request))
+        if dynamic_providers.is_dynamic(request.type):
+            # Outside the lock, at most as many at once as the provider host runs (its
+            # bundles' fsyncs would otherwise stall every other registration).
+            with self._provider_slots:
+                outcome = dynamic_providers.register(
+                    urn, planned.sdk_inputs, planned.prior, planned.step, preview=self.preview,
+                    delete_before_replace=request.deleteBeforeReplace,
+                )
+            planned = dataclasses.replace(
+                planned, step=outcome.step, id=outcome.id, outputs=outcome.outputs
+            )
+        with self._lock:
+            return self.private_loop.run(lambda: self._record(urn, request, planned))
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
         outputs = struct_to_python(request.outputs)
@@ -390,7 +422,7 @@ class RecordingMonitor(MockMonitor):
                 registration.outputs = outputs
         return empty_pb2.Empty()
 
-    def _register(self, urn: str, request: Any) -> Any:
+    def _plan(self, urn: str, request: Any) -> _Planned:
         wire_inputs = struct_to_python(request.object)
         trigger = _replacement_trigger(request)
         prior_urn = self.state.prior(urn, self.alias_urns(request))
@@ -409,30 +441,36 @@ class RecordingMonitor(MockMonitor):
                 "To unprotect the resource, remove the `protect` flag from the resource in your "
                 "Pulumi program and run `pulumi up`"
             ))
+        planned = _Planned(wire_inputs, trigger, prior_urn, prior, protect, step)
         if dynamic_providers.is_dynamic(request.type):
-            outcome = dynamic_providers.register(
-                urn, rpc.deserialize_properties(request.object, keep_unknowns=True),
-                prior, step, preview=self.preview,
-                delete_before_replace=request.deleteBeforeReplace,
+            # The provider's step runs next, outside the lock (RegisterResource).
+            return dataclasses.replace(
+                planned, sdk_inputs=rpc.deserialize_properties(request.object, keep_unknowns=True)
             )
-            step, id_, outputs = outcome.step, outcome.id, outcome.outputs
-        else:
-            id_, outputs = self._outputs_for(prior, request, step)
-        outputs = _apply_additional_secret_outputs(outputs, list(request.additionalSecretOutputs))
+        id_, outputs = self._outputs_for(prior, request, step)
+        return dataclasses.replace(planned, id=id_, outputs=outputs)
+
+    def _record(self, urn: str, request: Any, planned: _Planned) -> Any:
+        outputs = _apply_additional_secret_outputs(
+            planned.outputs, list(request.additionalSecretOutputs)
+        )
         if not self.preview:
             self.state.store(urn, StoredResource(
-                request.type, bool(request.custom), reveal(wire_inputs), reveal(trigger), id_,
-                copy.deepcopy(outputs), protect), moved_from=prior_urn)
-        self.changes.add(step, urn)
+                request.type, bool(request.custom), reveal(planned.wire_inputs),
+                reveal(planned.trigger), planned.id, copy.deepcopy(outputs), planned.protect),
+                moved_from=planned.prior_urn)
+        self.changes.add(planned.step, urn)
         response_object = _sync_await(rpc.serialize_properties(outputs, {}))
-        self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, outputs)
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, planned.id, outputs)
         registration = self._registration(
-            urn, request, step=step, id_=id_, inputs=wire_inputs,
-            response_object=response_object, trigger=trigger,
+            urn, request, step=planned.step, id_=planned.id, inputs=planned.wire_inputs,
+            response_object=response_object, trigger=planned.trigger,
         )
         self.registrations.append(registration)
         self._by_urn[urn] = registration
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=response_object)
+        return resource_pb2.RegisterResourceResponse(
+            urn=urn, id=planned.id, object=response_object
+        )
 
     def _outputs_for(
         self, prior: StoredResource | None, request: Any, step: Step

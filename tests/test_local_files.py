@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
@@ -476,6 +477,18 @@ def test_directory_under_a_regular_file_is_a_clear_error(
     assert (
         str(blocker) in message and "not a directory" in message and "remove or rename" in message
     )
+
+
+def test_concurrent_creates_share_new_parent_directories(
+    provider: LocalFilesProvider, tmp_path: Path
+) -> None:
+    """The provider host runs steps on 4 threads: sibling nodes creating the same missing
+    parents at once must all succeed (a parent made by a sibling is not "not a directory")."""
+    for attempt in range(20):
+        parent = tmp_path / f"try-{attempt}" / "out" / "cluster"
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda n: provider.create(bundle(parent / f"node-{n}")), range(8)))
+        assert sorted(p.name for p in parent.iterdir()) == [f"node-{n}" for n in range(8)]
 
 
 def test_a_file_in_place_of_a_subdirectory_is_a_clear_error(
