@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import eck_layout, eck_manifests
+from components import eck_layout, eck_manifests, k8s_core
 from components.http_pki import SHARED, HttpPki
 from components.model import ClusterSpec
 from components.model_eck import EckCertificates, EckSpec
@@ -46,7 +46,7 @@ class EckDelivery(pulumi.ComponentResource):
             raise ValueError(f"cluster {args.cluster.name!r} is not delivered to ECK")
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.config_map_name = eck_layout.trust_config_map(eck.name)
-        trust = k8s.core.v1.ConfigMap(
+        trust = k8s_core.config_map(
             f"{name}-trust",
             metadata=_metadata(self.config_map_name, eck),
             data=args.pki.trusted_ca_pem.apply(eck_manifests.trust_data),
@@ -61,10 +61,10 @@ class EckDelivery(pulumi.ComponentResource):
             role, data = "ca-secret", _ca_data(args.pki)
         # The whole `data` map is secret: it holds private keys (INV-CUSTODY).
         secret_data: pulumi.Output[dict[str, str]] = pulumi.Output.secret(data)
-        secret = k8s.core.v1.Secret(
+        secret = k8s_core.secret(
             f"{name}-{role}",
             metadata=_metadata(self.secret_name, eck),
-            type="Opaque",
+            type_="Opaque",
             data=secret_data,
             opts=child,
         )
@@ -75,10 +75,10 @@ class EckDelivery(pulumi.ComponentResource):
             # Secret as a whole: it holds the HTTP key (INV-CUSTODY).
             http_data: pulumi.Output[dict[str, str]] = pulumi.Output.secret(_http_data(args.http))
             referenced.append(
-                k8s.core.v1.Secret(
+                k8s_core.secret(
                     f"{name}-http-cert",
                     metadata=_metadata(self.http_secret_name, eck),
-                    type="Opaque",
+                    type_="Opaque",
                     data=http_data,
                     opts=child,
                 )

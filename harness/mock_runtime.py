@@ -299,6 +299,8 @@ class Registration:
     delete_before_replace: bool | None
     retain_on_delete: bool | None
     deleted_with: str
+    version: str = ""
+    plugin_download_url: str = ""
 
 
 def _optional_bool(request: Any, name: str) -> bool | None:
@@ -514,6 +516,8 @@ class RecordingMonitor(MockMonitor):
             if request.deleteBeforeReplaceDefined else None,
             retain_on_delete=_optional_bool(request, "retainOnDelete"),
             deleted_with=request.deletedWith,
+            version=request.version,
+            plugin_download_url=request.pluginDownloadURL,
         )
 
 
@@ -595,6 +599,8 @@ class _EngineLog(logging.Handler):
         super().__init__(logging.WARNING)
         self.warnings: list[str] = []
         self.logger = logging.Logger("pulumi-engine")  # unregistered: nothing propagates
+        # The SDK logs debug lines per registration: dropped before a LogRecord is built.
+        self.logger.setLevel(logging.WARNING)
         self.logger.addHandler(self)
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -486,8 +486,9 @@ def test_concurrent_creates_share_new_parent_directories(
     parents at once must all succeed (a parent made by a sibling is not "not a directory")."""
     for attempt in range(20):
         parent = tmp_path / f"try-{attempt}" / "out" / "cluster"
+        nodes = [bundle(parent / f"node-{n}") for n in range(8)]
         with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda n: provider.create(bundle(parent / f"node-{n}")), range(8)))
+            list(pool.map(provider.create, nodes))
         assert sorted(p.name for p in parent.iterdir()) == [f"node-{n}" for n in range(8)]
 
 
