@@ -4,7 +4,7 @@
 # Compare figures only within one run: the ratios are what carries across machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python=${PYTHON:-.venv/bin/python}
+python=${PYTHON:-venv/bin/python}
 quick=()
 [[ "${1:-}" == "--quick" ]] && quick=(--quick)
 mkdir -p bench/results
