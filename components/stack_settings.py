@@ -9,13 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components.model_posture import SecretsProvider
+from components.yaml_load import safe_load
 
 
 def _document(path: Path) -> dict[str, Any]:
-    loaded = yaml.safe_load(path.read_text())
+    loaded = safe_load(path.read_text())
     return loaded if isinstance(loaded, dict) else {}
 
 

@@ -192,6 +192,7 @@ class PolicyAnalyzer:
         stack: str = "test",
         dry_run: bool = True,
         python: str = sys.executable,
+        connect: bool = True,
     ) -> None:
         self.pack_dir, self.project, self.stack = pack_dir, project, stack
         self.dry_run = dry_run
@@ -208,14 +209,20 @@ class PolicyAnalyzer:
             [python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
             cwd=pack_dir, env=env, stdout=subprocess.PIPE, stderr=self._stderr,
         )
-        try:
-            port = self._read_port()
-            self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-            grpc.channel_ready_future(self._channel).result(timeout=START_TIMEOUT_S)
-            self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
-        except BaseException:
-            self.close()
-            raise
+        if connect:
+            try:
+                self.connect()
+            except BaseException:
+                self.close()
+                raise
+
+    def connect(self) -> None:
+        """Wait until the pack listens, and open the channel. `__init__` does it unless
+        `connect=False`: the pack then boots while the caller does something else first."""
+        port = self._read_port()
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        grpc.channel_ready_future(self._channel).result(timeout=START_TIMEOUT_S)
+        self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
 
     def _read_port(self) -> int:
         assert self._process.stdout is not None

@@ -343,10 +343,15 @@ class RecordingMonitor(MockMonitor):
     """The stock mock monitor, plus: a record of every request, engine-state steps, the
     engine's `additionalSecretOutputs`, and the stack's exports."""
 
-    def __init__(self, mocks: Mocks, state: EngineState, *, preview: bool = False) -> None:
+    def __init__(
+        self, mocks: Mocks, state: EngineState, *, preview: bool = False,
+        on_register: Callable[[Registration], None] | None = None,
+    ) -> None:
         super().__init__(mocks)
         self.state = state
         self.preview = preview
+        # Called with each registration as it is recorded, under the lock: it must not block.
+        self.on_register = on_register
         self.registrations: list[Registration] = []
         # RegisterResourceOutputs looks its resource up once per component: no scan per call.
         self._by_urn: dict[str, Registration] = {}
@@ -470,6 +475,8 @@ class RecordingMonitor(MockMonitor):
         )
         self.registrations.append(registration)
         self._by_urn[urn] = registration
+        if self.on_register is not None:
+            self.on_register(registration)
         return resource_pb2.RegisterResourceResponse(
             urn=urn, id=planned.id, object=response_object
         )
@@ -664,7 +671,7 @@ def run_program(
     program: Callable[[], None], *, config: Mapping[str, Any] | None = None,
     secret_keys: Sequence[str] = (), project: str = "es-transport-pki", stack: str = "dev",
     preview: bool = False, state: EngineState | None = None, clock: Clock | None = None,
-    root_directory: Path | None = None,
+    root_directory: Path | None = None, on_register: Callable[[Registration], None] | None = None,
 ) -> Recording:
     """Run `program` as `pulumi up` (or `pulumi preview`) runs `__main__.py`.
 
@@ -673,10 +680,14 @@ def run_program(
     keeps what was created before it, and nothing is deleted (as with a failed `up`). So does
     `ProtectedResourceError` when the run would replace or delete a protected resource.
     `root_directory` is the project root the program sees (default: the working directory).
+    `on_register` sees each registration as soon as it is recorded, in registration order (as
+    the engine hands resources to a policy pack during a run); it runs under the monitor's
+    lock, so it should only hand the registration on.
     """
     engine_state = state if state is not None else EngineState()
     monitor = RecordingMonitor(
-        TlsMocks(clock, engine_state.stack_outputs), engine_state, preview=preview
+        TlsMocks(clock, engine_state.stack_outputs), engine_state, preview=preview,
+        on_register=on_register,
     )
     log = _EngineLog()
     _configure(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import queue
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from harness.analyzer import DEFAULT_PACK, UNKNOWN, Diagnostic, PolicyAnalyzer, Record, secret
@@ -25,6 +28,9 @@ def to_wire(value: Any) -> Any:
 
 
 def to_record(registration: Registration) -> Record:
+    """What the engine sends for a registration. Only what is final when it is registered:
+    inputs, and the outputs of custom resources (a component's outputs come later, through
+    RegisterResourceOutputs, and are not sent), so it can be converted as it arrives."""
     return Record(
         type=registration.type,
         name=registration.name,
@@ -52,3 +58,94 @@ def run_policies(
         analyzer.configure_stack()
         analyzer.configure(config or {})
         return analyzer.preview(records)
+
+
+class StreamedPolicies:
+    """The pack judging a program while it runs, as the engine does: Analyze for each
+    registration `submit`ted as the program makes it (`run_program(on_register=...)`), then
+    AnalyzeStack over all of them in `finish`. Reports what `run_policies` reports for the
+    same records, in the same order.
+
+    The pack process starts on entry and boots (≈ 0.5 s, in its own process) while the
+    program validates its config and builds its resources. A worker thread connects to it at
+    the first registration, configures it, and analyzes the queued registrations in order
+    while the program goes on (gRPC waits release the GIL). A program that fails before
+    registering anything (a config error) never waits for the pack. Use as a context manager:
+    on leaving it the worker has ended and the pack process is closed, also when the program
+    raised.
+
+    `config` (the `--policy-pack-config` JSON) is read on the worker too. Its errors, like any
+    of the pack's, are raised by `finish`, after the program: an error of the program itself
+    still comes first, as when the pack only ran after it.
+    """
+
+    def __init__(
+        self, *, stack: str, config: Callable[[], Mapping[str, Any]] = dict,
+        pack_dir: Path = DEFAULT_PACK,
+    ) -> None:
+        self._stack, self._config, self._pack_dir = stack, config, pack_dir
+        # None ends the stream: analyze the stack (or, once aborted, just stop).
+        self._queue: queue.SimpleQueue[Registration | None] = queue.SimpleQueue()
+        self._aborted = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="policy-pack")
+        self._diagnostics: list[Diagnostic] = []
+        self._error: BaseException | None = None
+        # What was analyzed, in registration order; complete once `finish` has returned.
+        self.records: list[Record] = []
+
+    def __enter__(self) -> StreamedPolicies:
+        self._analyzer = PolicyAnalyzer(self._pack_dir, stack=self._stack, connect=False)
+        try:
+            self._worker.start()
+        except BaseException:
+            self._analyzer.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._worker.is_alive():  # `finish` was not reached: drop what is still queued
+            self._aborted.set()
+            self._queue.put(None)
+            self._worker.join()
+        self._analyzer.close()
+
+    def submit(self, registration: Registration) -> None:
+        """Queue `registration` for Analyze; never blocks (`run_program` calls it under the
+        monitor's lock)."""
+        self._queue.put(registration)
+
+    def finish(self) -> list[Diagnostic]:
+        """Once the program has run: every queued Analyze, then AnalyzeStack. Diagnostics per
+        resource in registration order, then the stack's."""
+        self._queue.put(None)
+        self._worker.join()
+        if self._error is not None:
+            raise self._error
+        return self._diagnostics
+
+    def _work(self) -> None:
+        registration = self._queue.get()
+        if self._aborted.is_set():
+            return
+        analyzer = self._analyzer
+        try:
+            analyzer.connect()
+            analyzer.handshake()
+            analyzer.configure_stack()
+            analyzer.configure(self._config())
+            while registration is not None:
+                if self._aborted.is_set():
+                    return
+                record = to_record(registration)
+                self.records.append(record)
+                self._diagnostics += analyzer.analyze(record)
+                registration = self._queue.get()
+            if not self._aborted.is_set():
+                self._diagnostics += analyzer.analyze_stack(self.records)
+        except BaseException as err:  # raised again by `finish`, on the thread that waits
+            self._error = err

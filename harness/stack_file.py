@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from components.yaml_load import safe_load
+
 
 class StackFileError(Exception):
     """The stack file cannot be used offline; the message says why and what to do."""
@@ -37,7 +39,7 @@ def load_stack_file(path: Path) -> StackFile:
     has: they are refused here with the key named, rather than passed on as ciphertext.
     """
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as err:
         raise StackFileError(f"{path}: cannot read the stack file: {err}") from err
     raw_config = document.get("config") or {}

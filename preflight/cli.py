@@ -7,6 +7,7 @@ handshake, 2 a config error (every problem of the config, at once).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from rich.progress import Progress
 from components.config import ConfigError
 from components.program import main as program
 from harness.mock_runtime import run_program
-from harness.policy_run import records_of, run_policies
+from harness.policy_run import StreamedPolicies
 from harness.stack_file import StackFileError, load_stack_file
 from preflight import render, tls_matrix
 from preflight.plan import cluster_plans
@@ -96,15 +97,18 @@ def _run(
     _, path = _stack_path(args)
     stack_file = load_stack_file(path)
     config = render.with_output_dir(stack_file.config, out)
-    recording = run_program(
-        program, config=config, secret_keys=stack_file.secret_keys, stack=report.stack,
-        root_directory=_project_root(args, report.stack, path, scratch),
-    )
-    report.warnings = recording.warnings
-    report.plans = cluster_plans(recording)
-    diagnostics = run_policies(
-        records_of(recording), stack=report.stack, config=_policy_config(args.policy_config)
-    )
+    # The pack starts now and judges each resource as the program registers it, as the
+    # engine's preview does: its start and its Analyze calls overlap the program.
+    policy_config = functools.partial(_policy_config, args.policy_config)
+    with StreamedPolicies(stack=report.stack, config=policy_config) as policies:
+        recording = run_program(
+            program, config=config, secret_keys=stack_file.secret_keys, stack=report.stack,
+            root_directory=_project_root(args, report.stack, path, scratch),
+            on_register=policies.submit,
+        )
+        report.warnings = recording.warnings
+        report.plans = cluster_plans(recording)
+        diagnostics = policies.finish()
     report.violations = [Violation.of(d) for d in diagnostics]
     if out is not None:
         render.write_kubernetes(recording, out)

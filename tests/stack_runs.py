@@ -27,12 +27,13 @@ CERT_REQUEST = "tls:index/certRequest:CertRequest"
 
 
 def run_stack(
-    name: str, *, state: EngineState | None = None, clock: Callable[[], datetime] | None = None
+    name: str, *, state: EngineState | None = None, clock: Callable[[], datetime] | None = None,
+    on_register: Callable[[Registration], None] | None = None,
 ) -> Recording:
     stack = load_stack_file(REPO / "stacks" / f"Pulumi.{name}.yaml")
     return run_clusters_config(
         stack.config, stack=name, secret_keys=stack.secret_keys, state=state, clock=clock,
-        root_directory=REPO,
+        root_directory=REPO, on_register=on_register,
     )
 
 
@@ -64,7 +65,7 @@ def _project_dir(state: EngineState | None) -> str:
 def run_clusters_config(
     config: Mapping[str, str], *, stack: str, secret_keys: list[str],
     state: EngineState | None, clock: Callable[[], datetime] | None,
-    root_directory: Path | None = None,
+    root_directory: Path | None = None, on_register: Callable[[Registration], None] | None = None,
 ) -> Recording:
     def program() -> None:
         main(clock) if clock else main()
@@ -75,7 +76,7 @@ def run_clusters_config(
     with contextlib.chdir(_project_dir(state)):
         return run_program(
             program, config=config, secret_keys=secret_keys, stack=stack, state=state,
-            clock=clock, root_directory=root_directory,
+            clock=clock, root_directory=root_directory, on_register=on_register,
         )
 
 

@@ -1,0 +1,73 @@
+"""`StreamedPolicies`, preflight's way of running the pack: Analyze while the program runs.
+
+It must report exactly what the batch run (`run_policies` over the finished recording)
+reports, in the same order, and leave no pack process or thread behind on any path.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import jsonschema
+import pytest
+
+from harness.analyzer import Diagnostic
+from harness.mock_runtime import Recording
+from harness.policy_run import StreamedPolicies, records_of, run_policies
+from tests.stack_runs import run_stack
+
+# Stricter than any certificate of the stacks: violations per resource, on top of the staging
+# stack's own advisory from a stack policy (its metrics CA handed to ECK).
+STRICT = {"es-transport-validity": {"maxLeafValidityHours": 1}}
+
+
+def _streamed(stack: str, config: dict[str, Any]) -> tuple[Recording, StreamedPolicies,
+                                                            list[Diagnostic]]:
+    with StreamedPolicies(stack=stack, config=lambda: config) as policies:
+        recording = run_stack(stack, on_register=policies.submit)
+        diagnostics = policies.finish()
+    return recording, policies, diagnostics
+
+
+@pytest.mark.parametrize(("stack", "config"), [("dev", {}), ("staging", STRICT)])
+def test_streamed_verdicts_are_the_batch_verdicts_in_order(
+    stack: str, config: dict[str, Any]
+) -> None:
+    recording, policies, streamed = _streamed(stack, config)
+    # Registration order varies between runs (the SDK registers from several threads): the
+    # batch run judges the same recording.
+    assert policies.records == records_of(recording)
+    assert streamed == run_policies(records_of(recording), stack=stack, config=config)
+    if config:  # per-resource verdicts first, then the stack policy's
+        assert [d.policy_name for d in streamed][-1] == "es-transport-ca-key-custody-advisory"
+        assert {d.policy_name for d in streamed[:-1]} == {"es-transport-validity"}
+
+
+def _assert_closed(policies: StreamedPolicies) -> None:
+    assert policies._analyzer._process.poll() is not None
+    assert not any(t.name == "policy-pack" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("registered", [0, 5], ids=["before any registration", "midway"])
+def test_a_failing_program_leaves_no_pack_behind(registered: int) -> None:
+    registrations = run_stack("dev").registrations[:registered]
+    with (
+        pytest.raises(RuntimeError, match="the program failed"),
+        StreamedPolicies(stack="dev") as policies,
+    ):
+        for registration in registrations:
+            policies.submit(registration)
+        raise RuntimeError("the program failed")
+    _assert_closed(policies)
+
+
+def test_a_pack_error_is_raised_by_finish_after_the_program() -> None:
+    bad = {"es-transport-validity": {"maxLeafValidityHours": "a year"}}
+    with (
+        pytest.raises(jsonschema.ValidationError),
+        StreamedPolicies(stack="dev", config=lambda: bad) as policies,
+    ):
+        run_stack("dev", on_register=policies.submit)
+        policies.finish()
+    _assert_closed(policies)
