@@ -99,7 +99,33 @@ def from_wire(value: Any) -> Any:
 
 
 def struct_to_python(struct: struct_pb2.Struct) -> dict[str, Any]:
-    return cast(dict[str, Any], from_wire(json_format.MessageToDict(struct)))
+    """`from_wire(json_format.MessageToDict(struct))` in one pass, without json_format's
+    generic descriptor walk: two or three of these per registration were ≈ 6 % of a run."""
+    return cast(dict[str, Any], _struct_value(struct))
+
+
+def _struct_value(struct: struct_pb2.Struct) -> Any:
+    fields = struct.fields
+    signature = fields.get(tls.SECRET_SIG_KEY)
+    if signature is not None and signature.string_value == tls.SECRET_SIG:
+        return Secret(_value_to_python(fields["value"]) if "value" in fields else None)
+    return {key: _value_to_python(value) for key, value in fields.items()}
+
+
+def _value_to_python(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return UNKNOWN if value.string_value == rpc.UNKNOWN else value.string_value
+    if kind == "number_value":
+        number = value.number_value
+        return int(number) if number.is_integer() else number
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return _struct_value(value.struct_value)
+    if kind == "list_value":
+        return [_value_to_python(item) for item in value.list_value.values]
+    return None
 
 
 def contains_unknown(value: Any) -> bool:

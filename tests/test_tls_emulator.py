@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import ipaddress
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import rpc
 
 from harness import tls_emulator as emu
 from harness.mock_runtime import (
@@ -26,9 +29,11 @@ from harness.mock_runtime import (
     ProtectedResourceError,
     Recording,
     Secret,
+    from_wire,
     reveal,
     run_program,
     settle,
+    struct_to_python,
 )
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
@@ -664,3 +669,32 @@ def test_urns_follow_the_engine_with_nested_components() -> None:
         "urn:pulumi:prod::es-transport-pki::"
         "test:index:Outer$test:index:Inner$tls:index/privateKey:PrivateKey::k"
     )
+
+
+# --------------------------------------------------------------------------- wire decoding
+
+
+def test_struct_decoding_is_json_formats_followed_by_from_wire() -> None:
+    """`struct_to_python` decodes in one pass what `from_wire(MessageToDict(...))` decodes."""
+    rng = random.Random(5)
+    leaves: list[Any] = ["", "text", rpc.UNKNOWN, 0, 3, -2.5, 3072.0, 1e20, True, False, None]
+
+    def value(depth: int) -> Any:
+        kind = rng.randrange(5 if depth < 4 else 1)
+        if kind == 1:
+            return {f"k{i}": value(depth + 1) for i in range(rng.randrange(4))}
+        if kind == 2:
+            return [value(depth + 1) for _ in range(rng.randrange(4))]
+        if kind == 3:
+            return {emu.SECRET_SIG_KEY: emu.SECRET_SIG, "value": value(depth + 1)}
+        if kind == 4:
+            return {emu.SECRET_SIG_KEY: "not-a-secret", "value": value(depth + 1)}
+        return rng.choice(leaves)
+
+    for _ in range(500):
+        struct = struct_pb2.Struct()
+        struct.update({f"p{i}": value(0) for i in range(rng.randrange(1, 5))})
+        # repr: 3 == 3.0 and key order do not count for ==; they do here.
+        assert repr(struct_to_python(struct)) == repr(
+            from_wire(json_format.MessageToDict(struct))
+        )
