@@ -6,7 +6,6 @@ import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from harness.analyzer import DEFAULT_PACK, UNKNOWN, Diagnostic, PolicyAnalyzer, Record, secret
@@ -102,12 +101,7 @@ class StreamedPolicies:
             raise
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._worker.is_alive():  # `finish` was not reached: drop what is still queued
             self._aborted.set()
             self._queue.put(None)

@@ -109,7 +109,10 @@ def _run(
         report.warnings = recording.warnings
         report.plans = cluster_plans(recording)
         diagnostics = policies.finish()
-    report.violations = [Violation.of(d) for d in diagnostics]
+    # Resources register from several SDK threads, in an order that varies between runs:
+    # sorted, the report reads the same each time (stack-level findings last, as reported).
+    violations = (Violation.of(d) for d in diagnostics)
+    report.violations = sorted(violations, key=lambda v: (not v.urn, v.urn, v.policy, v.message))
     if out is not None:
         render.write_kubernetes(recording, out)
         render.write_notice(out)

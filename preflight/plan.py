@@ -43,7 +43,8 @@ def _descendants(recording: Recording, root: Registration) -> list[Registration]
 def cluster_plans(recording: Recording) -> list[ClusterPlan]:
     exported = reveal(recording.stack_outputs.get("clusters", {}))
     plans = []
-    for pki in recording.of_type(PKI_TYPE):
+    # By name: registration order varies between runs (the SDK registers from several threads).
+    for pki in sorted(recording.of_type(PKI_TYPE), key=lambda r: r.name):
         below = _descendants(recording, pki)
         inventory = exported.get(pki.name, {})
         plans.append(

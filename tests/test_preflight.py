@@ -54,6 +54,11 @@ def test_a_policy_violation_exits_1_with_policy_and_invariant(
     flagged = {(v["policy"], v["invariant"], v["level"]) for v in report["violations"]}
     assert ("es-transport-validity", "INV-STRENGTH", "mandatory") in flagged
     assert any(v["resource"] == "logs-es-1-cert" for v in report["violations"])
+    # Registration order varies between runs; the report's order does not.
+    order = [(not v["urn"], v["urn"], v["policy"], v["message"]) for v in report["violations"]]
+    assert len(order) > 1 and order == sorted(order)
+    clusters = [p["cluster"] for p in report["clusters"]]
+    assert clusters == sorted(clusters)
 
 
 def test_invalid_config_exits_2_with_every_problem(
