@@ -163,6 +163,15 @@ def configure_request(
     return request
 
 
+def analyze_request(record: Record) -> analyzer_pb2.AnalyzeRequest:
+    """What the engine sends for one resource during a preview."""
+    return analyzer_pb2.AnalyzeRequest(
+        type=record.type, name=record.name, urn=record.urn,
+        properties=_struct(record.properties),
+        options=analyzer_pb2.AnalyzerResourceOptions(parent=record.parent, protect=record.protect),
+    )
+
+
 def analyze_stack_request(records: Iterable[Record]) -> analyzer_pb2.AnalyzeStackRequest:
     """The AnalyzeStack call the engine makes for `records` (their outputs where known)."""
     resources = [
@@ -309,14 +318,7 @@ class PolicyAnalyzer:
         return config
 
     def analyze(self, record: Record) -> list[Diagnostic]:
-        request = analyzer_pb2.AnalyzeRequest(
-            type=record.type, name=record.name, urn=record.urn,
-            properties=_struct(record.properties),
-            options=analyzer_pb2.AnalyzerResourceOptions(
-                parent=record.parent, protect=record.protect
-            ),
-        )
-        return _diagnostics(self._stub.Analyze(request))
+        return _diagnostics(self._stub.Analyze(analyze_request(record)))
 
     def analyze_stack(self, records: Iterable[Record]) -> list[Diagnostic]:
         return _diagnostics(self._stub.AnalyzeStack(analyze_stack_request(records)))

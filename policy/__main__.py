@@ -4,13 +4,14 @@ The engine runs `python -u -m pulumi.policy <engine-address> .` in this director
 this file with this directory on sys.path; tests put the directory on sys.path the same way.
 """
 
-from es_transport_policy import stack_request
+from es_transport_policy import resource_request, stack_request
 from es_transport_policy.pack import PACK_NAME, policies
 from pulumi_policy import PolicyPack
 
-# One deserialisation of the stack per AnalyzeStack instead of one per stack policy (pinned
-# pulumi-policy only; see the module).
+# One deserialisation of the stack per AnalyzeStack, and of the resource per Analyze, instead of
+# one per policy (pinned pulumi-policy only; see the modules).
 stack_request.install()
+resource_request.install()
 PolicyPack(
     name=PACK_NAME,
     policies=policies(),

@@ -70,18 +70,22 @@ def _pair(
 
 def resource_policies(family: Family, rule: ResourceRule) -> list[Policy]:
     shared = SharedConfig(family.defaults())
+    found: Last[ResourceView, list[Finding]] = Last()
 
-    def view(args: ResourceValidationArgs) -> ResourceView:
-        return ResourceView(args.resource_type, args.name, args.urn, plain(args.props))
+    def findings(args: ResourceValidationArgs, config: dict[str, Any]) -> list[Finding]:
+        """The companion runs after the primary on the same view with the config the primary
+        published, so the rule's findings are the primary's: the rule runs once per request."""
+        view = _view(args)
+        return found.get(view, lambda: rule(view, config), config)
 
     def primary(args: ResourceValidationArgs, report: ReportViolation) -> None:
         config = _config(family, args.get_config())
         shared.publish(config)
-        _report(primary_messages(family, rule(view(args), config), config), report)
+        _report(primary_messages(family, findings(args, config), config), report)
 
     def companion(args: ResourceValidationArgs, report: ReportViolation) -> None:
         config = shared.current()
-        _report(companion_messages(rule(view(args), config), config), report)
+        _report(companion_messages(findings(args, config), config), report)
 
     return _pair(family, ResourceValidationPolicy, primary, companion)
 
@@ -105,6 +109,21 @@ class Last(Generic[K, V]):
         value = compute()
         self._last = (key, same, value)
         return value
+
+
+_views: Last[object, ResourceView] = Last()
+
+
+def _view(args: ResourceValidationArgs) -> ResourceView:
+    """One view per Analyze request for all resource policies: with
+    `resource_request.install()` they are all handed the same props object, built for that
+    request (without it each gets fresh props: a view per policy, as before). Rules only read
+    the view; keep it so."""
+    return _views.get(
+        args.props,
+        lambda: ResourceView(args.resource_type, args.name, args.urn, plain(args.props)),
+        (args.resource_type, args.name, args.urn),
+    )
 
 
 _graphs: Last[list[PolicyResource], StackGraph] = Last()

@@ -28,7 +28,13 @@ from typing import Any
 
 from google.protobuf import json_format
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy import EnforcementLevel, PolicyResource, StackValidationArgs
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
 from pulumi_policy import StackValidationPolicy as StackPolicy
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _NotApplicableError, _PolicyAnalyzerServicer
@@ -47,7 +53,7 @@ def install() -> bool:
     return True
 
 
-def _private(servicer: _PolicyAnalyzerServicer, name: str) -> Any:
+def upstream_private(servicer: _PolicyAnalyzerServicer, name: str) -> Any:
     """A name-mangled attribute of upstream's servicer (`self.__name` in its methods)."""
     return getattr(servicer, f"_PolicyAnalyzerServicer__{name}")
 
@@ -85,43 +91,64 @@ def analyze_stack(
     self._configure_runtime_settings()  # type: ignore[no-untyped-call]
     response = analyzer_pb2.AnalyzeResponse()
     resources: list[PolicyResource] | None = None
-    for policy in _private(self, "policies"):
+    for policy in upstream_private(self, "policies"):
         level = self._get_enforcement_level(policy)
         if level == EnforcementLevel.DISABLED or not isinstance(policy, StackPolicy):
             continue
-        if level == EnforcementLevel.REMEDIATE:
-            # As upstream: stack policies cannot remediate, so the level reported is mandatory.
-            level = EnforcementLevel.MANDATORY
-        report = self._create_report_violation(
-            response, policy.name, policy.description, level, policy.severity
-        )
+        report = violation_reporter(self, policy, level, response)
         if resources is None:
             resources = policy_resources(self, request)
         args = StackValidationArgs(
-            resources, self._get_policy_config(policy.name), _private(self, "stack_tags")
+            resources, self._get_policy_config(policy.name), upstream_private(self, "stack_tags")
         )
-        try:
-            result = policy.validate(args, report)
-            if isawaitable(result):
-                # Upstream runs it as an asyncio.Task of a new loop, which is what
-                # run_until_complete makes of a coroutine.
-                loop = asyncio.new_event_loop()
-                loop.run_until_complete(result)
-                loop.close()
-        except UnknownValueError as e:
-            pack = f"{_private(self, 'policy_pack_name')}@v{_private(self, 'policy_pack_version')}"
-            response.diagnostics.append(analyzer_pb2.AnalyzeDiagnostic(
-                policyName=policy.name,
-                policyPackName=_private(self, "policy_pack_name"),
-                policyPackVersion=_private(self, "policy_pack_version"),
-                message=f"can't run policy '{policy.name}' from policy pack '{pack}' during "
-                f"preview: {e.message}",
-                urn="",
-                description=policy.description,
-                enforcementLevel=self._map_enforcement_level(EnforcementLevel.ADVISORY),
-            ))
-        except _NotApplicableError as e:
-            response.not_applicable.append(
-                analyzer_pb2.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or "")
-            )
+        run_policy(self, policy, args, report, response)
     return response
+
+
+def violation_reporter(
+    self: _PolicyAnalyzerServicer, policy: ResourceValidationPolicy | StackPolicy,
+    level: EnforcementLevel, response: analyzer_pb2.AnalyzeResponse,
+) -> ReportViolation:
+    """The policy's `report_violation`, as 1.21.0 makes it: a remediate level is reported as
+    mandatory (a stack policy cannot remediate; a violation left after remediation stands)."""
+    if level == EnforcementLevel.REMEDIATE:
+        level = EnforcementLevel.MANDATORY
+    report: ReportViolation = self._create_report_violation(
+        response, policy.name, policy.description, level, policy.severity
+    )
+    return report
+
+
+def run_policy(
+    self: _PolicyAnalyzerServicer, policy: ResourceValidationPolicy | StackPolicy, args: Any,
+    report: ReportViolation,
+    response: analyzer_pb2.AnalyzeResponse,
+) -> None:
+    """One policy's `validate`, its outcomes recorded as 1.21.0 records them in Analyze and
+    AnalyzeStack alike; any other exception fails the call."""
+    try:
+        result = policy.validate(args, report)
+        if isawaitable(result):
+            # Upstream runs it as an asyncio.Task of a new loop, which is what
+            # run_until_complete makes of a coroutine.
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(result)
+            loop.close()
+    except UnknownValueError as e:
+        name = upstream_private(self, "policy_pack_name")
+        pack_version = upstream_private(self, "policy_pack_version")
+        pack = f"{name}@v{pack_version}"
+        response.diagnostics.append(analyzer_pb2.AnalyzeDiagnostic(
+            policyName=policy.name,
+            policyPackName=name,
+            policyPackVersion=pack_version,
+            message=f"can't run policy '{policy.name}' from policy pack '{pack}' during "
+            f"preview: {e.message}",
+            urn="",
+            description=policy.description,
+            enforcementLevel=self._map_enforcement_level(EnforcementLevel.ADVISORY),
+        ))
+    except _NotApplicableError as e:
+        response.not_applicable.append(
+            analyzer_pb2.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or "")
+        )
