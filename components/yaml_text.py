@@ -32,9 +32,9 @@ def renders_alike(data: object) -> bool:
     if isinstance(data, str):
         return _PLAIN_TEXT.fullmatch(data) is not None and " \n" not in data
     if isinstance(data, Mapping):
+        # A simple key is plain text already (no line feed, so no space beside one).
         return all(
-            isinstance(k, str) and _SIMPLE_KEY.fullmatch(k) is not None and renders_alike(k)
-            and renders_alike(v)
+            isinstance(k, str) and _SIMPLE_KEY.fullmatch(k) is not None and renders_alike(v)
             for k, v in data.items()
         )
     if isinstance(data, list | tuple):
