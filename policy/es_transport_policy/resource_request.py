@@ -16,36 +16,25 @@ pulumi-policy the pack runs upstream's own Analyze (slower, same results).
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import Any
 
-from google.protobuf import json_format
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy
-from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _PolicyAnalyzerServicer
-from pulumi_policy.proxy import unknown_checking_proxy
 
-from .stack_request import PINNED, run_policy, upstream_private, violation_reporter
+from .stack_request import (
+    install_method,
+    resource_parts,
+    run_policy,
+    upstream_private,
+    violation_reporter,
+)
 
 
 def install() -> bool:
     """Use `analyze` for every pack servicer of this process; False, and stock behaviour,
     unless pulumi-policy is `PINNED`."""
-    if version("pulumi-policy") != PINNED:
-        return False
-    _PolicyAnalyzerServicer.Analyze = analyze  # type: ignore[method-assign]
-    return True
-
-
-def resource_parts(
-    servicer: _PolicyAnalyzerServicer, request: analyzer_pb2.AnalyzeRequest
-) -> tuple[Any, Any, Any]:
-    """Proxied props, options and provider, as 1.21.0 builds them for each policy."""
-    props = unknown_checking_proxy(
-        deserialize_properties(json_format.MessageToDict(request.properties))
-    )
-    return props, servicer._get_resource_options(request), servicer._get_provider_resource(request)
+    return install_method("Analyze", analyze)
 
 
 def analyze(

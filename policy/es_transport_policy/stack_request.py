@@ -22,6 +22,7 @@ results).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from importlib.metadata import version
 from inspect import isawaitable
 from typing import Any
@@ -46,16 +47,35 @@ PINNED = "1.21.0"
 def install() -> bool:
     """Use `analyze_stack` for every pack servicer of this process (before `PolicyPack(...)`
     registers the servicer); False, and stock behaviour, unless pulumi-policy is `PINNED`."""
+    return install_method("AnalyzeStack", analyze_stack)
+
+
+def install_method(name: str, method: Callable[..., analyzer_pb2.AnalyzeResponse]) -> bool:
+    """`method` as upstream's servicer method `name`, on the pinned pulumi-policy only."""
     if version("pulumi-policy") != PINNED:
         return False
     # A class attribute, as upstream defines it: the servicer is created inside PolicyPack().
-    _PolicyAnalyzerServicer.AnalyzeStack = analyze_stack  # type: ignore[method-assign]
+    setattr(_PolicyAnalyzerServicer, name, method)
     return True
 
 
 def upstream_private(servicer: _PolicyAnalyzerServicer, name: str) -> Any:
     """A name-mangled attribute of upstream's servicer (`self.__name` in its methods)."""
     return getattr(servicer, f"_PolicyAnalyzerServicer__{name}")
+
+
+def resource_parts(
+    servicer: _PolicyAnalyzerServicer,
+    resource: analyzer_pb2.AnalyzeRequest | analyzer_pb2.AnalyzerResource,
+) -> tuple[Any, Any, Any]:
+    """A resource's proxied props, options and provider, as 1.21.0 builds them for a policy
+    (Analyze's request and AnalyzeStack's resources carry the same fields)."""
+    props = unknown_checking_proxy(
+        deserialize_properties(json_format.MessageToDict(resource.properties))
+    )
+    return props, servicer._get_resource_options(resource), servicer._get_provider_resource(
+        resource
+    )
 
 
 def policy_resources(
@@ -67,12 +87,8 @@ def policy_resources(
     URN twice, the last resource wins)."""
     built: list[tuple[PolicyResource, analyzer_pb2.AnalyzerResource]] = []
     for r in request.resources:
-        deserialized = deserialize_properties(json_format.MessageToDict(r.properties))
-        props = unknown_checking_proxy(deserialized)
-        resource = PolicyResource(
-            r.type, props, r.urn, r.name, servicer._get_resource_options(r),
-            servicer._get_provider_resource(r), None, [], {},
-        )
+        props, opts, provider = resource_parts(servicer, r)
+        resource = PolicyResource(r.type, props, r.urn, r.name, opts, provider, None, [], {})
         built.append((resource, r))
     by_urn = {resource.urn: resource for resource, _ in built}
     for resource, r in built:

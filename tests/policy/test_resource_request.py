@@ -10,13 +10,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from es_transport_policy import resource_request, stack_request
 from es_transport_policy.adapters import resource_policies
 from es_transport_policy.family import Family
 from es_transport_policy.findings import Finding, Grade
 from es_transport_policy.pack import PACK_NAME, policies
 from es_transport_policy.resource_request import analyze
-from es_transport_policy.stack_request import PINNED
 from es_transport_policy.view import ResourceView
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import (
@@ -28,19 +26,17 @@ from pulumi_policy import (
 )
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from harness.analyzer import UNKNOWN, Record, analyze_request
+from harness.analyzer import analyze_request
 from harness.policy_run import records_of
 from tests.stack_runs import run_stack
 
 from .scenarios import pki, vm_bundle
-from .test_stack_request import servicer
+from .test_stack_request import RECORD, servicer
 
 Method = Callable[[_PolicyAnalyzerServicer, analyzer_pb2.AnalyzeRequest, object],
                   analyzer_pb2.AnalyzeResponse]
 STOCK: Method = _PolicyAnalyzerServicer.Analyze
 METHODS = pytest.mark.parametrize("method", [STOCK, analyze], ids=["stock", "shim"])
-RECORD = Record("test:index:Thing", "thing", "urn:pulumi:test::p::test:index:Thing::thing",
-                {"known": 1, "unknown": UNKNOWN})
 SERVER_ONLY = pki("c", allowedUses=["digital_signature", "server_auth"])
 
 
@@ -157,20 +153,3 @@ def test_a_resource_rule_runs_once_per_request_with_the_shim(method: Method) -> 
     response = method(pack, analyze_request(RECORD), None)
     assert [d.policyName for d in response.diagnostics] == ["t", "t-advisory"]
     assert len(views) == (1 if method is analyze else 2)
-
-
-@pytest.fixture
-def stock_method(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever install() does to the class is undone after the test."""
-    monkeypatch.setattr(_PolicyAnalyzerServicer, "Analyze", STOCK)
-
-
-@pytest.mark.usefixtures("stock_method")
-def test_install_only_on_the_pinned_pulumi_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(resource_request, "version", lambda _: "1.22.0")
-    assert resource_request.install() is False
-    assert _PolicyAnalyzerServicer.Analyze is STOCK
-    monkeypatch.setattr(resource_request, "version", lambda _: PINNED)
-    assert resource_request.install() is True
-    assert _PolicyAnalyzerServicer.Analyze is analyze
-    assert stack_request.PINNED == PINNED

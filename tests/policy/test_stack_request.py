@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from es_transport_policy import stack_request
+from es_transport_policy import resource_request, stack_request
 from es_transport_policy.adapters import Last, stack_policies
 from es_transport_policy.family import Family
 from es_transport_policy.findings import Finding, Grade
@@ -231,20 +231,21 @@ def test_a_stack_rule_runs_once_per_request_with_the_shim(method: Method) -> Non
     assert len(graphs) == (1 if method is analyze_stack else 2)
 
 
-@pytest.fixture
-def stock_method(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever install() does to the class is undone after the test."""
-    monkeypatch.setattr(_PolicyAnalyzerServicer, "AnalyzeStack", STOCK)
-
-
-@pytest.mark.usefixtures("stock_method")
-def test_install_only_on_the_pinned_pulumi_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("module", "name", "shim"), [
+    (stack_request, "AnalyzeStack", analyze_stack),
+    (resource_request, "Analyze", resource_request.analyze),
+], ids=["AnalyzeStack", "Analyze"])
+def test_install_only_on_the_pinned_pulumi_policy(
+    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, shim: object
+) -> None:
+    stock = getattr(_PolicyAnalyzerServicer, name)
+    monkeypatch.setattr(_PolicyAnalyzerServicer, name, stock)  # undone after the test
     monkeypatch.setattr(stack_request, "version", lambda _: "1.22.0")
-    assert stack_request.install() is False
-    assert _PolicyAnalyzerServicer.AnalyzeStack is STOCK
+    assert module.install() is False
+    assert getattr(_PolicyAnalyzerServicer, name) is stock
     monkeypatch.setattr(stack_request, "version", lambda _: PINNED)
-    assert stack_request.install() is True
-    assert _PolicyAnalyzerServicer.AnalyzeStack is analyze_stack
+    assert module.install() is True
+    assert getattr(_PolicyAnalyzerServicer, name) is shim
 
 
 def test_the_pinned_version_is_the_one_required() -> None:
