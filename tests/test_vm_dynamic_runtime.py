@@ -3,6 +3,8 @@ create / update / replace / delete, secrets, preview without writes."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -148,3 +150,38 @@ def test_refresh_replaces_stored_outputs_with_what_read_returns() -> None:
     assert dynamic_providers.refresh(state) == [urn]
     assert state.resources[urn].outputs["doubled"] == 0
     assert isinstance(state.resources[urn].outputs["token"], dict)  # still secret-wrapped
+
+
+# Steps of SlowProvider running at this moment, and the most seen at once.
+RUNNING = {"now": 0, "most": 0}
+RUNNING_LOCK = threading.Lock()
+
+
+class SlowProvider(dyn.ResourceProvider):
+    """A create that takes a while (like a bundle's fsyncs) and counts its overlaps."""
+
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        with RUNNING_LOCK:
+            RUNNING["now"] += 1
+            RUNNING["most"] = max(RUNNING["most"], RUNNING["now"])
+        time.sleep(0.05)
+        with RUNNING_LOCK:
+            RUNNING["now"] -= 1
+        return dyn.CreateResult(f"id-{props['n']}", dict(props))
+
+
+class Slow(dyn.Resource, module="tests", name="Slow"):
+    def __init__(self, name: str, n: int) -> None:
+        super().__init__(SlowProvider(), name, {"n": n})
+
+
+def test_provider_steps_run_outside_the_monitor_lock_at_most_4_at_once() -> None:
+    """As the Python provider host (a 4-thread pool): steps overlap, never more than 4."""
+    def twelve() -> None:
+        for n in range(12):
+            Slow(f"s{n}", n)
+
+    RUNNING.update(now=0, most=0)
+    run = run_program(twelve, state=EngineState())
+    assert len(run.changes.created) == 12
+    assert 2 <= RUNNING["most"] <= 4
