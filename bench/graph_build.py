@@ -62,10 +62,15 @@ def floor_program(clusters: list[dict[str, Any]]) -> None:
     pulumi.export("done", True)
 
 
-def measure_once(kind: str, nodes: int) -> dict[str, Any]:
-    """One run in this process (the child side): figures as a JSON-able dict."""
+def measure_once(kind: str, nodes: int, delivery: str | None = None) -> dict[str, Any]:
+    """One run in this process (the child side): figures as a JSON-able dict. `delivery`
+    (`vm`, `eck`): an estate delivered that way only; None: the mixed estate."""
     with tempfile.TemporaryDirectory(prefix="bench-graph-") as out:
-        clusters = workload.clusters(nodes, output_dir=out, algorithm=ALGORITHM)
+        clusters = (
+            workload.clusters(nodes, output_dir=out, algorithm=ALGORITHM)
+            if delivery is None
+            else workload.single_delivery(nodes, delivery, output_dir=out, algorithm=ALGORITHM)
+        )
         program = program_main if kind == "program" else (lambda: floor_program(clusters))
         # Relative paths (none here) would resolve against the project directory, as under up.
         with contextlib.chdir(out):

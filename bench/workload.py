@@ -21,13 +21,12 @@ def split(nodes: int, cluster_size: int = CLUSTER_SIZE) -> list[int]:
         return [1]
     vm = nodes - nodes // 2
     eck = nodes // 2
-    sizes: list[int] = []
-    for share in (vm, eck):
-        left = share
-        while left > 0:
-            sizes.append(min(cluster_size, left))
-            left -= sizes[-1]
-    return sizes
+    return [*chunks(vm, cluster_size), *chunks(eck, cluster_size)]
+
+
+def chunks(nodes: int, cluster_size: int = CLUSTER_SIZE) -> list[int]:
+    """`nodes` in clusters of `cluster_size` at most, the last one smaller."""
+    return [min(cluster_size, nodes - start) for start in range(0, nodes, cluster_size)]
 
 
 def vm_cluster(name: str, count: int, output_dir: str | None, algorithm: str) -> dict[str, Any]:
@@ -84,6 +83,20 @@ def clusters(
             result.append(eck_cluster(f"eck{index}", size, algorithm))
         placed += size
     return result
+
+
+def single_delivery(
+    nodes: int, delivery: str, *, output_dir: str | None, algorithm: str = "ecdsa-p256"
+) -> list[dict[str, Any]]:
+    """An N-node estate delivered one way only (`vm` or `eck`), in clusters of ≤ 100 nodes."""
+    if delivery == "vm":
+        return [
+            vm_cluster(f"vm{i}", size, output_dir, algorithm)
+            for i, size in enumerate(chunks(nodes))
+        ]
+    if delivery == "eck":
+        return [eck_cluster(f"eck{i}", size, algorithm) for i, size in enumerate(chunks(nodes))]
+    raise ValueError(f"delivery {delivery!r}: expected 'vm' or 'eck'")
 
 
 def config(clusters_config: list[dict[str, Any]]) -> dict[str, str]:

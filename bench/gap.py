@@ -1,0 +1,131 @@
+"""Goal 1, diagnosed: where the program's time over the floor goes, by delivery.
+
+`python -m bench.gap [--nodes 300] [--repeat 3]` times, in fresh interpreters and interleaved
+(the same noise window for each row), estates delivered one way only:
+
+* ECK only and VM only, the program against the floor of the same estate;
+* VM only with each `NodeBundle`'s create doing nothing (no files, no cloud-init, no outputs):
+  what is left is the cost of registering the bundle itself;
+* VM only with no `NodeBundle` registered at all (its inputs are still built).
+
+It prints medians and each run's ratio to the floor, and the extra milliseconds per node. The
+two VM variants patch the program in the child process only (`variant`); they are experiments,
+not configurations a user can ask for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import pulumi
+import pulumi.dynamic as dyn
+
+from bench.graph_build import measure_once
+from components import vm_delivery
+from components.node_bundle import NodeBundleArgs, NodeBundleProvider
+
+AS_IS = "as-is"
+CREATE_DOES_NOTHING = "bundle create does nothing"
+NO_BUNDLE = "no bundle"
+# (estate, kind, variant), in the order they run and print.
+RUNS = (
+    ("eck", "floor", AS_IS),
+    ("eck", "program", AS_IS),
+    ("vm", "floor", AS_IS),
+    ("vm", "program", AS_IS),
+    ("vm", "program", CREATE_DOES_NOTHING),
+    ("vm", "program", NO_BUNDLE),
+)
+
+
+class _Unregistered:
+    """Stands in for `NodeBundle` and registers nothing."""
+
+    def __init__(
+        self, _name: str, _args: NodeBundleArgs, _opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        self.cloud_init: pulumi.Output[str] = pulumi.Output.from_input("")
+
+
+def _create_nothing(_self: NodeBundleProvider, props: dict[str, Any]) -> dyn.CreateResult:
+    return dyn.CreateResult(f"nothing/{props['cluster']}/{props['node']}", {})
+
+
+@contextlib.contextmanager
+def variant(name: str) -> Iterator[None]:
+    """The program as shipped (`AS_IS`), or with one of the experiments above patched in."""
+    patches = {
+        AS_IS: contextlib.nullcontext(),
+        CREATE_DOES_NOTHING: mock.patch.object(NodeBundleProvider, "create", _create_nothing),
+        NO_BUNDLE: mock.patch.object(vm_delivery, "NodeBundle", _Unregistered),
+    }
+    if name not in patches:
+        raise ValueError(f"variant {name!r}: expected one of {', '.join(patches)}")
+    with patches[name]:
+        yield
+
+
+def measure(estate: str, kind: str, name: str, nodes: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.gap", "--child", estate, kind, name, str(nodes)],
+        capture_output=True, text=True, check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def report(nodes: int, repeat: int) -> None:
+    walls: dict[tuple[str, str, str], list[float]] = {run: [] for run in RUNS}
+    cpus: dict[tuple[str, str, str], list[float]] = {run: [] for run in RUNS}
+    ratios: dict[tuple[str, str, str], list[float]] = {run: [] for run in RUNS}
+    for _ in range(repeat):
+        floors: dict[str, float] = {}
+        for run in RUNS:
+            estate, kind, name = run
+            figures = measure(estate, kind, name, nodes)
+            walls[run].append(figures["wall_s"])
+            cpus[run].append(figures["cpu_s"])
+            if kind == "floor":
+                floors[estate] = figures["wall_s"]
+            ratios[run].append(figures["wall_s"] / floors[estate])
+    print(f"{nodes} nodes per estate, {repeat} interleaved runs; "
+          "ratios: wall / the same run's floor")
+    print(f"{'estate':6}  {'run':38} {'wall s':>7} {'cpu s':>7}  {'ratios':22} {'extra/node':>10}")
+    for run in RUNS:
+        estate, kind, name = run
+        floor = statistics.median(walls[(estate, "floor", AS_IS)])
+        wall = statistics.median(walls[run])
+        label = kind if name == AS_IS else f"{kind}, {name}"
+        shown = " ".join(f"{r:.2f}" for r in ratios[run])
+        extra = f"{(wall - floor) / nodes * 1000:7.1f} ms" if kind != "floor" else ""
+        print(f"{estate:6}  {label:38} {wall:7.2f} {statistics.median(cpus[run]):7.2f}  "
+              f"{shown:22} {extra:>10}", flush=True)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.gap")
+    parser.add_argument("--nodes", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="100 nodes, 2 runs")
+    parser.add_argument("--child", nargs=4, metavar=("ESTATE", "KIND", "VARIANT", "NODES"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        estate, kind, name, nodes = args.child
+        with variant(name):
+            print(json.dumps(measure_once(kind, int(nodes), estate)))
+        return 0
+    report(100 if args.quick else args.nodes, 2 if args.quick else args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
