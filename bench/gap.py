@@ -62,7 +62,7 @@ def _create_nothing(_self: NodeBundleProvider, props: dict[str, Any]) -> dyn.Cre
 @contextlib.contextmanager
 def variant(name: str) -> Iterator[None]:
     """The program as shipped (`AS_IS`), or with one of the experiments above patched in."""
-    patches = {
+    patches: dict[str, contextlib.AbstractContextManager[object]] = {
         AS_IS: contextlib.nullcontext(),
         CREATE_DOES_NOTHING: mock.patch.object(NodeBundleProvider, "create", _create_nothing),
         NO_BUNDLE: mock.patch.object(vm_delivery, "NodeBundle", _Unregistered),
