@@ -19,6 +19,7 @@ machine() {
 {
   echo "== machine"; machine
   echo "== 1. graph build";   "$python" -m bench.graph_build "${quick[@]}" --json bench/results/graph.json
+  echo "== 1. the gap by delivery"; "$python" -m bench.gap "${quick[@]}"
   echo "== 2. policy pack";   "$python" -m bench.policy "${quick[@]}"
   echo "== 3+4. preflight";   "$python" -m bench.preflight_path "${quick[@]}"
   echo "== 5. key algorithms"; "$python" -m bench.keys "${quick[@]}"
