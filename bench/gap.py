@@ -8,9 +8,12 @@
   what is left is the cost of registering the bundle itself;
 * VM only with no `NodeBundle` registered at all (its inputs are still built).
 
-It prints medians and each run's ratio to the floor, and the extra milliseconds per node. The
-two VM variants patch the program in the child process only (`variant`); they are experiments,
-not configurations a user can ask for.
+It prints medians and each run's ratio to the floor, and the extra milliseconds per node.
+`--calls` instead runs each row once counting function calls (Python and C, every thread): a
+measure of work that this machine's noise does not move, slower to take.
+
+The two VM variants patch the program in the child process only (`variant`); they are
+experiments, not configurations a user can ask for.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import json
 import statistics
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 from unittest import mock
 
@@ -73,13 +78,47 @@ def variant(name: str) -> Iterator[None]:
         yield
 
 
-def measure(estate: str, kind: str, name: str, nodes: int) -> dict[str, Any]:
+@contextlib.contextmanager
+def counting_calls() -> Iterator[list[int]]:
+    """Counts every Python and C function call in the block, on every thread started in it
+    too; the count is in the yielded list's one item."""
+    count = [0]
+
+    def profile(_frame: FrameType, event: str, _arg: object) -> None:
+        if event in ("call", "c_call"):
+            count[0] += 1
+
+    sys.setprofile(profile)
+    threading.setprofile(profile)
+    try:
+        yield count
+    finally:
+        sys.setprofile(None)
+        threading.setprofile(None)
+
+
+def measure(
+    estate: str, kind: str, name: str, nodes: int, *, calls: bool = False
+) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.gap", "--child", estate, kind, name, str(nodes)]
     done = subprocess.run(
-        [sys.executable, "-m", "bench.gap", "--child", estate, kind, name, str(nodes)],
-        capture_output=True, text=True, check=True,
+        [*command, "--calls"] if calls else command, capture_output=True, text=True, check=True
     )
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return result
+
+
+def report_calls(nodes: int) -> None:
+    print(f"{nodes} nodes per estate, function calls (Python and C, all threads), one run each")
+    print(f"{'estate':6}  {'run':38} {'calls/node':>10} {'extra/node':>10}")
+    floors: dict[str, float] = {}
+    for estate, kind, name in RUNS:
+        per_node = measure(estate, kind, name, nodes, calls=True)["calls"] / nodes
+        if kind == "floor":
+            floors[estate] = per_node
+        label = kind if name == AS_IS else f"{kind}, {name}"
+        extra = f"{per_node - floors[estate]:10,.0f}" if kind != "floor" else ""
+        print(f"{estate:6}  {label:38} {per_node:10,.0f} {extra:>10}", flush=True)
 
 
 def report(nodes: int, repeat: int) -> None:
@@ -115,15 +154,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--nodes", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="100 nodes, 2 runs")
+    parser.add_argument("--calls", action="store_true", help="count calls instead of timing")
     parser.add_argument("--child", nargs=4, metavar=("ESTATE", "KIND", "VARIANT", "NODES"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         estate, kind, name, nodes = args.child
-        with variant(name):
-            print(json.dumps(measure_once(kind, int(nodes), estate)))
+        with variant(name), contextlib.ExitStack() as stack:
+            count = stack.enter_context(counting_calls()) if args.calls else None
+            figures = measure_once(kind, int(nodes), estate)
+        print(json.dumps(figures if count is None else {**figures, "calls": count[0]}))
         return 0
-    report(100 if args.quick else args.nodes, 2 if args.quick else args.repeat)
+    nodes = 100 if args.quick else args.nodes
+    if args.calls:
+        report_calls(nodes)
+    else:
+        report(nodes, 2 if args.quick else args.repeat)
     return 0
 
 

@@ -4,6 +4,8 @@ diagnostic patches register and write what they claim, and nothing outlives them
 from __future__ import annotations
 
 import contextlib
+import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -67,3 +69,19 @@ def test_a_single_delivery_estate_has_every_node_in_clusters_of_at_most_100(
         for c in clusters
     ]
     assert sizes == [100, 100, 50]
+
+
+def test_counting_calls_counts_every_thread_and_stops_with_its_block() -> None:
+    def work(times: int) -> None:
+        for _ in range(times):
+            len("x")
+
+    with gap.counting_calls() as count:
+        thread = threading.Thread(target=work, args=(2000,))
+        thread.start()
+        thread.join()
+    counted = count[0]
+    assert counted >= 2000  # the thread's len() calls: the main thread makes far fewer
+    work(100)
+    assert count[0] == counted
+    assert sys.getprofile() is None
