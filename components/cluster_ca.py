@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tls as tls
 
+from components import outputs
 from components.certificate_facts import certificate_facts
 from components.model import CaMode, CaSpec, KeyAlgorithm
 from components.private_key import private_key
@@ -44,7 +45,7 @@ class ClusterCa(pulumi.ComponentResource):
         provided = args.spec.provided
         if args.spec.mode is CaMode.PROVIDED and provided is not None:
             self.cert_pem = pulumi.Output.from_input(provided.cert_pem)
-            self.private_key_pem = pulumi.Output.secret(provided.key_pem)
+            self.private_key_pem = outputs.secret(provided.key_pem)
         else:
             key = private_key(f"{name}-key", args.key_algorithm, child)
             cert = tls.SelfSignedCert(
@@ -66,7 +67,7 @@ class ClusterCa(pulumi.ComponentResource):
                 opts=child,
             )
             self.cert_pem = cert.cert_pem
-            self.private_key_pem = pulumi.Output.secret(key.private_key_pem)
+            self.private_key_pem = outputs.secret(key.private_key_pem)
         self.facts = self.cert_pem.apply(certificate_facts)
         self.fingerprint_sha256 = self.facts.apply(lambda facts: facts["fingerprintSha256"])
         self.register_outputs(

@@ -59,27 +59,25 @@ class EckDelivery(pulumi.ComponentResource):
         else:
             self.secret_name = eck_layout.ca_secret(eck.name)
             role, data = "ca-secret", _ca_data(args.pki)
-        # The whole `data` map is secret: it holds private keys (INV-CUSTODY).
-        secret_data: pulumi.Output[dict[str, str]] = pulumi.Output.secret(data)
+        # k8s_core.secret sends the whole `data` map secret: it holds private keys (INV-CUSTODY).
         secret = k8s_core.secret(
             f"{name}-{role}",
             metadata=_metadata(self.secret_name, eck),
             type_="Opaque",
-            data=secret_data,
+            data=data,
             opts=child,
         )
         referenced: list[pulumi.Resource] = [secret, trust]
         self.http_secret_name = None
         if args.http is not None:
             self.http_secret_name = eck_layout.http_secret(eck.name)
-            # Secret as a whole: it holds the HTTP key (INV-CUSTODY).
-            http_data: pulumi.Output[dict[str, str]] = pulumi.Output.secret(_http_data(args.http))
+            # Secret as a whole (k8s_core.secret): it holds the HTTP key (INV-CUSTODY).
             referenced.append(
                 k8s_core.secret(
                     f"{name}-http-cert",
                     metadata=_metadata(self.http_secret_name, eck),
                     type_="Opaque",
-                    data=http_data,
+                    data=_http_data(args.http),
                     opts=child,
                 )
             )

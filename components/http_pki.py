@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components import outputs
 from components.certificate_facts import certificate_facts
 from components.cluster_ca import ClusterCa, ClusterCaArgs
 from components.model import CaMode, CaSpec, ClusterSpec, NodeSpec
@@ -103,7 +104,7 @@ class HttpPki(pulumi.ComponentResource):
             )
             self.certificates = {
                 SHARED: HttpMaterial(
-                    pulumi.Output.secret(provided.key_pem),
+                    outputs.secret(provided.key_pem),
                     pulumi.Output.from_input(provided.chain_pem),
                 )
             }

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 import pulumi
 from pulumi_kubernetes import _utilities, meta
 
+from components import outputs
+
 SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
@@ -31,7 +33,7 @@ def secret(
     """`core.v1.Secret(name, metadata=…, type=…, data=…)`: `data` is sent secret."""
     props = {
         "apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": type_,
-        "data": pulumi.Output.secret(data),
+        "data": outputs.secret(data),
     }
     secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
     return pulumi.CustomResource(

@@ -26,7 +26,7 @@ from typing import Any, cast
 import pulumi
 import pulumi.dynamic as dyn
 
-from components import local_files, vm_bundle
+from components import local_files, outputs, vm_bundle
 from components.local_files import FileContent, LocalFileArgs
 
 # Inputs.
@@ -81,7 +81,7 @@ class NodeBundle(dyn.Resource, module="es-transport-pki", name="NodeBundle"):
     ) -> None:
         stores: pulumi.Output[dict[str, str]] | None = None
         if args.stores is not None:
-            stores = pulumi.Output.secret(
+            stores = outputs.secret(
                 pulumi.Output.all(
                     args.stores.key, args.stores.certificate, args.stores.certificate_authorities
                 ).apply(lambda pems: dict(zip(STORE_SOURCES, pems, strict=True)))

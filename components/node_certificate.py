@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tls as tls
 
+from components import outputs
 from components.certificate_facts import certificate_facts
 from components.model import KeyAlgorithm, Lifetime, NodeSpec
 from components.private_key import private_key
@@ -98,7 +99,7 @@ def issue_node_certificate(
         early_renewal_hours=args.lifetime.renew_before_hours,
         opts=opts(LOCALLY_SIGNED_CERT, f"{name}-cert", args.renewal_trigger),
     )
-    return NodeMaterial(pulumi.Output.secret(key.private_key_pem), cert.cert_pem)
+    return NodeMaterial(outputs.secret(key.private_key_pem), cert.cert_pem)
 
 
 class NodeCertificate(pulumi.ComponentResource):

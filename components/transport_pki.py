@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import pulumi
 
@@ -132,7 +133,7 @@ class TransportPki(pulumi.ComponentResource):
             "issuingGeneration": trust.issuing,
             "retiring": list(self.retiring),
         }
-        self.inventory = pulumi.Output.all(
+        cas = pulumi.Output.all(
             ca_cert_pem=self.ca.cert_pem,
             ca_fingerprint_sha256=self.ca.fingerprint_sha256,
             ca_generations=pulumi.Output.all(
@@ -143,13 +144,17 @@ class TransportPki(pulumi.ComponentResource):
                     for g, ca in self.generations.items()
                 }
             ),
-            # One apply for the cluster rather than one per node. Output.all() of no nodes
-            # (ECK issues them in ca-to-eck mode) is a list.
-            nodes=pulumi.Output.all(**{n: m.cert_pem for n, m in self.nodes.items()}).apply(
-                lambda pems: {n: certificate_facts(pem) for n, pem in dict(pems or {}).items()}
-            ),
-        ).apply(
-            lambda values: {
+        )
+        # One apply for the cluster rather than one per node. Output.all() of no nodes (ECK
+        # issues them in ca-to-eck mode) is a list.
+        node_facts = pulumi.Output.all(**{n: m.cert_pem for n, m in self.nodes.items()}).apply(
+            lambda pems: {n: certificate_facts(pem) for n, pem in dict(pems or {}).items()}
+        )
+
+        def entry(
+            values: Mapping[str, Any], facts: Mapping[str, Mapping[str, str]]
+        ) -> dict[str, object]:
+            return {
                 "delivery": cluster.delivery.value,
                 "caProtected": args.protect_ca and cluster.ca.provided is None,
                 "caCertPem": values["ca_cert_pem"],
@@ -160,9 +165,12 @@ class TransportPki(pulumi.ComponentResource):
                     "ca": _lifetime(cluster.ca.lifetime),
                     "nodes": _lifetime(cluster.node_lifetime),
                 },
-                "nodes": {n: node_entry(n, f) for n, f in values["nodes"].items()},
+                "nodes": {n: node_entry(n, f) for n, f in facts.items()},
             }
-        )
+
+        # Nested applies, not Output.all(..., nodes=node_facts): Output.all would lift the
+        # resolved per-node facts into an Output per key and value (docs/benchmarks.md).
+        self.inventory = cas.apply(lambda values: node_facts.apply(lambda f: entry(values, f)))
         self.register_outputs(
             {
                 "caCertPem": self.ca.cert_pem,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import vm_bundle
+from components import outputs, vm_bundle
 from components.http_pki import HttpPki
 from components.local_files import LocalFileArgs
 from components.model import ClusterSpec, NodeSpec, VmSpec
@@ -54,7 +54,7 @@ class VmDelivery(pulumi.ComponentResource):
             )
             for node in cluster.nodes
         }
-        self.cloud_init = pulumi.Output.secret(
+        self.cloud_init = outputs.secret(
             pulumi.Output.all(**{n: b.cloud_init for n, b in self.bundles.items()})
         )
         self.register_outputs(
