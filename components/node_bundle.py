@@ -95,8 +95,9 @@ class NodeBundle(dyn.Resource, module="es-transport-pki", name="NodeBundle"):
             IN_FILES: _file_specs(args.files),
             IN_HTTP_FILES: _file_specs(args.http_files),
             IN_STORES: stores,
-            # Declared so the SDK gives the resource these output attributes.
-            **{name: None for name in (OUT_MODES, *SECRET_OUTPUTS)},
+            # The one output the program reads. The provider returns the others too; they are
+            # stored, and secret, all the same (each declared one costs the SDK an Output).
+            OUT_CLOUD_INIT: None,
         }
         # The echoed files hold the node keys: secret outputs too (INV-CUSTODY).
         secret = pulumi.ResourceOptions(
