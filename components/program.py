@@ -53,6 +53,7 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
             cluster.name, TransportPkiArgs(
                 cluster, renewal_counts(cluster, previous, now), protect_ca,
                 withdrawn_generations(cluster, previous) if protect_ca else (),
+                alias_legacy_nodes=previous is not None and not previous.nodes_under_pki,
             ),
         )
         inventory[cluster.name] = pki.inventory

@@ -24,6 +24,8 @@ from components.rotation import LEGACY_TRUST
 READ_STACK_OUTPUTS: Final = "pulumi:pulumi:readStackOutputs"
 CLUSTERS_OUTPUT: Final = "clusters"
 HTTP_OUTPUT: Final = "http"
+# Inventory entry: true once the cluster's node resources are the TransportPki's children.
+NODES_UNDER_PKI: Final = "nodesUnderPki"
 
 
 def own_stack_name() -> str:
@@ -70,6 +72,7 @@ def _cluster(entry: Mapping[str, Any], http: object) -> DeployedCluster:
         retiring=_retiring(entry.get("rotation")),
         ca_protected=entry.get("caProtected") is True,
         http_ca_protected=isinstance(http, Mapping) and http.get("caProtected") is True,
+        nodes_under_pki=entry.get(NODES_UNDER_PKI) is True,
     )
 
 

@@ -15,7 +15,7 @@ from components.cluster_ca import ClusterCa, ClusterCaArgs
 from components.model import ClusterSpec, Lifetime
 from components.node_certificate import NodeCertificateArgs, NodeMaterial, issue_node_certificate
 from components.rotation import rekey_trigger, renewal_trigger
-from components.rotation_state import parse_time
+from components.rotation_state import NODES_UNDER_PKI, parse_time
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class TransportPkiArgs:
     # `retire`, or a rollback from `introduce`): kept one more update, unprotected, so that
     # the next `up` may delete them (components.rotation.withdrawn_generations).
     retiring: tuple[int, ...] = ()
+    # The last deployment holds this cluster's node resources under a NodeCertificate
+    # component per node (its inventory lacks `nodesUnderPki`): alias them to where they were.
+    # Only that one `up` needs the aliases, and each costs the SDK an Output chain per resource.
+    alias_legacy_nodes: bool = False
 
 
 TYPE = "es-transport-pki:transport_pki:TransportPki"
@@ -106,7 +110,7 @@ class TransportPki(pulumi.ComponentResource):
                 self,
                 legacy_parent=node_certificate.child_urn(
                     own_urn, node_certificate.TYPE, f"{name}-{node.name}"
-                ),
+                ) if args.alias_legacy_nodes else None,
             )
             for node in cluster.nodes
         }
@@ -157,6 +161,7 @@ class TransportPki(pulumi.ComponentResource):
             return {
                 "delivery": cluster.delivery.value,
                 "caProtected": args.protect_ca and cluster.ca.provided is None,
+                NODES_UNDER_PKI: True,
                 "caCertPem": values["ca_cert_pem"],
                 "caFingerprintSha256": values["ca_fingerprint_sha256"],
                 "caGenerations": values["ca_generations"],

@@ -66,15 +66,14 @@ def test_components_and_children_follow_the_naming_convention(dev: Recording) ->
     assert ca.type == "es-transport-pki:cluster_ca:ClusterCa" and ca.parent == pki.urn
     assert {(r.type, r.name) for r in children(dev, ca)} == {
         (PRIVATE_KEY, "logs-ca-key"), (SELF_SIGNED, "logs-ca-cert")}
-    # A node's key, CSR and certificate are the PKI's own children (no component per node),
-    # each aliased to where stacks deployed earlier hold it: under a NodeCertificate component.
+    # A node's key, CSR and certificate are the PKI's own children (no component per node).
+    # A first deployment has nothing to move: no aliases (test_stacks_with_a_component_per_...).
     node = {(r.type, r.name): r for r in children(dev, pki) if r.name.startswith("logs-es-1-")}
     assert set(node) == {
         (PRIVATE_KEY, "logs-es-1-key"), (CERT_REQUEST, "logs-es-1-csr"),
         (LOCALLY_SIGNED, "logs-es-1-cert")}
-    legacy = ("urn:pulumi:dev::es-transport-pki::es-transport-pki:transport_pki:TransportPki"
-              "$es-transport-pki:node_certificate:NodeCertificate$")
-    assert all(r.aliases == [{"urn": f"{legacy}{r.type}::{r.name}"}] for r in node.values())
+    assert all(r.aliases == [] for r in node.values())
+    assert dev.stack_outputs["clusters"]["logs"]["nodesUnderPki"] is True  # for the next `up`
     # ECK pods get one certificate each, named after the pod.
     assert sorted(node_certs(dev, "search")) == [
         "search-es-default-0", "search-es-default-1", "search-es-default-2"]
@@ -265,6 +264,8 @@ def test_stacks_with_a_component_per_node_keep_their_keys_and_certificates(
     state = EngineState()
     with monkeypatch.context() as patched:
         patched.setattr(transport_pki, "issue_node_certificate", per_node_component)
+        # Nor did its inventory say where node resources are.
+        patched.setattr(transport_pki, "NODES_UNDER_PKI", "notWrittenThen")
         before = run_stack("dev", state=state, clock=clock)
     components = {r.urn for r in before.of_type(node_certificate.TYPE)}
     assert len(components) == 6
@@ -273,6 +274,15 @@ def test_stacks_with_a_component_per_node_keep_their_keys_and_certificates(
     assert sorted(after.changes.deleted) == sorted(components)
     outputs = {(r.type, r.name): r.outputs for r in before if r.custom}
     assert outputs == {(r.type, r.name): r.outputs for r in after if r.custom}
+    legacy = ("urn:pulumi:dev::es-transport-pki::es-transport-pki:transport_pki:TransportPki"
+              "$es-transport-pki:node_certificate:NodeCertificate$")
+    moved = [r for r in after if r.type in (PRIVATE_KEY, CERT_REQUEST, LOCALLY_SIGNED)
+             and r.parent.endswith("TransportPki::logs")]
+    assert moved and all(r.aliases == [{"urn": f"{legacy}{r.type}::{r.name}"}] for r in moved)
+    # That `up` recorded the new place: the one after it needs no aliases and changes nothing.
+    again = run_stack("dev", state=state, clock=clock)
+    assert all(r.aliases == [] for r in again if r.custom)
+    assert again.changes.created == again.changes.replaced == again.changes.deleted == []
 
 
 def test_invalid_config_registers_nothing() -> None:
