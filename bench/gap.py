@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import json
 import statistics
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ from unittest import mock
 import pulumi
 import pulumi.dynamic as dyn
 
-from bench.graph_build import measure_once
+from bench.graph_build import child_figures, measure_once
 from components import vm_delivery
 from components.node_bundle import NodeBundleArgs, NodeBundleProvider
 
@@ -100,12 +99,8 @@ def counting_calls() -> Iterator[list[int]]:
 def measure(
     estate: str, kind: str, name: str, nodes: int, *, calls: bool = False
 ) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.gap", "--child", estate, kind, name, str(nodes)]
-    done = subprocess.run(
-        [*command, "--calls"] if calls else command, capture_output=True, text=True, check=True
-    )
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return result
+    flags = ("--calls",) if calls else ()
+    return child_figures("bench.gap", estate, kind, name, str(nodes), *flags)
 
 
 def report_calls(nodes: int) -> None:

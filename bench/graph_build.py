@@ -91,14 +91,20 @@ def measure_once(kind: str, nodes: int, delivery: str | None = None) -> dict[str
     }
 
 
-def measure(kind: str, nodes: int) -> dict[str, Any]:
-    """`measure_once` in a fresh interpreter, so peak RSS belongs to this size alone."""
+def child_figures(module: str, *args: str) -> dict[str, Any]:
+    """`python -m <module> --child <args>` in a fresh interpreter: the JSON figures it prints
+    last."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.graph_build", "--child", kind, str(nodes)],
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-m", module, "--child", *args], capture_output=True, text=True,
+        check=True,
     )
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return result
+
+
+def measure(kind: str, nodes: int) -> dict[str, Any]:
+    """`measure_once` in a fresh interpreter, so peak RSS belongs to this size alone."""
+    return child_figures("bench.graph_build", kind, str(nodes))
 
 
 def _row(nodes: int, f: dict[str, Any], p: dict[str, Any]) -> None:
