@@ -127,10 +127,13 @@ class HttpPki(pulumi.ComponentResource):
                     child,
                 )
                 self.certificates[role] = HttpMaterial(issued.private_key_pem, issued.cert_pem)
+        # One apply over the chains, as TransportPki does for its nodes: an apply per role
+        # would hand Output.all a dict of facts per role to lift into Outputs.
         self.inventory = pulumi.Output.all(
-            **{role: m.chain_pem.apply(certificate_facts) for role, m in self.certificates.items()}
-        ).apply(lambda facts: {
-            "mode": http.mode.value, "certificates": facts,
+            **{role: m.chain_pem for role, m in self.certificates.items()}
+        ).apply(lambda chains: {
+            "mode": http.mode.value,
+            "certificates": {role: certificate_facts(pem) for role, pem in dict(chains).items()},
             "caProtected": args.protect_ca and self.ca is not None,
         })
         self.register_outputs({"caPem": self.ca_pem, "inventory": self.inventory})

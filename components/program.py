@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 
+from components import outputs
 from components.config import ConfigError, read_stack_config
 from components.eck_delivery import EckDelivery, EckDeliveryArgs
 from components.http_pki import HttpPki, HttpPkiArgs
@@ -88,4 +89,4 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         pulumi.export("eckSpecSnippets", eck_snippets)
     if vm_cloud_init:
         # Per cluster, per node: a `#cloud-config` document for the VM's user data (holds keys).
-        pulumi.export("vmCloudInit", pulumi.Output.secret(vm_cloud_init))
+        pulumi.export("vmCloudInit", outputs.secret(vm_cloud_init))

@@ -187,3 +187,17 @@ def test_provided_chain_without_ca_renders_no_ca_file(tmp_path: Path) -> None:
     assert vm_bundle.HTTP_CERTIFICATE_AUTHORITIES not in bundle_files(directory)
     assert http_settings.CERTIFICATE_AUTHORITIES not in settings_of(directory)
     assert bundle_files(directory)[vm_bundle.HTTP_CERTIFICATE].decode() == chain.cert_pem
+
+
+@pytest.mark.parametrize("certificates", ["shared", "per-node"])
+def test_the_http_inventory_lists_each_issued_certificate(
+    tmp_path: Path, certificates: str
+) -> None:
+    recording = run_clusters([vm_http_cluster(tmp_path, certificates=certificates)])
+    listed = reveal(recording.stack_outputs["http"])["logs"]["certificates"]
+    roles = ["shared"] if certificates == "shared" else ["es-1", "es-2"]
+    assert sorted(listed) == roles
+    for role in roles:
+        issued = cert(reveal(recording.named(f"logs-http-{role}-cert").outputs["certPem"]))
+        assert listed[role]["serial"] == format(issued.serial_number, "x")
+        assert listed[role]["notAfter"] == f"{issued.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}"
