@@ -30,14 +30,13 @@ from harness.analyzer import analyze_request
 from harness.policy_run import records_of
 from tests.stack_runs import run_stack
 
-from .scenarios import pki, vm_bundle
-from .test_stack_request import RECORD, servicer
+from .scenarios import vm_bundle
+from .test_stack_request import RECORD, SERVER_ONLY, servicer
 
 Method = Callable[[_PolicyAnalyzerServicer, analyzer_pb2.AnalyzeRequest, object],
                   analyzer_pb2.AnalyzeResponse]
 STOCK: Method = _PolicyAnalyzerServicer.Analyze
 METHODS = pytest.mark.parametrize("method", [STOCK, analyze], ids=["stock", "shim"])
-SERVER_ONLY = pki("c", allowedUses=["digital_signature", "server_auth"])
 
 
 @pytest.fixture(scope="module")
