@@ -14,6 +14,7 @@ pulumi-policy never dials the engine address, so none is served here.
 
 from __future__ import annotations
 
+import difflib
 import os
 import selectors
 import subprocess
@@ -111,25 +112,80 @@ def _diagnostics(response: analyzer_pb2.AnalyzeResponse) -> list[Diagnostic]:
     ]
 
 
+class PolicyConfigError(ValueError):
+    """A `--policy-pack-config` the engine would refuse. `problems` holds every one of them, each
+    naming the policy and the setting, as the engine lists them."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+def _level_problem(where: str, level: Any) -> str | None:
+    if isinstance(level, str) and level in LEVEL_CODES:
+        return None
+    return f"{where}: {level!r} is not an enforcement level; use one of {', '.join(LEVEL_CODES)}"
+
+
+def _entry_problems(name: str, value: Any, known: Mapping[str, PolicyInfo]) -> list[str]:
+    if name != "all" and name not in known:
+        # The engine ignores it; preflight refuses it, so that a misspelt policy name cannot
+        # leave the policy on its defaults unnoticed.
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"policies: {', '.join(sorted(known))}"
+        return [f"{name}: the pack has no such policy; {hint}"]
+    if isinstance(value, str):
+        return [p for p in [_level_problem(name, value)] if p]
+    if not isinstance(value, Mapping):
+        return [f"{name}: must be an enforcement level or an object, not {value!r}"]
+    if "enforcementLevel" not in value:
+        return []
+    return [p for p in [_level_problem(f"{name}.enforcementLevel", value["enforcementLevel"])] if p]
+
+
+def _schema_problems(policy: PolicyInfo, props: Mapping[str, Any]) -> list[str]:
+    # Draft 7, as the engine's gojsonschema (drafts 4 to 7); the schema is checked too, as
+    # gojsonschema compiles it.
+    schema = {"type": "object", "properties": policy.config_schema}
+    jsonschema.Draft7Validator.check_schema(schema)
+    errors = jsonschema.Draft7Validator(schema).iter_errors(dict(props))
+    return sorted(
+        f"{policy.name}.{'.'.join(str(part) for part in error.absolute_path)}: {error.message}"
+        if error.absolute_path else f"{policy.name}: {error.message}"
+        for error in errors
+    )
+
+
 def reconcile_config(info: AnalyzerInfo, given: Mapping[str, Any]) -> dict[str, Any]:
     """The engine's ReconcilePolicyPackConfig: defaults from each schema and the default
-    level, then `all`, then per-policy entries (a level string or an object); validated."""
+    level, then `all`, then per-policy entries (a level string or an object); validated.
+    Raises `PolicyConfigError` with every problem."""
+    known = {policy.name: policy for policy in info.policies}
+    problems = [p for name, value in given.items() for p in _entry_problems(name, value, known)]
+    if problems:
+        raise PolicyConfigError(problems)
     result: dict[str, dict[str, Any]] = {}
     for policy in info.policies:
         props = {k: v["default"] for k, v in policy.config_schema.items() if "default" in v}
         result[policy.name] = {"enforcementLevel": policy.enforcement_level, **props}
-    if isinstance(given.get("all"), str):
+    everything = given.get("all")
+    level_for_all = everything.get("enforcementLevel") if isinstance(everything, Mapping) else (
+        everything)
+    if level_for_all is not None:
         for entry in result.values():
-            entry["enforcementLevel"] = given["all"]
+            entry["enforcementLevel"] = level_for_all
     for name, value in given.items():
-        if name == "all":
-            continue
-        entry = result.setdefault(name, {})
-        entry.update({"enforcementLevel": value} if isinstance(value, str) else value)
-    for policy in info.policies:
-        props = {k: v for k, v in result[policy.name].items() if k != "enforcementLevel"}
-        schema = {"type": "object", "properties": policy.config_schema}
-        jsonschema.validate(props, schema)
+        if name != "all":
+            result[name].update({"enforcementLevel": value} if isinstance(value, str) else value)
+    problems = [
+        problem
+        for policy in info.policies
+        for problem in _schema_problems(
+            policy, {k: v for k, v in result[policy.name].items() if k != "enforcementLevel"}
+        )
+    ]
+    if problems:
+        raise PolicyConfigError(problems)
     return result
 
 

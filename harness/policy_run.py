@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,9 @@ def run_policies(
         return analyzer.preview(records)
 
 
+_CONFIGURE = object()
+
+
 class StreamedPolicies:
     """The pack judging a program while it runs, as the engine does: Analyze for each
     registration `submit`ted as the program makes it (`run_program(on_register=...)`), then
@@ -73,18 +76,20 @@ class StreamedPolicies:
     on leaving it the worker has ended and the pack process is closed, also when the program
     raised.
 
-    `config` (the `--policy-pack-config` JSON) is read on the worker too. Its errors, like any
-    of the pack's, are raised by `finish`, after the program: an error of the program itself
-    still comes first, as when the pack only ran after it.
+    `config` is the `--policy-pack-config` JSON. The pack's errors are raised by `finish`,
+    after the program: an error of the program itself still comes first, as when the pack only
+    ran after it. `check_config` judges the config before the program runs instead.
     """
 
     def __init__(
-        self, *, stack: str, config: Callable[[], Mapping[str, Any]] = dict,
+        self, *, stack: str, config: Mapping[str, Any] | None = None,
         pack_dir: Path = DEFAULT_PACK,
     ) -> None:
-        self._stack, self._config, self._pack_dir = stack, config, pack_dir
-        # None ends the stream: analyze the stack (or, once aborted, just stop).
-        self._queue: queue.SimpleQueue[Registration | None] = queue.SimpleQueue()
+        self._stack, self._config, self._pack_dir = stack, config or {}, pack_dir
+        # None ends the stream: analyze the stack (or, once aborted, just stop). _CONFIGURE
+        # starts the pack without a registration.
+        self._queue: queue.SimpleQueue[Registration | object | None] = queue.SimpleQueue()
+        self._configured = threading.Event()
         self._aborted = threading.Event()
         self._worker = threading.Thread(target=self._work, name="policy-pack")
         self._diagnostics: list[Diagnostic] = []
@@ -113,6 +118,14 @@ class StreamedPolicies:
         monitor's lock)."""
         self._queue.put(registration)
 
+    def check_config(self) -> None:
+        """Wait until the pack has taken the config (it has booted); raises what Configure
+        raised (`PolicyConfigError` for a config the engine would refuse)."""
+        self._queue.put(_CONFIGURE)
+        self._configured.wait()
+        if self._error is not None:
+            raise self._error
+
     def finish(self) -> list[Diagnostic]:
         """Once the program has run: every queued Analyze, then AnalyzeStack. Diagnostics per
         resource in registration order, then the stack's."""
@@ -123,23 +136,30 @@ class StreamedPolicies:
         return self._diagnostics
 
     def _work(self) -> None:
-        registration = self._queue.get()
+        try:
+            self._serve()
+        except BaseException as err:  # raised again by `finish`, on the thread that waits
+            self._error = err
+        finally:
+            self._configured.set()
+
+    def _serve(self) -> None:
+        item = self._queue.get()
         if self._aborted.is_set():
             return
         analyzer = self._analyzer
-        try:
-            analyzer.connect()
-            analyzer.handshake()
-            analyzer.configure_stack()
-            analyzer.configure(self._config())
-            while registration is not None:
-                if self._aborted.is_set():
-                    return
-                record = to_record(registration)
+        analyzer.connect()
+        analyzer.handshake()
+        analyzer.configure_stack()
+        analyzer.configure(self._config)
+        self._configured.set()
+        while item is not None:
+            if self._aborted.is_set():
+                return
+            if isinstance(item, Registration):
+                record = to_record(item)
                 self.records.append(record)
                 self._diagnostics += analyzer.analyze(record)
-                registration = self._queue.get()
-            if not self._aborted.is_set():
-                self._diagnostics += analyzer.analyze_stack(self.records)
-        except BaseException as err:  # raised again by `finish`, on the thread that waits
-            self._error = err
+            item = self._queue.get()
+        if not self._aborted.is_set():
+            self._diagnostics += analyzer.analyze_stack(self.records)

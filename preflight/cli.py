@@ -7,7 +7,6 @@ handshake, 2 a config error (every problem of the config, at once).
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from rich.progress import Progress
 
 from components.config import ConfigError
 from components.program import main as program
+from harness.analyzer import PolicyConfigError
 from harness.mock_runtime import run_program
 from harness.policy_run import StreamedPolicies
 from harness.stack_file import StackFileError, load_stack_file
@@ -59,12 +59,18 @@ def _stack_path(args: argparse.Namespace) -> tuple[str, Path]:
     return str(args.stack), REPO / "stacks" / f"Pulumi.{args.stack}.yaml"
 
 
-def _policy_config(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    loaded = json.loads(path.read_text())
+def _policy_config(path: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(path.read_text())
+    except OSError as err:
+        raise PolicyConfigError([f"cannot read it: {err.strerror}"]) from err
+    except json.JSONDecodeError as err:
+        raise PolicyConfigError([f"line {err.lineno} column {err.colno}: {err.msg}"]) from err
     if not isinstance(loaded, dict):
-        raise ValueError(f"{path}: the policy config must be a JSON object")
+        raise PolicyConfigError([
+            "must be a JSON object of policy names to a level or settings, as for "
+            "`pulumi preview --policy-pack-config`"
+        ])
     return loaded
 
 
@@ -97,10 +103,12 @@ def _run(
     _, path = _stack_path(args)
     stack_file = load_stack_file(path)
     config = render.with_output_dir(stack_file.config, out)
+    policy_config = {} if args.policy_config is None else _policy_config(args.policy_config)
     # The pack starts now and judges each resource as the program registers it, as the
     # engine's preview does: its start and its Analyze calls overlap the program.
-    policy_config = functools.partial(_policy_config, args.policy_config)
     with StreamedPolicies(stack=report.stack, config=policy_config) as policies:
+        if policy_config:  # judged before the program writes anything
+            policies.check_config()
         recording = run_program(
             program, config=config, secret_keys=stack_file.secret_keys, stack=report.stack,
             root_directory=_project_root(args, report.stack, path, scratch),
@@ -130,11 +138,14 @@ def main(argv: Sequence[str]) -> int:
         report.out = args.out
         try:
             _run(args, report, console, out, Path(scratch))
-        except (ConfigError, StackFileError) as err:
+        except (ConfigError, StackFileError, PolicyConfigError) as err:
+            source = args.policy_config if isinstance(err, PolicyConfigError) else path
             if args.json:
-                json.dump({"stack": stack, "configErrors": str(err).splitlines()}, sys.stdout)
+                json.dump({"stack": stack, "configFile": str(source),
+                           "configErrors": str(err).splitlines()}, sys.stdout)
             else:
-                console.print(f"[red]config error[/red] in {path}:\n{err}", highlight=False)
+                what = "policy config" if isinstance(err, PolicyConfigError) else "config"
+                console.print(f"[red]{what} error[/red] in {source}:\n{err}", highlight=False)
             return EXIT_CONFIG
     if args.json:
         json.dump(report.as_json(), sys.stdout, indent=2)

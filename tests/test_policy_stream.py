@@ -9,10 +9,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import jsonschema
 import pytest
 
-from harness.analyzer import Diagnostic
+from harness.analyzer import Diagnostic, PolicyConfigError
 from harness.mock_runtime import Recording
 from harness.policy_run import StreamedPolicies, records_of, run_policies
 from tests.stack_runs import run_stack
@@ -24,7 +23,7 @@ STRICT = {"es-transport-validity": {"maxLeafValidityHours": 1}}
 
 def _streamed(stack: str, config: dict[str, Any]) -> tuple[Recording, StreamedPolicies,
                                                             list[Diagnostic]]:
-    with StreamedPolicies(stack=stack, config=lambda: config) as policies:
+    with StreamedPolicies(stack=stack, config=config) as policies:
         recording = run_stack(stack, on_register=policies.submit)
         diagnostics = policies.finish()
     return recording, policies, diagnostics
@@ -65,9 +64,28 @@ def test_a_failing_program_leaves_no_pack_behind(registered: int) -> None:
 def test_a_pack_error_is_raised_by_finish_after_the_program() -> None:
     bad = {"es-transport-validity": {"maxLeafValidityHours": "a year"}}
     with (
-        pytest.raises(jsonschema.ValidationError),
-        StreamedPolicies(stack="dev", config=lambda: bad) as policies,
+        pytest.raises(PolicyConfigError),
+        StreamedPolicies(stack="dev", config=bad) as policies,
     ):
         run_stack("dev", on_register=policies.submit)
         policies.finish()
     _assert_closed(policies)
+
+
+def test_check_config_judges_the_config_before_anything_is_registered() -> None:
+    bad = {"es-transport-validity": {"maxLeafValidityHours": "a year"}}
+    with pytest.raises(PolicyConfigError), StreamedPolicies(stack="dev", config=bad) as policies:
+        policies.check_config()
+        pytest.fail("check_config let a config the engine refuses pass")
+    _assert_closed(policies)
+    recording, policies, streamed = _streamed_after_check("dev", STRICT)
+    assert streamed == run_policies(records_of(recording), stack="dev", config=STRICT)
+
+
+def _streamed_after_check(stack: str, config: dict[str, Any]) -> tuple[
+        Recording, StreamedPolicies, list[Diagnostic]]:
+    with StreamedPolicies(stack=stack, config=config) as policies:
+        policies.check_config()
+        recording = run_stack(stack, on_register=policies.submit)
+        diagnostics = policies.finish()
+    return recording, policies, diagnostics

@@ -77,6 +77,42 @@ def test_invalid_config_exits_2_with_every_problem(
     assert "clusters[1].transport.clientAuthentication" in errors
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"es-transport-validity": {"maxLeafValidityHours": "a year"}, "all": "loud"}',
+         ["all: 'loud' is not an enforcement level; use one of advisory, mandatory, remediate, "
+          "disabled"]),
+        ('{"es-transport-validity": {"maxLeafValidityHours": "a year"}}',
+         ["es-transport-validity.maxLeafValidityHours: 'a year' is not of type 'integer'"]),
+        ('{"es-transport-validity": ', ["line 1 column 27: Expecting value"]),
+        ('["es-transport-validity"]', ["must be a JSON object of policy names to a level or "
+                                       "settings, as for `pulumi preview --policy-pack-config`"]),
+    ],
+    ids=["names and levels", "settings", "not JSON", "not an object"],
+)
+def test_a_bad_policy_config_exits_2_naming_the_file_before_anything_is_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    config = tmp_path / "policy.json"
+    config.write_text(text)
+    out = tmp_path / "out"
+    code, report = run_json(capsys, "--stack", "dev", "--policy-config", str(config),
+                            "--out", str(out))
+    assert code == EXIT_CONFIG
+    assert report == {"stack": "dev", "configFile": str(config), "configErrors": expected}
+    assert not out.exists()
+
+
+def test_a_missing_policy_config_is_a_config_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "policy.json"
+    code, report = run_json(capsys, "--stack", "dev", "--policy-config", str(missing))
+    assert code == EXIT_CONFIG
+    assert report["configErrors"] == ["cannot read it: No such file or directory"]
+
+
 def test_posture_warnings_are_reported_and_refusals_exit_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

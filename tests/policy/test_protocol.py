@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import jsonschema
 import pytest
 
-from harness.analyzer import PolicyAnalyzer
+from harness.analyzer import PolicyAnalyzer, PolicyConfigError
 
 EXPECTED = {
     "es-transport-leaf-eku": "advisory",
@@ -70,5 +69,45 @@ def test_config_schema_defaults_reach_the_pack(analyzer: PolicyAnalyzer) -> None
 def test_malformed_waivers_are_refused_like_the_engine_does(
     analyzer: PolicyAnalyzer, waiver: dict[str, str]
 ) -> None:
-    with pytest.raises(jsonschema.ValidationError):
+    with pytest.raises(PolicyConfigError, match=r"es-transport-mtls\.waivers\.0"):
         analyzer.configure({"es-transport-mtls": {"waivers": [waiver]}})
+
+
+def test_every_problem_of_a_config_is_reported_at_once_naming_policy_and_setting(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    given = {
+        "es-transport-validty": "mandatory",
+        "all": "strict",
+        "es-transport-verify": 3,
+        "es-transport-renewal": {"enforcementLevel": "loud"},
+        "es-transport-validity": {"maxLeafValidityHours": "a year"},
+    }
+    with pytest.raises(PolicyConfigError) as raised:
+        analyzer.configure(given)
+    assert raised.value.problems == (
+        "es-transport-validty: the pack has no such policy; did you mean es-transport-validity?",
+        "all: 'strict' is not an enforcement level; use one of advisory, mandatory, remediate, "
+        "disabled",
+        "es-transport-verify: must be an enforcement level or an object, not 3",
+        "es-transport-renewal.enforcementLevel: 'loud' is not an enforcement level; use one of "
+        "advisory, mandatory, remediate, disabled",
+    )
+    # Names and levels first; the settings are judged against the schemas once those are right.
+    with pytest.raises(PolicyConfigError) as raised:
+        analyzer.configure({
+            "es-transport-validity": {"maxLeafValidityHours": "a year"},
+            "es-transport-verify": {"allowedVerificationModes": "full"},
+        })
+    assert raised.value.problems == (
+        "es-transport-validity.maxLeafValidityHours: 'a year' is not of type 'integer'",
+        "es-transport-verify.allowedVerificationModes: 'full' is not of type 'array'",
+    )
+
+
+def test_all_takes_a_level_or_an_object_with_one(analyzer: PolicyAnalyzer) -> None:
+    for everything in ("disabled", {"enforcementLevel": "disabled"}):
+        sent = analyzer.configure({"all": everything, "es-transport-mtls": "advisory"})
+        assert sent["es-transport-validity"]["enforcementLevel"] == "disabled"
+        assert sent["es-transport-mtls"]["enforcementLevel"] == "advisory"
+    analyzer.configure({})
