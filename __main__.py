@@ -4,6 +4,7 @@ import asyncio
 
 import pulumi
 
+from components import gc_thresholds
 from components.program import main
 
 
@@ -16,4 +17,5 @@ async def _program() -> None:
     await asyncio.sleep(0)
 
 
+gc_thresholds.apply()
 pulumi.run(_program)

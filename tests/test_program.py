@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import ipaddress
 import runpy
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from components import node_certificate, transport_pki
+from components import gc_thresholds, node_certificate, transport_pki
 from components.config import ConfigError
 from components.node_certificate import NodeCertificate, NodeCertificateArgs, NodeMaterial
 from harness.mock_runtime import EngineState, Recording, Secret, reveal, run_program
@@ -241,8 +242,14 @@ def test_entry_point_runs_the_program_through_pulumi_run(tmp_path: Path) -> None
         runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
 
     stack = load_stack_file(REPO / "stacks" / "Pulumi.dev.yaml")
-    with contextlib.chdir(tmp_path):
-        entry = run_program(entry_point, config=stack.config, stack="dev")
+    saved = gc.get_threshold()
+    try:
+        with contextlib.chdir(tmp_path):
+            entry = run_program(entry_point, config=stack.config, stack="dev")
+        # The collector runs as components/gc_thresholds.py says for a large graph.
+        assert gc.get_threshold() == gc_thresholds.LARGE_GRAPH
+    finally:
+        gc.set_threshold(*saved)
     direct = run_stack("dev")
     assert sorted((r.urn, r.parent) for r in entry) == sorted((r.urn, r.parent) for r in direct)
     assert set(entry.stack_outputs) == set(direct.stack_outputs) != set()
