@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,30 @@ def test_module_runs_clean_on_the_dev_stack() -> None:
     assert done.returncode == EXIT_CLEAN, done.stderr
     assert "policy pack: no violations" in done.stdout
     assert "throwaway" in done.stdout
+
+
+@pytest.mark.parametrize("policy", [{}, {"all": "loud"}], ids=["clean", "bad policy config"])
+def test_module_exits_with_mains_code_and_all_of_its_json(
+    tmp_path: Path, policy: dict[str, str]
+) -> None:
+    """The module leaves without freeing the graph (os._exit): the code is main's, and what it
+    printed is all there."""
+    config = tmp_path / "policy.json"
+    config.write_text(json.dumps(policy))
+    # Buffered, as stdout to a pipe is by default (this environment may say otherwise).
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [sys.executable, "-m", "preflight", "--stack", "dev", "--json", "--policy-config",
+         str(config)], cwd=REPO, env=buffered, capture_output=True, text=True, timeout=120,
+        check=False,
+    )
+    report = json.loads(done.stdout)
+    if policy:
+        assert done.returncode == EXIT_CONFIG
+        assert report["configErrors"][0].startswith("all: 'loud' is not an enforcement level")
+    else:
+        assert done.returncode == EXIT_CLEAN, done.stderr
+        assert report["violations"] == [] and len(report["clusters"]) == 2
 
 
 def test_json_describes_plan_and_verdicts(capsys: pytest.CaptureFixture[str]) -> None:
