@@ -663,9 +663,22 @@ def _in_fresh_loop(work: Callable[[], Awaitable[T]]) -> T:
     run's monitor (the SDK looks the monitor up when a task runs, not when it is created).
     The loop is closed afterwards, so none leaks into later tests."""
     loop = asyncio.new_event_loop()
+    raised: list[BaseException] = []
+
+    def report_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        # A failed run raises its error to the caller. The SDK also set it on the failed
+        # resource's output futures, which nothing awaits: collected later, each would log
+        # it again as "exception was never retrieved".
+        if not any(context.get("exception") is err for err in raised):
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(report_once)
     asyncio.set_event_loop(loop)
     try:
         return _sync_await(work())
+    except BaseException as err:
+        raised.append(err)
+        raise
     finally:
         pending = asyncio.all_tasks(loop)
         for task in pending:

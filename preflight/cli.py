@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from components.config import ConfigError
+from components.local_files import LocalFilesError
 from components.program import main as program
 from harness.analyzer import PolicyConfigError
 from harness.mock_runtime import run_program
@@ -25,6 +26,7 @@ from harness.policy_run import StreamedPolicies
 from harness.stack_file import StackFileError, load_stack_file
 from preflight import render, tls_matrix
 from preflight.plan import cluster_plans
+from preflight.render import OutDirError
 from preflight.report import Report, Violation, print_report
 
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_CONFIG = 0, 1, 2
@@ -128,6 +130,16 @@ def _run(
             _handshakes(report, out, console, quiet=args.json)
 
 
+def _input_of(err: Exception, args: argparse.Namespace, stack_path: Path) -> tuple[str, Path]:
+    """Which input of the command line `err` is about: the policy config, `--out` (preflight
+    writes files nowhere else), or the stack file."""
+    if isinstance(err, PolicyConfigError):
+        return "policy config", args.policy_config
+    if isinstance(err, OutDirError | LocalFilesError):
+        return "--out", args.out
+    return "config", stack_path
+
+
 def main(argv: Sequence[str]) -> int:
     args = _arguments(argv)
     stack, path = _stack_path(args)
@@ -137,14 +149,16 @@ def main(argv: Sequence[str]) -> int:
         out = args.out or (Path(scratch) if args.handshakes else None)
         report.out = args.out
         try:
+            if args.out is not None:
+                render.check_out_dir(args.out)
             _run(args, report, console, out, Path(scratch))
-        except (ConfigError, StackFileError, PolicyConfigError) as err:
-            source = args.policy_config if isinstance(err, PolicyConfigError) else path
+        except (ConfigError, StackFileError, PolicyConfigError, OutDirError,
+                LocalFilesError) as err:
+            what, source = _input_of(err, args, path)
             if args.json:
-                json.dump({"stack": stack, "configFile": str(source),
+                json.dump({"stack": stack, "input": what, "path": str(source),
                            "configErrors": str(err).splitlines()}, sys.stdout)
             else:
-                what = "policy config" if isinstance(err, PolicyConfigError) else "config"
                 console.print(f"[red]{what} error[/red] in {source}:\n{err}", highlight=False)
             return EXIT_CONFIG
     if args.json:

@@ -27,6 +27,22 @@ Every key and certificate below this folder was made by an offline preflight run
 """
 
 
+class OutDirError(ValueError):
+    """`--out` names a place preflight must not render into."""
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse an `--out` that is not a directory, or a directory with other content than an
+    earlier render: a render writes throwaway keys, which must not land among real files."""
+    if out.exists() and not out.is_dir():
+        raise OutDirError(f"{out} exists and is not a directory; name a new or empty directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / THROWAWAY_NOTICE).is_file():
+        raise OutDirError(
+            f"{out} is not empty and holds no earlier preflight render ({THROWAWAY_NOTICE}); "
+            "name a new or empty directory, so that throwaway keys land nowhere near real ones"
+        )
+
+
 def with_output_dir(config: Mapping[str, str], out: Path | None) -> dict[str, str]:
     """The stack config with every VM cluster writing its bundles below `out`, or writing no
     files at all when `out` is None (preflight never writes where `pulumi up` would)."""

@@ -125,8 +125,51 @@ def test_a_bad_policy_config_exits_2_naming_the_file_before_anything_is_written(
     code, report = run_json(capsys, "--stack", "dev", "--policy-config", str(config),
                             "--out", str(out))
     assert code == EXIT_CONFIG
-    assert report == {"stack": "dev", "configFile": str(config), "configErrors": expected}
+    assert report == {"stack": "dev", "input": "policy config", "path": str(config),
+                      "configErrors": expected}
     assert not out.exists()
+
+
+def test_out_must_be_new_empty_or_an_earlier_render(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Throwaway keys never land among other files; a render may be rendered again."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine")
+    populated = tmp_path / "etc-elasticsearch"
+    populated.mkdir()
+    (populated / "elasticsearch.yml").write_text("mine")
+    for out, problem in [
+        (a_file, f"{a_file} exists and is not a directory; name a new or empty directory"),
+        (populated, f"{populated} is not empty and holds no earlier preflight render "
+                    "(THROWAWAY-KEYS.txt); name a new or empty directory, so that throwaway "
+                    "keys land nowhere near real ones"),
+    ]:
+        code, report = run_json(capsys, "--stack", "dev", "--out", str(out))
+        assert code == EXIT_CONFIG
+        assert report == {"stack": "dev", "input": "--out", "path": str(out),
+                          "configErrors": [problem]}
+    assert a_file.read_text() == "mine"
+    assert [p.name for p in populated.iterdir()] == ["elasticsearch.yml"]
+    rendered = tmp_path / "rendered"
+    for _ in range(2):
+        code, _report = run_json(capsys, "--stack", "dev", "--out", str(rendered))
+        assert code == EXIT_CLEAN
+
+
+def test_a_file_in_the_way_inside_an_earlier_render_is_reported_not_raised(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "rendered"
+    assert run_json(capsys, "--stack", "dev", "--out", str(out))[0] == EXIT_CLEAN
+    node = out / "logs" / "es-2"
+    subprocess.run(["rm", "-r", str(node)], check=True)
+    node.write_text("in the way")
+    code, report = run_json(capsys, "--stack", "dev", "--out", str(out))
+    assert code == EXIT_CONFIG
+    assert report["input"] == "--out"
+    [problem] = report["configErrors"]
+    assert f"'{node}' exists and is not a directory" in problem
 
 
 def test_a_missing_policy_config_is_a_config_error(

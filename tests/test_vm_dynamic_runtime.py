@@ -3,6 +3,8 @@ create / update / replace / delete, secrets, preview without writes."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -185,3 +187,35 @@ def test_provider_steps_run_outside_the_monitor_lock_at_most_4_at_once() -> None
     run = run_program(twelve, state=EngineState())
     assert len(run.changes.created) == 12
     assert 2 <= RUNNING["most"] <= 4
+
+
+class FailingProvider(dyn.ResourceProvider):
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        raise OSError(f"cannot write {props['path']}")
+
+
+class Failing(dyn.Resource, module="tests", name="Failing"):
+    written: pulumi.Output[str]
+
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(FailingProvider(), name, {"path": path, "written": None})
+
+
+def test_a_failed_create_is_raised_once_and_not_logged_again_when_collected(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The SDK sets the error on the resource's output futures too, which nothing awaits; the
+    run raises it, so it must not come back as "exception was never retrieved". Anything
+    else left unretrieved is still logged."""
+    def failing() -> None:
+        pulumi.export("written", Failing("f", "/nowhere").written)
+        other = asyncio.get_event_loop().create_future()
+        other.set_exception(ValueError("another error nobody retrieved"))
+
+    with pytest.raises(OSError, match="cannot write /nowhere"):
+        run_program(failing, state=EngineState())
+    # The next run resets the SDK's state, which held the failed run's futures.
+    run_program(lambda: None)
+    gc.collect()
+    logged = [r.getMessage() + str(r.exc_info) for r in caplog.records if r.name == "asyncio"]
+    assert len(logged) == 1 and "another error nobody retrieved" in logged[0]
