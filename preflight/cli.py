@@ -103,6 +103,11 @@ def _run(
     scratch: Path,
 ) -> None:
     _, path = _stack_path(args)
+    if args.stack is not None and not path.is_file():
+        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+                       for p in path.parent.glob("Pulumi.*.yaml"))
+        raise StackFileError(f"no stack {args.stack!r} in {path.parent}: the stacks there are "
+                             f"{', '.join(known)}; or give any stack file with --stack-file")
     stack_file = load_stack_file(path)
     config = render.with_output_dir(stack_file.config, out)
     policy_config = {} if args.policy_config is None else _policy_config(args.policy_config)

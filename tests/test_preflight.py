@@ -172,6 +172,15 @@ def test_a_file_in_the_way_inside_an_earlier_render_is_reported_not_raised(
     assert f"'{node}' exists and is not a directory" in problem
 
 
+def test_an_unknown_stack_name_lists_the_stacks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = run_json(capsys, "--stack", "prdo")
+    assert code == EXIT_CONFIG
+    assert report["configErrors"] == [
+        f"no stack 'prdo' in {REPO / 'stacks'}: the stacks there are dev, prod, staging; or "
+        "give any stack file with --stack-file"
+    ]
+
+
 def test_a_missing_policy_config_is_a_config_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
