@@ -28,9 +28,16 @@ def label(row: CertRow) -> str:
     return f"{row.cluster} · {who}"
 
 
-def draw(rows: Sequence[CertRow], path: Path, now: datetime) -> None:
+def picture_path(value: str | Path) -> Path:
+    """`value` as the path of a picture `draw` can write (by its suffix)."""
+    path = Path(value)
     if path.suffix.lower() not in FORMATS:
         raise ValueError(f"{path}: the picture must be .png or .svg")
+    return path
+
+
+def draw(rows: Sequence[CertRow], path: Path, now: datetime) -> None:
+    path = picture_path(path)
     figure = Figure(figsize=figure_size(len(rows)), dpi=DPI)
     axes = figure.add_subplot()
 

@@ -113,6 +113,35 @@ def test_the_timeline_picture(introduced: tuple[Recording, Path], tmp_path: Path
     assert text.lstrip().startswith("<?xml") and "<svg" in text and len(text) > 5000
 
 
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        (["--probe", "es-1.internal"],
+         "argument --probe: 'es-1.internal': expected host:port, e.g. es-1.internal:9300"),
+        (["--picture", "timeline.gif"],
+         "argument --picture: timeline.gif: the picture must be .png or .svg"),
+    ],
+    ids=["probe without a port", "picture of another format"],
+)
+def test_bad_arguments_are_usage_errors_before_anything_is_read(
+    capsys: pytest.CaptureFixture[str], argument: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["/nonexistent.json", *argument])
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip().endswith(message)
+
+
+def test_a_picture_that_cannot_be_written_is_an_input_error(
+    introduced: tuple[Recording, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out = introduced
+    nowhere = tmp_path / "missing-folder" / "timeline.png"
+    assert main([str(out), "--picture", str(nowhere)], now=T0) == 2
+    assert "cannot write the picture" in capsys.readouterr().out
+
+
 @pytest.fixture
 def transport_port(introduced: tuple[Recording, Path]) -> Iterator[int]:
     """es-1's transport port: its certificate, and client authentication required."""

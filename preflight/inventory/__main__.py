@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from rich.console import Console
 from rich.table import Table
@@ -28,6 +29,18 @@ from preflight.inventory.rows import (
 )
 
 EXIT_OK, EXIT_PROBE, EXIT_INPUT = 0, 1, 2
+T = TypeVar("T")
+
+
+def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """`parse` as an argparse type: its ValueError becomes argparse's usage error (exit 2,
+    the message as given, before anything is read)."""
+    def argument(value: str) -> T:
+        try:
+            return parse(value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from err
+    return argument
 
 
 def _arguments(argv: Sequence[str]) -> argparse.Namespace:
@@ -39,8 +52,10 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("source", help="stack output JSON file, '-' for stdin, or a directory "
                         "of VM bundles (DIR/<cluster>/<node>/certs/transport.crt)")
-    parser.add_argument("--picture", type=Path, help="draw the timelines to this .png or .svg")
+    parser.add_argument("--picture", type=_checked(timeline.picture_path),
+                        help="draw the timelines to this .png or .svg")
     parser.add_argument("--probe", action="append", default=[], metavar="HOST:PORT",
+                        type=_checked(parse_target),
                         help="read the certificate a node presents and check it (repeatable)")
     parser.add_argument("--renew-before-days", type=int, default=DEFAULT_NODE_RENEW_BEFORE_DAYS,
                         help="directory input only: the node renew-before window "
@@ -77,13 +92,14 @@ def table(rows: Sequence[CertRow], now: datetime) -> Table:
     return result
 
 
-def _probe(target: str, rows: Sequence[CertRow], now: datetime) -> ProbeResult:
-    host, port = parse_target(target)
+def _probe(target: tuple[str, int], rows: Sequence[CertRow], now: datetime) -> ProbeResult:
+    host, port = target
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         cert = presented_certificate(host, port)
     except OSError as err:
-        return ProbeResult(target, "", "", (f"no certificate read: {err}",), None)
-    return check(target, cert, rows, now)
+        return ProbeResult(shown, "", "", (f"no certificate read: {err}",), None)
+    return check(shown, cert, rows, now)
 
 
 def main(argv: Sequence[str], now: datetime | None = None) -> int:
@@ -99,7 +115,11 @@ def main(argv: Sequence[str], now: datetime | None = None) -> int:
         return EXIT_INPUT
     console.print(table(rows, today))
     if args.picture is not None:
-        timeline.draw(rows, args.picture, today)
+        try:
+            timeline.draw(rows, args.picture, today)
+        except OSError as err:
+            console.print(f"[red]cannot write the picture:[/red] {err}", highlight=False)
+            return EXIT_INPUT
         console.print(f"timeline written to {args.picture}")
     results = [_probe(target, rows, today) for target in args.probe]
     for result in results:

@@ -83,5 +83,5 @@ def check(
 def parse_target(target: str) -> tuple[str, int]:
     host, _, port = target.rpartition(":")
     if not host or not port.isdigit():
-        raise ValueError(f"--probe {target!r}: expected host:port, e.g. es-1.internal:9300")
+        raise ValueError(f"{target!r}: expected host:port, e.g. es-1.internal:9300")
     return host.strip("[]"), int(port)
