@@ -29,6 +29,9 @@ from harness.mock_runtime import EngineState, run_program
 from tests.x509_factory import make_ca, make_key
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+# Certificates made here start a day before NOW, so they are valid at NOW on any real date
+# (the factories' default starts a day before the real clock).
+CERTS_FROM = NOW - timedelta(days=1)
 REPO = Path(__file__).resolve().parent.parent
 
 Raw = dict[str, Any]
@@ -114,8 +117,8 @@ def _public_root_pem() -> str:
     return root.public_bytes(serialization.Encoding.PEM).decode()
 
 
-GOOD_CA = make_ca("shared transport CA")
-OTHER_CA = make_ca("other CA")
+GOOD_CA = make_ca("shared transport CA", not_before=CERTS_FROM)
+OTHER_CA = make_ca("other CA", not_before=CERTS_FROM)
 
 # (id, invalid config, stack key the message names, pattern of the message)
 BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
@@ -192,23 +195,24 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].ca.certPem", "only used with ca.mode: provided"),
     ("provided without cert", mutate(set_path("clusters[0].ca.mode", "provided")),
      "clusters[0].ca.certPem", "is required"),
-    ("provided not a CA", provided(make_ca(is_ca=False).cert_pem, GOOD_CA.key_pem),
+    ("provided not a CA", provided(
+        make_ca(is_ca=False, not_before=CERTS_FROM).cert_pem, GOOD_CA.key_pem),
      "clusters[0].ca.certPem", r"is not a CA \(basicConstraints CA:false\)"),
     ("provided without keyCertSign", provided(
-        (ca := make_ca(key_cert_sign=False)).cert_pem, ca.key_pem),
+        (ca := make_ca(key_cert_sign=False, not_before=CERTS_FROM)).cert_pem, ca.key_pem),
      "clusters[0].ca.certPem", "has no keyCertSign"),
     ("provided expired", provided(
         (old := make_ca(not_before=NOW - timedelta(days=400), days=300)).cert_pem, old.key_pem),
      "clusters[0].ca.certPem", "expired on"),
     ("provided expires soon", provided(
-        (short := make_ca(not_before=NOW - timedelta(days=1), days=100)).cert_pem, short.key_pem),
+        (short := make_ca(not_before=CERTS_FROM, days=100)).cert_pem, short.key_pem),
      "clusters[0].ca.certPem", "before a node certificate issued today"),
     ("provided key mismatch", provided(GOOD_CA.cert_pem, OTHER_CA.key_pem),
      "clusters[0].ca.keyPem", "does not match the public key of ca.certPem"),
     ("provided key garbage", provided(GOOD_CA.cert_pem, "not a key"),
      "clusters[0].ca.keyPem", "is not an unencrypted PEM private key"),
     ("provided weak CA", provided(
-        (weak := make_ca(key=make_key("p224"))).cert_pem, weak.key_pem),
+        (weak := make_ca(key=make_key("p224"), not_before=CERTS_FROM)).cert_pem, weak.key_pem),
      "clusters[0].ca.certPem", "use P-256 or P-384"),
     ("provided public root", provided(_public_root_pem(), GOOD_CA.key_pem),
      "clusters[0].ca.certPem", r"is a public root CA .* \(INV-CA-DEDICATED\)"),

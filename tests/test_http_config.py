@@ -14,6 +14,7 @@ from components.http_checks import dns_matches
 from components.model_http import HttpCertificates, HttpMode
 from tests.http_x509 import make_server_cert
 from tests.test_config import (
+    CERTS_FROM,
     NOW,
     Raw,
     eck_cluster,
@@ -24,9 +25,10 @@ from tests.test_config import (
 )
 from tests.x509_factory import make_ca
 
-ORG_CA = make_ca("org CA")
-TRANSPORT_CA = make_ca("logs transport CA")
-HTTP_CERT = make_server_cert(ORG_CA, ["*.logs.example.com"], ["10.0.0.10"])
+ORG_CA = make_ca("org CA", not_before=CERTS_FROM)
+TRANSPORT_CA = make_ca("logs transport CA", not_before=CERTS_FROM)
+HTTP_CERT = make_server_cert(ORG_CA, ["*.logs.example.com"], ["10.0.0.10"],
+                             not_before=CERTS_FROM)
 
 
 def with_http(cluster: Raw, **http: Any) -> Raw:
@@ -90,7 +92,7 @@ def test_wildcards_cover_exactly_one_left_most_label(
 
 
 def _transport_signed_http() -> dict[str, Any]:
-    cert = make_server_cert(TRANSPORT_CA, ["es.logs.example.com"])
+    cert = make_server_cert(TRANSPORT_CA, ["es.logs.example.com"], not_before=CERTS_FROM)
     return provided_http(certPem=cert.cert_pem, keyPem=cert.key_pem, caPem=None, ips=[])
 
 
@@ -100,7 +102,8 @@ def _chain_through_transport_ca() -> dict[str, Any]:
 
 
 def _http_with_transport_key() -> dict[str, Any]:
-    cert = make_server_cert(ORG_CA, ["es.logs.example.com"], key=TRANSPORT_CA.key)
+    cert = make_server_cert(ORG_CA, ["es.logs.example.com"], key=TRANSPORT_CA.key,
+                            not_before=CERTS_FROM)
     return provided_http(certPem=cert.cert_pem, keyPem=cert.key_pem, ips=[])
 
 
@@ -112,7 +115,7 @@ def _expired() -> dict[str, Any]:
 
 def _client_only() -> dict[str, Any]:
     cert = make_server_cert(ORG_CA, ["es.logs.example.com"],
-                            eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+                            eku=[ExtendedKeyUsageOID.CLIENT_AUTH], not_before=CERTS_FROM)
     return provided_http(certPem=cert.cert_pem, keyPem=cert.key_pem, ips=[])
 
 
@@ -165,7 +168,8 @@ REFUSED: dict[str, tuple[Raw, str, str]] = {
         with_http(vm_cluster(), **provided_http(dns=[], ips=[])), HTTP_KEY,
         r"needs http\.dns and/or http\.ips"),
     "CA that did not issue the chain": (
-        with_http(vm_cluster(), **provided_http(caPem=make_ca("other").cert_pem)),
+        with_http(vm_cluster(),
+                  **provided_http(caPem=make_ca("other", not_before=CERTS_FROM).cert_pem)),
         f"{HTTP_KEY}.caPem", r"did not issue http\.certPem"),
     "provided keys with mode generated": (
         with_http(vm_cluster(), mode="generated", certPem=HTTP_CERT.cert_pem),

@@ -5,7 +5,7 @@ stack files that name a KMS-backed secrets provider."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from tests.stack_runs import (
 from tests.x509_factory import make_ca
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+# Valid at NOW on any real date (the factory's default follows the real clock).
+CERTS_FROM = NOW - timedelta(days=1)
 CLUSTER_CA = "es-transport-pki:cluster_ca:ClusterCa"
 KMS_SCHEMES = ("awskms://", "gcpkms://", "azurekeyvault://", "hashivault://")
 PASSPHRASE = SecretsProvider(None, has_encryption_salt=True)
@@ -141,7 +143,7 @@ def test_dropping_a_protected_http_ca_or_generated_ca_is_refused_up_front() -> N
     http = {"mode": "generated"}
     run_clusters([vm_cluster(http=http)], state=state, clock=lambda: NOW)
     before = dict(state.resources)
-    ca = make_ca("logs transport CA")
+    ca = make_ca("logs transport CA", not_before=CERTS_FROM)
     provided = {"mode": "provided", "certPem": ca.cert_pem, "keyPem": ca.key_pem}
     with pytest.raises(ConfigError) as refused:
         run_clusters([vm_cluster(ca=provided)], secret=True, state=state, clock=lambda: NOW)
@@ -160,7 +162,7 @@ def test_dropping_a_protected_http_ca_or_generated_ca_is_refused_up_front() -> N
 
 
 def test_a_cluster_with_a_provided_ca_and_no_http_ca_has_nothing_protected_to_drop() -> None:
-    ca = make_ca("audit transport CA")
+    ca = make_ca("audit transport CA", not_before=CERTS_FROM)
     provided = {"mode": "provided", "certPem": ca.cert_pem, "keyPem": ca.key_pem}
     state = EngineState()
     first = run_clusters([vm_cluster(), vm_cluster("audit", ca=provided)], secret=True,
@@ -281,7 +283,7 @@ def test_the_program_reads_the_secrets_provider_from_its_stack_file(tmp_path: Pa
 
 
 def test_plain_text_ca_key_config_is_refused_before_anything_is_created() -> None:
-    ca = make_ca("logs transport CA")
+    ca = make_ca("logs transport CA", not_before=CERTS_FROM)
     provided = {"mode": "provided", "certPem": ca.cert_pem, "keyPem": ca.key_pem}
     state = EngineState()
     with pytest.raises(ConfigError) as refused:
