@@ -350,6 +350,29 @@ def _apply_additional_secret_outputs(
     return {k: tls.wrap_secret(v) if k in names else v for k, v in outputs.items()}
 
 
+def _plain(value: Any) -> bool:
+    if value is None or type(value) in (str, bool, int, float):
+        return True
+    if type(value) is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_plain(v) for v in value)
+    return False
+
+
+def response_struct(outputs: dict[str, Any]) -> struct_pb2.Struct:
+    """The RegisterResource response's `object`: what `rpc.serialize_properties(outputs, {})`
+    encodes. Outputs of plain JSON values (the wire form: secrets as signature maps), which is
+    what the emulator, the providers and echoed inputs give, are encoded directly: the SDK's
+    path awaits a coroutine per value, and was ≈ a tenth of a bundle's registration. Anything
+    else goes through the SDK."""
+    if not _plain(outputs):
+        return cast(struct_pb2.Struct, _sync_await(rpc.serialize_properties(outputs, {})))
+    struct = struct_pb2.Struct()
+    struct.update({key: value for key, value in outputs.items() if value is not None})
+    return struct
+
+
 @dataclass(frozen=True)
 class _Planned:
     """One registration between the monitor's planning and its record of the result."""
@@ -493,7 +516,7 @@ class RecordingMonitor(MockMonitor):
                 reveal(planned.trigger), planned.id, copy.deepcopy(outputs), planned.protect),
                 moved_from=planned.prior_urn)
         self.changes.add(planned.step, urn)
-        response_object = _sync_await(rpc.serialize_properties(outputs, {}))
+        response_object = response_struct(outputs)
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, planned.id, outputs)
         registration = self._registration(
             urn, request, step=planned.step, id_=planned.id, inputs=planned.wire_inputs,

@@ -28,12 +28,12 @@ CERT_REQUEST = "tls:index/certRequest:CertRequest"
 
 def run_stack(
     name: str, *, state: EngineState | None = None, clock: Callable[[], datetime] | None = None,
-    on_register: Callable[[Registration], None] | None = None,
+    on_register: Callable[[Registration], None] | None = None, preview: bool = False,
 ) -> Recording:
     stack = load_stack_file(REPO / "stacks" / f"Pulumi.{name}.yaml")
     return run_clusters_config(
         stack.config, stack=name, secret_keys=stack.secret_keys, state=state, clock=clock,
-        root_directory=REPO, on_register=on_register,
+        root_directory=REPO, on_register=on_register, preview=preview,
     )
 
 
@@ -66,6 +66,7 @@ def run_clusters_config(
     config: Mapping[str, str], *, stack: str, secret_keys: list[str],
     state: EngineState | None, clock: Callable[[], datetime] | None,
     root_directory: Path | None = None, on_register: Callable[[Registration], None] | None = None,
+    preview: bool = False,
 ) -> Recording:
     def program() -> None:
         main(clock) if clock else main()
@@ -76,7 +77,7 @@ def run_clusters_config(
     with contextlib.chdir(_project_dir(state)):
         return run_program(
             program, config=config, secret_keys=secret_keys, stack=stack, state=state,
-            clock=clock, root_directory=root_directory, on_register=on_register,
+            clock=clock, root_directory=root_directory, on_register=on_register, preview=preview,
         )
 
 

@@ -20,8 +20,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store
 from google.protobuf import json_format, struct_pb2
+from pulumi.output import Unknown as SdkUnknown
 from pulumi.runtime import rpc
+from pulumi.runtime.sync_await import _sync_await
 
+from harness import mock_runtime
 from harness import tls_emulator as emu
 from harness.mock_runtime import (
     UNKNOWN,
@@ -30,11 +33,13 @@ from harness.mock_runtime import (
     Recording,
     Secret,
     from_wire,
+    response_struct,
     reveal,
     run_program,
     settle,
     struct_to_python,
 )
+from tests.stack_runs import run_stack
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
 CA_USES = ["cert_signing", "crl_signing"]
@@ -675,27 +680,70 @@ def test_urns_follow_the_engine_with_nested_components() -> None:
 # --------------------------------------------------------------------------- wire decoding
 
 
+def wire_value(rng: random.Random, depth: int = 0) -> Any:
+    """A random value as the wire carries it: JSON, secrets as signature maps, unknowns."""
+    kind = rng.randrange(5 if depth < 4 else 1)
+    if kind == 1:
+        return {f"k{i}": wire_value(rng, depth + 1) for i in range(rng.randrange(4))}
+    if kind == 2:
+        return [wire_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    if kind == 3:
+        return {emu.SECRET_SIG_KEY: emu.SECRET_SIG, "value": wire_value(rng, depth + 1)}
+    if kind == 4:
+        return {emu.SECRET_SIG_KEY: "not-a-secret", "value": wire_value(rng, depth + 1)}
+    return rng.choice(["", "text", rpc.UNKNOWN, 0, 3, -2.5, 3072.0, 1e20, 2**70, True, False,
+                       None])
+
+
 def test_struct_decoding_is_json_formats_followed_by_from_wire() -> None:
     """`struct_to_python` decodes in one pass what `from_wire(MessageToDict(...))` decodes."""
     rng = random.Random(5)
-    leaves: list[Any] = ["", "text", rpc.UNKNOWN, 0, 3, -2.5, 3072.0, 1e20, True, False, None]
-
-    def value(depth: int) -> Any:
-        kind = rng.randrange(5 if depth < 4 else 1)
-        if kind == 1:
-            return {f"k{i}": value(depth + 1) for i in range(rng.randrange(4))}
-        if kind == 2:
-            return [value(depth + 1) for _ in range(rng.randrange(4))]
-        if kind == 3:
-            return {emu.SECRET_SIG_KEY: emu.SECRET_SIG, "value": value(depth + 1)}
-        if kind == 4:
-            return {emu.SECRET_SIG_KEY: "not-a-secret", "value": value(depth + 1)}
-        return rng.choice(leaves)
-
     for _ in range(500):
         struct = struct_pb2.Struct()
-        struct.update({f"p{i}": value(0) for i in range(rng.randrange(1, 5))})
+        struct.update({f"p{i}": wire_value(rng) for i in range(rng.randrange(1, 5))})
         # repr: 3 == 3.0 and key order do not count for ==; they do here.
         assert repr(struct_to_python(struct)) == repr(
             from_wire(json_format.MessageToDict(struct))
         )
+
+
+def _sdk_encoded(outputs: dict[str, Any]) -> bytes:
+    struct = _sync_await(rpc.serialize_properties(outputs, {}))
+    return bytes(struct.SerializeToString(deterministic=True))
+
+
+def test_response_encoding_is_the_sdks_for_generated_outputs() -> None:
+    """`response_struct` encodes what `rpc.serialize_properties(outputs, {})` encodes: plain
+    values directly, anything else (tuples, SDK unknowns, objects) through the SDK itself."""
+    rng = random.Random(7)
+    for _ in range(500):
+        outputs = {f"p{i}": wire_value(rng) for i in range(rng.randrange(0, 5))}
+        encoded = response_struct(outputs).SerializeToString(deterministic=True)
+        assert encoded == _sdk_encoded(outputs)
+    sdk_unknown = SdkUnknown()  # type: ignore[no-untyped-call]
+    odd: list[dict[str, Any]] = [
+        {"t": ("a", 1)}, {"u": {"x": sdk_unknown}}, {"n": {"none": None}, "top": None}]
+    for outputs in odd:
+        encoded = response_struct(outputs).SerializeToString(deterministic=True)
+        assert encoded == _sdk_encoded(outputs)
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_response_encoding_is_the_sdks_for_every_registration_of_the_stacks(
+    monkeypatch: pytest.MonkeyPatch, preview: bool
+) -> None:
+    """Every response the monitor sends for the example stacks, against the SDK's encoding."""
+    compared = [0]
+    encode = mock_runtime.response_struct
+
+    def checked(outputs: dict[str, Any]) -> struct_pb2.Struct:
+        struct = encode(outputs)
+        assert struct.SerializeToString(deterministic=True) == _sdk_encoded(outputs)
+        compared[0] += 1
+        return struct
+
+    monkeypatch.setattr(mock_runtime, "response_struct", checked)
+    registrations = sum(
+        len(run_stack(stack, preview=preview).registrations) for stack in ("dev", "staging", "prod")
+    )
+    assert compared[0] == registrations > 100
