@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,9 @@ from tests.stack_runs import LOCALLY_SIGNED, cert_of, run_clusters
 from tests.test_config import parse
 from tests.test_eck_schemas import PASSTHROUGH_SPEC, core_errors, elasticsearch_errors
 
-NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+# The pods' certificates are handshake-tested by OpenSSL and JSSE against the real clock, so
+# they are issued just before it (a fixed date would let them expire under the tests).
+NOW = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
 SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 ELASTICSEARCH = "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch"
