@@ -103,6 +103,10 @@ def measure(
     return child_figures("bench.gap", estate, kind, name, str(nodes), *flags)
 
 
+def _label(kind: str, name: str) -> str:
+    return kind if name == AS_IS else f"{kind}, {name}"
+
+
 def report_calls(nodes: int) -> None:
     print(f"{nodes} nodes per estate, function calls (Python and C, all threads), one run each")
     print(f"{'estate':6}  {'run':38} {'calls/node':>10} {'extra/node':>10}")
@@ -111,7 +115,7 @@ def report_calls(nodes: int) -> None:
         per_node = measure(estate, kind, name, nodes, calls=True)["calls"] / nodes
         if kind == "floor":
             floors[estate] = per_node
-        label = kind if name == AS_IS else f"{kind}, {name}"
+        label = _label(kind, name)
         extra = f"{per_node - floors[estate]:10,.0f}" if kind != "floor" else ""
         print(f"{estate:6}  {label:38} {per_node:10,.0f} {extra:>10}", flush=True)
 
@@ -137,7 +141,7 @@ def report(nodes: int, repeat: int) -> None:
         estate, kind, name = run
         floor = statistics.median(walls[(estate, "floor", AS_IS)])
         wall = statistics.median(walls[run])
-        label = kind if name == AS_IS else f"{kind}, {name}"
+        label = _label(kind, name)
         shown = " ".join(f"{r:.2f}" for r in ratios[run])
         extra = f"{(wall - floor) / nodes * 1000:7.1f} ms" if kind != "floor" else ""
         print(f"{estate:6}  {label:38} {wall:7.2f} {statistics.median(cpus[run]):7.2f}  "

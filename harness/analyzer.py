@@ -121,10 +121,10 @@ class PolicyConfigError(ValueError):
         self.problems = tuple(problems)
 
 
-def _level_problem(where: str, level: Any) -> str | None:
+def _level_problems(where: str, level: Any) -> list[str]:
     if isinstance(level, str) and level in LEVEL_CODES:
-        return None
-    return f"{where}: {level!r} is not an enforcement level; use one of {', '.join(LEVEL_CODES)}"
+        return []
+    return [f"{where}: {level!r} is not an enforcement level; use one of {', '.join(LEVEL_CODES)}"]
 
 
 def _entry_problems(name: str, value: Any, known: Mapping[str, PolicyInfo]) -> list[str]:
@@ -135,12 +135,12 @@ def _entry_problems(name: str, value: Any, known: Mapping[str, PolicyInfo]) -> l
         hint = f"did you mean {close[0]}?" if close else f"policies: {', '.join(sorted(known))}"
         return [f"{name}: the pack has no such policy; {hint}"]
     if isinstance(value, str):
-        return [p for p in [_level_problem(name, value)] if p]
+        return _level_problems(name, value)
     if not isinstance(value, Mapping):
         return [f"{name}: must be an enforcement level or an object, not {value!r}"]
     if "enforcementLevel" not in value:
         return []
-    return [p for p in [_level_problem(f"{name}.enforcementLevel", value["enforcementLevel"])] if p]
+    return _level_problems(f"{name}.enforcementLevel", value["enforcementLevel"])
 
 
 def _schema_problems(policy: PolicyInfo, props: Mapping[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ import json
 import tempfile
 import weakref
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,9 @@ from harness.mock_runtime import EngineState, Recording, Registration, reveal, r
 from harness.stack_file import load_stack_file
 
 REPO = Path(__file__).resolve().parent.parent
+# A clock for runs whose certificates OpenSSL and JSSE handshake-test against the real clock:
+# just before it, since at a fixed date they would expire under the tests.
+JUST_BEFORE_NOW = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
 NAMESPACE = "es-transport-pki"
 
 LOCALLY_SIGNED = "tls:index/locallySignedCert:LocallySignedCert"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import itertools
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,11 @@ from harness.handshake import (
     openssl_handshakes,
 )
 from harness.mock_runtime import EngineState, Recording, Registration, Secret, reveal
-from tests.stack_runs import LOCALLY_SIGNED, cert_of, run_clusters
+from tests.stack_runs import JUST_BEFORE_NOW, LOCALLY_SIGNED, cert_of, run_clusters
 from tests.test_config import parse
 from tests.test_eck_schemas import PASSTHROUGH_SPEC, core_errors, elasticsearch_errors
 
-# The pods' certificates are handshake-tested by OpenSSL and JSSE against the real clock, so
-# they are issued just before it (a fixed date would let them expire under the tests).
-NOW = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+NOW = JUST_BEFORE_NOW  # its certificates are handshake-tested
 SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 ELASTICSEARCH = "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch"

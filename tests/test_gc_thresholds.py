@@ -1,6 +1,6 @@
 """The collector thresholds the entry points set (components/gc_thresholds.py): both entry
 points set them, they spare the collector most of its passes over a program run, and a run
-registers the same resources with the same inputs under them."""
+registers the same resources, with inputs of the same keys, under them."""
 
 from __future__ import annotations
 
@@ -9,16 +9,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components import gc_thresholds
 from harness.mock_runtime import Recording, reveal
-from tests.stack_runs import run_stack
+from tests.stack_runs import REPO, run_stack
 
-REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 

@@ -9,7 +9,7 @@ import itertools
 import json
 import stat
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +41,9 @@ from harness.mock_runtime import (
     run_program,
 )
 from harness.stack_file import load_stack_file
-from tests.stack_runs import NAMESPACE, REPO
+from tests.stack_runs import JUST_BEFORE_NOW, NAMESPACE, REPO
 
-# The bundles' certificates are handshake-tested by OpenSSL and JSSE against the real clock,
-# so they are issued just before it (a fixed date would let them expire under the tests).
-NOW = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+NOW = JUST_BEFORE_NOW  # its certificates are handshake-tested
 NODE_BUNDLE = "pulumi-python:dynamic/es-transport-pki:NodeBundle"
 SCHEMA = json.loads(
     (REPO.parent / "shared/schemas/elasticsearch/transport-ssl-settings.json").read_text()

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 from rich.console import Console
 from rich.table import Table
@@ -29,17 +28,17 @@ from preflight.inventory.rows import (
 )
 
 EXIT_OK, EXIT_PROBE, EXIT_INPUT = 0, 1, 2
-T = TypeVar("T")
 
 
-def _checked(parse: Callable[[str], T]) -> Callable[[str], T]:
-    """`parse` as an argparse type: its ValueError becomes argparse's usage error (exit 2,
-    the message as given, before anything is read)."""
-    def argument(value: str) -> T:
+def _checked(check: Callable[[str], object]) -> Callable[[str], str]:
+    """An argparse type that keeps the value as given once `check` accepts it: its ValueError
+    becomes argparse's usage error (exit 2, the message as given, before anything is read)."""
+    def argument(value: str) -> str:
         try:
-            return parse(value)
+            check(value)
         except ValueError as err:
             raise argparse.ArgumentTypeError(str(err)) from err
+        return value
     return argument
 
 
@@ -92,14 +91,13 @@ def table(rows: Sequence[CertRow], now: datetime) -> Table:
     return result
 
 
-def _probe(target: tuple[str, int], rows: Sequence[CertRow], now: datetime) -> ProbeResult:
-    host, port = target
-    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+def _probe(target: str, rows: Sequence[CertRow], now: datetime) -> ProbeResult:
+    host, port = parse_target(target)
     try:
         cert = presented_certificate(host, port)
     except OSError as err:
-        return ProbeResult(shown, "", "", (f"no certificate read: {err}",), None)
-    return check(shown, cert, rows, now)
+        return ProbeResult(target, "", "", (f"no certificate read: {err}",), None)
+    return check(target, cert, rows, now)
 
 
 def main(argv: Sequence[str], now: datetime | None = None) -> int:
@@ -116,7 +114,7 @@ def main(argv: Sequence[str], now: datetime | None = None) -> int:
     console.print(table(rows, today))
     if args.picture is not None:
         try:
-            timeline.draw(rows, args.picture, today)
+            timeline.draw(rows, Path(args.picture), today)
         except OSError as err:
             console.print(f"[red]cannot write the picture:[/red] {err}", highlight=False)
             return EXIT_INPUT
