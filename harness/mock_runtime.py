@@ -36,7 +36,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from harness import dynamic_providers
+from harness import dynamic_providers, stack_trace
 from harness import tls_emulator as tls
 
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
@@ -746,6 +746,7 @@ def run_program(
     the engine hands resources to a policy pack during a run); it runs under the monitor's
     lock, so it should only hand the registration on.
     """
+    stack_trace.install()
     engine_state = state if state is not None else EngineState()
     monitor = RecordingMonitor(
         TlsMocks(clock, engine_state.stack_outputs), engine_state, preview=preview,
