@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 import jsonschema
@@ -56,6 +56,10 @@ def secret(value: Any) -> dict[str, Any]:
     return {SECRET_SIG_KEY: SECRET_SIG, "value": value}
 
 
+# A resource's values, in the engine's encoding: as Python values, or already as the Struct.
+Values: TypeAlias = Mapping[str, Any] | struct_pb2.Struct
+
+
 @dataclass(frozen=True)
 class Record:
     """One resource as the engine knows it: inputs for Analyze; outputs (or the inputs, when
@@ -64,11 +68,11 @@ class Record:
     type: str
     name: str
     urn: str
-    properties: Mapping[str, Any]
+    properties: Values
     parent: str = ""
     dependencies: Sequence[str] = ()
     property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    outputs: Mapping[str, Any] | None = None
+    outputs: Values | None = None
     protect: bool = False
 
 
@@ -99,7 +103,9 @@ class Diagnostic:
     description: str
 
 
-def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+def _struct(values: Values) -> struct_pb2.Struct:
+    if isinstance(values, struct_pb2.Struct):
+        return values
     result = struct_pb2.Struct()
     result.update(dict(values))
     return result

@@ -313,6 +313,10 @@ class Registration:
     step: Step
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    # `inputs` and the custom resource's `outputs` as they went over the wire (the request's
+    # and the response's `object`): the policy pack is sent these, without encoding them again.
+    request_object: struct_pb2.Struct
+    response_object: struct_pb2.Struct
     dependencies: list[str]
     property_dependencies: dict[str, list[str]]
     protect: bool | None
@@ -558,6 +562,7 @@ class RecordingMonitor(MockMonitor):
             type=request.type, name=request.name, urn=urn, custom=bool(request.custom),
             parent=request.parent, id=id_, step=step, inputs=inputs,
             outputs=struct_to_python(response_object),
+            request_object=request.object, response_object=response_object,
             dependencies=list(request.dependencies),
             property_dependencies=_property_dependencies(request),
             protect=_optional_bool(request, "protect"),

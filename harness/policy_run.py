@@ -8,7 +8,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.analyzer import DEFAULT_PACK, UNKNOWN, Diagnostic, PolicyAnalyzer, Record, secret
+from harness.analyzer import (
+    DEFAULT_PACK,
+    UNKNOWN,
+    Diagnostic,
+    PolicyAnalyzer,
+    Record,
+    Values,
+    secret,
+)
 from harness.mock_runtime import Recording, Registration, Secret, Unknown
 
 
@@ -30,15 +38,25 @@ def to_record(registration: Registration) -> Record:
     """What the engine sends for a registration. Only what is final when it is registered:
     inputs, and the outputs of custom resources (a component's outputs come later, through
     RegisterResourceOutputs, and are not sent), so it can be converted as it arrives."""
+    return _record(registration, to_wire(registration.inputs), to_wire(registration.outputs))
+
+
+def wire_record(registration: Registration) -> Record:
+    """`to_record`, with the values as they went over the wire: the same requests, built
+    without encoding every value again (what `StreamedPolicies` sends)."""
+    return _record(registration, registration.request_object, registration.response_object)
+
+
+def _record(registration: Registration, inputs: Values, outputs: Values) -> Record:
     return Record(
         type=registration.type,
         name=registration.name,
         urn=registration.urn,
-        properties=to_wire(registration.inputs),
+        properties=inputs,
         parent=registration.parent,
         dependencies=tuple(registration.dependencies),
         property_dependencies=registration.property_dependencies,
-        outputs=to_wire(registration.outputs) if registration.custom else None,
+        outputs=outputs if registration.custom else None,
         protect=bool(registration.protect),
     )
 
@@ -157,7 +175,7 @@ class StreamedPolicies:
             if self._aborted.is_set():
                 return
             if isinstance(item, Registration):
-                record = to_record(item)
+                record = wire_record(item)
                 self.records.append(record)
                 self._diagnostics += analyzer.analyze(record)
             item = self._queue.get()

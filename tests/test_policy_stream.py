@@ -11,9 +11,20 @@ from typing import Any
 
 import pytest
 
-from harness.analyzer import Diagnostic, PolicyConfigError
+from harness.analyzer import (
+    Diagnostic,
+    PolicyConfigError,
+    analyze_request,
+    analyze_stack_request,
+)
 from harness.mock_runtime import Recording
-from harness.policy_run import StreamedPolicies, records_of, run_policies
+from harness.policy_run import (
+    StreamedPolicies,
+    records_of,
+    run_policies,
+    to_record,
+    wire_record,
+)
 from tests.stack_runs import run_stack
 
 # Stricter than any certificate of the stacks: violations per resource, on top of the staging
@@ -36,11 +47,31 @@ def test_streamed_verdicts_are_the_batch_verdicts_in_order(
     recording, policies, streamed = _streamed(stack, config)
     # Registration order varies between runs (the SDK registers from several threads): the
     # batch run judges the same recording.
-    assert policies.records == records_of(recording)
+    # What was sent is what the batch run sends: the values as they went over the wire,
+    # encoded once, equal to the recorded values encoded again (F13).
+    batch = records_of(recording)
+    assert [analyze_request(r) for r in policies.records] == [analyze_request(r) for r in batch]
+    assert analyze_stack_request(policies.records) == analyze_stack_request(batch)
     assert streamed == run_policies(records_of(recording), stack=stack, config=config)
     if config:  # per-resource verdicts first, then the stack policy's
         assert [d.policy_name for d in streamed][-1] == "es-transport-ca-key-custody-advisory"
         assert {d.policy_name for d in streamed[:-1]} == {"es-transport-validity"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("preview", [False, True])
+def test_wire_records_make_the_requests_the_recorded_values_make(
+    stack: str, preview: bool
+) -> None:
+    registrations = run_stack(stack, preview=preview).registrations
+    wire = [wire_record(r) for r in registrations]
+    recorded = [to_record(r) for r in registrations]
+    assert [analyze_request(r) for r in wire] == [analyze_request(r) for r in recorded]
+    assert analyze_stack_request(wire) == analyze_stack_request(recorded)
+    # Not vacuous: secrets and (at preview) unknowns are among what was compared.
+    sent = str(analyze_stack_request(wire))
+    assert "4dabf18193072939515e22adb298388d" in sent
+    assert ("04da6b54-80e4-46f7-96ec-b56ff0331ba9" in sent) == preview
 
 
 def _assert_closed(policies: StreamedPolicies) -> None:
