@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -380,7 +380,14 @@ class PolicyAnalyzer:
         return config
 
     def analyze(self, record: Record) -> list[Diagnostic]:
-        return _diagnostics(self._stub.Analyze(analyze_request(record)))
+        return self.analyze_soon(record)()
+
+    def analyze_soon(self, record: Record) -> Callable[[], list[Diagnostic]]:
+        """Send Analyze for `record` now; the returned function waits for its diagnostics
+        (raising what the call raised). Several may be in flight, as during the engine's
+        parallel steps; the pack serves them on its own threads."""
+        call = self._stub.Analyze.future(analyze_request(record))
+        return lambda: _diagnostics(call.result())
 
     def analyze_stack(self, records: Iterable[Record]) -> list[Diagnostic]:
         return _diagnostics(self._stub.AnalyzeStack(analyze_stack_request(records)))

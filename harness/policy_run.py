@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,9 @@ def run_policies(
 
 
 _CONFIGURE = object()
+# Analyze calls in flight at once. One at a time, each waited out its round trip (the pack
+# idle meanwhile), and the last ones were still queued when the program ended.
+IN_FLIGHT = 8
 
 
 class StreamedPolicies:
@@ -88,8 +92,9 @@ class StreamedPolicies:
 
     The pack process starts on entry and boots (≈ 0.5 s, in its own process) while the
     program validates its config and builds its resources. A worker thread connects to it at
-    the first registration, configures it, and analyzes the queued registrations in order
-    while the program goes on (gRPC waits release the GIL). A program that fails before
+    the first registration, configures it, and sends the queued registrations to Analyze in
+    order, up to `IN_FLIGHT` at once, while the program goes on (gRPC waits release the GIL);
+    verdicts are collected in registration order. A program that fails before
     registering anything (a config error) never waits for the pack. Use as a context manager:
     on leaving it the worker has ended and the pack process is closed, also when the program
     raised.
@@ -166,6 +171,7 @@ class StreamedPolicies:
         if self._aborted.is_set():
             return
         analyzer = self._analyzer
+        in_flight: deque[Callable[[], list[Diagnostic]]] = deque()
         analyzer.connect()
         analyzer.handshake()
         analyzer.configure_stack()
@@ -177,7 +183,11 @@ class StreamedPolicies:
             if isinstance(item, Registration):
                 record = wire_record(item)
                 self.records.append(record)
-                self._diagnostics += analyzer.analyze(record)
+                in_flight.append(analyzer.analyze_soon(record))
+                if len(in_flight) == IN_FLIGHT:
+                    self._diagnostics += in_flight.popleft()()
             item = self._queue.get()
+        while in_flight and not self._aborted.is_set():
+            self._diagnostics += in_flight.popleft()()
         if not self._aborted.is_set():
             self._diagnostics += analyzer.analyze_stack(self.records)

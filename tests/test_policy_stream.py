@@ -7,18 +7,22 @@ reports, in the same order, and leave no pack process or thread behind on any pa
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from harness.analyzer import (
     Diagnostic,
+    PolicyAnalyzer,
     PolicyConfigError,
+    Record,
     analyze_request,
     analyze_stack_request,
 )
 from harness.mock_runtime import Recording
 from harness.policy_run import (
+    IN_FLIGHT,
     StreamedPolicies,
     records_of,
     run_policies,
@@ -72,6 +76,29 @@ def test_wire_records_make_the_requests_the_recorded_values_make(
     sent = str(analyze_stack_request(wire))
     assert "4dabf18193072939515e22adb298388d" in sent
     assert ("04da6b54-80e4-46f7-96ec-b56ff0331ba9" in sent) == preview
+
+
+def test_analyze_calls_overlap_up_to_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to IN_FLIGHT Analyze calls at once, never more; the verdicts stay in order."""
+    send = PolicyAnalyzer.analyze_soon
+    outstanding, most = [0], [0]
+
+    def counted(self: PolicyAnalyzer, record: Record) -> Callable[[], list[Diagnostic]]:
+        wait = send(self, record)
+        outstanding[0] += 1
+        most[0] = max(most[0], outstanding[0])
+
+        def waited() -> list[Diagnostic]:
+            outstanding[0] -= 1
+            return wait()
+        return waited
+
+    monkeypatch.setattr(PolicyAnalyzer, "analyze_soon", counted)
+    recording, _, streamed = _streamed("staging", STRICT)
+    assert len(recording.registrations) > IN_FLIGHT
+    assert most[0] == IN_FLIGHT
+    assert outstanding[0] == 0
+    assert streamed == run_policies(records_of(recording), stack="staging", config=STRICT)
 
 
 def _assert_closed(policies: StreamedPolicies) -> None:
