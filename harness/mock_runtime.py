@@ -36,7 +36,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from harness import dynamic_providers, stack_trace
+from harness import dynamic_providers
 from harness import tls_emulator as tls
 
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
@@ -333,6 +333,14 @@ class Registration:
     plugin_download_url: str = ""
 
 
+def _detached(struct: struct_pb2.Struct) -> struct_pb2.Struct:
+    """A copy of its own: a sub-message keeps its whole request alive (a request's stack trace
+    outweighs its inputs), +27 MiB over a 1,000-node run."""
+    copy_ = struct_pb2.Struct()
+    copy_.CopyFrom(struct)
+    return copy_
+
+
 def _optional_bool(request: Any, name: str) -> bool | None:
     return bool(getattr(request, name)) if request.HasField(name) else None
 
@@ -562,7 +570,7 @@ class RecordingMonitor(MockMonitor):
             type=request.type, name=request.name, urn=urn, custom=bool(request.custom),
             parent=request.parent, id=id_, step=step, inputs=inputs,
             outputs=struct_to_python(response_object),
-            request_object=request.object, response_object=response_object,
+            request_object=_detached(request.object), response_object=response_object,
             dependencies=list(request.dependencies),
             property_dependencies=_property_dependencies(request),
             protect=_optional_bool(request, "protect"),
@@ -751,7 +759,6 @@ def run_program(
     the engine hands resources to a policy pack during a run); it runs under the monitor's
     lock, so it should only hand the registration on.
     """
-    stack_trace.install()
     engine_state = state if state is not None else EngineState()
     monitor = RecordingMonitor(
         TlsMocks(clock, engine_state.stack_outputs), engine_state, preview=preview,
