@@ -380,7 +380,8 @@ class PolicyAnalyzer:
         return config
 
     def analyze(self, record: Record) -> list[Diagnostic]:
-        return self.analyze_soon(record)()
+        # Blocking: a future's result comes back through gRPC's channel thread, ≈ 0.3 ms later.
+        return _diagnostics(self._stub.Analyze(analyze_request(record)))
 
     def analyze_soon(self, record: Record) -> Callable[[], list[Diagnostic]]:
         """Send Analyze for `record` now; the returned function waits for its diagnostics
