@@ -27,7 +27,7 @@ from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import source_pb2
 
 PINNED = "3.272.0"
-# The SDK's own, kept for the equivalence test and for `uninstall`.
+# The SDK's own: what `stack_trace` must equal (tests/test_stack_trace.py).
 UPSTREAM = sdk_resource._get_stack_trace
 
 

@@ -1,12 +1,11 @@
-"""The collector thresholds the entry points set (components/gc_thresholds.py): both entry
-points set them, they spare the collector most of its passes over a program run, and a run
-registers the same resources, with inputs of the same keys, under them."""
+"""The collector thresholds the entry points set (components/gc_thresholds.py; that they set
+them is checked in test_program.py and test_preflight.py): they spare the collector most of
+its passes over a program run, and a run registers the same resources, with inputs of the same
+keys, under them."""
 
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 
 from components import gc_thresholds
 from harness.mock_runtime import Recording, reveal
-from tests.stack_runs import REPO, run_stack
+from tests.stack_runs import run_stack
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -57,17 +56,3 @@ def test_a_run_needs_far_fewer_collections_and_registers_the_same() -> None:
     assert _inputs(tuned).keys() == _inputs(default).keys()
     assert {u: sorted(i) for u, i in _inputs(tuned).items()} == {
         u: sorted(i) for u, i in _inputs(default).items()}
-
-
-def test_preflight_runs_with_the_thresholds() -> None:
-    probe = (
-        "import gc, runpy, sys\n"
-        "sys.argv = ['preflight', '--help']\n"
-        "try:\n"
-        "    runpy.run_module('preflight', run_name='__main__')\n"
-        "except SystemExit:\n"
-        "    print(gc.get_threshold())\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
-                          text=True, check=True)
-    assert done.stdout.strip().splitlines()[-1] == str(gc_thresholds.LARGE_GRAPH)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from components import gc_thresholds
 from preflight.cli import EXIT_CLEAN, EXIT_CONFIG, EXIT_VIOLATIONS, main
 from preflight.tls_matrix import openssl_runner_only, rendered_nodes, run_matrix
 
@@ -32,6 +33,20 @@ def test_module_runs_clean_on_the_dev_stack() -> None:
     assert done.returncode == EXIT_CLEAN, done.stderr
     assert "policy pack: no violations" in done.stdout
     assert "throwaway" in done.stdout
+
+
+def test_module_sets_up_its_process_before_main() -> None:
+    """Collector thresholds for a large graph (F9) and cheap registration stack traces (F12)."""
+    probe = (
+        "import gc, runpy, preflight.cli as cli; from pulumi.runtime import resource; "
+        "from harness import stack_trace; "
+        "cli.main = lambda argv: print(gc.get_threshold(), "
+        "resource._get_stack_trace is stack_trace.stack_trace) or 0; "
+        "runpy.run_module('preflight', run_name='__main__')"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == f"{gc_thresholds.LARGE_GRAPH} True"
 
 
 @pytest.mark.parametrize("policy", [{}, {"all": "loud"}], ids=["clean", "bad policy config"])
