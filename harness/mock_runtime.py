@@ -391,6 +391,9 @@ class _Planned:
 
     wire_inputs: dict[str, Any]
     trigger: Any
+    # `wire_inputs` and `trigger` revealed, as the state compares and stores them.
+    plain_inputs: dict[str, Any]
+    plain_trigger: Any
     prior_urn: str | None
     prior: StoredResource | None
     protect: bool
@@ -496,8 +499,9 @@ class RecordingMonitor(MockMonitor):
         prior_urn = self.state.prior(urn, self.alias_urns(request))
         if prior_urn is not None and prior_urn != urn:
             self.aliased.add(prior_urn)
+        plain_inputs, plain_trigger = reveal(wire_inputs), reveal(trigger)
         step = self.state.plan(
-            prior_urn or urn, request.type, reveal(wire_inputs), reveal(trigger),
+            prior_urn or urn, request.type, plain_inputs, plain_trigger,
             list(request.replaceOnChanges),
         )
         prior = None if prior_urn is None else self.state.resources[prior_urn]
@@ -509,7 +513,9 @@ class RecordingMonitor(MockMonitor):
                 "To unprotect the resource, remove the `protect` flag from the resource in your "
                 "Pulumi program and run `pulumi up`"
             ))
-        planned = _Planned(wire_inputs, trigger, prior_urn, prior, protect, step)
+        planned = _Planned(
+            wire_inputs, trigger, plain_inputs, plain_trigger, prior_urn, prior, protect, step
+        )
         if dynamic_providers.is_dynamic(request.type):
             # The provider's step runs next, outside the lock (RegisterResource).
             return dataclasses.replace(
@@ -524,8 +530,8 @@ class RecordingMonitor(MockMonitor):
         )
         if not self.preview:
             self.state.store(urn, StoredResource(
-                request.type, bool(request.custom), reveal(planned.wire_inputs),
-                reveal(planned.trigger), planned.id, copy.deepcopy(outputs), planned.protect),
+                request.type, bool(request.custom), planned.plain_inputs,
+                planned.plain_trigger, planned.id, copy.deepcopy(outputs), planned.protect),
                 moved_from=planned.prior_urn)
         self.changes.add(planned.step, urn)
         response_object = response_struct(outputs)
