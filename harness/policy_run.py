@@ -39,16 +39,18 @@ def to_record(registration: Registration) -> Record:
     """What the engine sends for a registration. Only what is final when it is registered:
     inputs, and the outputs of custom resources (a component's outputs come later, through
     RegisterResourceOutputs, and are not sent), so it can be converted as it arrives."""
-    return _record(registration, to_wire(registration.inputs), to_wire(registration.outputs))
+    outputs = to_wire(registration.outputs) if registration.custom else None
+    return _record(registration, to_wire(registration.inputs), outputs)
 
 
 def wire_record(registration: Registration) -> Record:
     """`to_record`, with the values as they went over the wire: the same requests, built
     without encoding every value again (what `StreamedPolicies` sends)."""
-    return _record(registration, registration.request_object, registration.response_object)
+    outputs = registration.response_object if registration.custom else None
+    return _record(registration, registration.request_object, outputs)
 
 
-def _record(registration: Registration, inputs: Values, outputs: Values) -> Record:
+def _record(registration: Registration, inputs: Values, outputs: Values | None) -> Record:
     return Record(
         type=registration.type,
         name=registration.name,
@@ -57,7 +59,7 @@ def _record(registration: Registration, inputs: Values, outputs: Values) -> Reco
         parent=registration.parent,
         dependencies=tuple(registration.dependencies),
         property_dependencies=registration.property_dependencies,
-        outputs=outputs if registration.custom else None,
+        outputs=outputs,
         protect=bool(registration.protect),
     )
 
