@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import Progress
 
 from components.config import ConfigError
 from components.local_files import LocalFilesError
@@ -24,7 +23,7 @@ from harness.analyzer import PolicyConfigError
 from harness.mock_runtime import run_program
 from harness.policy_run import StreamedPolicies
 from harness.stack_file import StackFileError, load_stack_file
-from preflight import render, tls_matrix
+from preflight import render
 from preflight.plan import cluster_plans
 from preflight.render import OutDirError
 from preflight.report import Report, Violation, print_report
@@ -77,6 +76,11 @@ def _policy_config(path: Path) -> dict[str, Any]:
 
 
 def _handshakes(report: Report, out: Path, console: Console, quiet: bool) -> None:
+    # Imported here: only `--handshakes` runs them, and every run would pay for the import.
+    from rich.progress import Progress  # noqa: PLC0415
+
+    from preflight import tls_matrix  # noqa: PLC0415
+
     runners = tls_matrix.available_runners()
     with tempfile.TemporaryDirectory(prefix="preflight-mounts-") as workdir:
         clusters = tls_matrix.rendered_nodes(out, Path(workdir))

@@ -6,14 +6,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from harness.analyzer import Diagnostic
 from preflight.plan import ClusterPlan
-from preflight.tls_matrix import PairOutcome
+
+if TYPE_CHECKING:  # the matrix itself loads only for --handshakes (cli._handshakes)
+    from preflight.tls_matrix import PairOutcome
 
 _INVARIANT = re.compile(r"\bINV-[A-Z-]+[A-Z]\b")
 
