@@ -148,9 +148,10 @@ def _entry_problems(name: str, value: Any, known: Mapping[str, PolicyInfo]) -> l
     return _level_problems(f"{name}.enforcementLevel", value["enforcementLevel"])
 
 
-def _schema_problems(policy: PolicyInfo, props: Mapping[str, Any]) -> list[str]:
-    # Imported on first use, ≈ 0.07 s: preflight reconciles the pack's config on its stream's
-    # thread, while the program runs, rather than before the program starts.
+def schema_problems(policy: PolicyInfo, props: Mapping[str, Any]) -> list[str]:
+    """What the engine reports for `props` against `policy`'s config schema, one message per
+    problem naming the policy and the setting; a malformed schema raises SchemaError."""
+    # Imported on first use: only a config that sets properties is judged (reconcile_config).
     import jsonschema  # noqa: PLC0415
 
     # Draft 7, as the engine's gojsonschema (drafts 4 to 7); the schema is checked too, as
@@ -165,10 +166,23 @@ def _schema_problems(policy: PolicyInfo, props: Mapping[str, Any]) -> list[str]:
     )
 
 
+def _given_properties(entry: object) -> dict[str, Any]:
+    """The properties a per-policy entry sets (a level string sets none)."""
+    if not isinstance(entry, Mapping):
+        return {}
+    return {k: v for k, v in entry.items() if k != "enforcementLevel"}
+
+
 def reconcile_config(info: AnalyzerInfo, given: Mapping[str, Any]) -> dict[str, Any]:
     """The engine's ReconcilePolicyPackConfig: defaults from each schema and the default
     level, then `all`, then per-policy entries (a level string or an object); validated.
-    Raises `PolicyConfigError` with every problem."""
+    Raises `PolicyConfigError` with every problem.
+
+    Validation judges the properties `given` sets. A schema here lists properties only, each
+    judged on its own, so that is judging the whole: the rest are the pack's own defaults,
+    which tests/policy/test_protocol.py checks against its schemas. A config that sets no
+    property never loads jsonschema: its import, on the pack stream's thread beside the
+    program, cost a 100-node preflight ≈ 0.2 s (docs/benchmarks.md, round 7)."""
     known = {policy.name: policy for policy in info.policies}
     problems = [p for name, value in given.items() for p in _entry_problems(name, value, known)]
     if problems:
@@ -189,9 +203,8 @@ def reconcile_config(info: AnalyzerInfo, given: Mapping[str, Any]) -> dict[str, 
     problems = [
         problem
         for policy in info.policies
-        for problem in _schema_problems(
-            policy, {k: v for k, v in result[policy.name].items() if k != "enforcementLevel"}
-        )
+        if (props := _given_properties(given.get(policy.name)))
+        for problem in schema_problems(policy, props)
     ]
     if problems:
         raise PolicyConfigError(problems)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.analyzer import PolicyAnalyzer, PolicyConfigError
+from harness.analyzer import PolicyAnalyzer, PolicyConfigError, PolicyInfo, schema_problems
 
 EXPECTED = {
     "es-transport-leaf-eku": "advisory",
@@ -56,6 +56,23 @@ def test_config_schema_defaults_reach_the_pack(analyzer: PolicyAnalyzer) -> None
     assert sent["es-transport-verify"]["allowedVerificationModes"] == ["full", "certificate"]
     assert sent["es-transport-renewal"]["enforcementLevel"] == "mandatory"
     analyzer.configure({})
+
+
+def test_the_packs_defaults_satisfy_its_own_schemas(analyzer: PolicyAnalyzer) -> None:
+    """Configure judges only the settings a config gives; the defaults are judged here."""
+    policies = analyzer.get_analyzer_info().policies
+    defaults = {
+        p.name: {k: v["default"] for k, v in p.config_schema.items() if "default" in v}
+        for p in policies
+    }
+    assert sum(1 for d in defaults.values() if d) >= 8
+    assert [problem for p in policies for problem in schema_problems(p, defaults[p.name])] == []
+    # The check itself can fail: a default that is not what its schema says.
+    wrong = PolicyInfo("p", "", "advisory", "POLICY_TYPE_RESOURCE",
+                       {"hours": {"type": "integer", "default": "a year"}})
+    assert schema_problems(wrong, {"hours": "a year"}) == [
+        "p.hours: 'a year' is not of type 'integer'"
+    ]
 
 
 @pytest.mark.parametrize(
