@@ -58,7 +58,9 @@ def separate(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
         if chains.root(cert) in transport_roots
     ]
     for urn in sorted({c.urn for c in users}):
-        if _material(graph, urn, TRANSPORT) & _material(graph, urn, HTTP):
+        # Most consumers name no HTTP material: the transport side is then not read at all.
+        http_material = _material(graph, urn, HTTP)
+        if http_material and http_material & _material(graph, urn, TRANSPORT):
             findings.append(
                 Finding("INV-SEPARATE", "the same key or certificate file content is named by "
                         "both xpack.security.http.ssl and xpack.security.transport.ssl", WHY,
