@@ -18,7 +18,7 @@ from harness.analyzer import (
     Values,
     secret,
 )
-from harness.mock_runtime import Recording, Registration, Secret, Unknown
+from harness.mock_runtime import Recording, Registration, Secret, Sent, Unknown, detached
 
 
 def to_wire(value: Any) -> Any:
@@ -43,11 +43,13 @@ def to_record(registration: Registration) -> Record:
     return _record(registration, to_wire(registration.inputs), outputs)
 
 
-def wire_record(registration: Registration) -> Record:
+def wire_record(sent: Sent) -> Record:
     """`to_record`, with the values as they went over the wire: the same requests, built
-    without encoding every value again (what `StreamedPolicies` sends)."""
-    outputs = registration.response_object if registration.custom else None
-    return _record(registration, registration.request_object, outputs)
+    without encoding every value again (what `StreamedPolicies` sends). The record is kept
+    for AnalyzeStack, so it keeps a copy of the request's inputs, not the whole request."""
+    registration = sent.registration
+    outputs = sent.response_object if registration.custom else None
+    return _record(registration, detached(sent.request_object), outputs)
 
 
 def _record(registration: Registration, inputs: Values, outputs: Values | None) -> Record:
@@ -113,7 +115,7 @@ class StreamedPolicies:
         self._stack, self._config, self._pack_dir = stack, config or {}, pack_dir
         # None ends the stream: analyze the stack (or, once aborted, just stop). _CONFIGURE
         # starts the pack without a registration.
-        self._queue: queue.SimpleQueue[Registration | object | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Sent | object | None] = queue.SimpleQueue()
         self._configured = threading.Event()
         self._aborted = threading.Event()
         self._worker = threading.Thread(target=self._work, name="policy-pack")
@@ -138,10 +140,10 @@ class StreamedPolicies:
             self._worker.join()
         self._analyzer.close()
 
-    def submit(self, registration: Registration) -> None:
-        """Queue `registration` for Analyze; never blocks (`run_program` calls it under the
+    def submit(self, sent: Sent) -> None:
+        """Queue a registration for Analyze; never blocks (`run_program` calls it under the
         monitor's lock)."""
-        self._queue.put(registration)
+        self._queue.put(sent)
 
     def check_config(self) -> None:
         """Wait until the pack has taken the config (it has booted); raises what Configure
@@ -182,7 +184,7 @@ class StreamedPolicies:
         while item is not None:
             if self._aborted.is_set():
                 return
-            if isinstance(item, Registration):
+            if isinstance(item, Sent):
                 record = wire_record(item)
                 self.records.append(record)
                 in_flight.append(analyzer.analyze_soon(record))

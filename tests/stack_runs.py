@@ -14,7 +14,7 @@ from typing import Any
 from cryptography import x509
 
 from components.program import main
-from harness.mock_runtime import EngineState, Recording, Registration, reveal, run_program
+from harness.mock_runtime import EngineState, Recording, Registration, Sent, reveal, run_program
 from harness.stack_file import load_stack_file
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ CERT_REQUEST = "tls:index/certRequest:CertRequest"
 
 def run_stack(
     name: str, *, state: EngineState | None = None, clock: Callable[[], datetime] | None = None,
-    on_register: Callable[[Registration], None] | None = None, preview: bool = False,
+    on_register: Callable[[Sent], None] | None = None, preview: bool = False,
 ) -> Recording:
     stack = load_stack_file(REPO / "stacks" / f"Pulumi.{name}.yaml")
     return run_clusters_config(
@@ -68,7 +68,7 @@ def _project_dir(state: EngineState | None) -> str:
 def run_clusters_config(
     config: Mapping[str, str], *, stack: str, secret_keys: list[str],
     state: EngineState | None, clock: Callable[[], datetime] | None,
-    root_directory: Path | None = None, on_register: Callable[[Registration], None] | None = None,
+    root_directory: Path | None = None, on_register: Callable[[Sent], None] | None = None,
     preview: bool = False,
 ) -> Recording:
     def program() -> None:

@@ -20,7 +20,7 @@ from harness.analyzer import (
     analyze_request,
     analyze_stack_request,
 )
-from harness.mock_runtime import Recording
+from harness.mock_runtime import Recording, Sent
 from harness.policy_run import (
     IN_FLIGHT,
     StreamedPolicies,
@@ -67,15 +67,17 @@ def test_streamed_verdicts_are_the_batch_verdicts_in_order(
 def test_wire_records_make_the_requests_the_recorded_values_make(
     stack: str, preview: bool
 ) -> None:
-    registrations = run_stack(stack, preview=preview).registrations
-    wire = [wire_record(r) for r in registrations]
+    sent: list[Sent] = []
+    registrations = run_stack(stack, preview=preview, on_register=sent.append).registrations
+    assert [s.registration for s in sent] == registrations
+    wire = [wire_record(s) for s in sent]
     recorded = [to_record(r) for r in registrations]
     assert [analyze_request(r) for r in wire] == [analyze_request(r) for r in recorded]
     assert analyze_stack_request(wire) == analyze_stack_request(recorded)
     # Not vacuous: secrets and (at preview) unknowns are among what was compared.
-    sent = str(analyze_stack_request(wire))
-    assert "4dabf18193072939515e22adb298388d" in sent
-    assert ("04da6b54-80e4-46f7-96ec-b56ff0331ba9" in sent) == preview
+    request = str(analyze_stack_request(wire))
+    assert "4dabf18193072939515e22adb298388d" in request
+    assert ("04da6b54-80e4-46f7-96ec-b56ff0331ba9" in request) == preview
 
 
 def test_analyze_calls_overlap_up_to_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,12 +110,13 @@ def _assert_closed(policies: StreamedPolicies) -> None:
 
 @pytest.mark.parametrize("registered", [0, 5], ids=["before any registration", "midway"])
 def test_a_failing_program_leaves_no_pack_behind(registered: int) -> None:
-    registrations = run_stack("dev").registrations[:registered]
+    sent: list[Sent] = []
+    run_stack("dev", on_register=sent.append)
     with (
         pytest.raises(RuntimeError, match="the program failed"),
         StreamedPolicies(stack="dev") as policies,
     ):
-        for registration in registrations:
+        for registration in sent[:registered]:
             policies.submit(registration)
         raise RuntimeError("the program failed")
     _assert_closed(policies)
