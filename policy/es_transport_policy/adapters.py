@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from pulumi_policy import (
@@ -19,6 +19,7 @@ from pulumi_policy import (
 from .family import Family, SharedConfig, companion_messages, primary_messages
 from .findings import Finding
 from .graph import StackGraph
+from .stack_request import RequestResources
 from .values import plain
 from .view import ResourceView
 
@@ -126,14 +127,17 @@ def _view(args: ResourceValidationArgs) -> ResourceView:
     )
 
 
-_graphs: Last[list[PolicyResource], StackGraph] = Last()
+_graphs: Last[Sequence[PolicyResource], StackGraph] = Last()
 
 
-def _graph(resources: list[PolicyResource]) -> StackGraph:
+def _graph(resources: Sequence[PolicyResource]) -> StackGraph:
     """One graph per AnalyzeStack request for all stack policies: with
-    `stack_request.install()` they are all handed the same list object, built for that request
-    (without it, another pulumi-policy, each gets a fresh list: a graph per policy, as before).
-    Rules only read the graph (none assigns to a Node's props or to `nodes`); keep it so."""
+    `stack_request.install()` they are all handed the same `RequestResources`, which reads its
+    graph from the request (without it, another pulumi-policy, each gets a fresh list: a graph
+    per policy, as before). Rules only read the graph (none assigns to a Node's props or to
+    `nodes`); keep it so."""
+    if isinstance(resources, RequestResources):
+        return resources.graph
     return _graphs.get(resources, lambda: StackGraph.from_policy_resources(resources))
 
 

@@ -22,10 +22,11 @@ results).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import cached_property
 from importlib.metadata import version
 from inspect import isawaitable
-from typing import Any
+from typing import Any, cast, overload
 
 from google.protobuf import json_format
 from pulumi.runtime.proto import analyzer_pb2
@@ -40,6 +41,9 @@ from pulumi_policy import StackValidationPolicy as StackPolicy
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _NotApplicableError, _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+from .graph import StackGraph
+from .request_graph import graph_of_request
 
 PINNED = "1.21.0"
 
@@ -100,22 +104,54 @@ def policy_resources(
     return [resource for resource, _ in built]
 
 
+class RequestResources(Sequence[PolicyResource]):
+    """The request's resources as `policy_resources` builds them, built on first use; `graph`
+    reads the same stack straight from the request (`request_graph`), which is all this pack's
+    stack policies read. Built or not, every stack policy of a request is handed this object."""
+
+    def __init__(
+        self, servicer: _PolicyAnalyzerServicer, request: analyzer_pb2.AnalyzeStackRequest
+    ) -> None:
+        self._servicer, self._request = servicer, request
+
+    @cached_property
+    def _built(self) -> list[PolicyResource]:
+        return policy_resources(self._servicer, self._request)
+
+    @cached_property
+    def graph(self) -> StackGraph:
+        direct = graph_of_request(self._request)
+        return direct if direct is not None else StackGraph.from_policy_resources(self._built)
+
+    @overload
+    def __getitem__(self, index: int) -> PolicyResource: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[PolicyResource]: ...
+    def __getitem__(self, index: int | slice) -> PolicyResource | Sequence[PolicyResource]:
+        return self._built[index]
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+
 def analyze_stack(
     self: _PolicyAnalyzerServicer, request: analyzer_pb2.AnalyzeStackRequest, _context: object
 ) -> analyzer_pb2.AnalyzeResponse:
     """Upstream 1.21.0's AnalyzeStack with the resources built once (see the module doc)."""
     self._configure_runtime_settings()  # type: ignore[no-untyped-call]
     response = analyzer_pb2.AnalyzeResponse()
-    resources: list[PolicyResource] | None = None
+    resources: RequestResources | None = None
     for policy in upstream_private(self, "policies"):
         level = self._get_enforcement_level(policy)
         if level == EnforcementLevel.DISABLED or not isinstance(policy, StackPolicy):
             continue
         report = violation_reporter(self, policy, level, response)
         if resources is None:
-            resources = policy_resources(self, request)
+            resources = RequestResources(self, request)
         args = StackValidationArgs(
-            resources, self._get_policy_config(policy.name), upstream_private(self, "stack_tags")
+            # Typed a list upstream; policies only read it (iterate, index, len).
+            cast(list[PolicyResource], resources), self._get_policy_config(policy.name),
+            upstream_private(self, "stack_tags"),
         )
         run_policy(self, policy, args, report, response)
     return response

@@ -18,7 +18,9 @@ from es_transport_policy.family import Family
 from es_transport_policy.findings import Finding, Grade
 from es_transport_policy.graph import StackGraph
 from es_transport_policy.pack import PACK_NAME, policies
+from es_transport_policy.request_graph import UNKNOWN_SENTINELS, graph_of_request
 from es_transport_policy.stack_request import PINNED, analyze_stack
+from es_transport_policy.values import UNKNOWN as PLAIN_UNKNOWN
 from es_transport_policy.values import plain
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2
@@ -255,3 +257,88 @@ def test_the_pinned_version_is_the_one_required() -> None:
     for requirements in (repo / "policy" / "requirements.txt", repo / "requirements-dev.txt"):
         assert f"pulumi-policy=={PINNED}" in requirements.read_text().split()
     assert version("pulumi-policy") == PINNED
+
+
+# --- the graph read straight from the request (request_graph) ------------------------------
+
+
+def _upstream_graph(request: analyzer_pb2.AnalyzeStackRequest) -> StackGraph:
+    """The graph as built before request_graph: from pulumi-policy's resources."""
+    return StackGraph.from_policy_resources(
+        stack_request.policy_resources(_any_servicer(), request)
+    )
+
+
+def _any_servicer() -> _PolicyAnalyzerServicer:
+    return servicer([stack_policy("any", lambda *_: None)])
+
+
+@pytest.mark.parametrize("stack_name", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_the_request_graph_is_upstreams_graph_on_every_stack(
+    stack_name: str, preview: bool
+) -> None:
+    request = analyze_stack_request(records_of(run_stack(stack_name, preview=preview)))
+    direct = graph_of_request(request)
+    assert direct is not None
+    assert list(direct.nodes.items()) == list(_upstream_graph(request).nodes.items())
+    # Not vacuous: secrets were unwrapped, and at preview unknowns are among the values.
+    assert "4dabf18193072939515e22adb298388d" in str(request)
+    assert ("UNKNOWN" in str(direct.nodes)) == preview
+
+
+def test_the_request_graph_reads_odd_values_and_links_as_upstream() -> None:
+    sentinels = sorted(UNKNOWN_SENTINELS)
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+    odd = {
+        "numbers": [3, 2.5, -0.0, 1e300], "flags": [True, False], "nothing": None,
+        "empty": {"map": {}, "list": []}, "spaced key.and/slash": "text",
+        "unknowns": {s: s for s in sentinels}, "unknownList": sentinels,
+        "secrets": [{**secret, "value": {"nested": [1, {**secret, "value": sentinels[0]}]}}],
+        "secretUnknown": {**secret, "value": sentinels[-1]},
+    }
+    key, cert = SHARED.ca_key, SHARED.ca
+    records = [
+        key, cert,
+        Record(RECORD.type, "odd", RECORD.urn + "-odd", odd, parent=cert.urn,
+               dependencies=[key.urn, "urn:absent"], protect=True,
+               property_dependencies={"x": [key.urn, "urn:absent"], "y": ["urn:absent"]}),
+        Record(RECORD.type, "orphan", RECORD.urn + "-orphan", {"a": 1}, parent="urn:absent"),
+        # The same URN twice: the last one wins, at the first one's place.
+        Record(key.type, "again", key.urn, {"again": True}),
+    ]
+    request = analyze_stack_request(records)
+    direct = graph_of_request(request)
+    assert direct is not None
+    assert list(direct.nodes.items()) == list(_upstream_graph(request).nodes.items())
+    node = direct.nodes[RECORD.urn + "-odd"]
+    assert node.props["unknowns"] == dict.fromkeys(sentinels, PLAIN_UNKNOWN)
+    assert node.props["secrets"][0] == {"nested": [1.0, PLAIN_UNKNOWN]}
+    assert (node.parent, node.protect) == (cert.urn, True)
+
+
+@pytest.mark.parametrize("value", [
+    {"4dabf18193072939515e22adb298388d": "c44067f5952c0a294b673a41bacd8c17", "text": "asset"},
+    {"4dabf18193072939515e22adb298388d": "0def7320c3a5731c473e5ecbe6d01bc7", "path": "archive"},
+], ids=["asset", "archive"])
+def test_values_only_upstream_reads_take_its_path(value: dict[str, str]) -> None:
+    request = analyze_stack_request([Record(RECORD.type, "x", RECORD.urn, {"v": [value]})])
+    assert graph_of_request(request) is None
+    resources = stack_request.RequestResources(_any_servicer(), request)
+    assert resources.graph.nodes[RECORD.urn].props["v"][0] is not None
+
+
+@METHODS
+@pytest.mark.parametrize("value", [
+    float("nan"),
+    {"4dabf18193072939515e22adb298388d": "not-a-signature"},
+    {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"},  # no value
+], ids=["nan", "unknown signature", "secret without value"])
+def test_values_upstream_refuses_fail_the_call_as_upstream(method: Method, value: Any) -> None:
+    family = Family("t", "INV-T", "summary", "rationale", "fix")
+    pack = servicer(stack_policies(family, lambda graph, _config: []))
+    request = analyze_stack_request([Record(RECORD.type, "x", RECORD.urn, {"v": value})])
+    with pytest.raises((ValueError, AssertionError)) as raised:
+        method(pack, request, None)
+    with pytest.raises(type(raised.value)):
+        STOCK(pack, request, None)
