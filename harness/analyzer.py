@@ -166,8 +166,9 @@ def schema_problems(policy: PolicyInfo, props: Mapping[str, Any]) -> list[str]:
     )
 
 
-def _given_properties(entry: object) -> dict[str, Any]:
-    """The properties a per-policy entry sets (a level string sets none)."""
+def _properties(entry: object) -> dict[str, Any]:
+    """The properties a per-policy config entry sets, its level aside (a level string sets
+    none)."""
     if not isinstance(entry, Mapping):
         return {}
     return {k: v for k, v in entry.items() if k != "enforcementLevel"}
@@ -203,7 +204,7 @@ def reconcile_config(info: AnalyzerInfo, given: Mapping[str, Any]) -> dict[str, 
     problems = [
         problem
         for policy in info.policies
-        if (props := _given_properties(given.get(policy.name)))
+        if (props := _properties(given.get(policy.name)))
         for problem in schema_problems(policy, props)
     ]
     if problems:
@@ -231,7 +232,7 @@ def configure_request(
     """The Configure call for a reconciled config (see `reconcile_config`)."""
     request = analyzer_pb2.ConfigureAnalyzerRequest()
     for name, entry in config.items():
-        props = {k: v for k, v in entry.items() if k != "enforcementLevel"}
+        props = _properties(entry)
         request.policyConfig[name].CopyFrom(
             analyzer_pb2.PolicyConfig(
                 enforcementLevel=LEVEL_CODES[entry["enforcementLevel"]],

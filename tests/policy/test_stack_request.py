@@ -23,6 +23,7 @@ from es_transport_policy.stack_request import PINNED, analyze_stack
 from es_transport_policy.values import UNKNOWN as PLAIN_UNKNOWN
 from es_transport_policy.values import plain
 from google.protobuf import empty_pb2
+from pulumi import Archive, Asset
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import (
     EnforcementLevel,
@@ -325,7 +326,8 @@ def test_values_only_upstream_reads_take_its_path(value: dict[str, str]) -> None
     request = analyze_stack_request([Record(RECORD.type, "x", RECORD.urn, {"v": [value]})])
     assert graph_of_request(request) is None
     resources = stack_request.RequestResources(_any_servicer(), request)
-    assert resources.graph.nodes[RECORD.urn].props["v"][0] is not None
+    # pulumi-policy's own reading: an Asset or Archive object.
+    assert isinstance(resources.graph.nodes[RECORD.urn].props["v"][0], Asset | Archive)
 
 
 @METHODS
