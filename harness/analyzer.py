@@ -81,7 +81,8 @@ class PolicyInfo:
     description: str
     enforcement_level: str
     policy_type: str
-    config_schema: dict[str, Any]
+    config_schema: dict[str, Any]  # the schema's properties
+    required: tuple[str, ...] = ()  # the schema's top-level `required`
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,9 @@ def schema_problems(policy: PolicyInfo, props: Mapping[str, Any]) -> list[str]:
 
     # Draft 7, as the engine's gojsonschema (drafts 4 to 7); the schema is checked too, as
     # gojsonschema compiles it.
-    schema = {"type": "object", "properties": policy.config_schema}
+    schema: dict[str, Any] = {"type": "object", "properties": policy.config_schema}
+    if policy.required:
+        schema["required"] = list(policy.required)
     jsonschema.Draft7Validator.check_schema(schema)
     errors = jsonschema.Draft7Validator(schema).iter_errors(dict(props))
     return sorted(
@@ -174,16 +177,24 @@ def _properties(entry: object) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k != "enforcementLevel"}
 
 
+def _config_problems(policy: PolicyInfo, reconciled: object, given: object) -> list[str]:
+    if policy.required:
+        return schema_problems(policy, _properties(reconciled))
+    props = _properties(given)
+    return schema_problems(policy, props) if props else []
+
+
 def reconcile_config(info: AnalyzerInfo, given: Mapping[str, Any]) -> dict[str, Any]:
     """The engine's ReconcilePolicyPackConfig: defaults from each schema and the default
     level, then `all`, then per-policy entries (a level string or an object); validated.
     Raises `PolicyConfigError` with every problem.
 
-    Validation judges the properties `given` sets. A schema here lists properties only, each
-    judged on its own, so that is judging the whole: the rest are the pack's own defaults,
-    which tests/policy/test_protocol.py checks against its schemas. A config that sets no
-    property never loads jsonschema: its import, on the pack stream's thread beside the
-    program, cost a 100-node preflight ≈ 0.2 s (docs/benchmarks.md, round 7)."""
+    The engine judges each policy's reconciled properties. Without a `required` list a schema
+    judges each property on its own, so judging the properties `given` sets is judging the
+    whole: the rest are the pack's own defaults, which tests/policy/test_protocol.py checks
+    against its schemas. A config that sets no property never loads jsonschema: its import,
+    on the pack stream's thread beside the program, cost a 100-node preflight ≈ 0.2 s
+    (docs/benchmarks.md, round 7). A policy whose schema requires properties is judged whole."""
     known = {policy.name: policy for policy in info.policies}
     problems = [p for name, value in given.items() for p in _entry_problems(name, value, known)]
     if problems:
@@ -204,8 +215,7 @@ def reconcile_config(info: AnalyzerInfo, given: Mapping[str, Any]) -> dict[str, 
     problems = [
         problem
         for policy in info.policies
-        if (props := _properties(given.get(policy.name)))
-        for problem in schema_problems(policy, props)
+        for problem in _config_problems(policy, result[policy.name], given.get(policy.name))
     ]
     if problems:
         raise PolicyConfigError(problems)
@@ -220,6 +230,7 @@ def analyzer_info(info: analyzer_pb2.AnalyzerInfo) -> AnalyzerInfo:
                 p.name, p.description, LEVELS[p.enforcementLevel],
                 analyzer_pb2.PolicyType.Name(p.policy_type),
                 json_format.MessageToDict(p.configSchema.properties),
+                tuple(p.configSchema.required),
             )
             for p in info.policies
         ),

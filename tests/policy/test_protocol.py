@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.analyzer import PolicyAnalyzer, PolicyConfigError, PolicyInfo, schema_problems
@@ -128,3 +130,38 @@ def test_all_takes_a_level_or_an_object_with_one(analyzer: PolicyAnalyzer) -> No
         assert sent["es-transport-validity"]["enforcementLevel"] == "disabled"
         assert sent["es-transport-mtls"]["enforcementLevel"] == "advisory"
     analyzer.configure({})
+
+
+_REQUIRING_PACK = '''
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, PolicyPack, ResourceValidationPolicy
+
+PolicyPack(name="requiring", policies=[
+    ResourceValidationPolicy(
+        name="ticketed", description="needs a ticket",
+        enforcement_level=EnforcementLevel.ADVISORY,
+        validate=lambda args, report: None,
+        config_schema=PolicyConfigSchema(
+            properties={"ticket": {"type": "string"}, "hours": {"type": "integer", "default": 1}},
+            required=["ticket", "hours"],
+        ),
+    ),
+])
+'''
+
+
+def test_a_schemas_required_properties_are_enforced_like_the_engine_does(
+    tmp_path: Path,
+) -> None:
+    """Our pack requires nothing, but the harness must not pass a config the engine refuses:
+    the engine judges each policy's reconciled properties, `required` included."""
+    (tmp_path / "PulumiPolicy.yaml").write_text("name: requiring\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(_REQUIRING_PACK)
+    with PolicyAnalyzer(tmp_path) as pack:
+        assert pack.get_analyzer_info().policy("ticketed").required == ("ticket", "hours")
+        for missing in ({}, {"ticketed": "mandatory"}, {"ticketed": {"hours": 2}}):
+            with pytest.raises(PolicyConfigError) as raised:
+                pack.configure(missing)
+            assert raised.value.problems == ("ticketed: 'ticket' is a required property",)
+        # A required property with a default is satisfied by it.
+        sent = pack.configure({"ticketed": {"ticket": "SEC-1"}})
+        assert sent["ticketed"] == {"enforcementLevel": "advisory", "ticket": "SEC-1", "hours": 1}
