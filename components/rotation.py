@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from components.config_reader import ConfigProblem, join
-from components.model import ClusterSpec, Lifetime, StackSpec
+from components.model import CaMode, ClusterSpec, Lifetime, StackSpec
 from components.model_rotation import DeployedCluster, DeployedNode, TrustState
 
 # The trust state of a stack deployed before rotation existed: one CA, generation 1.
@@ -135,9 +135,16 @@ def ca_rotation_warning(
     not_after = deployed.ca_not_after.get(issuing)
     if not_after is None or now < renewal_due(not_after, cluster.ca.lifetime):
         return None
+    window = f"is inside its {cluster.ca.lifetime.renew_before_days}-day renew-before window"
+    if cluster.ca.mode is CaMode.PROVIDED:
+        # A provided CA takes no generation/rotation keys (config refuses them).
+        return (
+            f"cluster {cluster.name}: the provided CA expires on {not_after:%Y-%m-%d} and "
+            f"{window}. The program does not rotate a provided CA; replace it as "
+            "docs/rotation.md 'Provided CAs' describes"
+        )
     return (
         f"cluster {cluster.name}: CA generation g{issuing} expires on {not_after:%Y-%m-%d} and "
-        f"is inside its {cluster.ca.lifetime.renew_before_days}-day renew-before window. "
-        "The program never replaces a CA in place; rotate it (docs/rotation.md): "
+        f"{window}. The program never replaces a CA in place; rotate it (docs/rotation.md): "
         f"ca.generation: {issuing}, ca.rotation.step: introduce, then switch, then retire"
     )

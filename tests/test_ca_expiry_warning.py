@@ -1,0 +1,75 @@
+"""The warning every `up` gives once a cluster's CA is inside its renew-before window: advice
+the config then accepts, for a generated CA and for a provided one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from components.config import ConfigError, parse_stack_config
+from harness.mock_runtime import EngineState
+from tests.stack_runs import run_clusters
+from tests.x509_factory import make_ca
+
+NODES = [{"name": "es-1", "dns": ["es-1.logs.internal"]}]
+NODE_LIFETIME = {"validityDays": 90, "renewBeforeDays": 30}
+
+
+def _warnings_a_day_later(cluster: dict[str, Any], start: datetime) -> list[str]:
+    """The warnings of the second `up`: the first one has no deployed CA to judge."""
+    state = EngineState()
+    first = run_clusters([cluster], state=state, secret=True, clock=lambda: start)
+    assert not [w for w in first.warnings if "renew-before window" in w]
+    later = run_clusters([cluster], state=state, secret=True,
+                         clock=lambda: start + timedelta(days=1))
+    return [w for w in later.warnings if "renew-before window" in w]
+
+
+def _accepted(cluster: dict[str, Any], now: datetime) -> list[str]:
+    try:
+        parse_stack_config({"clusters": [cluster]}, stack="test", now=now,
+                           secret_keys={"clusters"})
+    except ConfigError as err:
+        return [f"{p.key}: {p.message}" for p in err.problems]
+    return []
+
+
+def test_a_generated_ca_in_its_window_is_to_be_rotated_with_steps_the_config_accepts() -> None:
+    start = datetime(2027, 3, 1, tzinfo=UTC)
+    cluster: dict[str, Any] = {
+        "name": "logs", "delivery": "vm", "nodes": NODES, "nodeCertificates": NODE_LIFETIME,
+        "ca": {"validityDays": 200, "renewBeforeDays": 199},
+    }
+    [warning] = _warnings_a_day_later(cluster, start)
+    assert warning.startswith("cluster logs: CA generation g1 expires on 2027-09-17")
+    assert "ca.generation: 1, ca.rotation.step: introduce" in warning
+    advised = {**cluster, "ca": {**cluster["ca"], "generation": 1,
+                                 "rotation": {"step": "introduce"}}}
+    assert _accepted(advised, start) == []
+
+
+def test_a_generated_ca_outside_its_window_gives_no_warning() -> None:
+    cluster = {
+        "name": "logs", "delivery": "vm", "nodes": NODES, "nodeCertificates": NODE_LIFETIME,
+        "ca": {"validityDays": 200, "renewBeforeDays": 100},
+    }
+    assert _warnings_a_day_later(cluster, datetime(2027, 3, 1, tzinfo=UTC)) == []
+
+
+def test_a_provided_ca_in_its_window_points_to_replacing_it_not_to_generation_steps() -> None:
+    now = datetime.now(UTC)
+    ca = make_ca("logs transport CA", days=150)  # inside the default 180-day window
+    cluster = {
+        "name": "logs", "delivery": "vm", "nodes": NODES, "nodeCertificates": NODE_LIFETIME,
+        "ca": {"mode": "provided", "certPem": ca.cert_pem, "keyPem": ca.key_pem},
+    }
+    [warning] = _warnings_a_day_later(cluster, now)
+    assert warning.startswith("cluster logs: the provided CA expires on ")
+    assert "docs/rotation.md 'Provided CAs'" in warning
+    assert "ca.generation" not in warning and "ca.rotation.step" not in warning
+    # What the generated-CA advice would have said is refused for a provided CA.
+    advised = {**cluster, "ca": {**cluster["ca"], "generation": 1,
+                                 "rotation": {"step": "introduce"}}}
+    assert [p.split(":")[0] for p in _accepted(advised, now)] == [
+        "clusters[0].ca.generation", "clusters[0].ca.rotation",
+    ]
