@@ -49,7 +49,7 @@ def test_a_generated_ca_in_its_window_is_to_be_rotated_with_steps_the_config_acc
 
 
 def test_a_generated_ca_outside_its_window_gives_no_warning() -> None:
-    cluster = {
+    cluster: dict[str, Any] = {
         "name": "logs", "delivery": "vm", "nodes": NODES, "nodeCertificates": NODE_LIFETIME,
         "ca": {"validityDays": 200, "renewBeforeDays": 100},
     }
@@ -59,7 +59,7 @@ def test_a_generated_ca_outside_its_window_gives_no_warning() -> None:
 def test_a_provided_ca_in_its_window_points_to_replacing_it_not_to_generation_steps() -> None:
     now = datetime.now(UTC)
     ca = make_ca("logs transport CA", days=150)  # inside the default 180-day window
-    cluster = {
+    cluster: dict[str, Any] = {
         "name": "logs", "delivery": "vm", "nodes": NODES, "nodeCertificates": NODE_LIFETIME,
         "ca": {"mode": "provided", "certPem": ca.cert_pem, "keyPem": ca.key_pem},
     }
