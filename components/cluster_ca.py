@@ -13,6 +13,14 @@ from components.model import CaMode, CaSpec, KeyAlgorithm
 from components.private_key import private_key
 
 CA_ALLOWED_USES = ["cert_signing", "crl_signing"]
+# A deployed CA generation is never replaced in place: a changed input (`ca.validityDays`,
+# `ca.commonName`, `keyAlgorithm`, or a new program version) would swap the CA of every node in
+# one update (INV-TRUST-CONTINUITY). The change applies to the next generation (docs/rotation.md).
+FIXED_KEY_INPUTS = ["algorithm", "ecdsa_curve", "rsa_bits"]
+FIXED_CERT_INPUTS = [
+    "subject", "is_ca_certificate", "set_subject_key_id", "allowed_uses",
+    "validity_period_hours", "early_renewal_hours",
+]
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,12 @@ class ClusterCa(pulumi.ComponentResource):
             self.cert_pem = pulumi.Output.from_input(provided.cert_pem)
             self.private_key_pem = outputs.secret(provided.key_pem)
         else:
-            key = private_key(f"{name}-key", args.key_algorithm, child)
+            key = private_key(
+                f"{name}-key", args.key_algorithm,
+                pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(ignore_changes=FIXED_KEY_INPUTS)
+                ),
+            )
             cert = tls.SelfSignedCert(
                 f"{name}-cert",
                 private_key_pem=key.private_key_pem,
@@ -64,7 +77,9 @@ class ClusterCa(pulumi.ComponentResource):
                 allowed_uses=CA_ALLOWED_USES,
                 validity_period_hours=args.spec.lifetime.validity_hours,
                 early_renewal_hours=args.spec.lifetime.renew_before_hours,
-                opts=child,
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(ignore_changes=FIXED_CERT_INPUTS)
+                ),
             )
             self.cert_pem = cert.cert_pem
             self.private_key_pem = outputs.secret(key.private_key_pem)

@@ -353,6 +353,23 @@ def _optional_bool(request: Any, name: str) -> bool | None:
     return bool(getattr(request, name)) if request.HasField(name) else None
 
 
+def _ignore_changes(request: Any, old_inputs: Mapping[str, Any]) -> None:
+    """The engine's processIgnoreChanges, on an update: each ignored property takes its old
+    input value (or is dropped if it had none), and the provider, the diff, the state and the
+    policy pack all see that. Top-level, non-secret properties only: what this project uses."""
+    fields = request.object.fields
+    for name in request.ignoreChanges:
+        if "." in name or "[" in name or name == "*":
+            raise NotImplementedError(f"ignoreChanges {name!r}: only top-level properties")
+        # Stored inputs are revealed, so an old secret could not be restored as one.
+        if name in fields and isinstance(_value_to_python(fields[name]), Secret):
+            raise NotImplementedError(f"ignoreChanges {name!r}: secret values")
+        if name in old_inputs:
+            request.object.update({name: old_inputs[name]})
+        else:
+            fields.pop(name, None)
+
+
 def _replacement_trigger(request: Any) -> Any:
     if not request.HasField("replacement_trigger"):
         return None
@@ -502,11 +519,13 @@ class RecordingMonitor(MockMonitor):
         return empty_pb2.Empty()
 
     def _plan(self, urn: str, request: Any) -> _Planned:
-        wire_inputs = struct_to_python(request.object)
         trigger = _replacement_trigger(request)
         prior_urn = self.state.prior(urn, self.alias_urns(request))
         if prior_urn is not None and prior_urn != urn:
             self.aliased.add(prior_urn)
+        if prior_urn is not None and request.ignoreChanges:
+            _ignore_changes(request, self.state.resources[prior_urn].inputs)
+        wire_inputs = struct_to_python(request.object)
         plain_inputs, plain_trigger = reveal(wire_inputs), reveal(trigger)
         step = self.state.plan(
             prior_urn or urn, request.type, plain_inputs, plain_trigger,
