@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -169,3 +170,29 @@ def test_unprotected_cas_are_reported_outside_dev_except_a_retiring_one() -> Non
                for d in run_policies(records_of(unprotected), stack="staging")}
     assert flagged == {("es-transport-ca-protected", "advisory", "logs-ca-key"),
                        ("es-transport-ca-protected", "advisory", "logs-ca-cert")}
+
+
+def test_a_stack_waiver_still_needs_the_packs_own_waiver_as_the_example_config_gives() -> None:
+    """README `transport.waiver`: the stack's waiver lets the program render optional client
+    authentication; the pack blocks it unless its config waives each resource, as
+    policy/config.example.json does for logs-vm-es-1 (and for it alone)."""
+    config = json.loads((REPO / "policy" / "config.example.json").read_text())
+    # The example's date is an example: only its waiver's name and policy are under test here.
+    for waiver in config["es-transport-mtls"]["waivers"]:
+        waiver["expires"] = "2099-01-31"
+    cluster = {
+        "name": "logs", "delivery": "vm", "vm": {"writeLocalFiles": False},
+        "transport": {"clientAuthentication": "optional", "waiver": {
+            "name": "legacy-tribe", "reason": "OPS-1234", "expires": "2099-01-31"}},
+        "nodes": [{"name": n, "dns": [f"{n}.logs.internal"]} for n in ("es-1", "es-2")],
+    }
+    records = records_of(run_clusters([cluster]))
+    mtls = {
+        (d.policy_name, d.enforcement_level, d.urn.rsplit("::", 1)[-1])
+        for d in run_policies(records, stack="dev", config=config)
+        if d.policy_name.startswith("es-transport-mtls")
+    }
+    assert mtls == {
+        ("es-transport-mtls-advisory", "advisory", "logs-vm-es-1"),
+        ("es-transport-mtls", "mandatory", "logs-vm-es-2"),
+    }
