@@ -118,11 +118,10 @@ class TransportPki(pulumi.ComponentResource):
         ).apply(bundle)
 
         def node_entry(name: str, facts: Mapping[str, str]) -> dict[str, object]:
-            renewal = args.renewals.get(name, 0)
             return {
                 **facts,
                 "caGeneration": trust.issuing,
-                **renewal_fields(facts, renewal, cluster.node_lifetime),
+                **renewal_fields(facts, args.renewals.get(name, 0), cluster.node_lifetime),
             }
 
         # Read back by the next run (components.rotation_state) and by `preflight.inventory`.
