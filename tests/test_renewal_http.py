@@ -7,6 +7,7 @@ never renews on earlyRenewalHours, pulumi/pulumi-tls#39), and rotation epochs re
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -195,6 +196,23 @@ def test_an_upgrade_from_an_inventory_without_renewal_counts_replaces_nothing() 
         (LOCALLY_SIGNED, f"logs{layer}-{node}-cert") for layer in ("", "-http") for node in NODES}
     assert {run.named(f"logs-http-{n}-cert").replacement_trigger for n in NODES} == {"renewal-1"}
     assert {http_entries(run)[n][RENEWAL] for n in NODES} == {1}
+
+
+def test_epochs_raised_before_the_upgrade_rekey_the_http_keys_once() -> None:
+    """The previous version gave HTTP keys no trigger whatever the epochs: those raised before
+    the upgrade reach the HTTP keys on its first `up`, and only then (docs/http.md)."""
+    state = EngineState()
+    raised = {**PER_NODE, "rotationEpoch": 1}
+    first = up(state, T0, **raised)
+    export_as_before_http_renewal(state)
+    for urn, stored in list(state.resources.items()):
+        if "logs-http-es-" in urn and stored.type == PRIVATE_KEY:
+            state.resources[urn] = dataclasses.replace(stored, replacement_trigger=None)
+    upgrade = up(state, T0 + timedelta(days=1), **raised)
+    assert {name for kind, name in changed(upgrade, "replaced") if kind == PRIVATE_KEY} == {
+        f"logs-http-{node}-key" for node in NODES}
+    assert public_key(upgrade, "logs-http-es-1") != public_key(first, "logs-http-es-1")
+    assert nothing_changed(up(state, T0 + timedelta(days=2), **raised))
 
 
 def test_only_generated_http_certificates_are_read_back() -> None:
