@@ -1,8 +1,9 @@
 """HttpPki: one cluster's HTTP-layer certificates, apart from transport by construction.
 
 `generated`: an HTTP CA of its own (a second `ClusterCa`, never the transport CA) issuing
-serverAuth-only certificates, one per node or one shared. `provided`: the chain and key from
-config. Nothing here takes an input from `TransportPki` (INV-SEPARATE).
+serverAuth-only certificates, one per node or one shared, renewed and re-keyed by the same
+replacement triggers as transport certificates (components.rotation). `provided`: the chain and
+key from config. Nothing here takes an input from `TransportPki` (INV-SEPARATE).
 """
 
 from __future__ import annotations
