@@ -1,14 +1,15 @@
 """HttpPki: one cluster's HTTP-layer certificates, apart from transport by construction.
 
 `generated`: an HTTP CA of its own (a second `ClusterCa`, never the transport CA) issuing
-serverAuth-only certificates, one per node or one shared. `provided`: the chain and key from
-config. Nothing here takes an input from `TransportPki` (INV-SEPARATE).
+serverAuth-only certificates, one per node or one shared, renewed and re-keyed by the same
+replacement triggers as transport certificates (components.rotation). `provided`: the chain and
+key from config. Nothing here takes an input from `TransportPki` (INV-SEPARATE).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -18,6 +19,8 @@ from components.cluster_ca import ClusterCa, ClusterCaArgs
 from components.model import CaMode, CaSpec, ClusterSpec, NodeSpec
 from components.model_http import HttpCertificates, HttpMode, HttpSpec
 from components.node_certificate import NodeCertificate, NodeCertificateArgs
+from components.rotation import rekey_trigger, renewal_trigger
+from components.rotation_state import renewal_fields
 
 # An HTTP server never acts as a TLS client, so its certificate is for serverAuth alone.
 HTTP_EKU = ("server_auth",)
@@ -30,6 +33,9 @@ class HttpPkiArgs:
     http: HttpSpec
     # Stack key `protectCa`: HTTP clients trust this CA, so a stray replace breaks them too.
     protect_ca: bool = False
+    # Generated certificates: node name (or `SHARED`) → renewal count
+    # (components.rotation.renewal_counts); absent means 0.
+    renewals: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,12 @@ def certificate_subjects(cluster: ClusterSpec, http: HttpSpec) -> dict[str, Node
     return {SHARED: NodeSpec(f"{cluster.name}-http", _unique(dns), _unique(ips))}
 
 
+def key_epochs(cluster: ClusterSpec, role: str) -> tuple[int, int]:
+    """The rotation epochs that re-key the HTTP certificate of `role`: its node's, as for the
+    node's transport key; every node's for the shared one, which every node holds."""
+    return cluster.epochs.of_every_node() if role == SHARED else cluster.epochs.of(role)
+
+
 class HttpPki(pulumi.ComponentResource):
     """`ca_pem` is what HTTPS clients trust (None for a provided public-CA chain without
     `http.caPem`); `certificates` maps each node (or `SHARED`) to its material."""
@@ -122,19 +134,35 @@ class HttpPki(pulumi.ComponentResource):
                         lifetime=cluster.node_lifetime,
                         ca_cert_pem=self.ca.cert_pem,
                         ca_private_key_pem=self.ca.private_key_pem,
+                        # The same triggers as transport certificates (TransportPki): without
+                        # them nothing would replace an HTTP certificate before it expires.
+                        rekey_trigger=rekey_trigger(key_epochs(cluster, role)),
+                        renewal_trigger=renewal_trigger(args.renewals.get(role, 0)),
                         extended_key_usage=HTTP_EKU,
                     ),
                     child,
                 )
                 self.certificates[role] = HttpMaterial(issued.private_key_pem, issued.cert_pem)
+        generated = self.ca is not None
+
+        def certificate_entry(role: str, chain_pem: str) -> dict[str, object]:
+            facts = certificate_facts(chain_pem)
+            if not generated:
+                return dict(facts)  # a provided chain is the operator's to renew
+            # Read back by the next run (components.rotation_state), as for transport nodes.
+            renewal = args.renewals.get(role, 0)
+            return {**facts, **renewal_fields(facts, renewal, cluster.node_lifetime)}
+
         # One apply over the chains, as TransportPki does for its nodes: an apply per role
         # would hand Output.all a dict of facts per role to lift into Outputs.
         self.inventory = pulumi.Output.all(
             **{role: m.chain_pem for role, m in self.certificates.items()}
         ).apply(lambda chains: {
             "mode": http.mode.value,
-            "certificates": {role: certificate_facts(pem) for role, pem in dict(chains).items()},
-            "caProtected": args.protect_ca and self.ca is not None,
+            "certificates": {
+                role: certificate_entry(role, pem) for role, pem in dict(chains).items()
+            },
+            "caProtected": args.protect_ca and generated,
         })
         self.register_outputs({"caPem": self.ca_pem, "inventory": self.inventory})
 

@@ -65,13 +65,20 @@ class Epochs:
     def of(self, node: str) -> tuple[int, int]:
         return self.cluster, self.nodes.get(node, 0)
 
+    def of_every_node(self) -> tuple[int, int]:
+        """For a key every node holds (a shared HTTP certificate's): raising any node's epoch
+        says that node's keys may be compromised, this one among them. Epochs only rise
+        (docs/rotation.md), so their sum rises whenever one of them does."""
+        return self.cluster, sum(self.nodes.values())
+
 
 @dataclass(frozen=True)
 class DeployedNode:
-    """A node certificate as the last deployment exported it."""
+    """A certificate the program renews (a node's transport certificate, a generated HTTP
+    certificate) as the last deployment exported it."""
 
     not_after: datetime
-    renewal: int  # how many renewals the program has triggered for this node so far
+    renewal: int  # how many renewals the program has triggered for this certificate so far
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,8 @@ class DeployedCluster:
     trust: TrustState
     nodes: Mapping[str, DeployedNode]
     ca_not_after: Mapping[int, datetime]  # per live generation
+    # Generated HTTP certificates by node name, or `shared` (stack output `http.<name>`).
+    http_certificates: Mapping[str, DeployedNode] = field(default_factory=dict)
     # Generations withdrawn from trust but still in state (unprotected): they may come back.
     retiring: tuple[int, ...] = ()
     ca_protected: bool = False  # its generated CA's resources are `protect`ed in state

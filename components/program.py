@@ -53,7 +53,9 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
             pulumi.log.warn(warning)
         pki = TransportPki(
             cluster.name, TransportPkiArgs(
-                cluster, renewal_counts(cluster, previous, now), protect_ca,
+                cluster,
+                renewal_counts(previous.nodes if previous else {}, cluster.node_lifetime, now),
+                protect_ca,
                 withdrawn_generations(cluster, previous) if protect_ca else (),
                 alias_legacy_nodes=previous is not None and not previous.nodes_under_pki,
             ),
@@ -61,7 +63,11 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         inventory[cluster.name] = pki.inventory
         # Not a child of the transport PKI and fed nothing from it (INV-SEPARATE).
         http = (
-            HttpPki(f"{cluster.name}-http", HttpPkiArgs(cluster, cluster.http, protect_ca))
+            HttpPki(f"{cluster.name}-http", HttpPkiArgs(
+                cluster, cluster.http, protect_ca, renewal_counts(
+                    previous.http_certificates if previous else {}, cluster.node_lifetime, now
+                ),
+            ))
             if cluster.http is not None else None
         )
         if http is not None:

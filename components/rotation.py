@@ -94,8 +94,8 @@ def renewal_due(not_after: datetime, lifetime: Lifetime) -> datetime:
 
 
 def renewal_count(previous: DeployedNode | None, lifetime: Lifetime, now: datetime) -> int:
-    """The node's renewal count: the deployed one, plus one once its certificate has entered
-    its renew-before window. A new node (or the first deployment) starts at 0."""
+    """A certificate's renewal count: the deployed one, plus one once the certificate has
+    entered its renew-before window. A new certificate (or the first deployment) starts at 0."""
     if previous is None:
         return 0
     due = now >= renewal_due(previous.not_after, lifetime)
@@ -103,13 +103,12 @@ def renewal_count(previous: DeployedNode | None, lifetime: Lifetime, now: dateti
 
 
 def renewal_counts(
-    cluster: ClusterSpec, deployed: DeployedCluster | None, now: datetime
+    deployed: Mapping[str, DeployedNode], lifetime: Lifetime, now: datetime
 ) -> dict[str, int]:
-    nodes = deployed.nodes if deployed is not None else {}
-    return {
-        node.name: renewal_count(nodes.get(node.name), cluster.node_lifetime, now)
-        for node in cluster.nodes
-    }
+    """Name → renewal count of every certificate the last deployment exported (transport nodes:
+    `DeployedCluster.nodes`; generated HTTP: `.http_certificates`). A certificate it did not
+    export is new: its count is 0, which the components take for an absent name."""
+    return {name: renewal_count(previous, lifetime, now) for name, previous in deployed.items()}
 
 
 def renewal_trigger(count: int) -> str | None:

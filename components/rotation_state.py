@@ -6,7 +6,8 @@ any resource: a refused rotation step must change nothing. On a stack's first de
 stack has no outputs yet and every cluster counts as new.
 
 `deployed_clusters` is tolerant on purpose: a cluster exported before rotation existed has no
-`rotation` entry and counts as generation 1 alone; a node without a `renewal` count as 0.
+`rotation` entry and counts as generation 1 alone; a node or HTTP certificate without a
+`renewal` count as 0 (HTTP certificates exported before they were renewed have none).
 """
 
 from __future__ import annotations
@@ -18,14 +19,19 @@ from typing import Any, Final
 import pulumi
 import pulumi.runtime
 
+from components.model import Lifetime
+from components.model_http import HttpMode
 from components.model_rotation import DeployedCluster, DeployedNode, TrustState
-from components.rotation import LEGACY_TRUST
+from components.rotation import LEGACY_TRUST, renewal_due
 
 READ_STACK_OUTPUTS: Final = "pulumi:pulumi:readStackOutputs"
 CLUSTERS_OUTPUT: Final = "clusters"
 HTTP_OUTPUT: Final = "http"
 # Inventory entry: true once the cluster's node resources are the TransportPki's children.
 NODES_UNDER_PKI: Final = "nodesUnderPki"
+# Inventory entry of each certificate the program renews (transport nodes, generated HTTP).
+RENEWAL: Final = "renewal"
+RENEWAL_DUE: Final = "renewalDue"
 
 
 def own_stack_name() -> str:
@@ -52,6 +58,15 @@ def parse_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def renewal_fields(facts: Mapping[str, str], renewal: int, lifetime: Lifetime) -> dict[str, object]:
+    """Inventory fields of a renewed certificate: its renewal count, which the next run reads
+    back (`renewal_count`), and the date the next renewal falls due, for people and
+    `preflight.inventory`."""
+    not_after = parse_time(facts["notAfter"])
+    due = "" if not_after is None else f"{renewal_due(not_after, lifetime):%Y-%m-%dT%H:%M:%SZ}"
+    return {RENEWAL: renewal, RENEWAL_DUE: due}
+
+
 def deployed_clusters(raw: object, http: object = None) -> dict[str, DeployedCluster]:
     """The stack outputs `clusters` (`TransportPki.inventory`) and `http` (`HttpPki.inventory`)
     → per cluster."""
@@ -67,8 +82,9 @@ def deployed_clusters(raw: object, http: object = None) -> dict[str, DeployedClu
 def _cluster(entry: Mapping[str, Any], http: object) -> DeployedCluster:
     return DeployedCluster(
         trust=_trust(entry.get("rotation")),
-        nodes=_nodes(entry.get("nodes")),
+        nodes=_renewed(entry.get("nodes")),
         ca_not_after=_ca_not_after(entry.get("caGenerations")),
+        http_certificates=_http_certificates(http),
         retiring=_retiring(entry.get("rotation")),
         ca_protected=entry.get("caProtected") is True,
         http_ca_protected=isinstance(http, Mapping) and http.get("caProtected") is True,
@@ -100,15 +116,24 @@ def _retiring(rotation: object) -> tuple[int, ...]:
     return tuple(sorted(g for g in generations if g is not None))
 
 
-def _nodes(raw: object) -> dict[str, DeployedNode]:
-    nodes: dict[str, DeployedNode] = {}
+def _renewed(raw: object) -> dict[str, DeployedNode]:
+    """Name → not-after and renewal count of each certificate in an inventory's entries."""
+    certificates: dict[str, DeployedNode] = {}
     for name, facts in (raw.items() if isinstance(raw, Mapping) else ()):
         if not isinstance(facts, Mapping):
             continue
         not_after = parse_time(facts.get("notAfter"))
         if not_after is not None:
-            nodes[str(name)] = DeployedNode(not_after, _whole(facts.get("renewal")) or 0)
-    return nodes
+            certificates[str(name)] = DeployedNode(not_after, _whole(facts.get(RENEWAL)) or 0)
+    return certificates
+
+
+def _http_certificates(http: object) -> dict[str, DeployedNode]:
+    """Generated HTTP certificates only: a provided chain is the operator's to renew, and its
+    not-after says nothing about the certificates a switch to `generated` creates."""
+    if not isinstance(http, Mapping) or http.get("mode") != HttpMode.GENERATED.value:
+        return {}
+    return _renewed(http.get("certificates"))
 
 
 def _ca_not_after(raw: object) -> dict[int, datetime]:

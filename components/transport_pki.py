@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import pulumi
@@ -15,7 +14,7 @@ from components.cluster_ca import ClusterCa, ClusterCaArgs
 from components.model import ClusterSpec, Lifetime
 from components.node_certificate import NodeCertificateArgs, NodeMaterial, issue_node_certificate
 from components.rotation import rekey_trigger, renewal_trigger
-from components.rotation_state import NODES_UNDER_PKI, parse_time
+from components.rotation_state import NODES_UNDER_PKI, renewal_fields
 
 
 @dataclass(frozen=True)
@@ -117,16 +116,12 @@ class TransportPki(pulumi.ComponentResource):
         self.trusted_ca_pem = pulumi.Output.all(
             *[ca.cert_pem for ca in self.generations.values()]
         ).apply(bundle)
-        renew_before = timedelta(days=cluster.node_lifetime.renew_before_days)
 
         def node_entry(name: str, facts: Mapping[str, str]) -> dict[str, object]:
-            not_after = parse_time(facts["notAfter"])
-            due = None if not_after is None else not_after - renew_before
             return {
                 **facts,
                 "caGeneration": trust.issuing,
-                "renewal": args.renewals.get(name, 0),
-                "renewalDue": "" if due is None else f"{due:%Y-%m-%dT%H:%M:%SZ}",
+                **renewal_fields(facts, args.renewals.get(name, 0), cluster.node_lifetime),
             }
 
         # Read back by the next run (components.rotation_state) and by `preflight.inventory`.

@@ -50,8 +50,9 @@ def changed(recording: Recording, step: str) -> set[tuple[str, str]]:
     return {(recording.by_urn(u).type, recording.by_urn(u).name) for u in urns}
 
 
-def public_key(recording: Recording, node: str) -> bytes:
-    return cert_of(recording.named(f"logs-{node}-cert")).public_key().public_bytes(
+def public_key(recording: Recording, certificate: str) -> bytes:
+    """The public key of the certificate `<certificate>-cert` (e.g. `logs-es-1`)."""
+    return cert_of(recording.named(f"{certificate}-cert")).public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
@@ -92,8 +93,8 @@ def test_a_node_epoch_rekeys_exactly_that_node(history: dict[str, Recording]) ->
         (LOCALLY_SIGNED, "logs-es-3-cert")}
     assert changed(run, "updated") == {(NODE_BUNDLE, "logs-vm-es-3")}  # delivery follows
     assert run.named("logs-es-3-key").replacement_trigger == "epoch-0.1"
-    assert public_key(run, "es-3") != public_key(history["first"], "es-3")
-    assert public_key(run, "es-1") == public_key(history["first"], "es-1")
+    assert public_key(run, "logs-es-3") != public_key(history["first"], "logs-es-3")
+    assert public_key(run, "logs-es-1") == public_key(history["first"], "logs-es-1")
 
 
 def test_inside_the_window_only_the_expiring_certificates_are_replaced(

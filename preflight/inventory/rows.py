@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from components.certificate_facts import sha256_fingerprint
-from components.rotation_state import parse_time
+from components.rotation_state import RENEWAL_DUE, parse_time
 
 CA = "CA"
 # The config defaults (README): what a bundle directory, which carries no config, is judged by.
@@ -80,7 +80,7 @@ def _cluster_rows(cluster: str, entry: Mapping[str, Any]) -> list[CertRow]:
         rows.append(_ca_row(cluster, int(generation), cert, step, ca_renew))
     for node, facts in sorted((entry.get("nodes") or {}).items()):
         not_after = _time(facts.get("notAfter"), f"{cluster}/{node} notAfter")
-        due = parse_time(facts.get("renewalDue")) or not_after - renew
+        due = parse_time(facts.get(RENEWAL_DUE)) or not_after - renew
         rows.append(CertRow(
             cluster, str(node), int(facts.get("caGeneration", 1)), str(facts.get("serial")),
             str(facts.get("fingerprintSha256")), not_after - validity, not_after, due, step,
