@@ -44,6 +44,28 @@ class ConfigError(pulumi.RunError):
         super().__init__(f"{len(self.problems)} problem(s) in the stack configuration:\n{lines}")
 
 
+@dataclass(frozen=True)
+class Secrecy:
+    """Which config values Pulumi holds encrypted.
+
+    The engine tells a program only which top-level keys hold a secret somewhere in their
+    value, so one `secure:` value would vouch for every plain-text one beside it; the stack file
+    says which values themselves are `secure:`, so a key is judged there when the file holds it.
+    """
+
+    secret_keys: frozenset[str]  # top-level keys the engine reports secret
+    # Top-level key the stack file holds → stack keys of its `secure:` values (`clusters[1].ca`).
+    stack_file: Mapping[str, frozenset[str]]
+
+    def encrypted(self, key: str) -> bool:
+        top = re.split(r"[.\[]", key, maxsplit=1)[0]
+        secure = self.stack_file.get(top)
+        if secure is None:
+            return top in self.secret_keys
+        # A `secure:` value encrypts everything below it (e.g. the whole `clusters` list).
+        return any(key == path or key.startswith((f"{path}.", f"{path}[")) for path in secure)
+
+
 class Problems:
     """Collects problems; parsing goes on after each so that the user sees all of them."""
 

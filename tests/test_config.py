@@ -252,6 +252,41 @@ def test_plain_text_ca_key_is_refused_with_the_secret_command() -> None:
     ]
 
 
+def _two_provided_clusters() -> Raw:
+    first = provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0]
+    second = {**provided(OTHER_CA.cert_pem, OTHER_CA.key_pem)["clusters"][0], "name": "other"}
+    return stack(first, second)
+
+
+def test_a_plain_text_ca_key_beside_a_secure_one_is_refused() -> None:
+    # The engine reports `clusters` secret as soon as one value in it is `secure:`; the stack
+    # file shows that only clusters[0].ca.keyPem is.
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(
+            _two_provided_clusters(), stack="dev", now=NOW, secret_keys={"clusters"},
+            secure_values={"clusters": frozenset({"clusters[0].ca.keyPem"})},
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        "es-transport-pki:clusters[1].ca.keyPem: is plain text in the stack file; store the CA "
+        "key encrypted with `pulumi config set --secret --path 'clusters[1].ca.keyPem' < ca.key`"
+        " (INV-CUSTODY)"
+    ]
+
+
+@pytest.mark.parametrize("secure", [
+    {"clusters": frozenset({"clusters[0].ca.keyPem", "clusters[1].ca.keyPem"})},
+    {"clusters": frozenset({"clusters"})},  # `pulumi config set --secret clusters '[...]'`
+    {"clusters": frozenset({"clusters[1].ca", "clusters[0]"})},
+    {},  # the stack file does not hold `clusters` (e.g. it comes from an ESC environment)
+], ids=["each key", "whole list", "enclosing maps", "key not in the stack file"])
+def test_ca_keys_under_a_secure_value_are_accepted(secure: dict[str, frozenset[str]]) -> None:
+    spec = parse_stack_config(
+        _two_provided_clusters(), stack="dev", now=NOW, secret_keys={"clusters"},
+        secure_values=secure,
+    )
+    assert [c.ca.provided is not None for c in spec.clusters] == [True, True]
+
+
 def test_every_problem_is_reported_at_once() -> None:
     changes = [
         set_path("clusters[0].keyAlgorithm", "ecdsa-p224"),
