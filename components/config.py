@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from cryptography import x509
 from pulumi.runtime.config import CONFIG, is_config_secret
 
-from components import ca_checks
+from components import ca_checks, http_checks
 from components.certificate_facts import sha256_fingerprint
 from components.config_eck import (
     check_node_certs_secret_size,
@@ -360,16 +361,20 @@ def _cross_cluster(clusters: Sequence[ClusterSpec], problems: Problems) -> None:
         [f"{c.eck.namespace}/{c.eck.name}" for c in clusters if c.eck],
         CLUSTERS_KEY, "ECK Elasticsearch", problems,
     )
-    users: dict[str, list[str]] = {}
+    # Keyed by the CA's public key, not its fingerprint: a CA certificate re-issued with the
+    # same key (new serial or validity) verifies the same node certificates.
+    users: dict[bytes, list[str]] = {}
     for cluster in clusters:
         if cluster.ca.provided:
-            users.setdefault(cluster.ca.provided.fingerprint_sha256, []).append(cluster.name)
+            cert = x509.load_pem_x509_certificate(cluster.ca.provided.cert_pem.encode())
+            users.setdefault(http_checks.spki(cert), []).append(cluster.name)
     for names in users.values():
         if len(names) > 1:
             problems.add(
                 CLUSTERS_KEY,
-                f"clusters {', '.join(names)} share one provided CA; each cluster needs a CA of "
-                "its own, or a node of one can join the other (INV-CA-DEDICATED)",
+                f"clusters {', '.join(names)} share one CA key (their ca.certPem hold the same "
+                "public key, even if the certificates differ); each cluster needs a CA with a "
+                "key of its own, or a node of one can join the other (INV-CA-DEDICATED)",
             )
     check_http_across_clusters(clusters, problems)
     resource_names = [f"{c.name}-{n.name}" for c in clusters for n in c.nodes]

@@ -119,6 +119,8 @@ def _public_root_pem() -> str:
 
 GOOD_CA = make_ca("shared transport CA", not_before=CERTS_FROM)
 OTHER_CA = make_ca("other CA", not_before=CERTS_FROM)
+# GOOD_CA re-issued: same key and subject, another serial and validity.
+REISSUED_CA = make_ca("shared transport CA", key=GOOD_CA.key, not_before=CERTS_FROM, days=3000)
 
 # (id, invalid config, stack key the message names, pattern of the message)
 BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
@@ -224,7 +226,12 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
     ("shared provided CA", {"clusters": [
         provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0],
         {**provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0], "name": "other"},
-    ]}, "clusters", r"clusters logs, other share one provided CA;.*\(INV-CA-DEDICATED\)"),
+    ]}, "clusters", r"clusters logs, other share one CA key .*\(INV-CA-DEDICATED\)"),
+    ("provided CA re-issued with the same key", {"clusters": [
+        provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0],
+        {**provided(REISSUED_CA.cert_pem, REISSUED_CA.key_pem)["clusters"][0], "name": "other"},
+    ]}, "clusters", r"clusters logs, other share one CA key \(their ca.certPem hold the same "
+     r"public key, even if the certificates differ\); .*\(INV-CA-DEDICATED\)"),
     ("resource name clash", stack(
         {**vm_cluster("a"), "nodes": [{"name": "b-c", "dns": ["b.c"]}]},
         {**vm_cluster("a-b"), "nodes": [{"name": "c", "dns": ["c.d"]}]}),
