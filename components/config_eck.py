@@ -16,6 +16,7 @@ from components.config_reader import (
     choice,
     dns_label,
     dns_name,
+    dns_names,
     integer,
     ip_address,
     join,
@@ -82,7 +83,7 @@ def eck_spec(
         obj.get("clusterDomain", DEFAULT_CLUSTER_DOMAIN), join(key, "clusterDomain"), problems
     )
     node_sets = _node_sets(obj, key, problems)
-    extra_dns = names(obj, "extraDns", key, problems, dns_name)
+    extra_dns = dns_names(obj, "extraDns", key, problems, ips="extraIps")
     extra_ips = names(obj, "extraIps", key, problems, ip_address)
     certificates = choice(
         obj, "certificates", key, problems, enum=EckCertificates,

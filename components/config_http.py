@@ -20,7 +20,7 @@ from components.config_reader import (
     Secrecy,
     check_keys,
     choice,
-    dns_name,
+    dns_names,
     ip_address,
     join,
     mapping,
@@ -74,7 +74,7 @@ def http_spec(
                 "is only used with http.mode: provided or generated; remove it or set the mode",
             )
         return None
-    dns = names(obj, "dns", key, problems, dns_name)
+    dns = dns_names(obj, "dns", key, problems, ips="ips")
     ips = names(obj, "ips", key, problems, ip_address)
     unused = PROVIDED_ONLY if mode is HttpMode.GENERATED else GENERATED_ONLY
     for name in unused:

@@ -156,6 +156,17 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].nodes[0].dns[0]", "'es_1.example' is not a valid DNS name"),
     ("wildcard", mutate(set_path("clusters[0].nodes[0].dns", ["*.example.internal"])),
      "clusters[0].nodes[0].dns[0]", "no wildcards"),
+    ("IPv4 address as a DNS name", mutate(set_path("clusters[0].nodes[0].dns", ["10.10.0.11"])),
+     "clusters[0].nodes[0].dns[0]",
+     r"'10.10.0.11' is an IP address; list it under clusters\[0\]\.nodes\[0\]\.ips \(a DNS "
+     r"name SAN does not match a peer that connects by address\)"),
+    ("IPv6 address as a DNS name", mutate(set_path("clusters[0].nodes[1].dns", ["FD00::2"])),
+     "clusters[0].nodes[1].dns[0]",
+     r"'FD00::2' is an IP address; list it under clusters\[0\]\.nodes\[1\]\.ips"),
+    ("all-digit last label", mutate(set_path("clusters[0].nodes[0].dns", ["es-1.10"])),
+     "clusters[0].nodes[0].dns[0]",
+     r"'es-1.10' ends in an all-digit label like an address; list it under "
+     r"clusters\[0\]\.nodes\[0\]\.ips"),
     ("bad IP", mutate(set_path("clusters[0].nodes[1].ips", ["10.0.0.300"])),
      "clusters[0].nodes[1].ips[0]", "'10.0.0.300' is not an IPv4 or IPv6 address"),
     ("duplicate node", mutate(set_path("clusters[0].nodes[1].name", "es-1")),
@@ -337,6 +348,11 @@ def test_names_are_normalised() -> None:
     node = parse(raw).clusters[0].nodes[0]
     assert node.dns_names == ("es-1.example.internal",)
     assert node.ip_addresses == ("2001:db8::1",)
+
+
+def test_digits_inside_a_dns_name_are_fine() -> None:
+    raw = mutate(set_path("clusters[0].nodes[0].dns", ["10.example.internal", "es-1.0x10"]))
+    assert parse(raw).clusters[0].nodes[0].dns_names == ("10.example.internal", "es-1.0x10")
 
 
 def test_eck_pods_follow_eck_naming() -> None:

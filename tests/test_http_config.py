@@ -175,6 +175,9 @@ REFUSED: dict[str, tuple[Raw, str, str]] = {
     "provided keys with mode generated": (
         with_http(vm_cluster(), mode="generated", certPem=HTTP_CERT.cert_pem),
         f"{HTTP_KEY}.certPem", r"is not used with http\.mode: generated"),
+    "IP address in http.dns": (
+        with_http(vm_cluster(), **provided_http(dns=["10.0.0.10"], ips=[])), f"{HTTP_KEY}.dns[0]",
+        r"'10.0.0.10' is an IP address; list it under clusters\[0\]\.http\.ips"),
     "settings with mode none": (
         with_http(vm_cluster(), mode="none", dns=["x.example.com"]), f"{HTTP_KEY}.dns",
         r"only used with http\.mode: provided or generated"),
