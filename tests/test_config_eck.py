@@ -106,8 +106,14 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].eck.nodeSets[0].volumeClaimTemplates", "must be a list"),
     ("nodeSet typo", mutate(set_path("clusters[0].eck.nodeSets[0].podTemplates", {}), BASE),
      "clusters[0].eck.nodeSets[0].podTemplates", "did you mean 'podTemplate'"),
-    ("pod name too long", mutate(set_path("clusters[0].eck.nodeSets[0].name", "n" * 60), BASE),
-     "clusters[0].eck.nodeSets[0].name", "over 63"),
+    ("pod name too long", eck_stack(name="e" * 36, nodeSets=[{"name": "n" * 23, "count": 3}]),
+     "clusters[0].eck.nodeSets[0].name", "pod name 'e{36}-es-n{23}-2' is 65 characters, over 63"),
+    ("Elasticsearch name too long", eck_stack(name="e" * 37),
+     "clusters[0].eck.name", "'e{37}' is 37 characters, over the 36 ECK's webhook allows for an "
+     "Elasticsearch name: shorten it to ≤ 36 characters"),
+    ("nodeSet name too long", mutate(set_path("clusters[0].eck.nodeSets[0].name", "n" * 24), BASE),
+     "clusters[0].eck.nodeSets[0].name", "'n{24}' is 24 characters, over the 23 the Elasticsearch "
+     "CRD allows for a nodeSet name: shorten it to ≤ 23 characters"),
     ("no namespace anywhere", mutate(delete_path("clusters[0].eck.namespace"), BASE),
      "clusters[0].eck.namespace", "or set kubernetes.namespace"),
     ("IP address in extraDns", eck_stack(extraDns=["search.example.com", "10.1.2.3"]),
@@ -128,6 +134,12 @@ def test_invalid_eck_config_is_refused_with_key_and_fix(raw: Raw, key: str, patt
     problems = problems_of(raw)
     prefix = re.escape(f"es-transport-pki:{key}: ")
     assert any(re.match(prefix + ".*" + pattern, p) for p in problems), problems
+
+
+def test_names_at_the_eck_limits_are_accepted() -> None:
+    assert parse(eck_stack(name="e" * 36)).clusters[0].eck.name == "e" * 36
+    longest_set = eck_stack(nodeSets=[{"name": "n" * 23, "count": 3}])
+    assert [s.name for s in parse(longest_set).clusters[0].eck.node_sets] == ["n" * 23]
 
 
 def test_defaults_are_per_node_and_managed() -> None:
