@@ -326,6 +326,33 @@ def test_every_problem_is_reported_at_once() -> None:
     ])
 
 
+def test_the_name_key_and_trust_checks_report_together() -> None:
+    shared = provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0]
+    eck = eck_cluster()
+    eck["ca"] = {"mode": "provided", "certPem": REISSUED_CA.cert_pem,
+                 "keyPem": REISSUED_CA.key_pem}
+    eck["eck"] |= {"name": "s" * 37, "extraDns": ["10.1.2.3"], "nodeSets": [{
+        "name": "n" * 24, "count": 1,
+        "config": {"transport.profiles.open.xpack.security.ssl.client_authentication": "none"}}]}
+    shared["nodes"][0]["dns"] = ["10.0.0.9"]
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(
+            stack(shared, eck), stack="dev", now=NOW, secret_keys={"clusters"},
+            secure_values={"clusters": frozenset({"clusters[1].ca.keyPem"})},
+        )
+    keys = [p.key for p in caught.value.problems]
+    assert keys == [
+        "clusters[0].ca.keyPem",
+        "clusters[0].nodes[0].dns[0]",
+        "clusters[1].eck.name",
+        "clusters[1].eck.nodeSets[0].config"
+        '["transport.profiles.open.xpack.security.ssl.client_authentication"]',
+        "clusters[1].eck.nodeSets[0].name",
+        "clusters[1].eck.extraDns[0]",
+        "clusters",
+    ], caught.value.problems
+
+
 def test_defaults_are_safe() -> None:
     spec = parse(stack(vm_cluster(), eck_cluster()))
     vm, eck = spec.clusters
