@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from cryptography import x509
 from pulumi.runtime.config import CONFIG, is_config_secret
 
-from components import ca_checks
+from components import ca_checks, http_checks
 from components.certificate_facts import sha256_fingerprint
 from components.config_eck import (
     check_node_certs_secret_size,
@@ -31,6 +32,7 @@ from components.config_reader import (
     NAMESPACE,
     ConfigError,
     Problems,
+    Secrecy,
     check_keys,
     choice,
     choices,
@@ -61,7 +63,7 @@ from components.model import (
 )
 from components.model_eck import EckSpec
 from components.model_posture import SecretsProvider
-from components.stack_settings import read_secrets_provider
+from components.stack_settings import read_stack_file
 
 __all__ = ["ConfigError", "parse_stack_config", "read_stack_config"]
 
@@ -135,7 +137,7 @@ def _key_algorithm(obj: Mapping[str, Any], key: str, problems: Problems) -> KeyA
 class _Context:
     stack: str
     now: datetime
-    clusters_secret: bool
+    secrecy: Secrecy
     default_namespace: str | None  # stack key kubernetes.namespace
 
 
@@ -184,7 +186,7 @@ def _provided_ca(
 ) -> ProvidedCa | None:
     cert_pem = string(obj, "certPem", key, problems, required=True)
     key_pem = string(obj, "keyPem", key, problems, required=True)
-    if key_pem is not None and not ctx.clusters_secret:
+    if key_pem is not None and not ctx.secrecy.encrypted(join(key, "keyPem")):
         problems.add(
             join(key, "keyPem"),
             "is plain text in the stack file; store the CA key encrypted with "
@@ -317,7 +319,7 @@ def _cluster(raw: object, key: str, ctx: _Context, problems: Problems) -> Cluste
     http = http_spec(
         obj.get("http"), join(key, "http"), problems,
         HttpContext(name or "cluster", key, ctx.stack, delivery, ca, eck, ctx.now,
-                    ctx.clusters_secret),
+                    ctx.secrecy),
     )
     if eck is not None:
         check_node_certs_secret_size(eck, key_algorithm, join(key, "eck"), problems)
@@ -359,16 +361,20 @@ def _cross_cluster(clusters: Sequence[ClusterSpec], problems: Problems) -> None:
         [f"{c.eck.namespace}/{c.eck.name}" for c in clusters if c.eck],
         CLUSTERS_KEY, "ECK Elasticsearch", problems,
     )
-    users: dict[str, list[str]] = {}
+    # Keyed by the CA's public key, not its fingerprint: a CA certificate re-issued with the
+    # same key (new serial or validity) verifies the same node certificates.
+    users: dict[bytes, list[str]] = {}
     for cluster in clusters:
         if cluster.ca.provided:
-            users.setdefault(cluster.ca.provided.fingerprint_sha256, []).append(cluster.name)
+            cert = x509.load_pem_x509_certificate(cluster.ca.provided.cert_pem.encode())
+            users.setdefault(http_checks.spki(cert), []).append(cluster.name)
     for names in users.values():
         if len(names) > 1:
             problems.add(
                 CLUSTERS_KEY,
-                f"clusters {', '.join(names)} share one provided CA; each cluster needs a CA of "
-                "its own, or a node of one can join the other (INV-CA-DEDICATED)",
+                f"clusters {', '.join(names)} share one CA key (their ca.certPem hold the same "
+                "public key, even if the certificates differ); each cluster needs a CA with a "
+                "key of its own, or a node of one can join the other (INV-CA-DEDICATED)",
             )
     check_http_across_clusters(clusters, problems)
     resource_names = [f"{c.name}-{n.name}" for c in clusters for n in c.nodes]
@@ -378,18 +384,22 @@ def _cross_cluster(clusters: Sequence[ClusterSpec], problems: Problems) -> None:
 def parse_stack_config(
     raw: Mapping[str, Any], *, stack: str, now: datetime, secret_keys: Collection[str] = (),
     secrets_provider: SecretsProvider | None = None,
+    secure_values: Mapping[str, frozenset[str]] | None = None,
 ) -> StackSpec:
     """Validate the namespace's config (keys without the `es-transport-pki:` prefix).
 
     `secret_keys` are the top-level keys Pulumi holds encrypted; `now` is when certificates
     would be issued (expiry checks); `secrets_provider` what the stack file names (None: no
-    stack file). Raises `ConfigError` with every problem found.
+    stack file); `secure_values` the stack keys of the stack file's `secure:` values under each
+    top-level key it holds (None: no stack file; then a value counts as encrypted when its
+    top-level key is secret). Raises `ConfigError` with every problem found.
     """
     problems = Problems()
     check_keys(raw, "", TOP_LEVEL_KEYS, problems)
     stack_posture = posture(raw, stack, secrets_provider, problems)
     kubernetes = kubernetes_spec(raw.get(KUBERNETES_KEY), KUBERNETES_KEY, problems)
-    ctx = _Context(stack, now, CLUSTERS_KEY in secret_keys, kubernetes.namespace)
+    secrecy = Secrecy(frozenset(secret_keys), secure_values or {})
+    ctx = _Context(stack, now, secrecy, kubernetes.namespace)
     raw_clusters = raw.get(CLUSTERS_KEY)
     clusters: list[ClusterSpec] = []
     if raw_clusters is None:
@@ -427,7 +437,9 @@ def read_stack_config(now: datetime) -> StackSpec:
     stack = pulumi.get_stack()
     # Where Pulumi.yaml is; a language host that does not pass it runs the program there.
     root = Path(pulumi.get_root_directory() or ".")
+    stack_file = read_stack_file(root, stack)
     return parse_stack_config(
         values, stack=stack, now=now, secret_keys=secret,
-        secrets_provider=read_secrets_provider(root, stack),
+        secrets_provider=stack_file.secrets_provider if stack_file else None,
+        secure_values=stack_file.secure_values if stack_file else None,
     )

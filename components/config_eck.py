@@ -16,6 +16,7 @@ from components.config_reader import (
     choice,
     dns_label,
     dns_name,
+    dns_names,
     integer,
     ip_address,
     join,
@@ -40,6 +41,11 @@ DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 KUBERNETES_KEYS = frozenset({"kubeconfig", "context", "namespace", "renderYamlToDirectory"})
 # A pod name is the first label of its DNS SANs and a StatefulSet pod hostname.
 MAX_POD_NAME = 63
+# ECK's admission webhook refuses longer Elasticsearch names (cloud-on-k8s
+# MaxElasticsearchNameLength: 63 for labels minus 27 for its resources' suffixes).
+MAX_ELASTICSEARCH_NAME = 36
+# The CRD's `nodeSets[].name` maxLength (../shared/schemas/eck/): the API server refuses more.
+MAX_NODESET_NAME = 23
 _VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 # Kubernetes refuses a Secret whose data exceeds 1 MiB.
 MAX_SECRET_BYTES = 1024 * 1024
@@ -72,8 +78,11 @@ def eck_spec(
             "is required: the Elasticsearch resource's namespace (or set kubernetes.namespace "
             "for every cluster)",
         )
-    valid_name = name is not None and dns_label(
-        name, join(key, "name"), problems, "Elasticsearch name"
+    valid_name = (
+        name is not None
+        and dns_label(name, join(key, "name"), problems, "Elasticsearch name")
+        and _within(name, MAX_ELASTICSEARCH_NAME, join(key, "name"), problems,
+                    "ECK's webhook allows for an Elasticsearch name")
     )
     valid_namespace = namespace is not None and dns_label(
         namespace, join(key, "namespace"), problems, "namespace"
@@ -82,7 +91,7 @@ def eck_spec(
         obj.get("clusterDomain", DEFAULT_CLUSTER_DOMAIN), join(key, "clusterDomain"), problems
     )
     node_sets = _node_sets(obj, key, problems)
-    extra_dns = names(obj, "extraDns", key, problems, dns_name)
+    extra_dns = dns_names(obj, "extraDns", key, problems, ips="extraIps")
     extra_ips = names(obj, "extraIps", key, problems, ip_address)
     certificates = choice(
         obj, "certificates", key, problems, enum=EckCertificates,
@@ -156,10 +165,28 @@ def _node_sets(obj: Mapping[str, Any], key: str, problems: Problems) -> tuple[No
             field: copy.deepcopy(value) for field, value in sorted(node_set.items())
             if field in eck_passthrough.NODESET_PASSTHROUGH
         }
-        if name is not None and dns_label(name, join(set_key, "name"), problems, "nodeSet name"):
+        if (
+            name is not None
+            and dns_label(name, join(set_key, "name"), problems, "nodeSet name")
+            and _within(name, MAX_NODESET_NAME, join(set_key, "name"), problems,
+                        "the Elasticsearch CRD allows for a nodeSet name")
+        ):
             node_sets.append(NodeSetSpec(name, count, passthrough))
     report_duplicates([s.name for s in node_sets], sets_key, "nodeSet name", problems)
     return tuple(node_sets)
+
+
+def _within(name: str, limit: int, key: str, problems: Problems, allows: str) -> bool:
+    # Checked here rather than left to Kubernetes: the API server would refuse the
+    # Elasticsearch resource only after the Secret and ConfigMap exist, naming no stack key.
+    if len(name) <= limit:
+        return True
+    problems.add(
+        key,
+        f"{name!r} is {len(name)} characters, over the {limit} {allows}: shorten it to "
+        f"≤ {limit} characters",
+    )
+    return False
 
 
 def _check_pod_name_length(

@@ -17,9 +17,10 @@ from cryptography import x509
 from components import eck_layout, http_checks
 from components.config_reader import (
     Problems,
+    Secrecy,
     check_keys,
     choice,
-    dns_name,
+    dns_names,
     ip_address,
     join,
     mapping,
@@ -51,7 +52,7 @@ class HttpContext:
     transport_ca: CaSpec
     eck: EckSpec | None
     now: datetime
-    secret: bool  # the `clusters` key is secret config
+    secrecy: Secrecy
 
 
 def http_spec(
@@ -73,7 +74,7 @@ def http_spec(
                 "is only used with http.mode: provided or generated; remove it or set the mode",
             )
         return None
-    dns = names(obj, "dns", key, problems, dns_name)
+    dns = dns_names(obj, "dns", key, problems, ips="ips")
     ips = names(obj, "ips", key, problems, ip_address)
     unused = PROVIDED_ONLY if mode is HttpMode.GENERATED else GENERATED_ONLY
     for name in unused:
@@ -124,7 +125,7 @@ def _provided(
     chain_pem = string(obj, "certPem", key, problems, required=True)
     key_pem = string(obj, "keyPem", key, problems, required=True)
     ca_pem = string(obj, "caPem", key, problems)
-    if key_pem is not None and not ctx.secret:
+    if key_pem is not None and not ctx.secrecy.encrypted(join(key, "keyPem")):
         problems.add(
             join(key, "keyPem"),
             "is plain text in the stack file; store the HTTP key encrypted with "

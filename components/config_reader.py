@@ -7,6 +7,7 @@ problem so that the user sees every problem of a stack at once.
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import re
 from collections import Counter
@@ -42,6 +43,28 @@ class ConfigError(pulumi.RunError):
         self.problems = tuple(problems)
         lines = "\n".join(f"  - {problem}" for problem in self.problems)
         super().__init__(f"{len(self.problems)} problem(s) in the stack configuration:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Secrecy:
+    """Which config values Pulumi holds encrypted.
+
+    The engine tells a program only which top-level keys hold a secret somewhere in their
+    value, so one `secure:` value would vouch for every plain-text one beside it; the stack file
+    says which values themselves are `secure:`, so a key is judged there when the file holds it.
+    """
+
+    secret_keys: frozenset[str]  # top-level keys the engine reports secret
+    # Top-level key the stack file holds → stack keys of its `secure:` values (`clusters[1].ca`).
+    stack_file: Mapping[str, frozenset[str]]
+
+    def encrypted(self, key: str) -> bool:
+        top = re.split(r"[.\[]", key, maxsplit=1)[0]
+        secure = self.stack_file.get(top)
+        if secure is None:
+            return top in self.secret_keys
+        # A `secure:` value encrypts everything below it (e.g. the whole `clusters` list).
+        return any(key == path or key.startswith((f"{path}.", f"{path}[")) for path in secure)
 
 
 class Problems:
@@ -161,12 +184,27 @@ def dns_label(value: str, key: str, problems: Problems, what: str) -> bool:
     return False
 
 
-def dns_name(value: object, key: str, problems: Problems) -> str | None:
+def dns_name(
+    value: object, key: str, problems: Problems, ips_key: str | None = None
+) -> str | None:
+    """`ips_key`: the sibling key that lists addresses, named when `value` is one."""
     if not isinstance(value, str):
         problems.add(key, f"must be a DNS name string, got {value!r}")
         return None
     name = value.lower()
     labels = name.split(".")
+    # An address here would become a dNSName SAN, which a peer connecting to that address does
+    # not match (it compares iPAddress SANs); no top-level domain is all digits either.
+    address = _is_ip(name)
+    if address or (labels[-1].isascii() and labels[-1].isdigit()):
+        what = "is an IP address" if address else "ends in an all-digit label like an address"
+        where = f"list it under {ips_key}" if ips_key else "give a DNS name"
+        problems.add(
+            key,
+            f"{value!r} {what}; {where} (a DNS name SAN does not match a peer that connects by "
+            "address)",
+        )
+        return None
     if len(name) > 253 or not all(DNS_LABEL.match(label) for label in labels):
         hint = " (no wildcards: each node certificate names its own node)" if "*" in name else ""
         problems.add(
@@ -176,6 +214,21 @@ def dns_name(value: object, key: str, problems: Problems) -> str | None:
         )
         return None
     return name
+
+
+def dns_names(
+    obj: Mapping[str, Any], name: str, key: str, problems: Problems, *, ips: str
+) -> tuple[str, ...]:
+    """The DNS names listed at `name`; `ips` is the sibling key for addresses."""
+    return names(obj, name, key, problems, functools.partial(dns_name, ips_key=join(key, ips)))
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def ip_address(value: object, key: str, problems: Problems) -> str | None:

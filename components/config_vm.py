@@ -13,7 +13,7 @@ from components.config_reader import (
     check_keys,
     choice,
     dns_label,
-    dns_name,
+    dns_names,
     ip_address,
     join,
     listing,
@@ -47,7 +47,7 @@ def vm_nodes(obj: Mapping[str, Any], key: str, problems: Problems) -> tuple[Node
         name = string(node, "name", node_key, problems, required=True)
         if name and not dns_label(name, join(node_key, "name"), problems, "node name"):
             name = None
-        dns = names(node, "dns", node_key, problems, dns_name)
+        dns = dns_names(node, "dns", node_key, problems, ips="ips")
         ips = names(node, "ips", node_key, problems, ip_address)
         if not node.get("dns") and not node.get("ips"):
             problems.add(

@@ -35,6 +35,18 @@ _SSL_GROUP = transport_settings.PREFIX.rstrip(".")
 _SECURITY_ENABLED = "xpack.security.enabled"
 _HTTP_SSL_PREFIX = "xpack.security.http.ssl."
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+# Elasticsearch reads every transport SSL setting per named profile too (each on its own port),
+# falling back to xpack.security.transport.ssl.* for what a profile does not set.
+_PROFILE_SSL = re.compile(r"^transport\.profiles\.([^.]+)\.xpack\.security\.ssl\.(.+)$")
+_DEFAULT_PROFILE = "default"
+_PROFILE_CREDENTIALS = frozenset(
+    setting.removeprefix(transport_settings.PREFIX)
+    for setting in (
+        transport_settings.KEY, transport_settings.CERTIFICATE,
+        transport_settings.CERTIFICATE_AUTHORITIES,
+    )
+)
+_PROFILE_STORES = ("keystore.", "truststore.")
 
 
 def check_spec(spec: Mapping[str, Any], key: str, problems: Problems) -> None:
@@ -87,6 +99,10 @@ def _check_settings(config: Mapping[str, Any], key: str, problems: Problems) -> 
                 "HTTP and transport must not share a certificate or key (INV-SEPARATE); use "
                 "http.mode generated or provided",
             )
+        profile = _PROFILE_SSL.match(setting)
+        if profile:
+            _check_profile_setting(profile[1], profile[2], value, path, problems)
+            continue
         if setting != _SSL_GROUP and not setting.startswith(transport_settings.PREFIX):
             continue
         if setting in transport_settings.ECK_OWNED:
@@ -109,6 +125,40 @@ def _check_settings(config: Mapping[str, Any], key: str, problems: Problems) -> 
                 "is set by es-transport-pki (transport certificates and trust come from "
                 "eck.certificates); remove it",
             )
+
+
+def _check_profile_setting(
+    profile: str, setting: str, value: object, path: str, problems: Problems
+) -> None:
+    """`transport.profiles.<profile>.xpack.security.ssl.<setting>`: a profile may narrow
+    transport TLS, never weaken it nor trust or present anything but the cluster's own PKI."""
+    if profile == _DEFAULT_PROFILE:
+        problems.add(
+            path,
+            "Elasticsearch refuses to start with SSL settings for the default transport profile "
+            "(it takes xpack.security.transport.ssl.*, which es-transport-pki sets); remove it",
+        )
+    elif setting == "client_authentication" and str(value).lower() != "required":
+        problems.add(
+            path,
+            f"{value!r} weakens mutual TLS on transport profile {profile!r} (INV-MTLS); remove "
+            "it: profiles inherit transport.clientAuthentication ('required'; 'optional'/'none' "
+            "only with transport.waiver)",
+        )
+    elif setting == "verification_mode" and str(value).lower() == "none":
+        problems.add(
+            path,
+            f"'none' turns off certificate verification on transport profile {profile!r}, so "
+            "any peer is trusted (INV-VERIFY); remove it (profiles inherit the cluster's mode) "
+            "or use 'full' or 'certificate'",
+        )
+    elif setting in _PROFILE_CREDENTIALS or setting.startswith(_PROFILE_STORES):
+        problems.add(
+            path,
+            f"gives transport profile {profile!r} certificates or trust other than the "
+            "cluster's dedicated CA (INV-CA-DEDICATED); remove it: profiles inherit the "
+            "transport certificates and trust es-transport-pki sets",
+        )
 
 
 def _flatten(

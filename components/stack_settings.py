@@ -1,16 +1,27 @@
-"""What the stack file says about the stack beyond its config: its secrets provider.
+"""What the stack file says about the stack beyond the config values the engine passes: its
+secrets provider, and which of its config values are encrypted.
 
-The program cannot ask the engine which secrets provider encrypts its state, but the CLI keeps
-it in `Pulumi.<stack>.yaml` (under the project's `stackConfigDir`), next to the config.
+The program cannot ask the engine either, but the CLI keeps both in `Pulumi.<stack>.yaml`
+(under the project's `stackConfigDir`), next to the config.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from components.config_reader import NAMESPACE, join
 from components.model_posture import SecretsProvider
 from components.yaml_load import safe_load
+
+
+@dataclass(frozen=True)
+class StackFile:
+    secrets_provider: SecretsProvider
+    # This namespace's top-level keys the file holds → stack keys of their `secure:` values.
+    secure_values: Mapping[str, frozenset[str]]
 
 
 def _document(path: Path) -> dict[str, Any]:
@@ -24,7 +35,7 @@ def stack_file_path(root: Path, stack: str) -> Path:
     return root / str(config_dir or ".") / f"Pulumi.{stack}.yaml"
 
 
-def read_secrets_provider(root: Path, stack: str) -> SecretsProvider | None:
+def read_stack_file(root: Path, stack: str) -> StackFile | None:
     """None when the stack has no stack file (its config is empty; nothing to judge).
 
     The CLI has parsed both files before the program starts, so they are readable YAML here.
@@ -34,4 +45,26 @@ def read_secrets_provider(root: Path, stack: str) -> SecretsProvider | None:
         return None
     document = _document(path)
     url = document.get("secretsprovider")
-    return SecretsProvider(str(url) if url else None, bool(document.get("encryptionsalt")))
+    config = document.get("config")
+    prefix = f"{NAMESPACE}:"
+    return StackFile(
+        SecretsProvider(str(url) if url else None, bool(document.get("encryptionsalt"))),
+        {
+            name.removeprefix(prefix): frozenset(_secure_paths(value, name.removeprefix(prefix)))
+            for name, value in (config.items() if isinstance(config, dict) else ())
+            if isinstance(name, str) and name.startswith(prefix)
+        },
+    )
+
+
+def _secure_paths(value: object, key: str) -> Iterator[str]:
+    """Stack keys (`clusters[1].ca.keyPem`) of the `secure:` values in `value`, at `key`."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            yield key
+            return
+        for name, child in value.items():
+            yield from _secure_paths(child, join(key, str(name)))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _secure_paths(child, join(key, index))

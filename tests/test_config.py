@@ -119,6 +119,8 @@ def _public_root_pem() -> str:
 
 GOOD_CA = make_ca("shared transport CA", not_before=CERTS_FROM)
 OTHER_CA = make_ca("other CA", not_before=CERTS_FROM)
+# GOOD_CA re-issued: same key and subject, another serial and validity.
+REISSUED_CA = make_ca("shared transport CA", key=GOOD_CA.key, not_before=CERTS_FROM, days=3000)
 
 # (id, invalid config, stack key the message names, pattern of the message)
 BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
@@ -154,6 +156,17 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].nodes[0].dns[0]", "'es_1.example' is not a valid DNS name"),
     ("wildcard", mutate(set_path("clusters[0].nodes[0].dns", ["*.example.internal"])),
      "clusters[0].nodes[0].dns[0]", "no wildcards"),
+    ("IPv4 address as a DNS name", mutate(set_path("clusters[0].nodes[0].dns", ["10.10.0.11"])),
+     "clusters[0].nodes[0].dns[0]",
+     r"'10.10.0.11' is an IP address; list it under clusters\[0\]\.nodes\[0\]\.ips \(a DNS "
+     r"name SAN does not match a peer that connects by address\)"),
+    ("IPv6 address as a DNS name", mutate(set_path("clusters[0].nodes[1].dns", ["FD00::2"])),
+     "clusters[0].nodes[1].dns[0]",
+     r"'FD00::2' is an IP address; list it under clusters\[0\]\.nodes\[1\]\.ips"),
+    ("all-digit last label", mutate(set_path("clusters[0].nodes[0].dns", ["es-1.10"])),
+     "clusters[0].nodes[0].dns[0]",
+     r"'es-1.10' ends in an all-digit label like an address; list it under "
+     r"clusters\[0\]\.nodes\[0\]\.ips"),
     ("bad IP", mutate(set_path("clusters[0].nodes[1].ips", ["10.0.0.300"])),
      "clusters[0].nodes[1].ips[0]", "'10.0.0.300' is not an IPv4 or IPv6 address"),
     ("duplicate node", mutate(set_path("clusters[0].nodes[1].name", "es-1")),
@@ -224,7 +237,12 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
     ("shared provided CA", {"clusters": [
         provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0],
         {**provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0], "name": "other"},
-    ]}, "clusters", r"clusters logs, other share one provided CA;.*\(INV-CA-DEDICATED\)"),
+    ]}, "clusters", r"clusters logs, other share one CA key .*\(INV-CA-DEDICATED\)"),
+    ("provided CA re-issued with the same key", {"clusters": [
+        provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0],
+        {**provided(REISSUED_CA.cert_pem, REISSUED_CA.key_pem)["clusters"][0], "name": "other"},
+    ]}, "clusters", r"clusters logs, other share one CA key \(their ca.certPem hold the same "
+     r"public key, even if the certificates differ\); .*\(INV-CA-DEDICATED\)"),
     ("resource name clash", stack(
         {**vm_cluster("a"), "nodes": [{"name": "b-c", "dns": ["b.c"]}]},
         {**vm_cluster("a-b"), "nodes": [{"name": "c", "dns": ["c.d"]}]}),
@@ -252,6 +270,41 @@ def test_plain_text_ca_key_is_refused_with_the_secret_command() -> None:
     ]
 
 
+def _two_provided_clusters() -> Raw:
+    first = provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0]
+    second = {**provided(OTHER_CA.cert_pem, OTHER_CA.key_pem)["clusters"][0], "name": "other"}
+    return stack(first, second)
+
+
+def test_a_plain_text_ca_key_beside_a_secure_one_is_refused() -> None:
+    # The engine reports `clusters` secret as soon as one value in it is `secure:`; the stack
+    # file shows that only clusters[0].ca.keyPem is.
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(
+            _two_provided_clusters(), stack="dev", now=NOW, secret_keys={"clusters"},
+            secure_values={"clusters": frozenset({"clusters[0].ca.keyPem"})},
+        )
+    assert [str(p) for p in caught.value.problems] == [
+        "es-transport-pki:clusters[1].ca.keyPem: is plain text in the stack file; store the CA "
+        "key encrypted with `pulumi config set --secret --path 'clusters[1].ca.keyPem' < ca.key`"
+        " (INV-CUSTODY)"
+    ]
+
+
+@pytest.mark.parametrize("secure", [
+    {"clusters": frozenset({"clusters[0].ca.keyPem", "clusters[1].ca.keyPem"})},
+    {"clusters": frozenset({"clusters"})},  # `pulumi config set --secret clusters '[...]'`
+    {"clusters": frozenset({"clusters[1].ca", "clusters[0]"})},
+    {},  # the stack file does not hold `clusters` (e.g. it comes from an ESC environment)
+], ids=["each key", "whole list", "enclosing maps", "key not in the stack file"])
+def test_ca_keys_under_a_secure_value_are_accepted(secure: dict[str, frozenset[str]]) -> None:
+    spec = parse_stack_config(
+        _two_provided_clusters(), stack="dev", now=NOW, secret_keys={"clusters"},
+        secure_values=secure,
+    )
+    assert [c.ca.provided is not None for c in spec.clusters] == [True, True]
+
+
 def test_every_problem_is_reported_at_once() -> None:
     changes = [
         set_path("clusters[0].keyAlgorithm", "ecdsa-p224"),
@@ -271,6 +324,33 @@ def test_every_problem_is_reported_at_once() -> None:
         "es-transport-pki:clusters[0].transport.verificationMode",
         "es-transport-pki:clusters[1].eck.nodeSets[0].count",
     ])
+
+
+def test_the_name_key_and_trust_checks_report_together() -> None:
+    shared = provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0]
+    eck = eck_cluster()
+    eck["ca"] = {"mode": "provided", "certPem": REISSUED_CA.cert_pem,
+                 "keyPem": REISSUED_CA.key_pem}
+    eck["eck"] |= {"name": "s" * 37, "extraDns": ["10.1.2.3"], "nodeSets": [{
+        "name": "n" * 24, "count": 1,
+        "config": {"transport.profiles.open.xpack.security.ssl.client_authentication": "none"}}]}
+    shared["nodes"][0]["dns"] = ["10.0.0.9"]
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(
+            stack(shared, eck), stack="dev", now=NOW, secret_keys={"clusters"},
+            secure_values={"clusters": frozenset({"clusters[1].ca.keyPem"})},
+        )
+    keys = [p.key for p in caught.value.problems]
+    assert keys == [
+        "clusters[0].ca.keyPem",
+        "clusters[0].nodes[0].dns[0]",
+        "clusters[1].eck.name",
+        "clusters[1].eck.nodeSets[0].config"
+        '["transport.profiles.open.xpack.security.ssl.client_authentication"]',
+        "clusters[1].eck.nodeSets[0].name",
+        "clusters[1].eck.extraDns[0]",
+        "clusters",
+    ], caught.value.problems
 
 
 def test_defaults_are_safe() -> None:
@@ -295,6 +375,11 @@ def test_names_are_normalised() -> None:
     node = parse(raw).clusters[0].nodes[0]
     assert node.dns_names == ("es-1.example.internal",)
     assert node.ip_addresses == ("2001:db8::1",)
+
+
+def test_digits_inside_a_dns_name_are_fine() -> None:
+    raw = mutate(set_path("clusters[0].nodes[0].dns", ["10.example.internal", "es-1.0x10"]))
+    assert parse(raw).clusters[0].nodes[0].dns_names == ("10.example.internal", "es-1.0x10")
 
 
 def test_eck_pods_follow_eck_naming() -> None:

@@ -27,6 +27,7 @@ def eck_stack(**eck: Any) -> Raw:
 
 BASE = eck_stack()
 SSL = "xpack.security.transport.ssl"
+PROFILE = "transport.profiles.open.xpack.security.ssl"
 
 # (id, invalid config, stack key the message names, pattern of the message)
 BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
@@ -90,6 +91,36 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
     ("config turns security off", mutate(set_path(
         "clusters[0].eck.nodeSets[0].config", {"xpack.security.enabled": False}), BASE),
      'clusters[0].eck.nodeSets[0].config["xpack.security.enabled"]', r"\(INV-MTLS\)"),
+    ("config turns security off with a string", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {"xpack": {"security": {"enabled": "false"}}}), BASE),
+     "clusters[0].eck.nodeSets[0].config.xpack.security.enabled",
+     r"turns off security and with it transport TLS \(INV-MTLS\); remove it"),
+    ("profile weakens client auth", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{PROFILE}.client_authentication": "none"}), BASE),
+     f'clusters[0].eck.nodeSets[0].config["{PROFILE}.client_authentication"]',
+     r"'none' weakens mutual TLS on transport profile 'open' \(INV-MTLS\); remove it: profiles "
+     r"inherit transport.clientAuthentication"),
+    ("profile turns verification off", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {"transport": {"profiles": {"open": {
+            "xpack": {"security": {"ssl": {"verification_mode": "none"}}}}}}}), BASE),
+     "clusters[0].eck.nodeSets[0].config.transport.profiles.open.xpack.security.ssl"
+     ".verification_mode",
+     r"'none' turns off certificate verification on transport profile 'open'.*\(INV-VERIFY\)"),
+    ("profile trusts another CA", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{PROFILE}.certificate_authorities": ["o.crt"]}),
+        BASE),
+     f'clusters[0].eck.nodeSets[0].config["{PROFILE}.certificate_authorities"]',
+     r"gives transport profile 'open' certificates or trust other than the cluster's dedicated "
+     r"CA \(INV-CA-DEDICATED\); remove it"),
+    ("profile presents another key", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{PROFILE}.keystore.path": "other.p12"}), BASE),
+     f'clusters[0].eck.nodeSets[0].config["{PROFILE}.keystore.path"]', r"\(INV-CA-DEDICATED\)"),
+    ("default profile SSL setting", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config",
+        {"transport.profiles.default.xpack.security.ssl.supported_protocols": ["TLSv1.3"]}), BASE),
+     'clusters[0].eck.nodeSets[0].config["transport.profiles.default.xpack.security.ssl.'
+     'supported_protocols"]',
+     "Elasticsearch refuses to start with SSL settings for the default transport profile"),
     ("podTemplate takes our volume", mutate(set_path(
         "clusters[0].eck.nodeSets[0].podTemplate",
         {"spec": {"volumes": [{"name": "transport-pki-certs", "emptyDir": {}}]}}), BASE),
@@ -106,10 +137,21 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].eck.nodeSets[0].volumeClaimTemplates", "must be a list"),
     ("nodeSet typo", mutate(set_path("clusters[0].eck.nodeSets[0].podTemplates", {}), BASE),
      "clusters[0].eck.nodeSets[0].podTemplates", "did you mean 'podTemplate'"),
-    ("pod name too long", mutate(set_path("clusters[0].eck.nodeSets[0].name", "n" * 60), BASE),
-     "clusters[0].eck.nodeSets[0].name", "over 63"),
+    ("pod name too long", eck_stack(name="e" * 36, nodeSets=[{"name": "n" * 23, "count": 3}]),
+     "clusters[0].eck.nodeSets[0].name", "pod name 'e{36}-es-n{23}-2' is 65 characters, over 63"),
+    ("Elasticsearch name too long", eck_stack(name="e" * 37),
+     "clusters[0].eck.name", "'e{37}' is 37 characters, over the 36 ECK's webhook allows for an "
+     "Elasticsearch name: shorten it to ≤ 36 characters"),
+    ("nodeSet name too long", mutate(set_path("clusters[0].eck.nodeSets[0].name", "n" * 24), BASE),
+     "clusters[0].eck.nodeSets[0].name", "'n{24}' is 24 characters, over the 23 the Elasticsearch "
+     "CRD allows for a nodeSet name: shorten it to ≤ 23 characters"),
     ("no namespace anywhere", mutate(delete_path("clusters[0].eck.namespace"), BASE),
      "clusters[0].eck.namespace", "or set kubernetes.namespace"),
+    ("IP address in extraDns", eck_stack(extraDns=["search.example.com", "10.1.2.3"]),
+     "clusters[0].eck.extraDns[1]",
+     r"'10.1.2.3' is an IP address; list it under clusters\[0\]\.eck\.extraIps"),
+    ("IP address as clusterDomain", eck_stack(clusterDomain="10.1.2.3"),
+     "clusters[0].eck.clusterDomain", r"'10.1.2.3' is an IP address; give a DNS name"),
     ("kubernetes typo", {**BASE, "kubernetes": {"kubeconfg": "/k"}},
      "kubernetes.kubeconfg", "did you mean 'kubeconfig'"),
     ("kubernetes bad namespace", {**BASE, "kubernetes": {"namespace": "Elastic"}},
@@ -123,6 +165,24 @@ def test_invalid_eck_config_is_refused_with_key_and_fix(raw: Raw, key: str, patt
     problems = problems_of(raw)
     prefix = re.escape(f"es-transport-pki:{key}: ")
     assert any(re.match(prefix + ".*" + pattern, p) for p in problems), problems
+
+
+def test_a_profile_may_narrow_transport_tls() -> None:
+    config = {
+        "transport.profiles.open.port": 9400,
+        f"{PROFILE}.client_authentication": "required",
+        f"{PROFILE}.verification_mode": "full",
+        f"{PROFILE}.supported_protocols": ["TLSv1.3"],
+        "xpack.security.enabled": True,
+    }
+    raw = mutate(set_path("clusters[0].eck.nodeSets[0].config", config), BASE)
+    assert parse(raw).clusters[0].eck.node_sets[0].passthrough["config"] == config
+
+
+def test_names_at_the_eck_limits_are_accepted() -> None:
+    assert parse(eck_stack(name="e" * 36)).clusters[0].eck.name == "e" * 36
+    longest_set = eck_stack(nodeSets=[{"name": "n" * 23, "count": 3}])
+    assert [s.name for s in parse(longest_set).clusters[0].eck.node_sets] == ["n" * 23]
 
 
 def test_defaults_are_per_node_and_managed() -> None:

@@ -10,6 +10,7 @@ import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from components import eck_layout
+from components.config import ConfigError, parse_stack_config
 from components.http_checks import dns_matches
 from components.model_http import HttpCertificates, HttpMode
 from tests.http_x509 import make_server_cert
@@ -174,6 +175,9 @@ REFUSED: dict[str, tuple[Raw, str, str]] = {
     "provided keys with mode generated": (
         with_http(vm_cluster(), mode="generated", certPem=HTTP_CERT.cert_pem),
         f"{HTTP_KEY}.certPem", r"is not used with http\.mode: generated"),
+    "IP address in http.dns": (
+        with_http(vm_cluster(), **provided_http(dns=["10.0.0.10"], ips=[])), f"{HTTP_KEY}.dns[0]",
+        r"'10.0.0.10' is an IP address; list it under clusters\[0\]\.http\.ips"),
     "settings with mode none": (
         with_http(vm_cluster(), mode="none", dns=["x.example.com"]), f"{HTTP_KEY}.dns",
         r"only used with http\.mode: provided or generated"),
@@ -195,6 +199,23 @@ def test_plain_text_http_key_is_refused_with_the_secret_command() -> None:
         "HTTP key encrypted with `pulumi config set --secret --path 'clusters[0].http.keyPem' "
         "< http.key` (INV-CUSTODY)"
     ) in problems
+
+
+def test_a_plain_text_http_key_beside_a_secure_transport_key_is_refused() -> None:
+    raw = stack(with_transport_ca(with_http(vm_cluster(), **provided_http())))
+    secure = {"clusters": frozenset({"clusters[0].ca.keyPem"})}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw, stack="dev", now=NOW, secret_keys={"clusters"},
+                           secure_values=secure)
+    assert [str(p) for p in caught.value.problems] == [
+        "es-transport-pki:clusters[0].http.keyPem: is plain text in the stack file; store the "
+        "HTTP key encrypted with `pulumi config set --secret --path 'clusters[0].http.keyPem' "
+        "< http.key` (INV-CUSTODY)"
+    ]
+    secure = {"clusters": frozenset({"clusters[0].ca.keyPem", "clusters[0].http.keyPem"})}
+    http = parse_stack_config(raw, stack="dev", now=NOW, secret_keys={"clusters"},
+                              secure_values=secure).clusters[0].http
+    assert http is not None and http.provided is not None
 
 
 def test_an_http_chain_reusing_another_clusters_transport_ca_is_refused() -> None:

@@ -15,7 +15,7 @@ import yaml
 from components.config import ConfigError, parse_stack_config
 from components.model_posture import PassphraseSecrets, SecretsProvider
 from components.program import main
-from components.stack_settings import read_secrets_provider
+from components.stack_settings import read_stack_file
 from harness.mock_runtime import EngineState, Recording, run_program
 from harness.stack_file import load_stack_file
 from tests.stack_runs import (
@@ -295,6 +295,33 @@ def test_plain_text_ca_key_config_is_refused_before_anything_is_created() -> Non
     assert accepted.named("logs-logs-1-cert").step == "create"
 
 
+def test_the_program_judges_each_ca_key_by_its_stack_file_value(tmp_path: Path) -> None:
+    cas = [make_ca(f"{name} transport CA", not_before=CERTS_FROM) for name in ("a", "b")]
+    clusters = [
+        vm_cluster(name, ca={"mode": "provided", "certPem": ca.cert_pem, "keyPem": ca.key_pem})
+        for name, ca in zip(("a", "b"), cas, strict=True)
+    ]
+    # The stack file as `pulumi config set --secret --path 'clusters[0].ca.keyPem'` leaves it,
+    # with clusters[1].ca.keyPem pasted in clear; the engine hands the program both decrypted.
+    in_file = json.loads(json.dumps(clusters))
+    in_file[0]["ca"]["keyPem"] = {"secure": "v1:c2VjcmV0"}
+    write_project(tmp_path, "dev", {"config": {"es-transport-pki:clusters": in_file}})
+    config = {"es-transport-pki:clusters": json.dumps(clusters)}
+    state = EngineState()
+    with pytest.raises(ConfigError) as refused:
+        run_program(lambda: main(lambda: NOW), config=config, stack="dev", state=state,
+                    secret_keys=["es-transport-pki:clusters"], root_directory=tmp_path)
+    assert [str(p) for p in refused.value.problems] == [
+        "es-transport-pki:clusters[1].ca.keyPem: is plain text in the stack file; store the CA "
+        "key encrypted with `pulumi config set --secret --path 'clusters[1].ca.keyPem' < ca.key`"
+        " (INV-CUSTODY)"
+    ]
+    assert state.resources == {}
+    read = read_stack_file(tmp_path, "dev")
+    assert read is not None and read.secure_values == {
+        "clusters": frozenset({"clusters[0].ca.keyPem"})}
+
+
 # --- the example stack files -----------------------------------------------------------------
 
 
@@ -318,8 +345,10 @@ def test_example_stack_files_name_a_secrets_provider() -> None:
 def test_example_stack_files_parse_with_their_posture(
     stack: str, passphrase: bool, policy: PassphraseSecrets
 ) -> None:
-    secrets = read_secrets_provider(REPO, stack)
-    assert secrets is not None and secrets.is_passphrase is passphrase
+    read = read_stack_file(REPO, stack)
+    assert read is not None
+    secrets = read.secrets_provider
+    assert secrets.is_passphrase is passphrase
     stack_file = load_stack_file(REPO / "stacks" / f"Pulumi.{stack}.yaml")
     assert stack_file.secrets_provider == secrets.url
     raw = {key.removeprefix("es-transport-pki:"): json.loads(value)
