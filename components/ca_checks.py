@@ -20,7 +20,8 @@ ALLOWED_CURVES = ("secp256r1", "secp384r1")
 MIN_RSA_BITS = 2048
 
 
-def _spki(cert: x509.Certificate) -> bytes:
+def spki(cert: x509.Certificate) -> bytes:
+    """The certificate's SubjectPublicKeyInfo (DER): a re-issued CA keeps it."""
     return cert.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -32,11 +33,11 @@ def _public_root_keys() -> frozenset[bytes]:
     with open(certifi.where(), "rb") as bundle, warnings.catch_warnings():
         # A few long-lived Mozilla roots have non-positive serials; they are still roots.
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return frozenset(_spki(cert) for cert in x509.load_pem_x509_certificates(bundle.read()))
+        return frozenset(spki(cert) for cert in x509.load_pem_x509_certificates(bundle.read()))
 
 
 def is_public_root(cert: x509.Certificate) -> bool:
-    return _spki(cert) in _public_root_keys()
+    return spki(cert) in _public_root_keys()
 
 
 def key_strength_problem(key: object) -> str | None:
@@ -101,7 +102,7 @@ def check_key_matches(cert: x509.Certificate, key_pem: str) -> list[str]:
         key = serialization.load_pem_private_key(key_pem.encode(), password=None)
     except (ValueError, TypeError) as err:
         return [f"is not an unencrypted PEM private key ({err}); give the CA key in PEM form"]
-    if _spki_of_private_key(key) != _spki(cert):
+    if _spki_of_private_key(key) != spki(cert):
         return ["does not match the public key of ca.certPem; give the key of that CA"]
     return []
 

@@ -18,7 +18,7 @@ import pulumi
 from cryptography import x509
 from pulumi.runtime.config import CONFIG, is_config_secret
 
-from components import ca_checks, http_checks
+from components import ca_checks
 from components.certificate_facts import sha256_fingerprint
 from components.config_eck import (
     check_node_certs_secret_size,
@@ -367,7 +367,7 @@ def _cross_cluster(clusters: Sequence[ClusterSpec], problems: Problems) -> None:
     for cluster in clusters:
         if cluster.ca.provided:
             cert = x509.load_pem_x509_certificate(cluster.ca.provided.cert_pem.encode())
-            users.setdefault(http_checks.spki(cert), []).append(cluster.name)
+            users.setdefault(ca_checks.spki(cert), []).append(cluster.name)
     for names in users.values():
         if len(names) > 1:
             problems.add(

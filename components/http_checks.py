@@ -18,14 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from components.ca_checks import key_strength_problem
+from components.ca_checks import key_strength_problem, spki
 from components.certificate_facts import sha256_fingerprint
-
-
-def spki(cert: x509.Certificate) -> bytes:
-    return cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
 
 
 def load_certificates(pem: str) -> tuple[list[x509.Certificate], str | None]:
