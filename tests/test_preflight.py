@@ -155,6 +155,28 @@ def test_invalid_config_exits_2_with_every_problem(
     assert "clusters[1].transport.clientAuthentication" in errors
 
 
+def test_an_unquoted_date_reaches_the_program_as_the_cli_passes_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A timestamp-looking scalar is a string to the Pulumi CLI, not a date to encode."""
+    stack = tmp_path / "Pulumi.waived.yaml"
+    stack.write_text(
+        "config:\n"
+        "  es-transport-pki:clusters:\n"
+        "    - name: a\n"
+        "      delivery: vm\n"
+        "      nodes: [{name: n, dns: [n.a.internal]}]\n"
+        "      transport:\n"
+        "        clientAuthentication: optional\n"
+        "        waiver: {name: legacy-tribe, reason: OPS-1234, expires: 2020-01-31}\n"
+    )
+    code, report = run_json(capsys, "--stack-file", str(stack))
+    assert code == EXIT_CONFIG
+    assert ("  - es-transport-pki:clusters[0].transport.waiver.expires: the waiver expired on "
+            "2020-01-31; restore clientAuthentication: required or renew the waiver"
+            ) in report["configErrors"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
