@@ -113,7 +113,6 @@ def _run(
         raise StackFileError(f"no stack {args.stack!r} in {path.parent}: the stacks there are "
                              f"{', '.join(known)}; or give any stack file with --stack-file")
     stack_file = load_stack_file(path)
-    config = render.with_output_dir(stack_file.config, out)
     policy_config = {} if args.policy_config is None else _policy_config(args.policy_config)
     # The pack starts now and judges each resource as the program registers it, as the
     # engine's preview does: its start and its Analyze calls overlap the program.
@@ -121,7 +120,8 @@ def _run(
         if policy_config:  # judged before the program writes anything
             policies.check_config()
         recording = run_program(
-            program, config=config, secret_keys=stack_file.secret_keys, stack=report.stack,
+            render.redirected(program, out), config=stack_file.config,
+            secret_keys=stack_file.secret_keys, stack=report.stack,
             root_directory=_project_root(args, report.stack, path, scratch),
             on_register=policies.submit,
         )

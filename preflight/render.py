@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import yaml
 
+from components.config import read_stack_config
 from harness.mock_runtime import Recording, Registration, reveal
 from preflight.plan import PKI_TYPE
 
@@ -43,18 +46,29 @@ def check_out_dir(out: Path) -> None:
         )
 
 
-def with_output_dir(config: Mapping[str, str], out: Path | None) -> dict[str, str]:
-    """The stack config with every VM cluster writing its bundles below `out`, or writing no
-    files at all when `out` is None (preflight never writes where `pulumi up` would)."""
-    clusters = json.loads(config[CLUSTERS_KEY]) if CLUSTERS_KEY in config else []
-    for cluster in clusters:
-        if isinstance(cluster, dict) and cluster.get("delivery") == "vm":
-            vm = cluster.setdefault("vm", {})
-            if isinstance(vm, dict):
-                vm.update(writeLocalFiles=out is not None)
-                if out is not None:
-                    vm["outputDir"] = str(out)
-    return {**config, CLUSTERS_KEY: json.dumps(clusters)} if clusters else dict(config)
+def with_output_dir(clusters: str, out: Path | None) -> str:
+    """The (validated) `clusters` config value with every VM cluster writing its bundles below
+    `out`, or writing no files at all when `out` is None (preflight never writes where
+    `pulumi up` would)."""
+    parsed = json.loads(clusters)
+    files = {"writeLocalFiles": out is not None} | ({} if out is None else {"outputDir": str(out)})
+    for cluster in parsed:
+        if cluster.get("delivery") == "vm":
+            cluster["vm"] = {**(cluster.get("vm") or {}), **files}
+    return json.dumps(parsed)
+
+
+def redirected(program: Callable[[], None], out: Path | None) -> Callable[[], None]:
+    """`program` with its VM bundles redirected (`with_output_dir`), once it has validated the
+    config as the stack file holds it: the redirection overwrites `vm.writeLocalFiles` and
+    `vm.outputDir`, and would hide their problems from preflight, not from `pulumi up`."""
+    def run() -> None:
+        read_stack_config(datetime.now(UTC))
+        # The program reads its config from the runtime: the redirection goes there too.
+        pulumi.runtime.set_config(
+            CLUSTERS_KEY, with_output_dir(pulumi.runtime.get_config(CLUSTERS_KEY), out))
+        program()
+    return run
 
 
 def _cluster_of(recording: Recording, registration: Registration) -> str | None:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from components import gc_thresholds
+from preflight import render
 from preflight.cli import EXIT_CLEAN, EXIT_CONFIG, EXIT_VIOLATIONS, main
 from preflight.tls_matrix import openssl_runner_only, rendered_nodes, run_matrix
 
@@ -175,6 +176,40 @@ def test_an_unquoted_date_reaches_the_program_as_the_cli_passes_it(
     assert ("  - es-transport-pki:clusters[0].transport.waiver.expires: the waiver expired on "
             "2020-01-31; restore clientAuthentication: required or renew the waiver"
             ) in report["configErrors"]
+
+
+VM_CLUSTER = {"name": "b", "delivery": "vm", "nodes": [{"name": "n1", "dns": ["n1.internal"]}]}
+
+
+@pytest.mark.parametrize(("clusters", "expected"), [
+    ([{**VM_CLUSTER, "vm": {"outputDir": "", "writeLocalFiles": "no"}}],
+     ["es-transport-pki:clusters[0].vm.writeLocalFiles: must be true or false, got 'no'",
+      "es-transport-pki:clusters[0].vm.outputDir: must be a non-empty string, got ''"]),
+    ("logs", ["es-transport-pki:clusters: must be a non-empty list of clusters, got 'logs'"]),
+    (5, ["es-transport-pki:clusters: must be a non-empty list of clusters, got 5"]),
+], ids=["vm files", "a string", "a number"])
+def test_config_that_out_overrides_is_judged_as_the_stack_file_holds_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, clusters: object, expected: list[str]
+) -> None:
+    """`--out` redirects VM bundles by rewriting `vm.writeLocalFiles` and `vm.outputDir`:
+    `pulumi up` would still refuse what the stack file says there."""
+    stack = tmp_path / "Pulumi.b.yaml"
+    stack.write_text(yaml.safe_dump({"config": {"es-transport-pki:clusters": clusters}}))
+    out = tmp_path / "out"
+    code, report = run_json(capsys, "--stack-file", str(stack), "--out", str(out))
+    assert code == EXIT_CONFIG
+    assert report["input"] == "config"
+    assert [e.removeprefix("  - ") for e in report["configErrors"][1:]] == expected
+    assert not out.exists()
+
+
+def test_a_vm_section_left_empty_is_redirected_too() -> None:
+    """`vm:` with nothing under it is null: no files where `pulumi up` would write them."""
+    clusters = json.dumps([{**VM_CLUSTER, "vm": None}, {"name": "s", "delivery": "eck"}])
+    assert json.loads(render.with_output_dir(clusters, None)) == [
+        {**VM_CLUSTER, "vm": {"writeLocalFiles": False}}, {"name": "s", "delivery": "eck"}]
+    assert json.loads(render.with_output_dir(clusters, Path("/r")))[0]["vm"] == {
+        "writeLocalFiles": True, "outputDir": "/r"}
 
 
 @pytest.mark.parametrize(
