@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from components.config import ConfigError
 from components.local_files import LocalFilesError
@@ -152,7 +153,8 @@ def _input_of(err: Exception, args: argparse.Namespace, stack_path: Path) -> tup
 def main(argv: Sequence[str]) -> int:
     args = _arguments(argv)
     stack, path = _stack_path(args)
-    console = Console(stderr=args.json)
+    # No emoji codes: ":ab:" in a fingerprint or an IPv6 address is data, not 🆎.
+    console = Console(stderr=args.json, emoji=False)
     report = Report(stack)
     with tempfile.TemporaryDirectory(prefix="preflight-") as scratch:
         out = args.out or (Path(scratch) if args.handshakes else None)
@@ -168,7 +170,8 @@ def main(argv: Sequence[str]) -> int:
                 json.dump({"stack": stack, "input": what, "path": str(source),
                            "configErrors": str(err).splitlines()}, sys.stdout)
             else:
-                console.print(f"[red]{what} error[/red] in {source}:\n{err}", highlight=False)
+                console.print(f"[red]{what} error[/red] in {escape(str(source))}:\n"
+                              f"{escape(str(err))}", highlight=False)
             return EXIT_CONFIG
     if args.json:
         json.dump(report.as_json(), sys.stdout, indent=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -12,10 +13,12 @@ from typing import Any
 
 import pytest
 import yaml
+from rich.console import Console
 
 from components import gc_thresholds
 from preflight import render
 from preflight.cli import EXIT_CLEAN, EXIT_CONFIG, EXIT_VIOLATIONS, main
+from preflight.report import Report, Violation, print_report
 from preflight.tls_matrix import openssl_runner_only, rendered_nodes, run_matrix
 
 REPO = Path(__file__).resolve().parent.parent
@@ -201,6 +204,29 @@ def test_config_that_out_overrides_is_judged_as_the_stack_file_holds_it(
     assert report["input"] == "config"
     assert [e.removeprefix("  - ") for e in report["configErrors"][1:]] == expected
     assert not out.exists()
+
+
+def test_config_errors_print_the_values_as_they_are(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Not as emoji (`:ab:`, `:cd:`) or markup (`[bold]`): the message quotes the stack file."""
+    node = {"name": "n1", "dns": ["n1.internal"], "ips": ["fd00::ab:cd:12345", "[bold]x"]}
+    stack = tmp_path / "Pulumi.b.yaml"
+    stack.write_text(yaml.safe_dump(
+        {"config": {"es-transport-pki:clusters": [{**VM_CLUSTER, "nodes": [node]}]}}))
+    assert main(["--stack-file", str(stack)]) == EXIT_CONFIG
+    printed = " ".join(capsys.readouterr().out.split())  # unwrapped
+    assert "ips[0]: 'fd00::ab:cd:12345' is not an IPv4 or IPv6 address" in printed
+    assert "ips[1]: '[bold]x' is not an IPv4 or IPv6 address" in printed
+
+
+def test_the_report_prints_values_as_they_are() -> None:
+    report = Report("[b]dev", warnings=["CA :ab: [bold]expires"])
+    report.violations = [Violation("p", "advisory", "INV-MTLS", "[i]n1", "urn", "ip :cd: [u]x")]
+    printed = io.StringIO()
+    print_report(report, Console(file=printed, width=200, emoji=False))
+    for value in ("[b]dev", "CA :ab: [bold]expires", "[i]n1", "ip :cd: [u]x"):
+        assert value in printed.getvalue()
 
 
 def test_a_vm_section_left_empty_is_redirected_too() -> None:
