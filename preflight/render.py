@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,21 @@ def check_out_dir(out: Path) -> None:
         )
 
 
+def start_render(out: Path) -> None:
+    """Make `out`, as `check_out_dir` let it through, a fresh render. An earlier render is
+    emptied first: its bundles may be of another stack or of nodes since removed, and would be
+    handshake-tested and inventoried with this run's. The notice comes first, so that a run that
+    fails half-way leaves its throwaway keys in a directory marked as a render."""
+    if (out / THROWAWAY_NOTICE).is_file():  # never delete below an unmarked directory
+        for entry in out.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / THROWAWAY_NOTICE).write_text(NOTICE_TEXT)
+
+
 def with_output_dir(clusters: str, out: Path | None) -> str:
     """The (validated) `clusters` config value with every VM cluster writing its bundles below
     `out`, or writing no files at all when `out` is None (preflight never writes where
@@ -59,11 +75,15 @@ def with_output_dir(clusters: str, out: Path | None) -> str:
 
 
 def redirected(program: Callable[[], None], out: Path | None) -> Callable[[], None]:
-    """`program` with its VM bundles redirected (`with_output_dir`), once it has validated the
-    config as the stack file holds it: the redirection overwrites `vm.writeLocalFiles` and
-    `vm.outputDir`, and would hide their problems from preflight, not from `pulumi up`."""
+    """`program` with its VM bundles redirected (`with_output_dir`) into a fresh render
+    (`start_render`), once it has validated the config as the stack file holds it: the
+    redirection overwrites `vm.writeLocalFiles` and `vm.outputDir`, and would hide their
+    problems from preflight, not from `pulumi up`; and an invalid config leaves `out` as it is.
+    """
     def run() -> None:
         read_stack_config(datetime.now(UTC))
+        if out is not None:
+            start_render(out)
         # The program reads its config from the runtime: the redirection goes there too.
         pulumi.runtime.set_config(
             CLUSTERS_KEY, with_output_dir(pulumi.runtime.get_config(CLUSTERS_KEY), out))
@@ -102,10 +122,3 @@ def write_kubernetes(recording: Recording, out: Path) -> list[Path]:
         os.chmod(path, 0o600 if kind == "secret" else 0o644)
         written.append(path)
     return written
-
-
-def write_notice(out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    notice = out / THROWAWAY_NOTICE
-    notice.write_text(NOTICE_TEXT)
-    return notice

@@ -293,7 +293,7 @@ def test_out_must_be_new_empty_or_an_earlier_render(
         assert code == EXIT_CLEAN
 
 
-def test_a_file_in_the_way_inside_an_earlier_render_is_reported_not_raised(
+def test_an_earlier_render_is_emptied_when_rendered_again_only(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "rendered"
@@ -301,11 +301,14 @@ def test_a_file_in_the_way_inside_an_earlier_render_is_reported_not_raised(
     node = out / "logs" / "es-2"
     subprocess.run(["rm", "-r", str(node)], check=True)
     node.write_text("in the way")
-    code, report = run_json(capsys, "--stack", "dev", "--out", str(out))
-    assert code == EXIT_CONFIG
-    assert report["input"] == "--out"
-    [problem] = report["configErrors"]
-    assert f"'{node}' exists and is not a directory" in problem
+    stack = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())
+    stack["config"]["es-transport-pki:clusters"][0]["keyAlgorithm"] = "ecdsa-p224"
+    broken = tmp_path / "Pulumi.dev.yaml"
+    broken.write_text(yaml.safe_dump(stack))
+    assert run_json(capsys, "--stack-file", str(broken), "--out", str(out))[0] == EXIT_CONFIG
+    assert node.read_text() == "in the way"  # nothing rendered, nothing removed
+    assert run_json(capsys, "--stack", "dev", "--out", str(out))[0] == EXIT_CLEAN
+    assert (node / "certs" / "transport.crt").is_file()
 
 
 def test_an_unknown_stack_name_lists_the_stacks(capsys: pytest.CaptureFixture[str]) -> None:
@@ -348,14 +351,17 @@ def test_posture_warnings_are_reported_and_refusals_exit_2(
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("preflight-out")
+def rendered(tmp_path_factory: pytest.TempPathFactory, foreign: Path) -> Path:
+    """The dev stack rendered over an earlier render of staging: nothing of that may remain
+    (its logs cluster has other nodes, which would fail the handshakes)."""
+    out = _copy(foreign, tmp_path_factory.mktemp("preflight-out") / "out")
     assert main(["--stack", "dev", "--out", str(out), "--handshakes"]) == EXIT_CLEAN
     return out
 
 
 def test_out_writes_vm_bundles_kubernetes_objects_and_the_notice(rendered: Path) -> None:
     assert "throwaway" in (rendered / "THROWAWAY-KEYS.txt").read_text()
+    assert sorted(p.name for p in rendered.iterdir()) == ["THROWAWAY-KEYS.txt", "logs", "search"]
     assert sorted(p.name for p in (rendered / "logs").iterdir()) == ["es-1", "es-2", "es-3"]
     bundle = rendered / "logs" / "es-1"
     assert (bundle / "certs" / "transport.key").stat().st_mode & 0o777 == 0o600
