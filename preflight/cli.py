@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from components.config import ConfigError
 from components.local_files import LocalFilesError
@@ -113,7 +114,6 @@ def _run(
         raise StackFileError(f"no stack {args.stack!r} in {path.parent}: the stacks there are "
                              f"{', '.join(known)}; or give any stack file with --stack-file")
     stack_file = load_stack_file(path)
-    config = render.with_output_dir(stack_file.config, out)
     policy_config = {} if args.policy_config is None else _policy_config(args.policy_config)
     # The pack starts now and judges each resource as the program registers it, as the
     # engine's preview does: its start and its Analyze calls overlap the program.
@@ -121,7 +121,8 @@ def _run(
         if policy_config:  # judged before the program writes anything
             policies.check_config()
         recording = run_program(
-            program, config=config, secret_keys=stack_file.secret_keys, stack=report.stack,
+            render.redirected(program, out), config=stack_file.config,
+            secret_keys=stack_file.secret_keys, stack=report.stack,
             root_directory=_project_root(args, report.stack, path, scratch),
             on_register=policies.submit,
         )
@@ -134,7 +135,6 @@ def _run(
     report.violations = sorted(violations, key=lambda v: (not v.urn, v.urn, v.policy, v.message))
     if out is not None:
         render.write_kubernetes(recording, out)
-        render.write_notice(out)
         if args.handshakes:
             _handshakes(report, out, console, quiet=args.json)
 
@@ -152,7 +152,8 @@ def _input_of(err: Exception, args: argparse.Namespace, stack_path: Path) -> tup
 def main(argv: Sequence[str]) -> int:
     args = _arguments(argv)
     stack, path = _stack_path(args)
-    console = Console(stderr=args.json)
+    # No emoji codes: ":ab:" in a fingerprint or an IPv6 address is data, not 🆎.
+    console = Console(stderr=args.json, emoji=False)
     report = Report(stack)
     with tempfile.TemporaryDirectory(prefix="preflight-") as scratch:
         out = args.out or (Path(scratch) if args.handshakes else None)
@@ -168,7 +169,8 @@ def main(argv: Sequence[str]) -> int:
                 json.dump({"stack": stack, "input": what, "path": str(source),
                            "configErrors": str(err).splitlines()}, sys.stdout)
             else:
-                console.print(f"[red]{what} error[/red] in {source}:\n{err}", highlight=False)
+                console.print(f"[red]{what} error[/red] in {escape(str(source))}:\n"
+                              f"{escape(str(err))}", highlight=False)
             return EXIT_CONFIG
     if args.json:
         json.dump(report.as_json(), sys.stdout, indent=2)

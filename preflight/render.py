@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import yaml
 
+from components.config import read_stack_config
 from harness.mock_runtime import Recording, Registration, reveal
 from preflight.plan import PKI_TYPE
 
@@ -43,18 +47,48 @@ def check_out_dir(out: Path) -> None:
         )
 
 
-def with_output_dir(config: Mapping[str, str], out: Path | None) -> dict[str, str]:
-    """The stack config with every VM cluster writing its bundles below `out`, or writing no
-    files at all when `out` is None (preflight never writes where `pulumi up` would)."""
-    clusters = json.loads(config[CLUSTERS_KEY]) if CLUSTERS_KEY in config else []
-    for cluster in clusters:
-        if isinstance(cluster, dict) and cluster.get("delivery") == "vm":
-            vm = cluster.setdefault("vm", {})
-            if isinstance(vm, dict):
-                vm.update(writeLocalFiles=out is not None)
-                if out is not None:
-                    vm["outputDir"] = str(out)
-    return {**config, CLUSTERS_KEY: json.dumps(clusters)} if clusters else dict(config)
+def start_render(out: Path) -> None:
+    """Make `out`, as `check_out_dir` let it through, a fresh render. An earlier render is
+    emptied first: its bundles may be of another stack or of nodes since removed, and would be
+    handshake-tested and inventoried with this run's. The notice comes first, so that a run that
+    fails half-way leaves its throwaway keys in a directory marked as a render."""
+    if (out / THROWAWAY_NOTICE).is_file():  # never delete below an unmarked directory
+        for entry in out.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / THROWAWAY_NOTICE).write_text(NOTICE_TEXT)
+
+
+def with_output_dir(clusters: str, out: Path | None) -> str:
+    """The (validated) `clusters` config value with every VM cluster writing its bundles below
+    `out`, or writing no files at all when `out` is None (preflight never writes where
+    `pulumi up` would)."""
+    parsed = json.loads(clusters)
+    files = {"writeLocalFiles": out is not None} | ({} if out is None else {"outputDir": str(out)})
+    for cluster in parsed:
+        if cluster.get("delivery") == "vm":
+            cluster["vm"] = {**(cluster.get("vm") or {}), **files}
+    return json.dumps(parsed)
+
+
+def redirected(program: Callable[[], None], out: Path | None) -> Callable[[], None]:
+    """`program` with its VM bundles redirected (`with_output_dir`) into a fresh render
+    (`start_render`), once it has validated the config as the stack file holds it: the
+    redirection overwrites `vm.writeLocalFiles` and `vm.outputDir`, and would hide their
+    problems from preflight, not from `pulumi up`; and an invalid config leaves `out` as it is.
+    """
+    def run() -> None:
+        read_stack_config(datetime.now(UTC))
+        if out is not None:
+            start_render(out)
+        # The program reads its config from the runtime: the redirection goes there too.
+        pulumi.runtime.set_config(
+            CLUSTERS_KEY, with_output_dir(pulumi.runtime.get_config(CLUSTERS_KEY), out))
+        program()
+    return run
 
 
 def _cluster_of(recording: Recording, registration: Registration) -> str | None:
@@ -88,10 +122,3 @@ def write_kubernetes(recording: Recording, out: Path) -> list[Path]:
         os.chmod(path, 0o600 if kind == "secret" else 0o644)
         written.append(path)
     return written
-
-
-def write_notice(out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    notice = out / THROWAWAY_NOTICE
-    notice.write_text(NOTICE_TEXT)
-    return notice

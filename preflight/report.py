@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.analyzer import Diagnostic
@@ -75,13 +76,16 @@ class Report:
 
 
 def _plan_table(report: Report) -> Table:
-    table = Table(title=f"stack {report.stack}: what `pulumi up` would create")
+    # Strings in a table are markup too: every value from the run is escaped, so that a
+    # "[...]" in it is printed rather than read as a style.
+    table = Table(title=f"stack {escape(report.stack)}: what `pulumi up` would create")
     for column in ("cluster", "delivery", "nodes", "certificates", "resources", "CA SHA-256"):
         table.add_column(column)
     for plan in report.plans:
         table.add_row(
-            plan.cluster, plan.delivery, str(plan.nodes), str(plan.certificates),
-            str(sum(plan.resources.values())), plan.ca_fingerprint[:23] + "…",
+            escape(plan.cluster), escape(plan.delivery), str(plan.nodes),
+            str(plan.certificates), str(sum(plan.resources.values())),
+            escape(plan.ca_fingerprint[:23]) + "…",
         )
     return table
 
@@ -91,15 +95,15 @@ def _violation_table(level: str, violations: Sequence[Violation]) -> Table:
     for column in ("policy", "invariant", "resource", "what, why, how to fix"):
         table.add_column(column)
     for violation in violations:
-        table.add_row(violation.policy, violation.invariant, violation.resource,
-                      violation.message)
+        table.add_row(escape(violation.policy), escape(violation.invariant),
+                      escape(violation.resource), escape(violation.message))
     return table
 
 
 def print_report(report: Report, console: Console) -> None:
     console.print(_plan_table(report))
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     for level in ("mandatory", "advisory"):
         found = [v for v in report.violations if v.level == level]
         if found:
@@ -111,10 +115,12 @@ def print_report(report: Report, console: Console) -> None:
         console.print(f"handshakes: {len(report.handshakes) - len(failed)} of "
                       f"{len(report.handshakes)} pairs completed mutual TLS")
         for h in failed:
-            console.print(f"  [red]failed[/red] {h.stack} {h.cluster}: client {h.client} → "
-                          f"server {h.server}: {h.result.error}", highlight=False)
+            console.print(f"  [red]failed[/red] {escape(h.stack)} {escape(h.cluster)}: client "
+                          f"{escape(h.client)} → server {escape(h.server)}: "
+                          f"{escape(h.result.error)}", highlight=False)
     if report.out:
-        console.print(f"Rendered to {report.out}. Keys there are THROWAWAY keys of this run "
-                      "(see THROWAWAY-KEYS.txt), not the ones `pulumi up` would issue.")
+        console.print(f"Rendered to {escape(str(report.out))}. Keys there are THROWAWAY keys "
+                      "of this run (see THROWAWAY-KEYS.txt), not the ones `pulumi up` would "
+                      "issue.")
     else:
         console.print("Keys and certificates of this run are throwaway: they exist only here.")

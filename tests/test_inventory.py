@@ -94,6 +94,22 @@ def test_the_command_prints_every_certificate(
         assert "introduce" in printed and "g2" in printed
 
 
+def test_values_print_as_they_are_not_as_emoji_or_markup(
+    introduced: tuple[Recording, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`:AB:` occurs in SHA-256 fingerprints (rich's emoji code for 🆎); `[...]` is markup."""
+    recording, _ = introduced
+    outputs = reveal(recording.stack_outputs)
+    odd = "0A:AB:CD:[bold]x"
+    outputs["clusters"]["logs"]["nodes"]["es-1"]["fingerprintSha256"] = odd
+    outputs["clusters"]["logs"]["rotation"]["step"] = "[red]introduce"
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    assert main([str(path)], now=T0) == 0
+    printed = capsys.readouterr().out
+    assert odd in printed and "[red]introduce" in printed
+
+
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"

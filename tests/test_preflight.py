@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -12,9 +13,12 @@ from typing import Any
 
 import pytest
 import yaml
+from rich.console import Console
 
 from components import gc_thresholds
+from preflight import render
 from preflight.cli import EXIT_CLEAN, EXIT_CONFIG, EXIT_VIOLATIONS, main
+from preflight.report import Report, Violation, print_report
 from preflight.tls_matrix import openssl_runner_only, rendered_nodes, run_matrix
 
 REPO = Path(__file__).resolve().parent.parent
@@ -155,6 +159,85 @@ def test_invalid_config_exits_2_with_every_problem(
     assert "clusters[1].transport.clientAuthentication" in errors
 
 
+def test_an_unquoted_date_reaches_the_program_as_the_cli_passes_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A timestamp-looking scalar is a string to the Pulumi CLI, not a date to encode."""
+    stack = tmp_path / "Pulumi.waived.yaml"
+    stack.write_text(
+        "config:\n"
+        "  es-transport-pki:clusters:\n"
+        "    - name: a\n"
+        "      delivery: vm\n"
+        "      nodes: [{name: n, dns: [n.a.internal]}]\n"
+        "      transport:\n"
+        "        clientAuthentication: optional\n"
+        "        waiver: {name: legacy-tribe, reason: OPS-1234, expires: 2020-01-31}\n"
+    )
+    code, report = run_json(capsys, "--stack-file", str(stack))
+    assert code == EXIT_CONFIG
+    assert ("  - es-transport-pki:clusters[0].transport.waiver.expires: the waiver expired on "
+            "2020-01-31; restore clientAuthentication: required or renew the waiver"
+            ) in report["configErrors"]
+
+
+VM_CLUSTER = {"name": "b", "delivery": "vm", "nodes": [{"name": "n1", "dns": ["n1.internal"]}]}
+
+
+@pytest.mark.parametrize(("clusters", "expected"), [
+    ([{**VM_CLUSTER, "vm": {"outputDir": "", "writeLocalFiles": "no"}}],
+     ["es-transport-pki:clusters[0].vm.writeLocalFiles: must be true or false, got 'no'",
+      "es-transport-pki:clusters[0].vm.outputDir: must be a non-empty string, got ''"]),
+    ("logs", ["es-transport-pki:clusters: must be a non-empty list of clusters, got 'logs'"]),
+    (5, ["es-transport-pki:clusters: must be a non-empty list of clusters, got 5"]),
+], ids=["vm files", "a string", "a number"])
+def test_config_that_out_overrides_is_judged_as_the_stack_file_holds_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, clusters: object, expected: list[str]
+) -> None:
+    """`--out` redirects VM bundles by rewriting `vm.writeLocalFiles` and `vm.outputDir`:
+    `pulumi up` would still refuse what the stack file says there."""
+    stack = tmp_path / "Pulumi.b.yaml"
+    stack.write_text(yaml.safe_dump({"config": {"es-transport-pki:clusters": clusters}}))
+    out = tmp_path / "out"
+    code, report = run_json(capsys, "--stack-file", str(stack), "--out", str(out))
+    assert code == EXIT_CONFIG
+    assert report["input"] == "config"
+    assert [e.removeprefix("  - ") for e in report["configErrors"][1:]] == expected
+    assert not out.exists()
+
+
+def test_config_errors_print_the_values_as_they_are(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Not as emoji (`:ab:`, `:cd:`) or markup (`[bold]`): the message quotes the stack file."""
+    node = {"name": "n1", "dns": ["n1.internal"], "ips": ["fd00::ab:cd:12345", "[bold]x"]}
+    stack = tmp_path / "Pulumi.b.yaml"
+    stack.write_text(yaml.safe_dump(
+        {"config": {"es-transport-pki:clusters": [{**VM_CLUSTER, "nodes": [node]}]}}))
+    assert main(["--stack-file", str(stack)]) == EXIT_CONFIG
+    printed = " ".join(capsys.readouterr().out.split())  # unwrapped
+    assert "ips[0]: 'fd00::ab:cd:12345' is not an IPv4 or IPv6 address" in printed
+    assert "ips[1]: '[bold]x' is not an IPv4 or IPv6 address" in printed
+
+
+def test_the_report_prints_values_as_they_are() -> None:
+    report = Report("[b]dev", warnings=["CA :ab: [bold]expires"])
+    report.violations = [Violation("p", "advisory", "INV-MTLS", "[i]n1", "urn", "ip :cd: [u]x")]
+    printed = io.StringIO()
+    print_report(report, Console(file=printed, width=200, emoji=False))
+    for value in ("[b]dev", "CA :ab: [bold]expires", "[i]n1", "ip :cd: [u]x"):
+        assert value in printed.getvalue()
+
+
+def test_a_vm_section_left_empty_is_redirected_too() -> None:
+    """`vm:` with nothing under it is null: no files where `pulumi up` would write them."""
+    clusters = json.dumps([{**VM_CLUSTER, "vm": None}, {"name": "s", "delivery": "eck"}])
+    assert json.loads(render.with_output_dir(clusters, None)) == [
+        {**VM_CLUSTER, "vm": {"writeLocalFiles": False}}, {"name": "s", "delivery": "eck"}]
+    assert json.loads(render.with_output_dir(clusters, Path("/r")))[0]["vm"] == {
+        "writeLocalFiles": True, "outputDir": "/r"}
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -210,7 +293,7 @@ def test_out_must_be_new_empty_or_an_earlier_render(
         assert code == EXIT_CLEAN
 
 
-def test_a_file_in_the_way_inside_an_earlier_render_is_reported_not_raised(
+def test_an_earlier_render_is_emptied_when_rendered_again_only(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "rendered"
@@ -218,11 +301,14 @@ def test_a_file_in_the_way_inside_an_earlier_render_is_reported_not_raised(
     node = out / "logs" / "es-2"
     subprocess.run(["rm", "-r", str(node)], check=True)
     node.write_text("in the way")
-    code, report = run_json(capsys, "--stack", "dev", "--out", str(out))
-    assert code == EXIT_CONFIG
-    assert report["input"] == "--out"
-    [problem] = report["configErrors"]
-    assert f"'{node}' exists and is not a directory" in problem
+    stack = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())
+    stack["config"]["es-transport-pki:clusters"][0]["keyAlgorithm"] = "ecdsa-p224"
+    broken = tmp_path / "Pulumi.dev.yaml"
+    broken.write_text(yaml.safe_dump(stack))
+    assert run_json(capsys, "--stack-file", str(broken), "--out", str(out))[0] == EXIT_CONFIG
+    assert node.read_text() == "in the way"  # nothing rendered, nothing removed
+    assert run_json(capsys, "--stack", "dev", "--out", str(out))[0] == EXIT_CLEAN
+    assert (node / "certs" / "transport.crt").is_file()
 
 
 def test_an_unknown_stack_name_lists_the_stacks(capsys: pytest.CaptureFixture[str]) -> None:
@@ -265,14 +351,17 @@ def test_posture_warnings_are_reported_and_refusals_exit_2(
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("preflight-out")
+def rendered(tmp_path_factory: pytest.TempPathFactory, foreign: Path) -> Path:
+    """The dev stack rendered over an earlier render of staging: nothing of that may remain
+    (its logs cluster has other nodes, which would fail the handshakes)."""
+    out = _copy(foreign, tmp_path_factory.mktemp("preflight-out") / "out")
     assert main(["--stack", "dev", "--out", str(out), "--handshakes"]) == EXIT_CLEAN
     return out
 
 
 def test_out_writes_vm_bundles_kubernetes_objects_and_the_notice(rendered: Path) -> None:
     assert "throwaway" in (rendered / "THROWAWAY-KEYS.txt").read_text()
+    assert sorted(p.name for p in rendered.iterdir()) == ["THROWAWAY-KEYS.txt", "logs", "search"]
     assert sorted(p.name for p in (rendered / "logs").iterdir()) == ["es-1", "es-2", "es-3"]
     bundle = rendered / "logs" / "es-1"
     assert (bundle / "certs" / "transport.key").stat().st_mode & 0o777 == 0o600

@@ -1,4 +1,5 @@
-"""`components.yaml_load.safe_load`: libyaml's speed, `yaml.safe_load`'s values and errors."""
+"""`components.yaml_load.safe_load`: libyaml's speed, `yaml.safe_load`'s values (timestamps
+excepted, as the Pulumi CLI reads them) and errors."""
 
 from __future__ import annotations
 
@@ -20,8 +21,15 @@ def test_stack_files_load_as_with_the_pure_python_parser(path: Path) -> None:
 
 
 def test_implicit_scalar_types_load_alike() -> None:
-    text = "a: [yes, no, ~, 1e3, 1.5e3, 0x1F, 0o17, 2024-01-02, '01', .inf, 1_000, é]\n"
+    text = "a: [yes, no, ~, 1e3, 1.5e3, 0x1F, 0o17, '01', .inf, 1_000, é]\n"
     assert safe_load(text) == yaml.safe_load(text)
+
+
+def test_timestamps_stay_the_strings_the_pulumi_cli_hands_the_program() -> None:
+    """Go's YAML decoder keeps them as written when decoding into an untyped value."""
+    text = "expires: 2027-01-31\nat: [2001-12-14t21:59:43.10-05:00, 2002-12-14]\n"
+    assert safe_load(text) == {
+        "expires": "2027-01-31", "at": ["2001-12-14t21:59:43.10-05:00", "2002-12-14"]}
 
 
 def test_a_syntax_error_reads_as_the_pure_python_parser_reports_it() -> None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from preflight import timeline
@@ -78,6 +79,7 @@ def load_rows(source: str, renew_before_days: int) -> list[CertRow]:
 
 def table(rows: Sequence[CertRow], now: datetime) -> Table:
     result = Table(title=f"Transport certificates on {now:%Y-%m-%d}")
+    # Strings in a table are markup: values from the input are escaped, printed as they are.
     for column in ("cluster", "node", "CA gen", "serial", "SHA-256", "not after", "days left",
                    "renewal due", "rotation step"):
         result.add_column(column)
@@ -85,8 +87,9 @@ def table(rows: Sequence[CertRow], now: datetime) -> Table:
         left = row.days_left(now)
         due = f"{row.renewal_due:%Y-%m-%d}" + (" (due)" if now >= row.renewal_due else "")
         result.add_row(
-            row.cluster, row.name, f"g{row.generation}", row.serial, row.fingerprint,
-            f"{row.not_after:%Y-%m-%d %H:%M}", str(left), due, row.step,
+            escape(row.cluster), escape(row.name), f"g{row.generation}", escape(row.serial),
+            escape(row.fingerprint), f"{row.not_after:%Y-%m-%d %H:%M}", str(left), due,
+            escape(row.step),
         )
     return result
 
@@ -103,29 +106,33 @@ def _probe(target: str, rows: Sequence[CertRow], now: datetime) -> ProbeResult:
 def main(argv: Sequence[str], now: datetime | None = None) -> int:
     args = _arguments(argv)
     today = now or datetime.now(UTC)
-    console = Console()
+    # No emoji codes: ":AB:" in a fingerprint is data, not 🆎.
+    console = Console(emoji=False)
     if not console.is_terminal:
         console.width = 320  # piped or captured: one line per certificate
     try:
         rows = load_rows(args.source, args.renew_before_days)
     except (InventoryError, OSError, KeyError, ValueError) as err:
-        console.print(f"[red]cannot read the inventory:[/red] {err}", highlight=False)
+        console.print(f"[red]cannot read the inventory:[/red] {escape(str(err))}",
+                      highlight=False)
         return EXIT_INPUT
     console.print(table(rows, today))
     if args.picture is not None:
         try:
             timeline.draw(rows, Path(args.picture), today)
         except OSError as err:
-            console.print(f"[red]cannot write the picture:[/red] {err}", highlight=False)
+            console.print(f"[red]cannot write the picture:[/red] {escape(str(err))}",
+                          highlight=False)
             return EXIT_INPUT
-        console.print(f"timeline written to {args.picture}")
+        console.print(f"timeline written to {escape(args.picture)}")
     results = [_probe(target, rows, today) for target in args.probe]
     for result in results:
         where = (f"{result.matched.cluster}/{result.matched.name} g{result.matched.generation}"
                  if result.matched else "unknown certificate")
-        verdict = "[green]ok[/green]" if result.ok else "[red]" + "; ".join(result.problems)
-        console.print(f"probe {result.target}: {where} {result.fingerprint} — {verdict}",
-                      highlight=False)
+        verdict = ("[green]ok[/green]" if result.ok
+                   else "[red]" + escape("; ".join(result.problems)))
+        console.print(f"probe {escape(result.target)}: {escape(where)} "
+                      f"{escape(result.fingerprint)} — {verdict}", highlight=False)
     return EXIT_PROBE if any(not r.ok for r in results) else EXIT_OK
 
 
