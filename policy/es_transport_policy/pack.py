@@ -48,10 +48,12 @@ RESOURCE_FAMILIES = (
             "lower validity_period_hours, raise early_renewal_hours",
             config=strength.VALIDITY_CONFIG), strength.validity),
     (Family("es-transport-mtls", "INV-MTLS",
-            "transport TLS is enabled and client_authentication is required (every transport "
-            "profile)",
-            "optional/none lets any network peer open transport connections",
-            "xpack.security.transport.ssl.enabled: true; no client_authentication override"),
+            "security and transport TLS are enabled and client_authentication is required "
+            "(every transport profile)",
+            "security disabled means plaintext transport; optional/none lets any network peer "
+            "open transport connections",
+            "no xpack.security.enabled: false; xpack.security.transport.ssl.enabled: true; no "
+            "client_authentication override"),
      transport.mtls),
     (Family("es-transport-verify", "INV-VERIFY",
             "transport verification_mode is full or certificate, never none (every transport "

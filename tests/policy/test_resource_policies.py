@@ -92,6 +92,8 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "eck-profile-sets-verification": (es({"transport": {"profiles": {"client": {
         "port": "9500-9600", "xpack.security.ssl.verification_mode": "certificate",
         "xpack.security.ssl.client_authentication": "required"}}}}), set()),
+    "vm-security-enabled": (vm(f.good_vm_settings(**{"xpack.security.enabled": True})), set()),
+    "eck-security-unknown": (es({"xpack.security.enabled": UNKNOWN}), set()),
     "vm-unknown-yml": (f.bundle("b", {"elasticsearch.yml": (UNKNOWN, "0644")}), set()),
     "secret-yml-client-auth-none": (
         f.secret("s", {"elasticsearch.yml": f.yml(f.good_vm_settings(
@@ -167,6 +169,18 @@ NAMED_FINDINGS: dict[str, tuple[Record, str, str, tuple[str, ...]]] = {
         "es-transport-mtls", M,
         ("transport.profiles.default.xpack.security.ssl.verification_mode", "refuses to start",
          "through xpack.security.transport.ssl.verification_mode")),
+    "vm-security-disabled": (
+        vm(f.good_vm_settings(**{"xpack.security.enabled": False})),
+        "es-transport-mtls", M,
+        ("[INV-MTLS]", "xpack.security.enabled is False", "plaintext",
+         "remove xpack.security.enabled")),
+    "configmap-yml-security-disabled-string": (
+        f.config_map("c", {"elasticsearch.yml": "xpack.security.enabled: 'false'\n"
+                           + f.yml(f.good_vm_settings())}),
+        "es-transport-mtls", M, ("xpack.security.enabled is 'false'",)),
+    "eck-security-disabled-nested": (
+        es({"xpack": {"security": {"enabled": "false"}}}),
+        "es-transport-mtls", M, ("spec.nodeSets[0].config: xpack.security.enabled is 'false'",)),
 }
 
 

@@ -19,6 +19,7 @@ from ..view import ResourceView
 PREFIX = "xpack.security.transport.ssl."
 ENABLED = PREFIX + "enabled"
 VERIFICATION_MODE = PREFIX + "verification_mode"
+SECURITY_ENABLED = "xpack.security.enabled"
 PROFILES = "transport.profiles."
 PROFILE_SSL = "xpack.security.ssl."
 DEFAULT_PROFILE_SSL = PROFILES + "default." + PROFILE_SSL
@@ -59,6 +60,16 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
         if is_unknown(doc.settings):
             continue
         assert isinstance(doc.settings, dict)
+        security = doc.settings.get(SECURITY_ENABLED)
+        if security is not None and truthy(security) is False:
+            findings.append(
+                _finding(
+                    view, f"{doc.where}: {SECURITY_ENABLED} is {security!r}",
+                    "with security disabled Elasticsearch ignores every transport TLS setting: "
+                    "node-to-node traffic is plaintext and unauthenticated",
+                    f"remove {SECURITY_ENABLED} (default true) or set it to true",
+                )
+            )
         enabled = doc.settings.get(ENABLED)
         if (not doc.eck or enabled is not None) and truthy(enabled) is False:
             findings.append(
