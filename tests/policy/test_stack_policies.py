@@ -9,7 +9,7 @@ from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record
 from . import fixtures as f
 from . import pems
 from .conftest import PACK_DIR
-from .scenarios import eck_ca_to_eck, eck_per_node, pki, vm_bundle
+from .scenarios import Pki, eck_ca_to_eck, eck_per_node, pki, vm_bundle
 from .verdicts import verdicts
 
 M, A = "mandatory", "advisory"
@@ -121,6 +121,34 @@ def test_ca_to_eck_secret_with_extra_keys_is_mandatory(analyzer: PolicyAnalyzer)
     a = pki("a")
     records = [a.ca_key, a.ca, *eck_ca_to_eck("es-a", a.ca_key, a.ca, **{"tls.crt": UNKNOWN})]
     assert stack(analyzer, records) == {("es-transport-ca-key-custody", M)}
+
+
+def _ca_to_eck_secret_with_unknown_data(a: Pki, **string_data: str) -> list[Record]:
+    """ca-to-eck whose Secret `data` map is computed as a whole (unknown at preview)."""
+    secret, es = eck_ca_to_eck("es-a", a.ca_key, a.ca)
+    props = {**secret.properties, "data": UNKNOWN,
+             **({"stringData": string_data} if string_data else {})}
+    return [dataclasses.replace(secret, properties=props), es]
+
+
+def test_ca_to_eck_with_unknown_data_is_advisory_at_preview(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    diagnostics = analyzer.preview([a.ca_key, a.ca, *_ca_to_eck_secret_with_unknown_data(a)])
+    assert verdicts(diagnostics) == {("es-transport-ca-key-custody-advisory", A)}
+    [finding] = diagnostics
+    assert "[INV-CUSTODY]" in finding.message
+    assert "the Secret's data is unknown at preview" in finding.message
+    assert "could not be checked" in finding.message
+
+
+def test_ca_to_eck_with_unknown_data_and_a_known_extra_key_is_mandatory(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    a = pki("a")
+    records = [a.ca_key, a.ca, *_ca_to_eck_secret_with_unknown_data(a, **{"tls.crt": "x"})]
+    diagnostics = analyzer.preview(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-key-custody", M)}
+    assert "a CA private key is delivered to this resource" in diagnostics[0].message
 
 
 def test_renewal_window(analyzer: PolicyAnalyzer) -> None:
