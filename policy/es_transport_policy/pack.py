@@ -62,7 +62,8 @@ RESOURCE_FAMILIES = (
             "verification_mode: full (default) or certificate", config=transport.VERIFY_CONFIG),
      transport.verify),
     (Family("es-transport-key-custody", "INV-CUSTODY",
-            "no private key in a ConfigMap; key files in bundles are 0600",
+            "no private key in a ConfigMap; key files in bundles (PEM keys, files named by "
+            "*.ssl.key / *.ssl.keystore.path) are 0600",
             "ConfigMaps and world-readable files expose keys",
             "keys in Secrets (Pulumi secrets); key files mode 0600"), custody.key_custody),
     (Family("es-transport-trusted-ca", "INV-CA-DEDICATED/INV-CA-SHAPE",

@@ -25,7 +25,8 @@ FIX = "issue HTTP certificates from a different CA with their own keys"
 def _material(graph: StackGraph, urn: str, prefix: str) -> set[str]:
     node = graph.nodes[urn]
     found: set[str] = set()
-    for entry in referenced_entries(node.type, node.props, prefix, OWN_MATERIAL):
+    own = frozenset(prefix + setting for setting in OWN_MATERIAL)
+    for entry in referenced_entries(node.type, node.props, own.__contains__):
         if isinstance(entry.text, str):
             found |= private_key_blocks(entry.text)
             found |= {fingerprint(c) for c in certificates(entry.text)}
