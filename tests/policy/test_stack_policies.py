@@ -99,6 +99,38 @@ def test_bundle_naming_one_key_for_http_and_transport(analyzer: PolicyAnalyzer) 
         ("es-transport-separate", M)}
 
 
+def _bundle_with_http(a: Pki, key: str, certificate: str) -> Record:
+    """Preview: a VM bundle whose HTTP settings name `key`/`certificate`, every content
+    unknown."""
+    settings = f.good_vm_settings(**{"xpack.security.http.ssl.enabled": True,
+                                     "xpack.security.http.ssl.key": key,
+                                     "xpack.security.http.ssl.certificate": certificate})
+    files = {"elasticsearch.yml": (f.yml(settings), "0644"), "certs/node.key": (UNKNOWN, "0600"),
+             "certs/node.crt": (UNKNOWN, "0644"), "certs/ca.crt": (UNKNOWN, "0644"),
+             "certs/http.key": (UNKNOWN, "0600"), "certs/http.crt": (UNKNOWN, "0644")}
+    return f.bundle("a-bundle", files, [a.node_key, a.cert, a.ca], cluster="a")
+
+
+def test_bundle_naming_transport_files_for_http_at_preview(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    bundle = _bundle_with_http(a, "/etc/elasticsearch/certs/node.key", "certs/node.crt")
+    diagnostics = analyzer.preview([*a.records, bundle])
+    assert verdicts(diagnostics) == {("es-transport-separate", M)}
+    assert sorted(d.message.splitlines()[1] for d in diagnostics) == [
+        "[INV-SEPARATE] file certs/node.crt is named by both xpack.security.http.ssl.certificate "
+        "and xpack.security.transport.ssl.certificate",
+        "[INV-SEPARATE] file certs/node.key is named by both xpack.security.http.ssl.key and "
+        "xpack.security.transport.ssl.key",
+    ]
+    assert all(d.urn == bundle.urn for d in diagnostics)
+
+
+def test_bundle_naming_own_http_files_at_preview(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    bundle = _bundle_with_http(a, "certs/http.key", "certs/http.crt")
+    assert analyzer.preview([*a.records, bundle]) == []
+
+
 def test_ca_key_in_a_bundle(analyzer: PolicyAnalyzer) -> None:
     a = pki("a")
     leaky = f.bundle("a-bundle", {"ca.key": (UNKNOWN, "0600")}, [a.ca_key, a.cert], "a")
