@@ -28,7 +28,8 @@ def _names_key(setting: str) -> bool:
 
 def key_custody(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     findings: list[Finding] = []
-    key_files = named_files(view.type, view.props, _names_key)
+    bundle = tokens.is_bundle(view.type, view.props)  # only bundle files have modes
+    key_files = named_files(view.type, view.props, _names_key) if bundle else {}
     for entry in entries(view.type, view.props):
         pem_key = isinstance(entry.text, str) and has_private_key(entry.text)
         if view.type == tokens.CONFIG_MAP and pem_key:
