@@ -143,8 +143,8 @@ def _named_paths(
         if isinstance(doc.settings, dict):
             for setting, value in doc.settings.items():
                 if named(setting):
-                    found += [(setting, p) for p in ([value] if isinstance(value, str) else [
-                        str(p) for p in as_list(value) if isinstance(p, str)])]
+                    paths = [value] if isinstance(value, str) else as_list(value)
+                    found += [(setting, p) for p in paths if isinstance(p, str)]
     return found
 
 
