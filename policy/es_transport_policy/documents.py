@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+import posixpath
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -132,24 +133,45 @@ def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
     return docs
 
 
-def referenced_entries(
-    type_: str, props: dict[str, Any], prefix: str, settings: tuple[str, ...]
-) -> list[Entry]:
-    """Entries (bundle files) that the resource's elasticsearch.yml names in
-    `prefix + setting` for any of `settings` (paths relative to the config directory)."""
-    paths: list[str] = []
+def _named_paths(
+    type_: str, props: dict[str, Any], named: Callable[[str], bool]
+) -> list[tuple[str, str]]:
+    """(setting, path) for every path the resource's settings give in a setting `named`
+    accepts (a path setting, or a list of paths)."""
+    found: list[tuple[str, str]] = []
     for doc in settings_documents(type_, props):
         if isinstance(doc.settings, dict):
-            for setting in settings:
-                value = doc.settings.get(prefix + setting)
-                paths += [value] if isinstance(value, str) else [
-                    str(p) for p in as_list(value) if isinstance(p, str)
-                ]
-    return [
-        entry
-        for entry in entries(type_, props)
-        if any(
-            entry.key == p or p.endswith("/" + entry.key) or entry.key.endswith("/" + p)
-            for p in paths
-        )
-    ]
+            for setting, value in doc.settings.items():
+                if named(setting):
+                    paths = [value] if isinstance(value, str) else as_list(value)
+                    found += [(setting, p) for p in paths if isinstance(p, str)]
+    return found
+
+
+def _names(path_: str, key: str) -> bool:
+    """Whether a settings path (relative to the config directory, or absolute) names the entry
+    with relative path `key`."""
+    return key == path_ or path_.endswith("/" + key) or key.endswith("/" + path_)
+
+
+def referenced_entries(
+    type_: str, props: dict[str, Any], named: Callable[[str], bool]
+) -> list[Entry]:
+    """Entries (bundle files) that the resource's elasticsearch.yml names in a setting `named`
+    accepts (paths relative to the config directory)."""
+    paths = [p for _, p in _named_paths(type_, props, named)]
+    return [entry for entry in entries(type_, props) if any(_names(p, entry.key) for p in paths)]
+
+
+def named_files(
+    type_: str, props: dict[str, Any], named: Callable[[str], bool]
+) -> dict[str, list[str]]:
+    """The files that settings `named` accepts name, resolved without reading any content:
+    the entry's relative path where a path names an entry of the resource, else the path as
+    given (normalised), each mapped to the settings naming it."""
+    keys = [entry.key for entry in entries(type_, props)]
+    found: dict[str, list[str]] = {}
+    for setting, given in _named_paths(type_, props, named):
+        for file in [k for k in keys if _names(given, k)] or [posixpath.normpath(given)]:
+            found.setdefault(file, []).append(setting)
+    return found

@@ -48,17 +48,22 @@ RESOURCE_FAMILIES = (
             "lower validity_period_hours, raise early_renewal_hours",
             config=strength.VALIDITY_CONFIG), strength.validity),
     (Family("es-transport-mtls", "INV-MTLS",
-            "transport TLS is enabled and client_authentication is required",
-            "optional/none lets any network peer open transport connections",
-            "xpack.security.transport.ssl.enabled: true; no client_authentication override"),
+            "security and transport TLS are enabled and client_authentication is required "
+            "(every transport profile)",
+            "security disabled means plaintext transport; optional/none lets any network peer "
+            "open transport connections",
+            "no xpack.security.enabled: false; xpack.security.transport.ssl.enabled: true; no "
+            "client_authentication override"),
      transport.mtls),
     (Family("es-transport-verify", "INV-VERIFY",
-            "transport verification_mode is full or certificate, never none",
+            "transport verification_mode is full or certificate, never none (every transport "
+            "profile)",
             "none accepts any peer certificate",
             "verification_mode: full (default) or certificate", config=transport.VERIFY_CONFIG),
      transport.verify),
     (Family("es-transport-key-custody", "INV-CUSTODY",
-            "no private key in a ConfigMap; key files in bundles are 0600",
+            "no private key in a ConfigMap; key files in bundles (PEM keys, files named by "
+            "*.ssl.key / *.ssl.keystore.path) are 0600",
             "ConfigMaps and world-readable files expose keys",
             "keys in Secrets (Pulumi secrets); key files mode 0600"), custody.key_custody),
     (Family("es-transport-trusted-ca", "INV-CA-DEDICATED/INV-CA-SHAPE",

@@ -11,6 +11,7 @@ from . import pems
 from .verdicts import verdicts
 
 T = f.TRANSPORT
+P = "transport.profiles."
 KEY = f.private_key("k")
 REQ = f.csr("req", KEY)
 CA = f.ca_cert("ca", KEY)
@@ -80,6 +81,19 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "vm-enabled-missing": (vm({T + "verification_mode": "full"}), {("es-transport-mtls", M)}),
     "vm-verification-none": (vm(f.good_vm_settings(**{T + "verification_mode": "none"})),
                              {("es-transport-verify", M)}),
+    "vm-profile-good": (vm(f.good_vm_settings(**{
+        P + "client.port": "9500-9600",
+        P + "client.xpack.security.ssl.client_authentication": "required",
+        P + "client.xpack.security.ssl.verification_mode": "full"})), set()),
+    "vm-default-profile-without-ssl": (vm(f.good_vm_settings(**{P + "default.port": "9300"})),
+                                       set()),
+    "vm-profile-unknown-client-auth": (vm(f.good_vm_settings(**{
+        P + "client.xpack.security.ssl.client_authentication": UNKNOWN})), set()),
+    "eck-profile-sets-verification": (es({"transport": {"profiles": {"client": {
+        "port": "9500-9600", "xpack.security.ssl.verification_mode": "certificate",
+        "xpack.security.ssl.client_authentication": "required"}}}}), set()),
+    "vm-security-enabled": (vm(f.good_vm_settings(**{"xpack.security.enabled": True})), set()),
+    "eck-security-unknown": (es({"xpack.security.enabled": UNKNOWN}), set()),
     "vm-unknown-yml": (f.bundle("b", {"elasticsearch.yml": (UNKNOWN, "0644")}), set()),
     "secret-yml-client-auth-none": (
         f.secret("s", {"elasticsearch.yml": f.yml(f.good_vm_settings(
@@ -97,8 +111,15 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
                     set()),
     "vm-key-0644": (vm(f.good_vm_settings(), **{"certs/node.key": (pems.NODE_KEY, "0644")}),
                     {("es-transport-key-custody", M)}),
-    "vm-key-unknown": (vm(f.good_vm_settings(), **{"certs/node.key": (UNKNOWN, "0644")}),
-                       set()),
+    "vm-key-unknown-0600": (vm(f.good_vm_settings(), **{"certs/node.key": (UNKNOWN, "0600")}),
+                            set()),
+    "vm-unnamed-unknown-0644": (vm(f.good_vm_settings(),
+                                   **{"certs/node.crt": (UNKNOWN, "0644")}), set()),
+    "vm-keystore-unknown-0400": (vm({T + "enabled": True,
+                                     T + "keystore.path": "certs/transport.p12"},
+                                    **{"certs/transport.p12": (UNKNOWN, "0400")}), set()),
+    "vm-key-unknown-mode": (vm(f.good_vm_settings(), **{"certs/node.key": (UNKNOWN, UNKNOWN)}),
+                            set()),
     "provided-ca-good": (leaf(caCertPem=pems.PRIVATE_CA), set()),
     "provided-ca-public-root": (leaf(caCertPem=pems.public_root()),
                                 {("es-transport-trusted-ca", M)}),
@@ -118,6 +139,81 @@ def test_resource_policy(analyzer: PolicyAnalyzer, case: str) -> None:
     diagnostics = analyzer.analyze(record)
     assert verdicts(diagnostics) == expected, [d.message for d in diagnostics]
     assert all(d.urn == record.urn for d in diagnostics)
+
+
+# (record, the one policy and level expected, what its message must name)
+NAMED_FINDINGS: dict[str, tuple[Record, str, str, tuple[str, ...]]] = {
+    "vm-profile-client-auth-none": (
+        vm(f.good_vm_settings(**{P + "client.port": "9500-9600",
+                                 P + "client.xpack.security.ssl.client_authentication": "none"})),
+        "es-transport-mtls", M,
+        ("[INV-MTLS]", "transport.profiles.client.xpack.security.ssl.client_authentication is "
+         "'none'", "transport profile 'client'")),
+    "eck-profile-client-auth-optional-nested": (
+        es({"transport": {"profiles": {"client": {"xpack": {"security": {"ssl": {
+            "client_authentication": "optional"}}}}}}}),
+        "es-transport-mtls", M,
+        ("transport.profiles.client.xpack.security.ssl.client_authentication is 'optional'",
+         "transport profile 'client'")),
+    "vm-profile-verification-none": (
+        vm(f.good_vm_settings(**{P + "client.xpack.security.ssl.verification_mode": "none"})),
+        "es-transport-verify", M,
+        ("[INV-VERIFY]", "transport.profiles.client.xpack.security.ssl.verification_mode is "
+         "'none'", "transport profile 'client'")),
+    "eck-profile-verification-none": (
+        es({P + "client.xpack.security.ssl.verification_mode": "none"}),
+        "es-transport-verify", M,
+        ("transport.profiles.client.xpack.security.ssl.verification_mode is 'none'",)),
+    "vm-default-profile-ssl": (
+        vm(f.good_vm_settings(**{
+            P + "default.xpack.security.ssl.client_authentication": "required"})),
+        "es-transport-mtls", M,
+        ("[INV-MTLS]", "transport.profiles.default.xpack.security.ssl.client_authentication",
+         "refuses to start", "through xpack.security.transport.ssl.client_authentication")),
+    "eck-default-profile-ssl": (
+        es({"transport": {"profiles": {"default": {
+            "xpack.security.ssl.verification_mode": "none"}}}}),
+        "es-transport-mtls", M,
+        ("transport.profiles.default.xpack.security.ssl.verification_mode", "refuses to start",
+         "through xpack.security.transport.ssl.verification_mode")),
+    "vm-key-unknown-0644": (
+        vm(f.good_vm_settings(), **{"certs/node.key": (UNKNOWN, "0644")}),
+        "es-transport-key-custody", M,
+        ("[INV-CUSTODY]", "key file files[certs/node.key] has mode 0644",
+         "named by xpack.security.transport.ssl.key", '"0600"')),
+    "vm-keystore-unknown-0640-absolute-path": (
+        vm({T + "enabled": True, T + "keystore.path": "/etc/elasticsearch/certs/transport.p12"},
+           **{"certs/transport.p12": (UNKNOWN, "0640")}),
+        "es-transport-key-custody", M,
+        ("key file files[certs/transport.p12] has mode 0640",
+         "named by xpack.security.transport.ssl.keystore.path")),
+    "vm-http-key-unknown-0644": (
+        vm(f.good_vm_settings(**{"xpack.security.http.ssl.key": "certs/http.key"}),
+           **{"certs/http.key": (UNKNOWN, "0644")}),
+        "es-transport-key-custody", M, ("named by xpack.security.http.ssl.key",)),
+    "vm-security-disabled": (
+        vm(f.good_vm_settings(**{"xpack.security.enabled": False})),
+        "es-transport-mtls", M,
+        ("[INV-MTLS]", "xpack.security.enabled is False", "plaintext",
+         "remove xpack.security.enabled")),
+    "configmap-yml-security-disabled-string": (
+        f.config_map("c", {"elasticsearch.yml": "xpack.security.enabled: 'false'\n"
+                           + f.yml(f.good_vm_settings())}),
+        "es-transport-mtls", M, ("xpack.security.enabled is 'false'",)),
+    "eck-security-disabled-nested": (
+        es({"xpack": {"security": {"enabled": "false"}}}),
+        "es-transport-mtls", M, ("spec.nodeSets[0].config: xpack.security.enabled is 'false'",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NAMED_FINDINGS))
+def test_finding_names_the_setting(analyzer: PolicyAnalyzer, case: str) -> None:
+    record, policy, level, named = NAMED_FINDINGS[case]
+    diagnostics = analyzer.analyze(record)
+    assert [(d.policy_name, d.enforcement_level) for d in diagnostics] == [(policy, level)], [
+        d.message for d in diagnostics]
+    for text in named:
+        assert text in diagnostics[0].message
 
 
 def test_message_says_what_why_and_how(analyzer: PolicyAnalyzer) -> None:

@@ -9,7 +9,7 @@ from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record
 from . import fixtures as f
 from . import pems
 from .conftest import PACK_DIR
-from .scenarios import eck_ca_to_eck, eck_per_node, pki, vm_bundle
+from .scenarios import Pki, eck_ca_to_eck, eck_per_node, pki, vm_bundle
 from .verdicts import verdicts
 
 M, A = "mandatory", "advisory"
@@ -99,6 +99,38 @@ def test_bundle_naming_one_key_for_http_and_transport(analyzer: PolicyAnalyzer) 
         ("es-transport-separate", M)}
 
 
+def _bundle_with_http(a: Pki, key: str, certificate: str) -> Record:
+    """Preview: a VM bundle whose HTTP settings name `key`/`certificate`, every content
+    unknown."""
+    settings = f.good_vm_settings(**{"xpack.security.http.ssl.enabled": True,
+                                     "xpack.security.http.ssl.key": key,
+                                     "xpack.security.http.ssl.certificate": certificate})
+    files = {"elasticsearch.yml": (f.yml(settings), "0644"), "certs/node.key": (UNKNOWN, "0600"),
+             "certs/node.crt": (UNKNOWN, "0644"), "certs/ca.crt": (UNKNOWN, "0644"),
+             "certs/http.key": (UNKNOWN, "0600"), "certs/http.crt": (UNKNOWN, "0644")}
+    return f.bundle("a-bundle", files, [a.node_key, a.cert, a.ca], cluster="a")
+
+
+def test_bundle_naming_transport_files_for_http_at_preview(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    bundle = _bundle_with_http(a, "/etc/elasticsearch/certs/node.key", "certs/node.crt")
+    diagnostics = analyzer.preview([*a.records, bundle])
+    assert verdicts(diagnostics) == {("es-transport-separate", M)}
+    assert sorted(d.message.splitlines()[1] for d in diagnostics) == [
+        "[INV-SEPARATE] file certs/node.crt is named by both xpack.security.http.ssl.certificate "
+        "and xpack.security.transport.ssl.certificate",
+        "[INV-SEPARATE] file certs/node.key is named by both xpack.security.http.ssl.key and "
+        "xpack.security.transport.ssl.key",
+    ]
+    assert all(d.urn == bundle.urn for d in diagnostics)
+
+
+def test_bundle_naming_own_http_files_at_preview(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    bundle = _bundle_with_http(a, "certs/http.key", "certs/http.crt")
+    assert analyzer.preview([*a.records, bundle]) == []
+
+
 def test_ca_key_in_a_bundle(analyzer: PolicyAnalyzer) -> None:
     a = pki("a")
     leaky = f.bundle("a-bundle", {"ca.key": (UNKNOWN, "0600")}, [a.ca_key, a.cert], "a")
@@ -121,6 +153,34 @@ def test_ca_to_eck_secret_with_extra_keys_is_mandatory(analyzer: PolicyAnalyzer)
     a = pki("a")
     records = [a.ca_key, a.ca, *eck_ca_to_eck("es-a", a.ca_key, a.ca, **{"tls.crt": UNKNOWN})]
     assert stack(analyzer, records) == {("es-transport-ca-key-custody", M)}
+
+
+def _ca_to_eck_secret_with_unknown_data(a: Pki, **string_data: str) -> list[Record]:
+    """ca-to-eck whose Secret `data` map is computed as a whole (unknown at preview)."""
+    secret, es = eck_ca_to_eck("es-a", a.ca_key, a.ca)
+    props = {**secret.properties, "data": UNKNOWN,
+             **({"stringData": string_data} if string_data else {})}
+    return [dataclasses.replace(secret, properties=props), es]
+
+
+def test_ca_to_eck_with_unknown_data_is_advisory_at_preview(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    diagnostics = analyzer.preview([a.ca_key, a.ca, *_ca_to_eck_secret_with_unknown_data(a)])
+    assert verdicts(diagnostics) == {("es-transport-ca-key-custody-advisory", A)}
+    [finding] = diagnostics
+    assert "[INV-CUSTODY]" in finding.message
+    assert "the Secret's data is unknown at preview" in finding.message
+    assert "could not be checked" in finding.message
+
+
+def test_ca_to_eck_with_unknown_data_and_a_known_extra_key_is_mandatory(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    a = pki("a")
+    records = [a.ca_key, a.ca, *_ca_to_eck_secret_with_unknown_data(a, **{"tls.crt": "x"})]
+    diagnostics = analyzer.preview(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-key-custody", M)}
+    assert "a CA private key is delivered to this resource" in diagnostics[0].message
 
 
 def test_renewal_window(analyzer: PolicyAnalyzer) -> None:

@@ -18,9 +18,17 @@ from ..findings import Finding, Grade
 from ..graph import Node, StackGraph
 from ..pem import private_key_blocks
 from ..topology import consumers
-from ..values import as_map
+from ..values import as_map, is_unknown
 
 ECK_CA_KEYS = frozenset({"ca.crt", "ca.key"})
+ECK_CA_WHY = (
+    "ECK then issues node certificates itself; the CA key lives in the Kubernetes cluster, "
+    "readable by whoever can read this Secret"
+)
+ECK_CA_FIX = (
+    "accept and restrict access to the Secret, or use per-node certificates so the CA key "
+    "never leaves Pulumi state"
+)
 
 
 def _ca_keys(graph: StackGraph, chains: Chains) -> tuple[set[str], set[str]]:
@@ -60,15 +68,25 @@ def ca_key_custody(graph: StackGraph, _config: Mapping[str, Any]) -> list[Findin
         )
         if not delivered and not held:
             continue
-        keys = set(as_map(node.props.get("data"))) | set(as_map(node.props.get("stringData")))
+        maps = {f: node.props.get(f) for f in ("data", "stringData")}
+        keys = {k for m in maps.values() for k in as_map(m)}
+        unknown = [f for f, m in maps.items() if is_unknown(m)]
+        if node.urn in eck_ca and keys <= ECK_CA_KEYS and unknown:
+            findings.append(
+                Finding("INV-CUSTODY", "the CA private key is handed to ECK (ca-to-eck mode); "
+                        f"the Secret's {' and '.join(unknown)} is unknown at preview, so its "
+                        "key set (exactly ca.crt + ca.key) could not be checked",
+                        f"{ECK_CA_WHY}; ECK accepts no other key there, and any other key "
+                        "beside the CA key would be a custody violation",
+                        f"{ECK_CA_FIX}; give the Secret literal key names (only the values "
+                        "computed) so that preview can check them",
+                        node.urn, Grade.NOTICE)
+            )
+            continue
         if node.urn in eck_ca and keys == ECK_CA_KEYS:
             findings.append(
                 Finding("INV-CUSTODY", "the CA private key is handed to ECK (ca-to-eck mode)",
-                        "ECK then issues node certificates itself; the CA key lives in the "
-                        "Kubernetes cluster, readable by whoever can read this Secret",
-                        "accept and restrict access to the Secret, or use per-node "
-                        "certificates so the CA key never leaves Pulumi state",
-                        node.urn, Grade.NOTICE)
+                        ECK_CA_WHY, ECK_CA_FIX, node.urn, Grade.NOTICE)
             )
             continue
         findings.append(

@@ -1,5 +1,8 @@
 """INV-CUSTODY resource rule: private keys never in ConfigMaps; key files written 0600.
 
+A key file is a bundle file holding a PEM private key or named by a `*.ssl.key` /
+`*.ssl.keystore.path` setting (so its mode is judged at preview too, content unknown).
+
 Secrecy of Secret data is not judged here: pulumi-policy unwraps secret values before a policy
 sees them (README, "Secrets"), so the program's tests prove it instead.
 """
@@ -10,21 +13,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import tokens
-from ..documents import entries
+from ..documents import entries, named_files
 from ..findings import Finding
 from ..pem import has_private_key
-from ..values import is_unknown
 from ..view import ResourceView
 
 KEY_FILE_MODES = ("0600", "0400")
+KEY_SETTINGS = (".ssl.key", ".ssl.keystore.path")
+
+
+def _names_key(setting: str) -> bool:
+    return setting.endswith(KEY_SETTINGS)
 
 
 def key_custody(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     findings: list[Finding] = []
+    bundle = tokens.is_bundle(view.type, view.props)  # only bundle files have modes
+    key_files = named_files(view.type, view.props, _names_key) if bundle else {}
     for entry in entries(view.type, view.props):
-        if is_unknown(entry.text) or not has_private_key(str(entry.text)):
-            continue
-        if view.type == tokens.CONFIG_MAP:
+        pem_key = isinstance(entry.text, str) and has_private_key(entry.text)
+        if view.type == tokens.CONFIG_MAP and pem_key:
             findings.append(
                 Finding(
                     "INV-CUSTODY",
@@ -36,11 +44,17 @@ def key_custody(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]
                     view.urn,
                 )
             )
-        elif isinstance(entry.mode, str) and entry.mode not in KEY_FILE_MODES:
+        elif (
+            (pem_key or entry.key in key_files)
+            and isinstance(entry.mode, str)
+            and entry.mode not in KEY_FILE_MODES
+        ):
+            named_by = key_files.get(entry.key)
             findings.append(
                 Finding(
                     "INV-CUSTODY",
-                    f"key file {entry.where} has mode {entry.mode}",
+                    f"key file {entry.where} has mode {entry.mode}"
+                    + (f" (named by {', '.join(named_by)})" if named_by else ""),
                     "a private key file readable by other users lets them impersonate the node",
                     'write key files with mode "0600"',
                     view.urn,

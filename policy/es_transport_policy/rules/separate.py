@@ -1,14 +1,15 @@
 """INV-SEPARATE (stack): no certificate or key serves both HTTP and transport, and the
 transport CA signs no HTTP certificate. Judged by dependencies (Kubernetes consumers) and, for
-VM bundles holding both, by the content of the files each layer's settings name."""
+a consumer whose settings name both layers' material, by the files each layer's settings name:
+first by path (resolved to the bundle's files, content not needed: preview), then by content."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..chain import Chains
-from ..documents import referenced_entries
+from ..documents import named_files, referenced_entries
 from ..findings import Finding
 from ..graph import StackGraph
 from ..pem import certificates, fingerprint, private_key_blocks
@@ -22,10 +23,19 @@ WHY = (
 FIX = "issue HTTP certificates from a different CA with their own keys"
 
 
+def _own(prefix: str) -> Callable[[str], bool]:
+    return frozenset(prefix + setting for setting in OWN_MATERIAL).__contains__
+
+
+def _files(graph: StackGraph, urn: str, prefix: str) -> dict[str, list[str]]:
+    node = graph.nodes[urn]
+    return named_files(node.type, node.props, _own(prefix))
+
+
 def _material(graph: StackGraph, urn: str, prefix: str) -> set[str]:
     node = graph.nodes[urn]
     found: set[str] = set()
-    for entry in referenced_entries(node.type, node.props, prefix, OWN_MATERIAL):
+    for entry in referenced_entries(node.type, node.props, _own(prefix)):
         if isinstance(entry.text, str):
             found |= private_key_blocks(entry.text)
             found |= {fingerprint(c) for c in certificates(entry.text)}
@@ -59,8 +69,18 @@ def separate(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     ]
     for urn in sorted({c.urn for c in users}):
         # Most consumers name no HTTP material: the transport side is then not read at all.
-        http_material = _material(graph, urn, HTTP)
-        if http_material and http_material & _material(graph, urn, TRANSPORT):
+        http_files = _files(graph, urn, HTTP)
+        if not http_files:
+            continue
+        transport_files = _files(graph, urn, TRANSPORT)
+        shared_files = sorted(http_files.keys() & transport_files.keys())
+        findings += [
+            Finding("INV-SEPARATE", f"file {file} is named by both "
+                    f"{', '.join(http_files[file])} and {', '.join(transport_files[file])}",
+                    WHY, FIX + "; name different files in the two layers' settings", urn)
+            for file in shared_files
+        ]
+        if not shared_files and _material(graph, urn, HTTP) & _material(graph, urn, TRANSPORT):
             findings.append(
                 Finding("INV-SEPARATE", "the same key or certificate file content is named by "
                         "both xpack.security.http.ssl and xpack.security.transport.ssl", WHY,

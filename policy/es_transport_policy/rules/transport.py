@@ -1,4 +1,10 @@
-"""INV-MTLS and INV-VERIFY: transport TLS settings wherever they appear."""
+"""INV-MTLS and INV-VERIFY: transport TLS settings wherever they appear.
+
+Elasticsearch reads transport SSL settings under `xpack.security.transport.ssl.` (the default
+transport profile) and, for every named transport profile (its own port), under
+`transport.profiles.<name>.xpack.security.ssl.` (ProfileConfigurations): each such scope is
+judged alike. Any SSL setting of the `default` profile makes Elasticsearch refuse to start.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,11 @@ from ..view import ResourceView
 
 PREFIX = "xpack.security.transport.ssl."
 ENABLED = PREFIX + "enabled"
-CLIENT_AUTHENTICATION = PREFIX + "client_authentication"
 VERIFICATION_MODE = PREFIX + "verification_mode"
+SECURITY_ENABLED = "xpack.security.enabled"
+PROFILES = "transport.profiles."
+PROFILE_SSL = "xpack.security.ssl."
+DEFAULT_PROFILE_SSL = PROFILES + "default." + PROFILE_SSL
 ECK_RESERVED_WHY = (
     "ECK owns this setting (UnsupportedSettings) and merges user config over its own, so the "
     "value silently replaces ECK's"
@@ -29,12 +38,38 @@ VERIFY_CONFIG: dict[str, dict[str, Any]] = {
 }
 
 
+def _ssl_scopes(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(prefix, note for messages) of every scope in which Elasticsearch reads transport SSL
+    settings: `xpack.security.transport.ssl.` and each named profile's own (profile names hold
+    no dot). The default profile is none: its SSL settings are refused (see `mtls`)."""
+    names: set[str] = set()
+    for key in settings:
+        if key.startswith(PROFILES):
+            name, _, rest = key[len(PROFILES):].partition(".")
+            if rest.startswith(PROFILE_SSL) and name != "default":
+                names.add(name)
+    return [(PREFIX, "")] + [
+        (f"{PROFILES}{name}.{PROFILE_SSL}", f" (transport profile {name!r}, its own port)")
+        for name in sorted(names)
+    ]
+
+
 def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     findings: list[Finding] = []
     for doc in settings_documents(view.type, view.props):
         if is_unknown(doc.settings):
             continue
         assert isinstance(doc.settings, dict)
+        security = doc.settings.get(SECURITY_ENABLED)
+        if security is not None and truthy(security) is False:
+            findings.append(
+                _finding(
+                    view, f"{doc.where}: {SECURITY_ENABLED} is {security!r}",
+                    "with security disabled Elasticsearch ignores every transport TLS setting: "
+                    "node-to-node traffic is plaintext and unauthenticated",
+                    f"remove {SECURITY_ENABLED} (default true) or set it to true",
+                )
+            )
         enabled = doc.settings.get(ENABLED)
         if (not doc.eck or enabled is not None) and truthy(enabled) is False:
             findings.append(
@@ -49,16 +84,29 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
                 _finding(view, f"{doc.where}: {ENABLED} is set under ECK", ECK_RESERVED_WHY,
                          f"remove {ENABLED} from nodeSets[].config", grade=Grade.NOTICE)
             )
-        auth = doc.settings.get(CLIENT_AUTHENTICATION)
-        if isinstance(auth, str) and auth.strip().lower() in ("optional", "none"):
-            findings.append(
-                _finding(
-                    view, f"{doc.where}: {CLIENT_AUTHENTICATION} is {auth!r}",
-                    "optional/none lets anyone with network access open transport connections "
-                    "and call internal APIs",
-                    f"remove {CLIENT_AUTHENTICATION} (default required) or set it to required",
+        for prefix, note in _ssl_scopes(doc.settings):
+            setting = prefix + "client_authentication"
+            auth = doc.settings.get(setting)
+            if isinstance(auth, str) and auth.strip().lower() in ("optional", "none"):
+                findings.append(
+                    _finding(
+                        view, f"{doc.where}: {setting} is {auth!r}{note}",
+                        "optional/none lets anyone with network access open transport "
+                        "connections and call internal APIs",
+                        f"remove {setting} (default required) or set it to required",
+                    )
                 )
+        findings += [
+            _finding(
+                view, f"{doc.where}: {key} is set (SSL setting of the default transport profile)",
+                "Elasticsearch refuses to start: \"SSL settings should not be configured for the "
+                "default profile. Use the [xpack.security.transport.ssl] settings instead.\"",
+                f"remove {key}; configure the default profile through "
+                f"{PREFIX}{key[len(DEFAULT_PROFILE_SSL):]} instead",
             )
+            for key in sorted(doc.settings)
+            if key.startswith(DEFAULT_PROFILE_SSL)
+        ]
     return findings
 
 
@@ -69,24 +117,27 @@ def verify(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
         if is_unknown(doc.settings):
             continue
         assert isinstance(doc.settings, dict)
-        mode = doc.settings.get(VERIFICATION_MODE)
-        if mode is None or is_unknown(mode):
-            continue
-        if str(mode).strip().lower() not in allowed:
-            findings.append(
-                _finding(
-                    view, f"{doc.where}: {VERIFICATION_MODE} is {mode!r}",
-                    "`none` accepts any peer certificate, so the dedicated CA protects nothing",
-                    f"set {VERIFICATION_MODE} to one of {allowed} (default full)",
-                    invariant="INV-VERIFY",
+        for prefix, note in _ssl_scopes(doc.settings):
+            setting = prefix + "verification_mode"
+            mode = doc.settings.get(setting)
+            if mode is None or is_unknown(mode):
+                continue
+            if str(mode).strip().lower() not in allowed:
+                findings.append(
+                    _finding(
+                        view, f"{doc.where}: {setting} is {mode!r}{note}",
+                        "`none` accepts any peer certificate, so the dedicated CA protects "
+                        "nothing",
+                        f"set {setting} to one of {allowed} (default full)",
+                        invariant="INV-VERIFY",
+                    )
                 )
-            )
-        if doc.eck:
-            findings.append(
-                _finding(view, f"{doc.where}: {VERIFICATION_MODE} is set under ECK",
-                         ECK_RESERVED_WHY, f"remove {VERIFICATION_MODE} from nodeSets[].config",
-                         grade=Grade.NOTICE, invariant="INV-VERIFY")
-            )
+            if doc.eck and prefix == PREFIX:
+                findings.append(
+                    _finding(view, f"{doc.where}: {VERIFICATION_MODE} is set under ECK",
+                             ECK_RESERVED_WHY, f"remove {VERIFICATION_MODE} from nodeSets[].config",
+                             grade=Grade.NOTICE, invariant="INV-VERIFY")
+                )
     return findings
 
 

@@ -16,7 +16,7 @@ from ..values import is_unknown
 from ..view import ResourceView
 from .transport import PREFIX
 
-AUTHORITIES = ("certificate_authorities",)
+AUTHORITIES = PREFIX + "certificate_authorities"
 
 
 def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
@@ -28,7 +28,7 @@ def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     elif tokens.is_bundle(view.type, view.props):
         texts = [
             (entry.where, entry.text)
-            for entry in referenced_entries(view.type, view.props, PREFIX, AUTHORITIES)
+            for entry in referenced_entries(view.type, view.props, AUTHORITIES.__eq__)
             if isinstance(entry.text, str)
         ]
     findings: list[Finding] = []
