@@ -61,7 +61,8 @@ from components.model import (
     VmSpec,
     Waiver,
 )
-from components.model_eck import EckSpec
+from components.model_eck import EckCertificates, EckSpec
+from components.model_http import HttpMode
 from components.model_posture import SecretsProvider
 from components.stack_settings import read_stack_file
 
@@ -315,11 +316,15 @@ def _cluster(raw: object, key: str, ctx: _Context, problems: Problems) -> Cluste
         obj.get("transport"), join(key, "transport"), delivery or Delivery.VM, ctx, problems
     )
     nodes, eck, vm = _delivery_targets(obj, key, delivery, ctx, problems)
-    node_epochs = epochs(obj, key, [node.name for node in nodes], problems)
     http = http_spec(
         obj.get("http"), join(key, "http"), problems,
         HttpContext(name or "cluster", key, ctx.stack, delivery, ca, eck, ctx.now,
                     ctx.secrecy),
+    )
+    node_epochs = epochs(
+        obj, key, [node.name for node in nodes], problems,
+        pods_keyed_by_eck=eck is not None and eck.certificates is EckCertificates.CA_TO_ECK,
+        http_generated=http is not None and http.mode is HttpMode.GENERATED,
     )
     if eck is not None:
         check_node_certs_secret_size(eck, key_algorithm, join(key, "eck"), problems)

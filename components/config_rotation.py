@@ -19,6 +19,8 @@ ROTATION_KEYS = frozenset({"step"})
 CLUSTER_ROTATION_KEYS = frozenset({"rotationEpoch", "nodeRotationEpochs"})
 MAX_GENERATION = 999
 MAX_EPOCH = 1_000_000
+_ECK_KEYS_PODS = "with eck.certificates: ca-to-eck, ECK creates and keeps the pods' transport keys"
+_PER_NODE_ADVICE = "for pod keys that Pulumi issues and re-keys, use eck.certificates: per-node"
 
 
 def ca_rotation(
@@ -47,12 +49,26 @@ def ca_rotation(
 
 
 def epochs(
-    obj: Mapping[str, Any], key: str, node_names: Collection[str], problems: Problems
+    obj: Mapping[str, Any], key: str, node_names: Collection[str], problems: Problems, *,
+    pods_keyed_by_eck: bool = False, http_generated: bool = False,
 ) -> Epochs:
-    """`rotationEpoch` and `nodeRotationEpochs` of the cluster `obj` at stack key `key`."""
+    """`rotationEpoch` and `nodeRotationEpochs` of the cluster `obj` at stack key `key`.
+
+    `pods_keyed_by_eck` (`eck.certificates: ca-to-eck`): ECK creates and keeps the pods'
+    transport keys, so an epoch that would re-key nothing else is refused rather than accepted
+    as a key-compromise response that does nothing."""
     cluster = integer(obj, "rotationEpoch", key, problems, default=0, low=0, high=MAX_EPOCH)
     nodes_key = join(key, "nodeRotationEpochs")
     raw = mapping(obj.get("nodeRotationEpochs"), nodes_key, problems) or {}
+    if pods_keyed_by_eck:
+        if cluster > 0 and not http_generated:
+            problems.add(join(key, "rotationEpoch"), f"{_ECK_KEYS_PODS} and this cluster has "
+                         "no generated HTTP certificate: it would re-key nothing. Remove it; "
+                         f"{_PER_NODE_ADVICE}")
+        if raw:
+            problems.add(nodes_key, f"{_ECK_KEYS_PODS}: there is no pod key here for Pulumi to "
+                         f"replace. Remove it; {_PER_NODE_ADVICE}")
+        return Epochs(cluster, {})
     nodes: dict[str, int] = {}
     for name in sorted(raw):
         if name not in node_names:

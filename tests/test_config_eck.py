@@ -156,6 +156,14 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "kubernetes.kubeconfg", "did you mean 'kubeconfig'"),
     ("kubernetes bad namespace", {**BASE, "kubernetes": {"namespace": "Elastic"}},
      "kubernetes.namespace", "not a valid namespace"),
+    ("ca-to-eck epoch re-keys nothing", mutate(
+        set_path("clusters[0].rotationEpoch", 1), eck_stack(certificates="ca-to-eck")),
+     "clusters[0].rotationEpoch", "ECK creates and keeps the pods' transport keys.*"
+     "no generated HTTP certificate: it would re-key nothing.*eck.certificates: per-node"),
+    ("ca-to-eck pod epoch", mutate(
+        set_path("clusters[0].nodeRotationEpochs", {"search-es-default-0": 1}),
+        eck_stack(certificates="ca-to-eck")),
+     "clusters[0].nodeRotationEpochs", "no pod key here for Pulumi to replace"),
 ]
 
 
@@ -165,6 +173,15 @@ def test_invalid_eck_config_is_refused_with_key_and_fix(raw: Raw, key: str, patt
     problems = problems_of(raw)
     prefix = re.escape(f"es-transport-pki:{key}: ")
     assert any(re.match(prefix + ".*" + pattern, p) for p in problems), problems
+
+
+def test_a_ca_to_eck_epoch_is_accepted_where_it_re_keys_the_generated_http_certificate() -> None:
+    raw = mutate(set_path("clusters[0].rotationEpoch", 2), eck_stack(certificates="ca-to-eck"))
+    raw["clusters"][0]["http"] = {"mode": "generated"}
+    assert parse(raw).clusters[0].epochs.cluster == 2
+    # Zero is the default: saying so is harmless.
+    zero = mutate(set_path("clusters[0].rotationEpoch", 0), eck_stack(certificates="ca-to-eck"))
+    assert parse(zero).clusters[0].epochs.cluster == 0
 
 
 def test_a_profile_may_narrow_transport_tls() -> None:

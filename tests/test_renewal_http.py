@@ -227,3 +227,17 @@ def test_only_generated_http_certificates_are_read_back() -> None:
     assert deployed["old"].http_certificates["es-1"].renewal == 0
     assert deployed["counted"].http_certificates["shared"].renewal == 2
     assert deployed["provided"].http_certificates == {}
+
+
+def test_under_ca_to_eck_a_cluster_epoch_rekeys_the_shared_http_certificate_only() -> None:
+    """ECK keys the pods in ca-to-eck mode (an epoch without HTTP is refused, tests/
+    test_config_eck.py); with a generated HTTP certificate the epoch re-keys that."""
+    stack = {**eck_http_cluster(), **ECK_LIFETIME}
+    stack["eck"] = {**stack["eck"], "certificates": "ca-to-eck"}
+    state = EngineState()
+    first = run_clusters([stack], state=state, clock=at(T0))
+    rekeyed = run_clusters([{**stack, "rotationEpoch": 1}], state=state,
+                           clock=at(T0 + timedelta(days=1)))
+    assert {name for _, name in changed(rekeyed, "replaced")} == {
+        f"search-http-shared-{role}" for role in ("key", "csr", "cert")}
+    assert public_key(rekeyed, "search-http-shared") != public_key(first, "search-http-shared")
