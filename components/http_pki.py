@@ -20,7 +20,7 @@ from components.model import CaMode, CaSpec, ClusterSpec, NodeSpec
 from components.model_http import HttpCertificates, HttpMode, HttpSpec
 from components.node_certificate import NodeCertificate, NodeCertificateArgs
 from components.rotation import rekey_trigger, renewal_trigger
-from components.rotation_state import renewal_fields
+from components.rotation_state import HTTP_CA, renewal_fields
 
 # An HTTP server never acts as a TLS client, so its certificate is for serverAuth alone.
 HTTP_EKU = ("server_auth",)
@@ -155,14 +155,16 @@ class HttpPki(pulumi.ComponentResource):
 
         # One apply over the chains, as TransportPki does for its nodes: an apply per role
         # would hand Output.all a dict of facts per role to lift into Outputs.
-        self.inventory = pulumi.Output.all(
-            **{role: m.chain_pem for role, m in self.certificates.items()}
-        ).apply(lambda chains: {
+        chains = pulumi.Output.all(**{role: m.chain_pem for role, m in self.certificates.items()})
+        # The generated CA's facts: the next run warns once it nears its end (no rotation yet).
+        ca_facts = self.ca.facts if self.ca is not None else pulumi.Output.from_input(None)
+        self.inventory = pulumi.Output.all(ca_facts, chains).apply(lambda both: {
             "mode": http.mode.value,
             "certificates": {
-                role: certificate_entry(role, pem) for role, pem in dict(chains).items()
+                role: certificate_entry(role, pem) for role, pem in dict(both[1]).items()
             },
             "caProtected": args.protect_ca and generated,
+            **({HTTP_CA: both[0]} if generated else {}),
         })
         self.register_outputs({"caPem": self.ca_pem, "inventory": self.inventory})
 

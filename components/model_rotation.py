@@ -94,6 +94,8 @@ class DeployedCluster:
     retiring: tuple[int, ...] = ()
     ca_protected: bool = False  # its generated CA's resources are `protect`ed in state
     http_ca_protected: bool = False  # so are those of its generated HTTP CA
+    # Its generated HTTP CA's not-after; None if there is none, or exported before it was.
+    http_ca_not_after: datetime | None = None
     # Its nodes' keys, CSRs and certificates are the TransportPki's own children. False for
     # stacks deployed while each node had a NodeCertificate component: the next `up` moves
     # them through aliases (components.transport_pki).

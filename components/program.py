@@ -14,7 +14,7 @@ from components.http_pki import HttpPki, HttpPkiArgs
 from components.model import ClusterSpec, StackSpec
 from components.protection import protected_deletion_problems
 from components.rotation import (
-    ca_rotation_warning,
+    ca_expiry_warnings,
     renewal_counts,
     stack_problems,
     withdrawn_generations,
@@ -48,8 +48,7 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     http_inventory: dict[str, pulumi.Output[dict[str, object]]] = {}
     for cluster in spec.clusters:
         previous = deployed.get(cluster.name)
-        warning = ca_rotation_warning(cluster, previous, now)
-        if warning is not None:
+        for warning in ca_expiry_warnings(cluster, previous, now):
             pulumi.log.warn(warning)
         pki = TransportPki(
             cluster.name, TransportPkiArgs(

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from components.config_reader import ConfigProblem, join
 from components.model import CaMode, ClusterSpec, Lifetime, StackSpec
+from components.model_http import HttpMode
 from components.model_rotation import DeployedCluster, DeployedNode, TrustState
 
 # The trust state of a stack deployed before rotation existed: one CA, generation 1.
@@ -123,27 +124,43 @@ def rekey_trigger(epochs: tuple[int, int]) -> str | None:
     return f"epoch-{epochs[0]}.{epochs[1]}" if any(epochs) else None
 
 
-def ca_rotation_warning(
+def ca_expiry_warnings(
     cluster: ClusterSpec, deployed: DeployedCluster | None, now: datetime
-) -> str | None:
+) -> list[str]:
     """A CA is never renewed in place (that would swap the CA in one update): once the issuing
-    generation enters its renew-before window, this says to rotate it."""
+    generation enters its renew-before window, this says to rotate it; likewise for the
+    generated HTTP CA, which has no rotation yet."""
     if deployed is None:
-        return None
+        return []
+    lifetime = cluster.ca.lifetime  # the HTTP CA's too (components.http_pki)
+    window = f"is inside its {lifetime.renew_before_days}-day renew-before window"
+    warnings: list[str] = []
     issuing = cluster.ca.rotation.trust.issuing
     not_after = deployed.ca_not_after.get(issuing)
-    if not_after is None or now < renewal_due(not_after, cluster.ca.lifetime):
-        return None
-    window = f"is inside its {cluster.ca.lifetime.renew_before_days}-day renew-before window"
-    if cluster.ca.mode is CaMode.PROVIDED:
-        # A provided CA takes no generation/rotation keys (config refuses them).
-        return (
-            f"cluster {cluster.name}: the provided CA expires on {not_after:%Y-%m-%d} and "
-            f"{window}. The program does not rotate a provided CA; replace it as "
-            "docs/rotation.md 'Provided CAs' describes"
+    if not_after is not None and now >= renewal_due(not_after, lifetime):
+        if cluster.ca.mode is CaMode.PROVIDED:
+            # A provided CA takes no generation/rotation keys (config refuses them).
+            warnings.append(
+                f"cluster {cluster.name}: the provided CA expires on {not_after:%Y-%m-%d} and "
+                f"{window}. The program does not rotate a provided CA; replace it as "
+                "docs/rotation.md 'Provided CAs' describes"
+            )
+        else:
+            warnings.append(
+                f"cluster {cluster.name}: CA generation g{issuing} expires on "
+                f"{not_after:%Y-%m-%d} and {window}. The program never replaces a CA in place; "
+                f"rotate it (docs/rotation.md): ca.generation: {issuing}, ca.rotation.step: "
+                "introduce, then switch, then retire"
+            )
+    http_not_after = deployed.http_ca_not_after
+    generated_http = cluster.http is not None and cluster.http.mode is HttpMode.GENERATED
+    if generated_http and http_not_after is not None and now >= renewal_due(
+        http_not_after, lifetime
+    ):
+        warnings.append(
+            f"cluster {cluster.name}: the generated HTTP CA expires on {http_not_after:%Y-%m-%d} "
+            f"and {window}. The program cannot rotate the HTTP CA yet: before it expires, move "
+            "HTTPS to a chain from a CA its clients already trust (http.mode: provided, "
+            "docs/http.md), or HTTPS clients will reject every node"
         )
-    return (
-        f"cluster {cluster.name}: CA generation g{issuing} expires on {not_after:%Y-%m-%d} and "
-        f"{window}. The program never replaces a CA in place; rotate it (docs/rotation.md): "
-        f"ca.generation: {issuing}, ca.rotation.step: introduce, then switch, then retire"
-    )
+    return warnings

@@ -31,6 +31,8 @@ HTTP_OUTPUT: Final = "http"
 NODES_UNDER_PKI: Final = "nodesUnderPki"
 # Inventory entry of each certificate the program renews (transport nodes, generated HTTP).
 RENEWAL: Final = "renewal"
+# Stack output `http.<cluster>` entry: the generated HTTP CA's facts (notAfter among them).
+HTTP_CA: Final = "ca"
 RENEWAL_DUE: Final = "renewalDue"
 
 
@@ -88,6 +90,7 @@ def _cluster(entry: Mapping[str, Any], http: object) -> DeployedCluster:
         retiring=_retiring(entry.get("rotation")),
         ca_protected=entry.get("caProtected") is True,
         http_ca_protected=isinstance(http, Mapping) and http.get("caProtected") is True,
+        http_ca_not_after=_http_ca_not_after(http),
         nodes_under_pki=entry.get(NODES_UNDER_PKI) is True,
     )
 
@@ -134,6 +137,13 @@ def _http_certificates(http: object) -> dict[str, DeployedNode]:
     if not isinstance(http, Mapping) or http.get("mode") != HttpMode.GENERATED.value:
         return {}
     return _renewed(http.get("certificates"))
+
+
+def _http_ca_not_after(http: object) -> datetime | None:
+    if not isinstance(http, Mapping) or http.get("mode") != HttpMode.GENERATED.value:
+        return None
+    facts = http.get(HTTP_CA)
+    return parse_time(facts.get("notAfter")) if isinstance(facts, Mapping) else None
 
 
 def _ca_not_after(raw: object) -> dict[int, datetime]:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from components.config import ConfigError, parse_stack_config
-from harness.mock_runtime import EngineState
+from components.rotation_state import deployed_clusters
+from harness.mock_runtime import EngineState, reveal
 from tests.stack_runs import run_clusters
 from tests.x509_factory import make_ca
 
@@ -73,3 +74,38 @@ def test_a_provided_ca_in_its_window_points_to_replacing_it_not_to_generation_st
     assert [p.split(":")[0] for p in _accepted(advised, now)] == [
         "clusters[0].ca.generation", "clusters[0].ca.rotation",
     ]
+
+
+def test_a_generated_http_ca_in_its_window_is_warned_about_with_what_to_do() -> None:
+    start = datetime(2027, 3, 1, tzinfo=UTC)
+    cluster: dict[str, Any] = {
+        "name": "logs", "delivery": "vm", "nodes": NODES, "nodeCertificates": NODE_LIFETIME,
+        "ca": {"validityDays": 200, "renewBeforeDays": 199}, "http": {"mode": "generated"},
+    }
+    transport, http = _warnings_a_day_later(cluster, start)
+    assert transport.startswith("cluster logs: CA generation g1 expires on 2027-09-17")
+    assert http.startswith("cluster logs: the generated HTTP CA expires on 2027-09-17 and is "
+                           "inside its 199-day renew-before window")
+    assert "http.mode: provided" in http and "docs/http.md" in http
+
+
+def test_the_http_inventory_carries_the_generated_cas_facts() -> None:
+    start = datetime(2027, 3, 1, tzinfo=UTC)
+    cluster: dict[str, Any] = {
+        "name": "logs", "delivery": "vm", "nodes": NODES, "nodeCertificates": NODE_LIFETIME,
+        "ca": {"validityDays": 200, "renewBeforeDays": 100}, "http": {"mode": "generated"},
+    }
+    run = run_clusters([cluster], secret=True, clock=lambda: start)
+    exported = reveal(run.stack_outputs["http"])["logs"]["ca"]
+    assert exported["notAfter"].startswith("2027-09-17")
+    assert _warnings_a_day_later(cluster, start) == []
+    # Read back for a generated CA only; an inventory exported before it carried the CA's
+    # facts gives no date (and no warning).
+    ca = {"notAfter": "2027-09-17T00:00:00Z"}
+    for http, expected in (
+        ({"mode": "generated", "ca": ca}, datetime(2027, 9, 17, tzinfo=UTC)),
+        ({"mode": "generated"}, None),
+        ({"mode": "provided", "ca": ca}, None),
+    ):
+        read = deployed_clusters({"logs": {}}, {"logs": {**http, "certificates": {}}})
+        assert read["logs"].http_ca_not_after == expected
