@@ -55,7 +55,11 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
                 cluster,
                 renewal_counts(previous.nodes if previous else {}, cluster.node_lifetime, now),
                 protect_ca,
-                withdrawn_generations(cluster, previous) if protect_ca else (),
+                # Registered unprotected for one `up` while state has them protected, which
+                # is also so when protectCa is turned off at `retire`: the engine would
+                # refuse to delete them (and fail every `up`) otherwise.
+                withdrawn_generations(cluster, previous)
+                if protect_ca or (previous is not None and previous.ca_protected) else (),
                 alias_legacy_nodes=previous is not None and not previous.nodes_under_pki,
             ),
         )

@@ -120,6 +120,29 @@ def test_retire_unprotects_only_the_retiring_generation_and_the_next_up_deletes_
     assert all(r.protect for r in ca_material(cleanup))
 
 
+def test_protection_turned_off_at_retire_unprotects_the_retiring_generation_first() -> None:
+    """protectCa false in the very `up` that retires g1: g1 is still protected in state, so it
+    is registered unprotected once (not left for the engine to refuse to delete, which would
+    fail this `up` and every later one), and the next `up` deletes it."""
+    state = EngineState()
+
+    def up(ca: dict[str, Any], protect: bool) -> Recording:
+        return run_clusters([vm_cluster(ca=ca)], state=state, clock=lambda: NOW,
+                            settings={"protectCa": protect})
+
+    for step in (None, "introduce", "switch"):
+        up({"rotation": {"step": step}} if step else {}, True)
+    retire = up({"rotation": {"step": "retire"}}, False)
+    assert retire.changes.deleted == []
+    assert {r.name: r.protect for r in ca_material(retire)} == {
+        "logs-ca-key": False, "logs-ca-cert": False,
+        "logs-ca-g2-key": False, "logs-ca-g2-cert": False}
+    assert retire.stack_outputs["clusters"]["logs"]["rotation"]["retiring"] == [1]
+    cleanup = up({"generation": 2}, False)
+    assert {u.rsplit("::", 1)[1] for u in cleanup.changes.deleted} == {
+        "logs-ca", "logs-ca-key", "logs-ca-cert"}
+
+
 def test_a_protected_cluster_cannot_be_dropped_in_one_update() -> None:
     state = EngineState()
     run_clusters([vm_cluster(), vm_cluster("audit")], state=state, clock=lambda: NOW)
