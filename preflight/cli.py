@@ -164,6 +164,7 @@ def _run(
     report.violations = sorted(violations, key=lambda v: (not v.urn, v.urn, v.policy, v.message))
     if out is not None:
         render.write_kubernetes(recording, out)
+        render.write_record(recording, out)
         if args.handshakes:
             _handshakes(report, out, console, quiet=args.json)
 
