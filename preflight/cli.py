@@ -23,7 +23,14 @@ from components.program import main as program
 from harness.analyzer import PolicyConfigError
 from harness.mock_runtime import run_program
 from harness.policy_run import StreamedPolicies
-from harness.stack_file import StackFileError, load_stack_file
+from harness.stack_file import (
+    DecryptedConfigError,
+    DecryptedValue,
+    StackFileError,
+    load_stack_file,
+    read_decrypted_config,
+    stack_name,
+)
 from preflight import render
 from preflight.plan import cluster_plans
 from preflight.render import OutDirError
@@ -51,13 +58,25 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--handshakes", action="store_true",
                         help="mutual-TLS matrix over the rendered material (OpenSSL, and JSSE "
                         "when a JDK is present)")
-    return parser.parse_args(argv)
+    parser.add_argument("--decrypted-config", metavar="FILE",
+                        help="the stack's config as `pulumi config --json --show-secrets "
+                        "--stack <stack>` prints it, '-' for stdin: the stack file's secure: "
+                        "values are taken from it (kept in memory, never printed)")
+    args = parser.parse_args(argv)
+    if args.decrypted_config is not None and args.out is not None:
+        parser.error(
+            "--out cannot be used with --decrypted-config: the stack's own secrets (a provided "
+            "CA key) would issue the rendered node certificates, which its clusters trust, and "
+            "would be written with them; use --handshakes alone (it renders into a private "
+            "temporary directory, removed after the run)"
+        )
+    return args
 
 
 def _stack_path(args: argparse.Namespace) -> tuple[str, Path]:
     if args.stack_file is not None:
         path: Path = args.stack_file
-        return path.name.removeprefix("Pulumi.").removesuffix(".yaml"), path
+        return stack_name(path), path
     return str(args.stack), REPO / "stacks" / f"Pulumi.{args.stack}.yaml"
 
 
@@ -74,6 +93,14 @@ def _policy_config(path: Path) -> dict[str, Any]:
             "`pulumi preview --policy-pack-config`"
         ])
     return loaded
+
+
+def _decrypted_config(source: str) -> dict[str, DecryptedValue]:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    except OSError as err:
+        raise DecryptedConfigError(f"cannot read it: {err.strerror}") from err
+    return read_decrypted_config(text)
 
 
 def _handshakes(report: Report, out: Path, console: Console, quiet: bool) -> None:
@@ -113,7 +140,9 @@ def _run(
                        for p in path.parent.glob("Pulumi.*.yaml"))
         raise StackFileError(f"no stack {args.stack!r} in {path.parent}: the stacks there are "
                              f"{', '.join(known)}; or give any stack file with --stack-file")
-    stack_file = load_stack_file(path)
+    decrypted = (None if args.decrypted_config is None
+                 else _decrypted_config(args.decrypted_config))
+    stack_file = load_stack_file(path, decrypted)
     policy_config = {} if args.policy_config is None else _policy_config(args.policy_config)
     # The pack starts now and judges each resource as the program registers it, as the
     # engine's preview does: its start and its Analyze calls overlap the program.
@@ -135,15 +164,19 @@ def _run(
     report.violations = sorted(violations, key=lambda v: (not v.urn, v.urn, v.policy, v.message))
     if out is not None:
         render.write_kubernetes(recording, out)
+        render.write_record(recording, out)
         if args.handshakes:
             _handshakes(report, out, console, quiet=args.json)
 
 
 def _input_of(err: Exception, args: argparse.Namespace, stack_path: Path) -> tuple[str, Path]:
-    """Which input of the command line `err` is about: the policy config, `--out` (preflight
-    writes files nowhere else), or the stack file."""
+    """Which input of the command line `err` is about: the policy config, the decrypted config,
+    `--out` (preflight writes files nowhere else), or the stack file."""
     if isinstance(err, PolicyConfigError):
         return "policy config", args.policy_config
+    if isinstance(err, DecryptedConfigError):
+        source = args.decrypted_config
+        return "decrypted config", Path("<stdin>" if source == "-" else source)
     if isinstance(err, OutDirError | LocalFilesError):
         return "--out", args.out
     return "config", stack_path

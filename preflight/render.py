@@ -2,7 +2,9 @@
 
 VM bundles are written by the program itself (its bundle resources write to `vm.outputDir`,
 which preflight points at DIR); Kubernetes objects are written here as YAML manifests under
-`DIR/<cluster>/k8s/`, as `renderYamlToDirectory` would.
+`DIR/<cluster>/k8s/`, as `renderYamlToDirectory` would. `DIR/render.json` records what the
+files cannot show: each cluster's delivery and certificate lifetimes (renew-before windows),
+as the stack output `clusters` holds them, for `python -m preflight.inventory DIR`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import yaml
 from components.config import read_stack_config
 from harness.mock_runtime import Recording, Registration, reveal
 from preflight.plan import PKI_TYPE
+from preflight.rendered import RECORD
 
 THROWAWAY_NOTICE = "THROWAWAY-KEYS.txt"
 CLUSTERS_KEY = "es-transport-pki:clusters"
@@ -122,3 +125,15 @@ def write_kubernetes(recording: Recording, out: Path) -> list[Path]:
         os.chmod(path, 0o600 if kind == "secret" else 0o644)
         written.append(path)
     return written
+
+
+def write_record(recording: Recording, out: Path) -> Path:
+    """`RECORD`: per cluster its `delivery` and `lifetimes`, from the stack output `clusters`."""
+    clusters = reveal(recording.stack_outputs).get("clusters") or {}
+    record = {
+        "clusters": {name: {k: entry[k] for k in ("delivery", "lifetimes")}
+                     for name, entry in sorted(clusters.items())},
+    }
+    path = out / RECORD
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path

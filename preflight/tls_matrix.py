@@ -1,26 +1,20 @@
 """`--handshakes`: mutual TLS between the nodes of each cluster, from rendered material.
 
-Material is read back from the `--out` directory the way Elasticsearch would read it: a VM
-node's elasticsearch.yml names its PEM files or PKCS#12 stores (passwords from
-secure-settings.json); an ECK pod's key and certificate come from the node-certs Secret and
-its trust list from the `ca.crt` ConfigMap. So a bundle swapped for another cluster's fails.
+Material is read back from the `--out` directory the way Elasticsearch would read it
+(`preflight.rendered`), so a bundle swapped for another cluster's fails.
 """
 
 from __future__ import annotations
 
-import base64
 import itertools
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from components import transport_settings as ts
+from components.eck_layout import CA_CERT_KEY, pod_cert_file, pod_key_file
 from harness.handshake import (
     HandshakePair,
     HandshakeResult,
@@ -31,9 +25,9 @@ from harness.handshake import (
     jsse_handshakes,
     openssl_handshakes,
 )
+from preflight.rendered import VmBundle, eck_material, vm_bundles
 
 ALL_PAIRS_UP_TO = 8  # nodes; larger clusters get a ring in both directions (2n pairs)
-SECURE_SETTINGS = "secure-settings.json"
 
 
 @dataclass(frozen=True)
@@ -60,58 +54,40 @@ def _first_name(cert: x509.Certificate) -> str:
     return names[0]
 
 
-def _vm_node(cluster: str, folder: Path) -> Node | None:
-    settings = yaml.safe_load((folder / "elasticsearch.yml").read_text()) or {}
+def _vm_node(cluster: str, bundle: VmBundle) -> Node:
+    folder, settings = bundle.folder, bundle.settings
+    identity: Identity
     if ts.KEY in settings:
-        cert_path = folder / settings[ts.CERTIFICATE]
-        identity: Identity = PemIdentity(
-            certificate=cert_path, key=folder / settings[ts.KEY],
+        identity = PemIdentity(
+            certificate=folder / settings[ts.CERTIFICATE], key=folder / settings[ts.KEY],
             certificate_authorities=folder / settings[ts.CERTIFICATE_AUTHORITIES][0],
         )
-        cert = x509.load_pem_x509_certificates(cert_path.read_bytes())[0]
-    elif ts.KEYSTORE_PATH in settings:
-        passwords = json.loads((folder / SECURE_SETTINGS).read_text())
-        keystore = folder / settings[ts.KEYSTORE_PATH]
-        identity = Pkcs12Identity(
-            keystore=keystore, keystore_password=passwords[ts.KEYSTORE_PASSWORD],
-            truststore=folder / settings[ts.TRUSTSTORE_PATH],
-            truststore_password=passwords[ts.TRUSTSTORE_PASSWORD],
-        )
-        loaded = pkcs12.load_pkcs12(keystore.read_bytes(),
-                                    passwords[ts.KEYSTORE_PASSWORD].encode())
-        if loaded.cert is None:
-            return None
-        cert = loaded.cert.certificate
     else:
-        return None
-    return Node(cluster, folder.name, identity, _first_name(cert))
-
-
-def _manifests(k8s: Path) -> list[dict[str, Any]]:
-    return [yaml.safe_load(p.read_text()) for p in sorted(k8s.glob("*.yaml"))]
+        identity = Pkcs12Identity(
+            keystore=folder / settings[ts.KEYSTORE_PATH],
+            keystore_password=bundle.passwords[ts.KEYSTORE_PASSWORD],
+            truststore=folder / settings[ts.TRUSTSTORE_PATH],
+            truststore_password=bundle.passwords[ts.TRUSTSTORE_PASSWORD],
+        )
+    return Node(cluster, folder.name, identity, _first_name(bundle.certificate))
 
 
 def _eck_nodes(cluster: str, k8s: Path, workdir: Path) -> list[Node]:
-    manifests = _manifests(k8s)
-    trust = next((m["data"]["ca.crt"] for m in manifests
-                  if m.get("kind") == "ConfigMap" and "ca.crt" in (m.get("data") or {})), None)
-    secrets = [m for m in manifests if m.get("kind") == "Secret"]
-    files = {k: base64.b64decode(v) for m in secrets for k, v in (m.get("data") or {}).items()}
-    if trust is None:
+    material = eck_material(k8s)
+    if material.trust_pem is None:
         return []
     # Files as the pods see them in their mounts, outside the rendered directory.
     mount = workdir / cluster
     mount.mkdir(parents=True, exist_ok=True)
-    ca_path = mount / "ca.crt"
-    ca_path.write_text(trust)
+    ca_path = mount / CA_CERT_KEY
+    ca_path.write_text(material.trust_pem)
     nodes = []
-    for key_name in sorted(k for k in files if k.endswith(".tls.key")):
-        pod = key_name.removesuffix(".tls.key")
-        key_path, cert_path = mount / key_name, mount / f"{pod}.tls.crt"
-        key_path.write_bytes(files[key_name])
+    for pod in material.pods():
+        key_path, cert_path = mount / pod_key_file(pod), mount / pod_cert_file(pod)
+        key_path.write_bytes(material.files[key_path.name])
         key_path.chmod(0o600)
-        cert_path.write_bytes(files[f"{pod}.tls.crt"])
-        cert = x509.load_pem_x509_certificates(files[f"{pod}.tls.crt"])[0]
+        cert_path.write_bytes(material.files[cert_path.name])
+        cert = x509.load_pem_x509_certificates(material.files[cert_path.name])[0]
         nodes.append(Node(cluster, pod, PemIdentity(cert_path, key_path, ca_path),
                           _first_name(cert)))
     return nodes
@@ -122,8 +98,7 @@ def rendered_nodes(out: Path, workdir: Path) -> dict[str, list[Node]]:
     files are unpacked into `workdir`."""
     clusters: dict[str, list[Node]] = {}
     for folder in sorted(p for p in out.iterdir() if p.is_dir()):
-        nodes = [n for f in sorted(folder.iterdir()) if (f / "elasticsearch.yml").is_file()
-                 if (n := _vm_node(folder.name, f)) is not None]
+        nodes = [_vm_node(folder.name, bundle) for bundle in vm_bundles(folder)]
         if (folder / "k8s").is_dir():
             nodes += _eck_nodes(folder.name, folder / "k8s", workdir)
         if nodes:

@@ -14,11 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from cryptography import x509
 
+from components.certificate_facts import sha256_fingerprint
 from harness.mock_runtime import EngineState, Recording, reveal
+from preflight import cli as preflight_cli
 from preflight import timeline
 from preflight.inventory.__main__ import main
 from preflight.inventory.rows import CA, from_directory, from_stack_outputs
+from preflight.rendered import eck_material
 from tests.stack_runs import cert_of, run_clusters
 
 # Recent enough for the probe's real TLS stack to accept the certificates' validity.
@@ -76,7 +81,7 @@ def test_rows_from_a_bundle_directory_match_the_outputs(
     from_outputs = {(r.name, r.generation, r.fingerprint, r.not_after, r.step)
                     for r in from_stack_outputs(reveal(recording.stack_outputs))}
     from_files = {(r.name, r.generation, r.fingerprint, r.not_after, r.step)
-                  for r in from_directory(out, renew_before_days=20)}
+                  for r in from_directory(out, renew_before_days=20).rows}
     assert from_files == from_outputs
 
 
@@ -203,3 +208,85 @@ def test_the_probe_flags_a_certificate_past_its_renewal_date(
     later = T0 + timedelta(days=80)
     assert main([str(out), "--probe", f"127.0.0.1:{transport_port}"], now=later) == 1
     assert "past its renewal date" in capsys.readouterr().out
+
+
+def eck(name: str, **fields: str) -> dict[str, Any]:
+    return {"name": name, "delivery": "eck", "eck": {
+        "name": name, "version": "8.19.2", "namespace": name, **fields,
+        "nodeSets": [{"name": "default", "count": 2}]}}
+
+
+@pytest.fixture(scope="module")
+def render(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A `preflight --out` render: PKCS#12 VM bundles with a 14-day renew-before window, an
+    ECK cluster with per-node certificates and one whose pods ECK keys (ca-to-eck)."""
+    folder = tmp_path_factory.mktemp("render")
+    stack = folder / "Pulumi.dev.yaml"
+    stack.write_text(yaml.safe_dump({"config": {"es-transport-pki:clusters": [
+        {**cluster(folder, {}), "vm": {"format": "pkcs12"},
+         "nodeCertificates": {"validityDays": 90, "renewBeforeDays": 14}},
+        eck("search"), eck("metrics", certificates="ca-to-eck"),
+    ]}}))
+    out = folder / "out"
+    assert preflight_cli.main(["--stack-file", str(stack), "--out", str(out)]) == 0
+    return out
+
+
+def test_a_render_lists_pkcs12_bundles_with_the_recorded_renew_before(render: Path) -> None:
+    rows = {(r.cluster, r.name): r for r in from_directory(render).rows}
+    for node in NODES:
+        row = rows["logs", node]
+        assert row.renewal_due == row.not_after - timedelta(days=14)
+        assert row.not_after - row.not_before == timedelta(days=90)
+    ca = rows["logs", CA]
+    assert ca.renewal_due == ca.not_after - timedelta(days=180)  # the CA's, recorded too
+    # The window given on the command line wins over the recorded one.
+    given = {(r.cluster, r.name): r for r in from_directory(render, renew_before_days=7).rows}
+    assert given["logs", "es-1"].renewal_due == given["logs", "es-1"].not_after - timedelta(7)
+
+
+def test_a_render_lists_eck_pods_and_says_when_eck_issues_them(
+    render: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inventory = from_directory(render)
+    pods = {r.name: r for r in inventory.rows if r.cluster == "search" and not r.is_ca}
+    material = eck_material(render / "search" / "k8s")
+    assert sorted(pods) == material.pods() == ["search-es-default-0", "search-es-default-1"]
+    cert = x509.load_pem_x509_certificate(material.files["search-es-default-0.tls.crt"])
+    assert pods["search-es-default-0"].fingerprint == sha256_fingerprint(cert)
+    assert pods["search-es-default-0"].renewal_due == cert.not_valid_after_utc - timedelta(30)
+    assert [r.name for r in inventory.rows if r.cluster == "metrics"] == [CA]
+    assert inventory.notes == [
+        "metrics: ECK issues its pods' certificates from the CA (eck.certificates: "
+        "ca-to-eck), so only the CA is listed; read a pod's with --probe <pod address>:9300"
+    ]
+    assert main([str(render)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "search-es-default-1" in printed and "note: metrics: ECK issues" in printed
+
+
+def test_a_directory_without_a_render_record_says_what_it_assumes(
+    introduced: tuple[Recording, Path],
+) -> None:
+    _, out = introduced
+    [note] = from_directory(out).notes
+    assert note == (
+        f"{out} holds no render.json, so it is not a `preflight --out` render: renewal dates "
+        "assume a 30-day node renew-before window (the default; pass the stack's with "
+        "--renew-before-days), and ECK clusters are not listed (list a deployed stack's from "
+        "`pulumi stack output --json --show-secrets`)"
+    )
+    [note] = from_directory(out, renew_before_days=20).notes
+    assert "assume a 20-day node renew-before window, and ECK" in note
+
+
+def test_a_pkcs12_bundle_without_its_passwords_is_an_input_error(
+    render: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "logs" / "es-1"
+    copy.mkdir(parents=True)
+    for name in ("elasticsearch.yml", "certs"):
+        (copy / name).symlink_to(render / "logs" / "es-1" / name)
+    assert main([str(tmp_path)]) == 2
+    printed = " ".join(capsys.readouterr().out.split())
+    assert f"{copy / 'secure-settings.json'}: missing; the PKCS#12 stores' passwords" in printed

@@ -361,8 +361,13 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, foreign: Path) -> Path:
 
 def test_out_writes_vm_bundles_kubernetes_objects_and_the_notice(rendered: Path) -> None:
     assert "throwaway" in (rendered / "THROWAWAY-KEYS.txt").read_text()
-    assert sorted(p.name for p in rendered.iterdir()) == ["THROWAWAY-KEYS.txt", "logs", "search"]
+    assert sorted(p.name for p in rendered.iterdir()) == [
+        "THROWAWAY-KEYS.txt", "logs", "render.json", "search"]
     assert sorted(p.name for p in (rendered / "logs").iterdir()) == ["es-1", "es-2", "es-3"]
+    # What the files cannot show, for the inventory: dev's logs renew 14 days before expiry.
+    record = json.loads((rendered / "render.json").read_text())["clusters"]
+    assert record["logs"]["lifetimes"]["nodes"]["renewBeforeDays"] == 14
+    assert record["search"]["delivery"] == "eck"
     bundle = rendered / "logs" / "es-1"
     assert (bundle / "certs" / "transport.key").stat().st_mode & 0o777 == 0o600
     settings = yaml.safe_load((bundle / "elasticsearch.yml").read_text())

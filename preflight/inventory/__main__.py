@@ -1,8 +1,8 @@
 """`python -m preflight.inventory SOURCE [--picture FILE] [--probe host:port ...]`.
 
 SOURCE: a file with `pulumi stack output --json --show-secrets`, `-` for stdin, or a
-directory of VM bundles (`preflight --out DIR`). Exit codes: 0 fine, 1 a probe found a
-problem, 2 unreadable input.
+directory: a `preflight --out DIR` render or a `vm.outputDir` of VM bundles. Exit codes: 0
+fine, 1 a probe found a problem, 2 unreadable input.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from preflight.inventory.probe import ProbeResult, check, parse_target, presente
 from preflight.inventory.rows import (
     DEFAULT_NODE_RENEW_BEFORE_DAYS,
     CertRow,
+    Inventory,
     InventoryError,
     from_directory,
     from_stack_outputs,
 )
+from preflight.rendered import RECORD, RenderedError
 
 EXIT_OK, EXIT_PROBE, EXIT_INPUT = 0, 1, 2
 
@@ -50,20 +52,21 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
         "left, renewal due date and rotation step; optionally a timeline picture and a probe "
         "of what live nodes present on their transport port.",
     )
-    parser.add_argument("source", help="stack output JSON file, '-' for stdin, or a directory "
-                        "of VM bundles (DIR/<cluster>/<node>/certs/transport.crt)")
+    parser.add_argument("source", help="stack output JSON file, '-' for stdin, or a directory: "
+                        "a `preflight --out` render, or VM bundles (DIR/<cluster>/<node>/)")
     parser.add_argument("--picture", type=_checked(timeline.picture_path),
                         help="draw the timelines to this .png or .svg")
     parser.add_argument("--probe", action="append", default=[], metavar="HOST:PORT",
                         type=_checked(parse_target),
                         help="read the certificate a node presents and check it (repeatable)")
-    parser.add_argument("--renew-before-days", type=int, default=DEFAULT_NODE_RENEW_BEFORE_DAYS,
-                        help="directory input only: the node renew-before window "
-                        f"(default {DEFAULT_NODE_RENEW_BEFORE_DAYS}, the config default)")
+    parser.add_argument("--renew-before-days", type=int,
+                        help="directory input only: the node renew-before window (default: "
+                        f"each cluster's, as a render's {RECORD} records; else "
+                        f"{DEFAULT_NODE_RENEW_BEFORE_DAYS}, the config default)")
     return parser.parse_args(argv)
 
 
-def load_rows(source: str, renew_before_days: int) -> list[CertRow]:
+def load_rows(source: str, renew_before_days: int | None) -> Inventory:
     path = Path(source)
     if source != "-" and path.is_dir():
         return from_directory(path, renew_before_days)
@@ -74,7 +77,7 @@ def load_rows(source: str, renew_before_days: int) -> list[CertRow]:
         raise InventoryError(f"{source}: not JSON ({err})") from err
     if not isinstance(document, dict):
         raise InventoryError(f"{source}: expected a JSON object of stack outputs")
-    return from_stack_outputs(document)
+    return Inventory(from_stack_outputs(document))
 
 
 def table(rows: Sequence[CertRow], now: datetime) -> Table:
@@ -111,12 +114,15 @@ def main(argv: Sequence[str], now: datetime | None = None) -> int:
     if not console.is_terminal:
         console.width = 320  # piped or captured: one line per certificate
     try:
-        rows = load_rows(args.source, args.renew_before_days)
-    except (InventoryError, OSError, KeyError, ValueError) as err:
+        inventory = load_rows(args.source, args.renew_before_days)
+    except (InventoryError, RenderedError, OSError, KeyError, ValueError) as err:
         console.print(f"[red]cannot read the inventory:[/red] {escape(str(err))}",
                       highlight=False)
         return EXIT_INPUT
+    rows = inventory.rows
     console.print(table(rows, today))
+    for note in inventory.notes:
+        console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
     if args.picture is not None:
         try:
             timeline.draw(rows, Path(args.picture), today)

@@ -1,11 +1,13 @@
 """Inventory rows: one per CA generation and per node certificate, read from the stack output
-`clusters` (`pulumi stack output --json --show-secrets`) or from a directory of VM bundles
-(`DIR/<cluster>/<node>/certs/transport.crt` + `certs/transport-ca.crt`)."""
+`clusters` (`pulumi stack output --json --show-secrets`) or from a directory of rendered
+material: a `preflight --out` render (VM bundles, PEM or PKCS#12, ECK manifests, and its
+record of each cluster's lifetimes) or a `vm.outputDir` of VM bundles."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,9 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from components.certificate_facts import sha256_fingerprint
+from components.eck_layout import pod_cert_file
 from components.rotation_state import RENEWAL_DUE, parse_time
+from preflight.rendered import RECORD, eck_material, vm_bundles
 
 CA = "CA"
 # The config defaults (README): what a bundle directory, which carries no config, is judged by.
@@ -71,8 +75,7 @@ def _cluster_rows(cluster: str, entry: Mapping[str, Any]) -> list[CertRow]:
     lifetimes = entry.get("lifetimes") or {}
     nodes_life = lifetimes.get("nodes") or {}
     validity = timedelta(days=int(nodes_life.get("validityDays", DEFAULT_NODE_VALIDITY_DAYS)))
-    renew = timedelta(days=int(nodes_life.get("renewBeforeDays", DEFAULT_NODE_RENEW_BEFORE_DAYS)))
-    ca_renew = timedelta(days=int((lifetimes.get("ca") or {}).get("renewBeforeDays", 0)))
+    renew, ca_renew = _renew_windows(lifetimes)
     generations = entry.get("caGenerations") or {"1": {"certPem": entry.get("caCertPem")}}
     rows: list[CertRow] = []
     for generation, facts in sorted(generations.items(), key=lambda item: int(item[0])):
@@ -86,6 +89,17 @@ def _cluster_rows(cluster: str, entry: Mapping[str, Any]) -> list[CertRow]:
             str(facts.get("fingerprintSha256")), not_after - validity, not_after, due, step,
         ))
     return rows
+
+
+def _renew_windows(
+    lifetimes: Mapping[str, Any], node_days: int | None = None
+) -> tuple[timedelta, timedelta]:
+    """(nodes, CA) renew-before windows of a cluster's `lifetimes`; `node_days` overrides."""
+    nodes_days = (node_days if node_days is not None else
+                  (lifetimes.get("nodes") or {}).get("renewBeforeDays",
+                                                     DEFAULT_NODE_RENEW_BEFORE_DAYS))
+    ca_days = (lifetimes.get("ca") or {}).get("renewBeforeDays", 0)
+    return timedelta(days=int(nodes_days)), timedelta(days=int(ca_days))
 
 
 def _ca_row(
@@ -113,38 +127,97 @@ def generation_of(ca: x509.Certificate) -> int:
     return int(text[1:]) if text.startswith("g") and text[1:].isdigit() else 1
 
 
-def from_directory(root: Path, renew_before_days: int) -> list[CertRow]:
-    """Rows from rendered VM bundles; the rotation step is inferred from each bundle's trust
-    list and issuer (introduce: the older of two CAs issues; switch: the newer)."""
-    rows: list[CertRow] = []
+@dataclass
+class Inventory:
+    rows: list[CertRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the input cannot show
+
+
+def _record(root: Path) -> dict[str, Any] | None:
+    path = root / RECORD
+    if not path.is_file():
+        return None
+    try:
+        clusters = json.loads(path.read_text()).get("clusters")
+    except (json.JSONDecodeError, AttributeError) as err:
+        raise InventoryError(f"{path}: not a render record ({err}); render again") from err
+    if not isinstance(clusters, dict):
+        raise InventoryError(f"{path}: holds no `clusters` map; render again")
+    return clusters
+
+
+Certified = tuple[str, x509.Certificate, list[x509.Certificate]]  # node, certificate, trust
+
+
+def _eck_certified(cluster: str, k8s: Path, notes: list[str]) -> tuple[
+    list[Certified], list[x509.Certificate]
+]:
+    """The pods' certificates from the node-certs Secret, and the trusted CAs."""
+    material = eck_material(k8s)
+    trust = (x509.load_pem_x509_certificates(material.trust_pem.encode())
+             if material.trust_pem else [])
+    pods = material.pods()
+    if trust and not pods:
+        notes.append(f"{cluster}: ECK issues its pods' certificates from the CA "
+                     "(eck.certificates: ca-to-eck), so only the CA is listed; read a pod's "
+                     "with --probe <pod address>:9300")
+    return [(pod, x509.load_pem_x509_certificate(material.files[pod_cert_file(pod)]), trust)
+            for pod in pods], trust
+
+
+def from_directory(root: Path, renew_before_days: int | None = None) -> Inventory:
+    """Rows from rendered material; the rotation step is inferred from each node's trust list
+    and issuer (introduce: the older of two CAs issues; switch: the newer). Renew-before
+    windows: `renew_before_days` for the nodes if given, else the render's record."""
+    record = _record(root)
+    found = Inventory()
+    if record is None:
+        given = renew_before_days is not None
+        days = renew_before_days if given else DEFAULT_NODE_RENEW_BEFORE_DAYS
+        assumed = "" if given else " (the default; pass the stack's with --renew-before-days)"
+        found.notes.append(
+            f"{root} holds no {RECORD}, so it is not a `preflight --out` render: renewal "
+            f"dates assume a {days}-day node renew-before window{assumed}, and ECK clusters "
+            "are not listed (list a deployed stack's from `pulumi stack output --json "
+            "--show-secrets`)"
+        )
     for cluster_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        cas: dict[int, x509.Certificate] = {}
-        nodes: list[tuple[str, x509.Certificate, int]] = []
-        for crt in sorted(cluster_dir.glob("*/certs/transport.crt")):
-            trust = x509.load_pem_x509_certificates(crt.with_name("transport-ca.crt").read_bytes())
-            leaf = x509.load_pem_x509_certificate(crt.read_bytes())
-            issuer = next((ca for ca in trust if ca.subject == leaf.issuer), None)
-            for ca in trust:
-                cas[generation_of(ca)] = ca
-            nodes.append((crt.parent.parent.name, leaf, generation_of(issuer) if issuer else 0))
-        if not nodes:
+        cluster = cluster_dir.name
+        nodes: list[Certified] = [(b.folder.name, b.certificate, b.trust)
+                                  for b in vm_bundles(cluster_dir)]
+        trusted = [ca for _, _, trust in nodes for ca in trust]
+        if (cluster_dir / "k8s").is_dir():
+            pods, eck_trust = _eck_certified(cluster, cluster_dir / "k8s", found.notes)
+            nodes += pods
+            trusted += eck_trust
+        cas = {generation_of(ca): ca for ca in trusted}
+        if not cas:
             continue
-        step = _inferred_step(sorted(cas), {g for _, _, g in nodes})
-        renew = timedelta(days=renew_before_days)
-        rows += [_ca_row(cluster_dir.name, g, cas[g], step, timedelta(0)) for g in sorted(cas)]
-        rows += [
-            _leaf_row(cluster_dir.name, node, generation, leaf, step=step, renew=renew)
-            for node, leaf, generation in nodes
-        ]
-    if not rows:
-        raise InventoryError(f"{root}: no <cluster>/<node>/certs/transport.crt below it")
-    return rows
+        generations = [(node, leaf, _issuer_generation(leaf, trust))
+                       for node, leaf, trust in nodes]
+        step = _inferred_step(sorted(cas), {g for _, _, g in generations})
+        lifetimes = (record or {}).get(cluster, {}).get("lifetimes") or {}
+        renew, ca_renew = _renew_windows(lifetimes, renew_before_days)
+        found.rows += [_ca_row(cluster, g, cas[g], step, ca_renew) for g in sorted(cas)]
+        found.rows += [_leaf_row(cluster, node, g, leaf, step=step, renew=renew)
+                       for node, leaf, g in generations]
+    if not found.rows:
+        raise InventoryError(f"{root}: no rendered cluster below it (<cluster>/<node>/ with "
+                             "an elasticsearch.yml, or <cluster>/k8s/ manifests)")
+    return found
+
+
+def _issuer_generation(leaf: x509.Certificate, trust: Iterable[x509.Certificate]) -> int:
+    issuer = next((ca for ca in trust if ca.subject == leaf.issuer), None)
+    return generation_of(issuer) if issuer else 0
 
 
 def _inferred_step(generations: list[int], issuers: Iterable[int]) -> str:
     issuing = set(issuers)
     if len(generations) < 2:
         return "none"
+    if not issuing:  # ca-to-eck: ECK issues, the pods' certificates are not rendered
+        return "unknown"
     if issuing == {generations[0]}:
         return "introduce"
     return "switch" if issuing == {generations[-1]} else "mixed"
