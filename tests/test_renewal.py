@@ -62,21 +62,25 @@ def nothing_changed(recording: Recording) -> bool:
     return not (changes.created or changes.updated or changes.replaced or changes.deleted)
 
 
+def seven_weeks(**extra: Any) -> dict[str, Recording]:
+    """One stack (`cluster(**extra)`) through its first 7 weeks: es-3 re-keyed on day 12, the
+    others renewed once their window opens on day 20, es-3 once its window opens on day 32."""
+    state = EngineState()
+    epoch = {**extra, "nodeRotationEpochs": {"es-3": 1}}
+    timeline = [
+        ("first", timedelta(0), extra), ("day5", timedelta(days=5), extra),
+        ("day12-epoch", timedelta(days=12), epoch),
+        ("day19", timedelta(days=19, hours=23), epoch),
+        ("day20", timedelta(days=20, hours=1), epoch),
+        ("day20-again", timedelta(days=20, hours=9), epoch),
+        ("day32", timedelta(days=32, hours=1), epoch),
+    ]
+    return {name: up(state, T0 + offset, **config) for name, offset, config in timeline}
+
+
 @pytest.fixture(scope="module")
 def history() -> dict[str, Recording]:
-    """One stack through its first 7 weeks: es-3 re-keyed on day 12, the others renewed once
-    their window opens on day 20, es-3 once its window opens on day 32."""
-    state = EngineState()
-    runs: dict[str, Recording] = {}
-    epoch = {"nodeRotationEpochs": {"es-3": 1}}
-    runs["first"] = up(state, T0)
-    runs["day5"] = up(state, T0 + timedelta(days=5))
-    runs["day12-epoch"] = up(state, T0 + timedelta(days=12), **epoch)
-    runs["day19"] = up(state, T0 + timedelta(days=19, hours=23), **epoch)
-    runs["day20"] = up(state, T0 + timedelta(days=20, hours=1), **epoch)
-    runs["day20-again"] = up(state, T0 + timedelta(days=20, hours=9), **epoch)
-    runs["day32"] = up(state, T0 + timedelta(days=32, hours=1), **epoch)
-    return runs
+    return seven_weeks()
 
 
 def test_a_rerun_before_any_window_changes_nothing(history: dict[str, Recording]) -> None:

@@ -29,6 +29,7 @@ from tests.test_renewal import (
     cluster,
     nothing_changed,
     public_key,
+    seven_weeks,
     up,
 )
 from tests.test_vm_delivery import NODE_BUNDLE
@@ -70,19 +71,8 @@ def export_as_before_http_renewal(state: EngineState) -> None:
 
 @pytest.fixture(scope="module")
 def history() -> dict[str, Recording]:
-    """tests/test_renewal.py's timeline with per-node HTTP certificates: es-3 re-keyed on day
-    12, the others' windows open on day 20, es-3's on day 32."""
-    state = EngineState()
-    runs: dict[str, Recording] = {}
-    epoch = {**PER_NODE, "nodeRotationEpochs": {"es-3": 1}}
-    runs["first"] = up(state, T0, **PER_NODE)
-    runs["day5"] = up(state, T0 + timedelta(days=5), **PER_NODE)
-    runs["day12-epoch"] = up(state, T0 + timedelta(days=12), **epoch)
-    runs["day19"] = up(state, T0 + timedelta(days=19, hours=23), **epoch)
-    runs["day20"] = up(state, T0 + timedelta(days=20, hours=1), **epoch)
-    runs["day20-again"] = up(state, T0 + timedelta(days=20, hours=9), **epoch)
-    runs["day32"] = up(state, T0 + timedelta(days=32, hours=1), **epoch)
-    return runs
+    """tests/test_renewal.py's timeline with per-node HTTP certificates."""
+    return seven_weeks(**PER_NODE)
 
 
 def test_a_rerun_changes_nothing_and_the_inventory_carries_renewal_counts(
