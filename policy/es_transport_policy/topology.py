@@ -105,11 +105,7 @@ def _has_transport_yml(node: Node) -> bool:
 
 
 def _cluster_of(node: Node, bundle: bool) -> str:
-    """An Elasticsearch resource is its own cluster (namespace/name, as for the objects it
-    references); a bundle names its cluster; anything else belongs to its parent component."""
-    key = _k8s_key(node) if tokens.is_elasticsearch(node.type) else None
-    if key is not None:
-        return "/".join(key)
+    """A bundle names its cluster; anything else belongs to its parent component."""
     cluster = node.props.get("cluster") if bundle else None
     return cluster if isinstance(cluster, str) else node.parent or node.urn
 
@@ -131,7 +127,13 @@ def consumers(graph: StackGraph) -> list[Consumer]:
                 found[(urn, role)] = Consumer(urn, "/".join(key), role, ca_to_eck)
     for node in graph.nodes.values():
         bundle = tokens.is_bundle(node.type, node.props)
-        if (node.urn, "transport") in found or not (bundle or _has_transport_yml(node)):
+        # An Elasticsearch resource's material is what the objects it names carry (above):
+        # its `spec` also depends on every object it names by Output, HTTP ones included.
+        if (
+            tokens.is_elasticsearch(node.type)
+            or (node.urn, "transport") in found
+            or not (bundle or _has_transport_yml(node))
+        ):
             continue
         cluster = _cluster_of(node, bundle)
         if bundle and as_map(node.props.get(tokens.BUNDLE_HTTP_FILES)):
@@ -145,16 +147,5 @@ def consumers(graph: StackGraph) -> list[Consumer]:
                 node.urn, cluster, "http", via=(tokens.BUNDLE_HTTP_FILES,)
             )
             continue
-        found[(node.urn, "transport")] = Consumer(
-            node.urn, cluster, "transport", via=_property_deps(node)
-        )
+        found[(node.urn, "transport")] = Consumer(node.urn, cluster, "transport")
     return list(found.values())
-
-
-def _property_deps(node: Node) -> tuple[str, ...] | None:
-    """An Elasticsearch resource's material arrives through its properties; its other
-    dependencies (`depends_on` on the Secrets it names, HTTP ones included) only order its
-    creation, and those Secrets are consumers judged on their own."""
-    if tokens.is_elasticsearch(node.type):
-        return tuple(node.property_dependencies)
-    return None

@@ -91,6 +91,44 @@ def test_transport_ca_signs_an_http_certificate(analyzer: PolicyAnalyzer) -> Non
     assert stack(analyzer, records) == {("es-transport-separate", M)}
 
 
+def _http_pki(prefix: str) -> tuple[list[Record], Record]:
+    """An HTTP certificate from its own CA, serverAuth-only as public/org CAs issue them, and
+    the Secret that carries it: (records, Secret)."""
+    ca_key = f.ca_key(f"{prefix}-http-ca-key")
+    ca = f.ca_cert(f"{prefix}-http-ca", ca_key)
+    key = f.private_key(f"{prefix}-http-key")
+    request = f.csr(f"{prefix}-http-csr", key)
+    cert = f.node_cert(f"{prefix}-http-cert", request, ca, ca_key,
+                       allowedUses=["digital_signature", "key_encipherment", "server_auth"])
+    http = f.secret(f"{prefix}-http", {"tls.crt": UNKNOWN, "tls.key": UNKNOWN}, [key, cert])
+    return [ca_key, ca, key, request, cert, http], http
+
+
+def _spec_names_by_output(records: list[Record]) -> list[Record]:
+    """The usual hand-written idiom: `spec` names its Secrets/ConfigMaps through Outputs
+    (`secret.metadata.name`), so `spec` depends on every object it names, HTTP ones too."""
+    es = records[-1]
+    named = [r.urn for r in records[:-1]]
+    return [*records[:-1], dataclasses.replace(
+        es, dependencies=named, property_dependencies={"spec": named})]
+
+
+def test_eck_spec_naming_its_http_secret_by_output_passes(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    http_records, http = _http_pki("es-a")
+    eck = _spec_names_by_output([http, *eck_per_node("es-a", a, http_secret=http)])
+    assert stack(analyzer, [*a.records, *http_records[:-1], *eck]) == set()
+
+
+def test_eck_spec_by_output_still_judges_the_transport_secret(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a", allowedUses=["digital_signature", "server_auth"])
+    http_records, http = _http_pki("es-a")
+    eck = _spec_names_by_output([http, *eck_per_node("es-a", a, http_secret=http)])
+    diagnostics = analyzer.analyze_stack([*a.records, *http_records[:-1], *eck])
+    assert verdicts(diagnostics) == {("es-transport-eku", M)}
+    assert {d.urn for d in diagnostics} == {a.cert.urn}
+
+
 def test_bundle_naming_one_key_for_http_and_transport(analyzer: PolicyAnalyzer) -> None:
     settings = f.good_vm_settings(**{"xpack.security.http.ssl.key": "certs/node.key"})
     files = {"elasticsearch.yml": (f.yml(settings), "0644"),
