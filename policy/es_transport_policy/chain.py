@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Iterable
 
 from . import certs, tokens
 from .graph import Node, StackGraph
@@ -64,20 +64,21 @@ class Chains:
         algorithm = node.props.get("algorithm") if node else None
         return isinstance(algorithm, str) and algorithm.upper() == "RSA"
 
-    # `via`: only what reaches `urn` through these of its properties (None: all of them).
+    # `sources`: the resources whose material reaches a consumer (topology.Consumer.sources).
 
-    def certs_used_by(self, urn: str, via: Collection[str] | None = None) -> set[str]:
-        return {u for u in self.graph.closure(urn, via=via) if self._type(u) in tokens.CERTS}
+    def certs_used_by(self, sources: Iterable[str]) -> set[str]:
+        return {u for u in self.graph.reach(sources) if self._type(u) in tokens.CERTS}
 
-    def keys_delivered_to(self, urn: str, via: Collection[str] | None = None) -> set[str]:
-        """PrivateKeys whose PEM reaches `urn` (not merely through a certificate or CSR)."""
-        reach = self.graph.closure(urn, stop=tokens.TLS_MATERIAL, via=via)
+    def keys_delivered_to(self, sources: Iterable[str]) -> set[str]:
+        """PrivateKeys whose PEM reaches the consumer (not merely through a certificate or
+        CSR)."""
+        reach = self.graph.reach(sources, stop=tokens.TLS_MATERIAL)
         return {u for u in reach if self._type(u) == tokens.PRIVATE_KEY}
 
-    def node_certs(self, urn: str, via: Collection[str] | None = None) -> set[str]:
-        """Certificates delivered to `urn` together with their own key."""
-        keys = self.keys_delivered_to(urn, via)
-        return {c for c in self.certs_used_by(urn, via) if self.key_of(c) in keys}
+    def node_certs(self, sources: Iterable[str]) -> set[str]:
+        """Certificates delivered to the consumer together with their own key."""
+        keys = self.keys_delivered_to(sources)
+        return {c for c in self.certs_used_by(sources) if self.key_of(c) in keys}
 
     def _type(self, urn: str) -> str | None:
         node = self.graph.get(urn)

@@ -6,7 +6,8 @@ A *consumer* is a resource that delivers TLS material to Elasticsearch:
   volumes mounted where `xpack.security.transport.ssl.*` paths point) or for HTTP
   (`spec.http.tls.certificate.secretName`, volumes under `xpack.security.http.ssl.*` paths);
 * the project's VM bundles (dynamic resources with `files`): transport consumers, and HTTP
-  consumers too when they carry `httpFiles` (each role judged through its own properties);
+  consumers too when they carry `httpFiles` (each role judged through its own properties) or
+  put files named by `xpack.security.http.ssl.*` settings into `files` (see `_bundle_layers`);
 * any Secret/ConfigMap whose elasticsearch.yml has transport TLS settings.
 Its *cluster* is the ECK resource's namespace/name, a bundle's `cluster` input, else the
 consumer's parent component (else the consumer itself).
@@ -19,8 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import tokens
-from .documents import flatten, settings_documents
+from .chain import Chains
+from .documents import entries, flatten, referenced_entries, settings_documents
 from .graph import Node, StackGraph
+from .pem import certificates, fingerprint, private_key_blocks
 from .values import as_list, as_map, path
 
 TRANSPORT = "xpack.security.transport.ssl."
@@ -28,14 +31,24 @@ HTTP = "xpack.security.http.ssl."
 ECK_CONFIG_DIR = "/usr/share/elasticsearch/config"
 
 
+TRANSPORT_ROLE, HTTP_ROLE = "transport", "http"
+# A bundle's material that serves HTTP or transport, not known which (content unknown at
+# preview): no layer's checks judge it, es-transport-separate reasons over both outcomes.
+EITHER_ROLE = "either"
+PEM_OUTPUTS = {
+    tokens.PRIVATE_KEY: ("privateKeyPem", "privateKeyPemPkcs8"),
+    **{cert: ("certPem",) for cert in tokens.CERTS},
+}
+
+
 @dataclass(frozen=True)
 class Consumer:
     urn: str
     cluster: str
-    role: str  # "transport" or "http"
+    role: str  # TRANSPORT_ROLE, HTTP_ROLE or EITHER_ROLE
+    # The resources whose material (with all they depend on) reaches Elasticsearch this way.
+    sources: frozenset[str]
     ca_to_eck: bool = False
-    # The consumer's properties that carry this role's material (None: all of them).
-    via: tuple[str, ...] | None = None
 
 
 def _k8s_key(node: Node) -> tuple[str, str] | None:
@@ -110,6 +123,62 @@ def _cluster_of(node: Node, bundle: bool) -> str:
     return cluster if isinstance(cluster, str) else node.parent or node.urn
 
 
+def _pem_material(text: str) -> frozenset[str]:
+    """Certificate fingerprints and private-key bodies in a PEM text."""
+    return frozenset({fingerprint(c) for c in certificates(text)} | private_key_blocks(text))
+
+
+def _output_material(node: Node) -> frozenset[str] | None:
+    """What a certificate or key resource's PEM outputs hold (None: not known)."""
+    texts = [node.props.get(name) for name in PEM_OUTPUTS[node.type]]
+    known = [t for t in texts if isinstance(t, str)]
+    return frozenset().union(*map(_pem_material, known)) if known else None
+
+
+def _bundle_layers(graph: StackGraph, node: Node, deps: set[str]) -> dict[str, set[str]]:
+    """A bundle's transport-side dependencies by layer. A bundle may put HTTP files into
+    `files`: files named by `xpack.security.http.ssl.*` settings alone are HTTP's, the others
+    transport's. A certificate or key goes where its PEM is found (known contents); one found
+    in no HTTP-only file is transport's once every HTTP-only file is known; else it stays
+    undecided (EITHER_ROLE). A certificate and its key go together; other resources (not TLS
+    material) stay transport's."""
+    files = {"files": node.props.get("files")}
+    http = {e.key for e in referenced_entries(node.type, files, lambda s: s.startswith(HTTP))}
+    http_only = http - {
+        e.key for e in referenced_entries(node.type, files, lambda s: s.startswith(TRANSPORT))
+    }
+    if not http_only:
+        return {TRANSPORT_ROLE: deps}
+    contents = [(e.key in http_only, e.text) for e in entries(node.type, files)]
+    http_known = [_pem_material(t) for own, t in contents if own and isinstance(t, str)]
+    other_known = [_pem_material(t) for own, t in contents if not own and isinstance(t, str)]
+    http_unknown = any(own and not isinstance(t, str) for own, t in contents)
+    layers: dict[str, frozenset[str] | None] = {}
+    for dep in deps:
+        target = graph.get(dep)
+        if target is None or target.type not in PEM_OUTPUTS:
+            layers[dep] = frozenset({TRANSPORT_ROLE})
+            continue
+        material = _output_material(target) or frozenset()
+        in_http = any(material & m for m in http_known)
+        if any(material & m for m in other_known):
+            layers[dep] = frozenset({TRANSPORT_ROLE, *([HTTP_ROLE] if in_http else [])})
+        elif in_http:
+            layers[dep] = frozenset({HTTP_ROLE})
+        else:
+            layers[dep] = frozenset({TRANSPORT_ROLE}) if material and not http_unknown else None
+    chains = Chains(graph)
+    for cert in [d for d in deps if d in graph.nodes and graph.nodes[d].type in tokens.CERTS]:
+        key = chains.key_of(cert)
+        if key in layers and (layers[cert] is None) != (layers[key] is None):
+            layers[cert] = layers[key] = layers[cert] or layers[key]
+    sides: dict[str, set[str]] = {TRANSPORT_ROLE: set()}
+    for dep, roles in layers.items():
+        for role in roles or (EITHER_ROLE,):
+            sides.setdefault(role, set()).add(dep)
+    return sides
+
+
 def consumers(graph: StackGraph) -> list[Consumer]:
     objects = {
         (n.type, *key): n.urn
@@ -124,28 +193,34 @@ def consumers(graph: StackGraph) -> list[Consumer]:
         for kind, name, role, ca_to_eck in _eck_refs(es):
             urn = objects.get((kind, key[0], name))
             if urn is not None:
-                found[(urn, role)] = Consumer(urn, "/".join(key), role, ca_to_eck)
+                found[(urn, role)] = Consumer(urn, "/".join(key), role, frozenset({urn}),
+                                              ca_to_eck)
     for node in graph.nodes.values():
         bundle = tokens.is_bundle(node.type, node.props)
         # An Elasticsearch resource's material is what the objects it names carry (above):
         # its `spec` also depends on every object it names by Output, HTTP ones included.
         if (
             tokens.is_elasticsearch(node.type)
-            or (node.urn, "transport") in found
+            or (node.urn, TRANSPORT_ROLE) in found
             or not (bundle or _has_transport_yml(node))
         ):
             continue
         cluster = _cluster_of(node, bundle)
-        if bundle and as_map(node.props.get(tokens.BUNDLE_HTTP_FILES)):
-            transport_props = tuple(
-                p for p in node.property_dependencies if p != tokens.BUNDLE_HTTP_FILES
-            )
-            found[(node.urn, "transport")] = Consumer(
-                node.urn, cluster, "transport", via=transport_props
-            )
-            found[(node.urn, "http")] = Consumer(
-                node.urn, cluster, "http", via=(tokens.BUNDLE_HTTP_FILES,)
+        if not bundle:
+            found[(node.urn, TRANSPORT_ROLE)] = Consumer(
+                node.urn, cluster, TRANSPORT_ROLE, frozenset({node.urn})
             )
             continue
-        found[(node.urn, "transport")] = Consumer(node.urn, cluster, "transport")
+        # `httpFiles` carries HTTP material only; everything else the bundle depends on
+        # arrives through `files`, named by either layer's settings.
+        http_deps = set(node.deps_of(tokens.BUNDLE_HTTP_FILES))
+        deps = (set(node.dependencies) - http_deps).union(*(
+            urns for prop, urns in node.property_dependencies.items()
+            if prop != tokens.BUNDLE_HTTP_FILES
+        ))
+        layers = _bundle_layers(graph, node, deps)
+        layers[HTTP_ROLE] = layers.get(HTTP_ROLE, set()) | http_deps
+        for role, sources in layers.items():
+            if sources or role == TRANSPORT_ROLE:
+                found[(node.urn, role)] = Consumer(node.urn, cluster, role, frozenset(sources))
     return list(found.values())

@@ -169,6 +169,85 @@ def test_bundle_naming_own_http_files_at_preview(analyzer: PolicyAnalyzer) -> No
     assert analyzer.preview([*a.records, bundle]) == []
 
 
+def _http_in_files(a: Pki, http_ca: Record, http_ca_key: Record,
+                   contents: dict[str, str] | None = None) -> list[Record]:
+    """A VM bundle that puts its HTTP key and certificate (own key, issued by `http_ca`) into
+    `files`, not `httpFiles`: the HTTP material, then the bundle. `contents` (path → PEM)
+    makes those files' content known, as after an `up`; the rest stays unknown."""
+    key = f.private_key(f"{a.cert.name}-http-key")
+    request = f.csr(f"{a.cert.name}-http-csr", key)
+    cert = f.node_cert(f"{a.cert.name}-http-cert", request, http_ca, http_ca_key,
+                       allowedUses=["digital_signature", "key_encipherment", "server_auth"])
+    bundle = _bundle_with_http(a, "certs/http.key", "certs/http.crt")
+    files = dict(bundle.properties["files"])
+    for file, pem in (contents or {}).items():
+        files[file] = {**files[file], "content": pem}
+    bundle = f.bundle(bundle.name, {p: (v["content"], v["mode"]) for p, v in files.items()},
+                      [a.node_key, a.cert, a.ca, key, cert], cluster=a.cert.name)
+    return [key, request, cert, bundle]
+
+
+def _with_outputs(record: Record, **outputs: str) -> Record:
+    return dataclasses.replace(record, outputs={**record.properties, **outputs})
+
+
+def test_http_files_in_files_signed_by_the_transport_ca_at_preview(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """Contents unknown: whichever certificate serves HTTP, the transport CA signed it."""
+    a = pki("a")
+    http = _http_in_files(a, a.ca, a.ca_key)
+    diagnostics = [d for d in analyzer.preview([*a.records, *http])
+                   if d.enforcement_level == M]
+    assert verdicts(diagnostics) == {("es-transport-separate", M)}
+    assert [d.urn for d in diagnostics] == [http[-1].urn]
+    assert f"is signed by the transport CA {a.ca.urn}" in diagnostics[0].message
+
+
+def test_http_files_in_files_from_one_org_ca_for_two_clusters_pass(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """An organisation CA may sign both clusters' HTTP certificates (serverAuth-only): they
+    are neither transport certificates nor a shared transport CA."""
+    org_key = f.ca_key("org-ca-key")
+    org = f.ca_cert("org-ca", org_key)
+    records = [org_key, org]
+    for name in ("a", "b"):
+        material = pki(name)
+        records += [*material.records, *_http_in_files(material, org, org_key)]
+    assert stack(analyzer, records) == set()
+    assert [d for d in analyzer.preview(records) if d.enforcement_level == M] == []
+
+
+def _known_http_in_files(*, from_transport_ca: bool) -> list[Record]:
+    """After an `up`: every file's content known, each layer's key and certificate told apart
+    by content. The HTTP certificate is serverAuth-only, from the transport CA or from an
+    organisation CA."""
+    a = pki("a")
+    org_key = f.ca_key("org-ca-key")
+    org = f.ca_cert("org-ca", org_key)
+    issuer = (a.ca, a.ca_key) if from_transport_ca else (org, org_key)
+    key, request, cert, bundle = _http_in_files(a, *issuer, contents={
+        "certs/node.key": pems.NODE_KEY, "certs/node.crt": pems.NOT_A_CA,
+        "certs/http.key": pems.OTHER_KEY, "certs/http.crt": pems.EXPIRED_CA})
+    return [org_key, org, a.ca_key, a.ca,
+            _with_outputs(a.node_key, privateKeyPem=pems.NODE_KEY), a.request,
+            _with_outputs(a.cert, certPem=pems.NOT_A_CA),
+            _with_outputs(key, privateKeyPem=pems.OTHER_KEY), request,
+            _with_outputs(cert, certPem=pems.EXPIRED_CA), bundle]
+
+
+def test_known_http_files_in_files_are_judged_as_http(analyzer: PolicyAnalyzer) -> None:
+    assert stack(analyzer, _known_http_in_files(from_transport_ca=False)) == set()
+
+
+def test_known_http_file_in_files_signed_by_the_transport_ca(analyzer: PolicyAnalyzer) -> None:
+    records = _known_http_in_files(from_transport_ca=True)
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-separate", M)}
+    assert [d.urn for d in diagnostics] == [records[-2].urn]
+
+
 def test_ca_key_in_a_bundle(analyzer: PolicyAnalyzer) -> None:
     a = pki("a")
     leaky = f.bundle("a-bundle", {"ca.key": (UNKNOWN, "0600")}, [a.ca_key, a.cert], "a")

@@ -23,7 +23,7 @@ def _node_certs(graph: StackGraph) -> dict[str, str]:
     found: dict[str, str] = {}
     for consumer in consumers(graph):
         if consumer.role == "transport" and not consumer.ca_to_eck:
-            for cert in sorted(chains.node_certs(consumer.urn, consumer.via)):
+            for cert in sorted(chains.node_certs(consumer.sources)):
                 if not (chains.is_ca(cert) and chains.issuer(cert) is None):
                     found.setdefault(cert, consumer.urn)
     return found

@@ -20,7 +20,7 @@ def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]
     for consumer in consumers(graph):
         if consumer.role != "transport":
             continue
-        for cert in chains.certs_used_by(consumer.urn, consumer.via):
+        for cert in chains.certs_used_by(consumer.sources):
             root = chains.root(cert)
             clusters[root].add(consumer.cluster)
             witness.setdefault(root, cert)
