@@ -1,10 +1,12 @@
 """Who uses what: transport/HTTP consumers, clusters, and who signed whom (stack policies).
 
-A *consumer* is a resource that delivers TLS material to Elasticsearch:
-* Secrets/ConfigMaps an ECK `Elasticsearch` references for transport
-  (`spec.transport.tls.certificate.secretName`, `certificateAuthorities.configMapName`, pod
-  volumes mounted where `xpack.security.transport.ssl.*` paths point) or for HTTP
-  (`spec.http.tls.certificate.secretName`, volumes under `xpack.security.http.ssl.*` paths);
+A *consumer* is a resource that delivers TLS material to Elasticsearch, for one layer:
+* an ECK `Elasticsearch`, through the Secrets/ConfigMaps it references for transport
+  (`certificateAuthorities.configMapName`, pod volumes mounted where
+  `xpack.security.transport.ssl.*` paths point) or for HTTP
+  (`spec.http.tls.certificate.secretName`, volumes under `xpack.security.http.ssl.*` paths),
+  all of a layer's objects together (a certificate and its key may come from two of them);
+  the ca-to-eck Secret (`spec.transport.tls.certificate.secretName`) is a consumer of its own;
 * the project's VM bundles (dynamic resources with `files`): transport consumers, and HTTP
   consumers too when they carry `httpFiles` (each role judged through its own properties) or
   put files named by `xpack.security.http.ssl.*` settings into `files` (see `_bundle_layers`);
@@ -186,22 +188,35 @@ def consumers(graph: StackGraph) -> list[Consumer]:
         if (key := _k8s_key(n)) is not None
     }
     found: dict[tuple[str, str], Consumer] = {}
+    eck_transport: set[str] = set()
     for es in (n for n in graph.nodes.values() if tokens.is_elasticsearch(n.type)):
         key = _k8s_key(es)
         if key is None:
             continue
+        cluster = "/".join(key)
+        # One consumer per role: a node's certificate and key may come from different objects
+        # (a ConfigMap and a Secret, both mounted), and pair up only together.
+        named: dict[str, set[str]] = {TRANSPORT_ROLE: set(), HTTP_ROLE: set()}
         for kind, name, role, ca_to_eck in _eck_refs(es):
             urn = objects.get((kind, key[0], name))
-            if urn is not None:
-                found[(urn, role)] = Consumer(urn, "/".join(key), role, frozenset({urn}),
-                                              ca_to_eck)
+            if urn is None:
+                continue
+            if role == TRANSPORT_ROLE:
+                eck_transport.add(urn)
+            if ca_to_eck:
+                found[(urn, role)] = Consumer(urn, cluster, role, frozenset({urn}), True)
+            else:
+                named[role].add(urn)
+        for role, sources in named.items():
+            if sources:
+                found[(es.urn, role)] = Consumer(es.urn, cluster, role, frozenset(sources))
     for node in graph.nodes.values():
         bundle = tokens.is_bundle(node.type, node.props)
         # An Elasticsearch resource's material is what the objects it names carry (above):
         # its `spec` also depends on every object it names by Output, HTTP ones included.
         if (
             tokens.is_elasticsearch(node.type)
-            or (node.urn, TRANSPORT_ROLE) in found
+            or node.urn in eck_transport
             or not (bundle or _has_transport_yml(node))
         ):
             continue

@@ -13,6 +13,7 @@ from .scenarios import Pki, eck_ca_to_eck, eck_per_node, pki, vm_bundle
 from .verdicts import verdicts
 
 M, A = "mandatory", "advisory"
+T = f.TRANSPORT
 
 
 def stack(analyzer: PolicyAnalyzer, records: list[Record]) -> set[tuple[str, str]]:
@@ -89,6 +90,42 @@ def test_transport_ca_signs_an_http_certificate(analyzer: PolicyAnalyzer) -> Non
     records = [*a.records, http_key, http_req, http_cert, http,
                *eck_per_node("es-a", a, http_secret=http)]
     assert stack(analyzer, records) == {("es-transport-separate", M)}
+
+
+def _eck_cert_and_key_apart(material: Pki) -> list[Record]:
+    """Per-node ECK where each pod's certificate comes from a mounted ConfigMap and its key
+    from a mounted Secret, each named by transport.ssl.certificate / transport.ssl.key."""
+    keys = f.secret("es-a-keys", {"pod-0.tls.key": UNKNOWN}, [material.node_key])
+    crts = f.config_map("es-a-crts", {"pod-0.tls.crt": UNKNOWN}, [material.cert])
+    trust = f.config_map("es-a-ca", {"ca.crt": UNKNOWN}, [material.ca])
+    config_dir = "/usr/share/elasticsearch/config"
+    node_set = f.node_set({T + "key": config_dir + "/keys/${POD_NAME}.tls.key",
+                           T + "certificate": config_dir + "/crts/${POD_NAME}.tls.crt"})
+    node_set["podTemplate"] = {"spec": {
+        "volumes": [{"name": "k", "secret": {"secretName": keys.name}},
+                    {"name": "c", "configMap": {"name": crts.name}}],
+        "containers": [{"name": "elasticsearch", "volumeMounts": [
+            {"name": "k", "mountPath": config_dir + "/keys"},
+            {"name": "c", "mountPath": config_dir + "/crts"}]}]}}
+    es = f.elasticsearch("es-a", {"version": "9.1.0", "transport": {"tls": {
+        "selfSignedCertificates": {"disabled": True},
+        "certificateAuthorities": {"configMapName": trust.name}}}, "nodeSets": [node_set]})
+    return [keys, crts, trust, es]
+
+
+def test_eck_cert_and_key_from_different_objects_are_a_node_certificate(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    a = pki("a", allowedUses=["digital_signature", "server_auth"])
+    diagnostics = analyzer.analyze_stack([*a.records, *_eck_cert_and_key_apart(a)])
+    assert verdicts(diagnostics) == {("es-transport-eku", M)}
+    assert "delivered by urn:pulumi:test::es-transport-pki::kubernetes:elasticsearch" in (
+        diagnostics[0].message)
+
+
+def test_eck_cert_and_key_from_different_objects_pass(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    assert stack(analyzer, [*a.records, *_eck_cert_and_key_apart(a)]) == set()
 
 
 def _http_pki(prefix: str) -> tuple[list[Record], Record]:
