@@ -11,8 +11,8 @@ A *consumer* is a resource that delivers TLS material to Elasticsearch, for one 
   consumers too when they carry `httpFiles` (each role judged through its own properties) or
   put files named by `xpack.security.http.ssl.*` settings into `files` (see `_bundle_layers`);
 * any Secret/ConfigMap whose elasticsearch.yml has transport TLS settings.
-Its *cluster* is the ECK resource's namespace/name, a bundle's `cluster` input, else the
-consumer's parent component (else the consumer itself).
+Its *cluster* is the ECK resource's namespace/name (ECK sets `cluster.name` to the resource's
+name), else see `_cluster_of`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from .values import as_list, as_map, path
 TRANSPORT = "xpack.security.transport.ssl."
 HTTP = "xpack.security.http.ssl."
 ECK_CONFIG_DIR = "/usr/share/elasticsearch/config"
+CLUSTER_NAME = "cluster.name"
+DEFAULT_CLUSTER_NAME = "elasticsearch"  # Elasticsearch's, when elasticsearch.yml sets none
 
 
 TRANSPORT_ROLE, HTTP_ROLE = "transport", "http"
@@ -46,7 +48,7 @@ PEM_OUTPUTS = {
 @dataclass(frozen=True)
 class Consumer:
     urn: str
-    cluster: str
+    cluster: str | None  # None: not known (no cross-cluster verdict)
     role: str  # TRANSPORT_ROLE, HTTP_ROLE or EITHER_ROLE
     # The resources whose material (with all they depend on) reaches Elasticsearch this way.
     sources: frozenset[str]
@@ -119,10 +121,29 @@ def _has_transport_yml(node: Node) -> bool:
     )
 
 
-def _cluster_of(node: Node, bundle: bool) -> str:
-    """A bundle names its cluster; anything else belongs to its parent component."""
+def _cluster_of(node: Node, bundle: bool) -> str | None:
+    """A bundle's `cluster` input; else the `cluster.name` its elasticsearch.yml sets; else its
+    parent component, never the stack (every top-level resource of a program is its child);
+    else, its settings known, Elasticsearch's default cluster name; else unknown (None)."""
     cluster = node.props.get("cluster") if bundle else None
-    return cluster if isinstance(cluster, str) else node.parent or node.urn
+    if isinstance(cluster, str):
+        return cluster
+    docs = settings_documents(node.type, node.props)
+    for doc in docs:
+        name = doc.settings.get(CLUSTER_NAME) if isinstance(doc.settings, dict) else None
+        if isinstance(name, str):
+            return name
+    if node.parent is not None and _urn_type(node.parent) != tokens.STACK:
+        return node.parent
+    if docs and all(isinstance(doc.settings, dict) for doc in docs):
+        return DEFAULT_CLUSTER_NAME
+    return None
+
+
+def _urn_type(urn: str) -> str:
+    """The type of a URN's resource (`urn:pulumi:<stack>::<project>::<parent$type>::<name>`)."""
+    parts = urn.split("::")
+    return parts[2].rsplit("$", 1)[-1] if len(parts) > 3 else ""
 
 
 def _pem_material(text: str) -> frozenset[str]:
@@ -193,7 +214,7 @@ def consumers(graph: StackGraph) -> list[Consumer]:
         key = _k8s_key(es)
         if key is None:
             continue
-        cluster = "/".join(key)
+        eck_cluster = "/".join(key)
         # One consumer per role: a node's certificate and key may come from different objects
         # (a ConfigMap and a Secret, both mounted), and pair up only together.
         named: dict[str, set[str]] = {TRANSPORT_ROLE: set(), HTTP_ROLE: set()}
@@ -204,12 +225,12 @@ def consumers(graph: StackGraph) -> list[Consumer]:
             if role == TRANSPORT_ROLE:
                 eck_transport.add(urn)
             if ca_to_eck:
-                found[(urn, role)] = Consumer(urn, cluster, role, frozenset({urn}), True)
+                found[(urn, role)] = Consumer(urn, eck_cluster, role, frozenset({urn}), True)
             else:
                 named[role].add(urn)
         for role, sources in named.items():
             if sources:
-                found[(es.urn, role)] = Consumer(es.urn, cluster, role, frozenset(sources))
+                found[(es.urn, role)] = Consumer(es.urn, eck_cluster, role, frozenset(sources))
     for node in graph.nodes.values():
         bundle = tokens.is_bundle(node.type, node.props)
         # An Elasticsearch resource's material is what the objects it names carry (above):

@@ -47,6 +47,49 @@ def test_clusters_sharing_an_external_ca_by_pem(analyzer: PolicyAnalyzer) -> Non
     assert stack(analyzer, records) == {("es-transport-ca-dedicated", M)}
 
 
+def _at_stack_root(nodes: dict[str, str | None], *, shared_ca: bool = True) -> list[Record]:
+    """A hand-written program: a VM bundle per node (elasticsearch.yml naming the node's
+    `cluster.name`, or none; no `cluster` input), every resource a child of the stack."""
+    ca = pki("ca")
+    records: list[Record] = [ca.ca_key, ca.ca]
+    for node, cluster_name in nodes.items():
+        material = pki(node, ca=(ca.ca_key, ca.ca) if shared_ca else None)
+        settings = {"cluster.name": cluster_name} if cluster_name else {}
+        files = {"elasticsearch.yml": (f.yml(f.good_vm_settings(**settings)), "0644"),
+                 "certs/node.key": (UNKNOWN, "0600"), "certs/node.crt": (UNKNOWN, "0644"),
+                 "certs/ca.crt": (UNKNOWN, "0644")}
+        bundle = f.bundle(f"{node}-bundle", files, [material.node_key, material.cert,
+                                                    material.ca])
+        records += [*(material.records if not shared_ca else material.records[2:]), bundle]
+    root = f.record("pulumi:pulumi:Stack", "es-transport-pki-test", {})
+    return [root, *(dataclasses.replace(r, parent=root.urn) for r in records)]
+
+
+def test_clusters_at_the_stack_root_sharing_a_ca(analyzer: PolicyAnalyzer) -> None:
+    records = _at_stack_root({"a-1": "logs-a", "b-1": "logs-b"})
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert "shared by clusters ['logs-a', 'logs-b']" in diagnostics[0].message
+
+
+def test_one_cluster_at_the_stack_root_passes(analyzer: PolicyAnalyzer) -> None:
+    assert stack(analyzer, _at_stack_root({"a-1": "logs", "a-2": "logs"})) == set()
+    # No cluster.name: Elasticsearch's default, one cluster.
+    assert stack(analyzer, _at_stack_root({"a-1": None, "a-2": None})) == set()
+    assert stack(analyzer, _at_stack_root({"a-1": "logs-a", "b-1": "logs-b"},
+                                          shared_ca=False)) == set()
+
+
+def test_clusters_at_the_stack_root_with_unknown_settings_are_not_judged(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    records = _at_stack_root({"a-1": "logs-a", "b-1": "logs-b"})
+    unknown = [dataclasses.replace(r, properties={**r.properties, "files": {
+        **r.properties["files"], "elasticsearch.yml": {"content": UNKNOWN, "mode": "0644"}}})
+        if r.type == f.BUNDLE else r for r in records]
+    assert stack(analyzer, unknown) == set()
+
+
 def test_serverauth_only_transport_cert(analyzer: PolicyAnalyzer) -> None:
     a = pki("a", allowedUses=["digital_signature", "server_auth"])
     assert stack(analyzer, [*a.records, vm_bundle("a", a)]) == {("es-transport-eku", M)}

@@ -1,5 +1,5 @@
 """INV-CA-DEDICATED (stack): the transport certificates of different clusters never chain to
-the same CA."""
+the same CA. A consumer whose cluster is not known (topology) takes no part."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from ..chain import Chains
 from ..findings import Finding
 from ..graph import StackGraph
-from ..topology import consumers
+from ..topology import TRANSPORT_ROLE, consumers
 
 
 def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
@@ -18,7 +18,7 @@ def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]
     clusters: dict[str, set[str]] = defaultdict(set)
     witness: dict[str, str] = {}
     for consumer in consumers(graph):
-        if consumer.role != "transport":
+        if consumer.role != TRANSPORT_ROLE or consumer.cluster is None:
             continue
         for cert in chains.certs_used_by(consumer.sources):
             root = chains.root(cert)
