@@ -1,12 +1,15 @@
 """Who signed whom and which key belongs to which certificate, from property dependencies.
 
 `LocallySignedCert.caCertPem` depends on the issuing certificate resource; a literal
-`caCertPem` (no dependency) is an external CA, identified by its fingerprint (`pem:<sha256>`).
+`caCertPem` (no dependency) is an external CA, identified by its fingerprint (`pem:<sha256>`)
+unless a certificate resource's known `certPem` is that very certificate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from cryptography import x509
 
 from . import certs, tokens
 from .graph import Node, StackGraph
@@ -17,6 +20,7 @@ from .values import is_unknown
 class Chains:
     def __init__(self, graph: StackGraph) -> None:
         self.graph = graph
+        self._by_fingerprint: dict[str, str] | None = None
 
     def _first(self, node: Node, props: tuple[str, ...], types: tuple[str, ...]) -> str | None:
         for prop in props:
@@ -45,7 +49,20 @@ class Chains:
             return issuer
         pem = node.props.get("caCertPem")
         found = certificates(pem) if isinstance(pem, str) and not is_unknown(pem) else []
-        return f"pem:{fingerprint(found[0])}" if found else None
+        return self.ca_id(found[0]) if found else None
+
+    def ca_id(self, cert: x509.Certificate) -> str:
+        """A CA given as PEM text: the certificate resource whose known `certPem` it is, else
+        `pem:<sha256>` (an external CA)."""
+        if self._by_fingerprint is None:
+            self._by_fingerprint = {
+                fingerprint(found[0]): node.urn
+                for node in self.graph.of_type(*tokens.CERTS)
+                if isinstance(pem := node.props.get("certPem"), str)
+                and (found := certificates(pem))
+            }
+        digest = fingerprint(cert)
+        return self._by_fingerprint.get(digest, f"pem:{digest}")
 
     def root(self, cert_urn: str) -> str:
         """The self-signed (or external) CA at the top of a certificate's chain."""

@@ -39,6 +39,8 @@ TRANSPORT_ROLE, HTTP_ROLE = "transport", "http"
 # A bundle's material that serves HTTP or transport, not known which (content unknown at
 # preview): no layer's checks judge it, es-transport-separate reasons over both outcomes.
 EITHER_ROLE = "either"
+CA_TO_ECK, TRUST, MOUNTED = "ca-to-eck", "trust", "mounted"  # how ECK uses an object
+ECK_TRUST_KEY = "ca.crt"
 PEM_OUTPUTS = {
     tokens.PRIVATE_KEY: ("privateKeyPem", "privateKeyPemPkcs8"),
     **{cert: ("certPem",) for cert in tokens.CERTS},
@@ -53,6 +55,8 @@ class Consumer:
     # The resources whose material (with all they depend on) reaches Elasticsearch this way.
     sources: frozenset[str]
     ca_to_eck: bool = False
+    # ECK trust ConfigMaps among `sources`: their `ca.crt` holds CA PEMs every node trusts.
+    trust: frozenset[str] = frozenset()
 
 
 def _k8s_key(node: Node) -> tuple[str, str] | None:
@@ -95,22 +99,23 @@ def _mounted_objects(node_set: Any, prefix: str) -> list[tuple[str, str]]:
     return found
 
 
-def _eck_refs(es: Node) -> list[tuple[str, str, str, bool]]:
-    """(kind, name, role, ca_to_eck) of the objects an Elasticsearch resource references."""
+def _eck_refs(es: Node) -> list[tuple[str, str, str, str]]:
+    """(kind, name, role, how) of the objects an Elasticsearch resource references, `how`
+    CA_TO_ECK, TRUST (`ca.crt` holds CAs every node trusts for transport) or MOUNTED."""
     spec = es.props.get("spec")
-    refs: list[tuple[str, str, str, bool]] = []
+    refs: list[tuple[str, str, str, str]] = []
     ca_secret = path(spec, "transport", "tls", "certificate", "secretName")
     if isinstance(ca_secret, str):
-        refs.append((tokens.SECRET, ca_secret, "transport", True))
+        refs.append((tokens.SECRET, ca_secret, TRANSPORT_ROLE, CA_TO_ECK))
     trust = path(spec, "transport", "tls", "certificateAuthorities", "configMapName")
     if isinstance(trust, str):
-        refs.append((tokens.CONFIG_MAP, trust, "transport", False))
+        refs.append((tokens.CONFIG_MAP, trust, TRANSPORT_ROLE, TRUST))
     http_secret = path(spec, "http", "tls", "certificate", "secretName")
     if isinstance(http_secret, str):
-        refs.append((tokens.SECRET, http_secret, "http", False))
+        refs.append((tokens.SECRET, http_secret, HTTP_ROLE, MOUNTED))
     for node_set in as_list(path(spec, "nodeSets")):
-        refs += [(k, n, "transport", False) for k, n in _mounted_objects(node_set, TRANSPORT)]
-        refs += [(k, n, "http", False) for k, n in _mounted_objects(node_set, HTTP)]
+        refs += [(k, n, TRANSPORT_ROLE, MOUNTED) for k, n in _mounted_objects(node_set, TRANSPORT)]
+        refs += [(k, n, HTTP_ROLE, MOUNTED) for k, n in _mounted_objects(node_set, HTTP)]
     return refs
 
 
@@ -218,19 +223,25 @@ def consumers(graph: StackGraph) -> list[Consumer]:
         # One consumer per role: a node's certificate and key may come from different objects
         # (a ConfigMap and a Secret, both mounted), and pair up only together.
         named: dict[str, set[str]] = {TRANSPORT_ROLE: set(), HTTP_ROLE: set()}
-        for kind, name, role, ca_to_eck in _eck_refs(es):
+        trust: set[str] = set()
+        for kind, name, role, how in _eck_refs(es):
             urn = objects.get((kind, key[0], name))
             if urn is None:
                 continue
             if role == TRANSPORT_ROLE:
                 eck_transport.add(urn)
-            if ca_to_eck:
+            if how == CA_TO_ECK:
                 found[(urn, role)] = Consumer(urn, eck_cluster, role, frozenset({urn}), True)
-            else:
-                named[role].add(urn)
+                continue
+            named[role].add(urn)
+            if how == TRUST:
+                trust.add(urn)
         for role, sources in named.items():
             if sources:
-                found[(es.urn, role)] = Consumer(es.urn, eck_cluster, role, frozenset(sources))
+                found[(es.urn, role)] = Consumer(
+                    es.urn, eck_cluster, role, frozenset(sources),
+                    trust=frozenset(trust) if role == TRANSPORT_ROLE else frozenset(),
+                )
     for node in graph.nodes.values():
         bundle = tokens.is_bundle(node.type, node.props)
         # An Elasticsearch resource's material is what the objects it names carry (above):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record
 
 from . import fixtures as f
@@ -88,6 +90,56 @@ def test_clusters_at_the_stack_root_with_unknown_settings_are_not_judged(
         **r.properties["files"], "elasticsearch.yml": {"content": UNKNOWN, "mode": "0644"}}})
         if r.type == f.BUNDLE else r for r in records]
     assert stack(analyzer, unknown) == set()
+
+
+def _eck_trusting(es_name: str, material: Pki, ca_pem: str) -> list[Record]:
+    """Per-node ECK whose certificateAuthorities ConfigMap holds `ca_pem` as literal text."""
+    certs, trust, es = eck_per_node(es_name, material)
+    literal = f.config_map(trust.name, {"ca.crt": ca_pem})
+    return [certs, literal, es]
+
+
+@pytest.mark.parametrize(("ca_pem", "problem"), [
+    (pems.public_root(), "is a public root CA"), (pems.EXPIRED_CA, "expired on"),
+    (pems.NOT_A_CA, "lacks basicConstraints CA:true"),
+], ids=["public-root", "expired", "not-a-ca"])
+def test_eck_trust_config_map_with_an_unfit_ca(
+    analyzer: PolicyAnalyzer, ca_pem: str, problem: str
+) -> None:
+    a = pki("a")
+    records = [*a.records, *_eck_trusting("es-a", a, ca_pem)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert {d.urn for d in diagnostics} == {records[-2].urn}
+    assert any("es-a-transport-pki-ca data[ca.crt]: '" in d.message and problem in d.message
+               for d in diagnostics)
+
+
+def test_eck_trust_config_map_with_a_private_ca_passes(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    assert stack(analyzer, [*a.records, *_eck_trusting("es-a", a, pems.PRIVATE_CA)]) == set()
+
+
+def test_eck_clusters_trusting_one_literal_ca(analyzer: PolicyAnalyzer) -> None:
+    a, b = pki("a"), pki("b")
+    records = [*a.records, *b.records, *_eck_trusting("es-a", a, pems.PRIVATE_CA),
+               *_eck_trusting("es-b", b, pems.PRIVATE_CA)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert "shared by clusters ['search/es-a', 'search/es-b']" in diagnostics[0].message
+
+
+def test_eck_trust_config_map_holding_another_clusters_ca_by_value(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """A literal CA PEM that is a CA resource's known certPem is that CA resource."""
+    a, b = pki("a"), pki("b")
+    a_ca = dataclasses.replace(a.ca, outputs={**a.ca.properties, "certPem": pems.PRIVATE_CA})
+    records = [a.ca_key, a_ca, *a.records[2:], *b.records, *eck_per_node("es-a", a),
+               *_eck_trusting("es-b", b, pems.PRIVATE_CA)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert [d.urn for d in diagnostics] == [a.ca.urn]
 
 
 def test_serverauth_only_transport_cert(analyzer: PolicyAnalyzer) -> None:
