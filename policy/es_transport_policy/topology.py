@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from . import tokens
@@ -172,6 +173,8 @@ def _bundle_layers(graph: StackGraph, node: Node, deps: set[str]) -> dict[str, s
     material) stay transport's."""
     files = {"files": node.props.get("files")}
     http = {e.key for e in referenced_entries(node.type, files, lambda s: s.startswith(HTTP))}
+    if not http:  # the usual bundle: not a word about HTTP in `files`
+        return {TRANSPORT_ROLE: deps}
     http_only = http - {
         e.key for e in referenced_entries(node.type, files, lambda s: s.startswith(TRANSPORT))
     }
@@ -207,7 +210,10 @@ def _bundle_layers(graph: StackGraph, node: Node, deps: set[str]) -> dict[str, s
     return sides
 
 
-def consumers(graph: StackGraph) -> list[Consumer]:
+@lru_cache(maxsize=1)
+def consumers(graph: StackGraph) -> tuple[Consumer, ...]:
+    """Every stack rule asks, once per AnalyzeStack (a graph per request: adapters._graph),
+    hence the cache of the last graph's answer (by identity; rules only read it)."""
     objects = {
         (n.type, *key): n.urn
         for n in graph.of_type(tokens.SECRET, tokens.CONFIG_MAP)
@@ -270,4 +276,4 @@ def consumers(graph: StackGraph) -> list[Consumer]:
         for role, sources in layers.items():
             if sources or role == TRANSPORT_ROLE:
                 found[(node.urn, role)] = Consumer(node.urn, cluster, role, frozenset(sources))
-    return list(found.values())
+    return tuple(found.values())

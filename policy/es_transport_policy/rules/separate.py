@@ -45,7 +45,7 @@ def _material(graph: StackGraph, urn: str, prefix: str) -> set[str]:
 
 
 def _undecided_http_signed_by_transport_ca(
-    chains: Chains, users: list[Consumer], either: Consumer, transport_roots: set[str]
+    chains: Chains, users: tuple[Consumer, ...], either: Consumer, transport_roots: set[str]
 ) -> Finding | None:
     """A bundle whose HTTP-only files' content is unknown: its HTTP certificate is one of its
     undecided node certificates. The finding is certain when each of them, taken as the HTTP
