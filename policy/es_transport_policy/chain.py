@@ -1,12 +1,15 @@
 """Who signed whom and which key belongs to which certificate, from property dependencies.
 
 `LocallySignedCert.caCertPem` depends on the issuing certificate resource; a literal
-`caCertPem` (no dependency) is an external CA, identified by its fingerprint (`pem:<sha256>`).
+`caCertPem` (no dependency) is an external CA, identified by its fingerprint (`pem:<sha256>`)
+unless a certificate resource's known `certPem` is that very certificate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Iterable
+
+from cryptography import x509
 
 from . import certs, tokens
 from .graph import Node, StackGraph
@@ -17,6 +20,7 @@ from .values import is_unknown
 class Chains:
     def __init__(self, graph: StackGraph) -> None:
         self.graph = graph
+        self._by_fingerprint: dict[str, str] | None = None
 
     def _first(self, node: Node, props: tuple[str, ...], types: tuple[str, ...]) -> str | None:
         for prop in props:
@@ -45,7 +49,20 @@ class Chains:
             return issuer
         pem = node.props.get("caCertPem")
         found = certificates(pem) if isinstance(pem, str) and not is_unknown(pem) else []
-        return f"pem:{fingerprint(found[0])}" if found else None
+        return self.ca_id(found[0]) if found else None
+
+    def ca_id(self, cert: x509.Certificate) -> str:
+        """A CA given as PEM text: the certificate resource whose known `certPem` it is, else
+        `pem:<sha256>` (an external CA)."""
+        if self._by_fingerprint is None:
+            self._by_fingerprint = {
+                fingerprint(found[0]): node.urn
+                for node in self.graph.of_type(*tokens.CERTS)
+                if isinstance(pem := node.props.get("certPem"), str)
+                and (found := certificates(pem))
+            }
+        digest = fingerprint(cert)
+        return self._by_fingerprint.get(digest, f"pem:{digest}")
 
     def root(self, cert_urn: str) -> str:
         """The self-signed (or external) CA at the top of a certificate's chain."""
@@ -64,20 +81,21 @@ class Chains:
         algorithm = node.props.get("algorithm") if node else None
         return isinstance(algorithm, str) and algorithm.upper() == "RSA"
 
-    # `via`: only what reaches `urn` through these of its properties (None: all of them).
+    # `sources`: the resources whose material reaches a consumer (topology.Consumer.sources).
 
-    def certs_used_by(self, urn: str, via: Collection[str] | None = None) -> set[str]:
-        return {u for u in self.graph.closure(urn, via=via) if self._type(u) in tokens.CERTS}
+    def certs_used_by(self, sources: Iterable[str]) -> set[str]:
+        return {u for u in self.graph.reach(sources) if self._type(u) in tokens.CERTS}
 
-    def keys_delivered_to(self, urn: str, via: Collection[str] | None = None) -> set[str]:
-        """PrivateKeys whose PEM reaches `urn` (not merely through a certificate or CSR)."""
-        reach = self.graph.closure(urn, stop=tokens.TLS_MATERIAL, via=via)
+    def keys_delivered_to(self, sources: Iterable[str]) -> set[str]:
+        """PrivateKeys whose PEM reaches the consumer (not merely through a certificate or
+        CSR)."""
+        reach = self.graph.reach(sources, stop=tokens.TLS_MATERIAL)
         return {u for u in reach if self._type(u) == tokens.PRIVATE_KEY}
 
-    def node_certs(self, urn: str, via: Collection[str] | None = None) -> set[str]:
-        """Certificates delivered to `urn` together with their own key."""
-        keys = self.keys_delivered_to(urn, via)
-        return {c for c in self.certs_used_by(urn, via) if self.key_of(c) in keys}
+    def node_certs(self, sources: Iterable[str]) -> set[str]:
+        """Certificates delivered to the consumer together with their own key."""
+        keys = self.keys_delivered_to(sources)
+        return {c for c in self.certs_used_by(sources) if self.key_of(c) in keys}
 
     def _type(self, urn: str) -> str | None:
         node = self.graph.get(urn)

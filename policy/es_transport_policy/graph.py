@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,23 +60,16 @@ class StackGraph:
     def get(self, urn: str) -> Node | None:
         return self.nodes.get(urn)
 
-    def closure(
-        self, urn: str, stop: frozenset[str] = frozenset(), via: Collection[str] | None = None
-    ) -> set[str]:
-        """Every resource `urn` depends on, transitively; types in `stop` are included but
-        not followed. `via`: only through these properties of `urn` itself (None: all)."""
-        seen: set[str] = set()
-        todo = [urn]
+    def reach(self, starts: Iterable[str], stop: frozenset[str] = frozenset()) -> set[str]:
+        """`starts` and every resource they depend on, transitively; types in `stop` are
+        included but not followed."""
+        seen = set(starts)
+        todo = list(seen)
         while todo:
             node = self.nodes.get(todo.pop())
-            if node is None:
+            if node is None or node.type in stop:
                 continue
-            deps = node.all_deps()
-            if via is not None and node.urn == urn:
-                deps = {d for prop in via for d in node.deps_of(prop)}
-            for dep in deps - seen:
+            for dep in node.all_deps() - seen:
                 seen.add(dep)
-                target = self.nodes.get(dep)
-                if target is not None and target.type not in stop:
-                    todo.append(dep)
+                todo.append(dep)
         return seen

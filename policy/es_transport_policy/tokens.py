@@ -11,6 +11,7 @@ CERT_REQUEST = "tls:index/certRequest:CertRequest"
 CERTS = (SELF_SIGNED_CERT, LOCALLY_SIGNED_CERT)
 TLS_MATERIAL = frozenset({PRIVATE_KEY, SELF_SIGNED_CERT, LOCALLY_SIGNED_CERT, CERT_REQUEST})
 
+STACK = "pulumi:pulumi:Stack"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SECRET = "kubernetes:core/v1:Secret"
 ECK_GROUP = "kubernetes:elasticsearch.k8s.elastic.co/"

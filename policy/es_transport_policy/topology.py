@@ -1,41 +1,63 @@
 """Who uses what: transport/HTTP consumers, clusters, and who signed whom (stack policies).
 
-A *consumer* is a resource that delivers TLS material to Elasticsearch:
-* Secrets/ConfigMaps an ECK `Elasticsearch` references for transport
-  (`spec.transport.tls.certificate.secretName`, `certificateAuthorities.configMapName`, pod
-  volumes mounted where `xpack.security.transport.ssl.*` paths point) or for HTTP
-  (`spec.http.tls.certificate.secretName`, volumes under `xpack.security.http.ssl.*` paths);
+A *consumer* is a resource that delivers TLS material to Elasticsearch, for one layer:
+* an ECK `Elasticsearch`, through the Secrets/ConfigMaps it references for transport
+  (`certificateAuthorities.configMapName`, pod volumes mounted where
+  `xpack.security.transport.ssl.*` paths point) or for HTTP
+  (`spec.http.tls.certificate.secretName`, volumes under `xpack.security.http.ssl.*` paths),
+  all of a layer's objects together (a certificate and its key may come from two of them);
+  the ca-to-eck Secret (`spec.transport.tls.certificate.secretName`) is a consumer of its own;
 * the project's VM bundles (dynamic resources with `files`): transport consumers, and HTTP
-  consumers too when they carry `httpFiles` (each role judged through its own properties);
+  consumers too when they carry `httpFiles` (each role judged through its own properties) or
+  put files named by `xpack.security.http.ssl.*` settings into `files` (see `_bundle_layers`);
 * any Secret/ConfigMap whose elasticsearch.yml has transport TLS settings.
-Its *cluster* is the ECK resource's namespace/name, a bundle's `cluster` input, else the
-consumer's parent component (else the consumer itself).
+Its *cluster* is the ECK resource's namespace/name (ECK sets `cluster.name` to the resource's
+name), else see `_cluster_of`.
 """
 
 from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from . import tokens
-from .documents import flatten, settings_documents
+from .chain import Chains
+from .documents import entries, flatten, referenced_entries, settings_documents
 from .graph import Node, StackGraph
+from .pem import certificates, fingerprint, private_key_blocks
 from .values import as_list, as_map, path
 
 TRANSPORT = "xpack.security.transport.ssl."
 HTTP = "xpack.security.http.ssl."
 ECK_CONFIG_DIR = "/usr/share/elasticsearch/config"
+CLUSTER_NAME = "cluster.name"
+DEFAULT_CLUSTER_NAME = "elasticsearch"  # Elasticsearch's, when elasticsearch.yml sets none
+
+
+TRANSPORT_ROLE, HTTP_ROLE = "transport", "http"
+# A bundle's material that serves HTTP or transport, not known which (content unknown at
+# preview): no layer's checks judge it, es-transport-separate reasons over both outcomes.
+EITHER_ROLE = "either"
+CA_TO_ECK, TRUST, MOUNTED = "ca-to-eck", "trust", "mounted"  # how ECK uses an object
+ECK_TRUST_KEY = "ca.crt"
+PEM_OUTPUTS = {
+    tokens.PRIVATE_KEY: ("privateKeyPem", "privateKeyPemPkcs8"),
+    **{cert: ("certPem",) for cert in tokens.CERTS},
+}
 
 
 @dataclass(frozen=True)
 class Consumer:
     urn: str
-    cluster: str
-    role: str  # "transport" or "http"
+    cluster: str | None  # None: not known (no cross-cluster verdict)
+    role: str  # TRANSPORT_ROLE, HTTP_ROLE or EITHER_ROLE
+    # The resources whose material (with all they depend on) reaches Elasticsearch this way.
+    sources: frozenset[str]
     ca_to_eck: bool = False
-    # The consumer's properties that carry this role's material (None: all of them).
-    via: tuple[str, ...] | None = None
+    # ECK trust ConfigMaps among `sources`: their `ca.crt` holds CA PEMs every node trusts.
+    trust: frozenset[str] = frozenset()
 
 
 def _k8s_key(node: Node) -> tuple[str, str] | None:
@@ -78,22 +100,23 @@ def _mounted_objects(node_set: Any, prefix: str) -> list[tuple[str, str]]:
     return found
 
 
-def _eck_refs(es: Node) -> list[tuple[str, str, str, bool]]:
-    """(kind, name, role, ca_to_eck) of the objects an Elasticsearch resource references."""
+def _eck_refs(es: Node) -> list[tuple[str, str, str, str]]:
+    """(kind, name, role, how) of the objects an Elasticsearch resource references, `how`
+    CA_TO_ECK, TRUST (`ca.crt` holds CAs every node trusts for transport) or MOUNTED."""
     spec = es.props.get("spec")
-    refs: list[tuple[str, str, str, bool]] = []
+    refs: list[tuple[str, str, str, str]] = []
     ca_secret = path(spec, "transport", "tls", "certificate", "secretName")
     if isinstance(ca_secret, str):
-        refs.append((tokens.SECRET, ca_secret, "transport", True))
+        refs.append((tokens.SECRET, ca_secret, TRANSPORT_ROLE, CA_TO_ECK))
     trust = path(spec, "transport", "tls", "certificateAuthorities", "configMapName")
     if isinstance(trust, str):
-        refs.append((tokens.CONFIG_MAP, trust, "transport", False))
+        refs.append((tokens.CONFIG_MAP, trust, TRANSPORT_ROLE, TRUST))
     http_secret = path(spec, "http", "tls", "certificate", "secretName")
     if isinstance(http_secret, str):
-        refs.append((tokens.SECRET, http_secret, "http", False))
+        refs.append((tokens.SECRET, http_secret, HTTP_ROLE, MOUNTED))
     for node_set in as_list(path(spec, "nodeSets")):
-        refs += [(k, n, "transport", False) for k, n in _mounted_objects(node_set, TRANSPORT)]
-        refs += [(k, n, "http", False) for k, n in _mounted_objects(node_set, HTTP)]
+        refs += [(k, n, TRANSPORT_ROLE, MOUNTED) for k, n in _mounted_objects(node_set, TRANSPORT)]
+        refs += [(k, n, HTTP_ROLE, MOUNTED) for k, n in _mounted_objects(node_set, HTTP)]
     return refs
 
 
@@ -104,57 +127,153 @@ def _has_transport_yml(node: Node) -> bool:
     )
 
 
-def _cluster_of(node: Node, bundle: bool) -> str:
-    """An Elasticsearch resource is its own cluster (namespace/name, as for the objects it
-    references); a bundle names its cluster; anything else belongs to its parent component."""
-    key = _k8s_key(node) if tokens.is_elasticsearch(node.type) else None
-    if key is not None:
-        return "/".join(key)
+def _cluster_of(node: Node, bundle: bool) -> str | None:
+    """A bundle's `cluster` input; else the `cluster.name` its elasticsearch.yml sets; else its
+    parent component, never the stack (every top-level resource of a program is its child);
+    else, its settings known, Elasticsearch's default cluster name; else unknown (None)."""
     cluster = node.props.get("cluster") if bundle else None
-    return cluster if isinstance(cluster, str) else node.parent or node.urn
+    if isinstance(cluster, str):
+        return cluster
+    docs = settings_documents(node.type, node.props)
+    for doc in docs:
+        name = doc.settings.get(CLUSTER_NAME) if isinstance(doc.settings, dict) else None
+        if isinstance(name, str):
+            return name
+    if node.parent is not None and _urn_type(node.parent) != tokens.STACK:
+        return node.parent
+    if docs and all(isinstance(doc.settings, dict) for doc in docs):
+        return DEFAULT_CLUSTER_NAME
+    return None
 
 
-def consumers(graph: StackGraph) -> list[Consumer]:
+def _urn_type(urn: str) -> str:
+    """The type of a URN's resource (`urn:pulumi:<stack>::<project>::<parent$type>::<name>`)."""
+    parts = urn.split("::")
+    return parts[2].rsplit("$", 1)[-1] if len(parts) > 3 else ""
+
+
+def _pem_material(text: str) -> frozenset[str]:
+    """Certificate fingerprints and private-key bodies in a PEM text."""
+    return frozenset({fingerprint(c) for c in certificates(text)} | private_key_blocks(text))
+
+
+def _output_material(node: Node) -> frozenset[str] | None:
+    """What a certificate or key resource's PEM outputs hold (None: not known)."""
+    texts = [node.props.get(name) for name in PEM_OUTPUTS[node.type]]
+    known = [t for t in texts if isinstance(t, str)]
+    return frozenset().union(*map(_pem_material, known)) if known else None
+
+
+def _bundle_layers(graph: StackGraph, node: Node, deps: set[str]) -> dict[str, set[str]]:
+    """A bundle's transport-side dependencies by layer. A bundle may put HTTP files into
+    `files`: files named by `xpack.security.http.ssl.*` settings alone are HTTP's, the others
+    transport's. A certificate or key goes where its PEM is found (known contents); one found
+    in no HTTP-only file is transport's once every HTTP-only file is known; else it stays
+    undecided (EITHER_ROLE). A certificate and its key go together; other resources (not TLS
+    material) stay transport's."""
+    files = {"files": node.props.get("files")}
+    http = {e.key for e in referenced_entries(node.type, files, lambda s: s.startswith(HTTP))}
+    if not http:  # the usual bundle: not a word about HTTP in `files`
+        return {TRANSPORT_ROLE: deps}
+    http_only = http - {
+        e.key for e in referenced_entries(node.type, files, lambda s: s.startswith(TRANSPORT))
+    }
+    if not http_only:
+        return {TRANSPORT_ROLE: deps}
+    contents = [(e.key in http_only, e.text) for e in entries(node.type, files)]
+    http_known = [_pem_material(t) for own, t in contents if own and isinstance(t, str)]
+    other_known = [_pem_material(t) for own, t in contents if not own and isinstance(t, str)]
+    http_unknown = any(own and not isinstance(t, str) for own, t in contents)
+    layers: dict[str, frozenset[str] | None] = {}
+    for dep in deps:
+        target = graph.get(dep)
+        if target is None or target.type not in PEM_OUTPUTS:
+            layers[dep] = frozenset({TRANSPORT_ROLE})
+            continue
+        material = _output_material(target) or frozenset()
+        in_http = any(material & m for m in http_known)
+        if any(material & m for m in other_known):
+            layers[dep] = frozenset({TRANSPORT_ROLE, *([HTTP_ROLE] if in_http else [])})
+        elif in_http:
+            layers[dep] = frozenset({HTTP_ROLE})
+        else:
+            layers[dep] = frozenset({TRANSPORT_ROLE}) if material and not http_unknown else None
+    chains = Chains(graph)
+    for cert in [d for d in deps if d in graph.nodes and graph.nodes[d].type in tokens.CERTS]:
+        key = chains.key_of(cert)
+        if key in layers and (layers[cert] is None) != (layers[key] is None):
+            layers[cert] = layers[key] = layers[cert] or layers[key]
+    sides: dict[str, set[str]] = {TRANSPORT_ROLE: set()}
+    for dep, roles in layers.items():
+        for role in roles or (EITHER_ROLE,):
+            sides.setdefault(role, set()).add(dep)
+    return sides
+
+
+@lru_cache(maxsize=1)
+def consumers(graph: StackGraph) -> tuple[Consumer, ...]:
+    """Every stack rule asks, once per AnalyzeStack (a graph per request: adapters._graph),
+    hence the cache of the last graph's answer (by identity; rules only read it)."""
     objects = {
         (n.type, *key): n.urn
         for n in graph.of_type(tokens.SECRET, tokens.CONFIG_MAP)
         if (key := _k8s_key(n)) is not None
     }
     found: dict[tuple[str, str], Consumer] = {}
+    eck_transport: set[str] = set()
     for es in (n for n in graph.nodes.values() if tokens.is_elasticsearch(n.type)):
         key = _k8s_key(es)
         if key is None:
             continue
-        for kind, name, role, ca_to_eck in _eck_refs(es):
+        eck_cluster = "/".join(key)
+        # One consumer per role: a node's certificate and key may come from different objects
+        # (a ConfigMap and a Secret, both mounted), and pair up only together.
+        named: dict[str, set[str]] = {TRANSPORT_ROLE: set(), HTTP_ROLE: set()}
+        trust: set[str] = set()
+        for kind, name, role, how in _eck_refs(es):
             urn = objects.get((kind, key[0], name))
-            if urn is not None:
-                found[(urn, role)] = Consumer(urn, "/".join(key), role, ca_to_eck)
+            if urn is None:
+                continue
+            if role == TRANSPORT_ROLE:
+                eck_transport.add(urn)
+            if how == CA_TO_ECK:
+                found[(urn, role)] = Consumer(urn, eck_cluster, role, frozenset({urn}), True)
+                continue
+            named[role].add(urn)
+            if how == TRUST:
+                trust.add(urn)
+        for role, sources in named.items():
+            if sources:
+                found[(es.urn, role)] = Consumer(
+                    es.urn, eck_cluster, role, frozenset(sources),
+                    trust=frozenset(trust) if role == TRANSPORT_ROLE else frozenset(),
+                )
     for node in graph.nodes.values():
         bundle = tokens.is_bundle(node.type, node.props)
-        if (node.urn, "transport") in found or not (bundle or _has_transport_yml(node)):
+        # An Elasticsearch resource's material is what the objects it names carry (above):
+        # its `spec` also depends on every object it names by Output, HTTP ones included.
+        if (
+            tokens.is_elasticsearch(node.type)
+            or node.urn in eck_transport
+            or not (bundle or _has_transport_yml(node))
+        ):
             continue
         cluster = _cluster_of(node, bundle)
-        if bundle and as_map(node.props.get(tokens.BUNDLE_HTTP_FILES)):
-            transport_props = tuple(
-                p for p in node.property_dependencies if p != tokens.BUNDLE_HTTP_FILES
-            )
-            found[(node.urn, "transport")] = Consumer(
-                node.urn, cluster, "transport", via=transport_props
-            )
-            found[(node.urn, "http")] = Consumer(
-                node.urn, cluster, "http", via=(tokens.BUNDLE_HTTP_FILES,)
+        if not bundle:
+            found[(node.urn, TRANSPORT_ROLE)] = Consumer(
+                node.urn, cluster, TRANSPORT_ROLE, frozenset({node.urn})
             )
             continue
-        found[(node.urn, "transport")] = Consumer(
-            node.urn, cluster, "transport", via=_property_deps(node)
-        )
-    return list(found.values())
-
-
-def _property_deps(node: Node) -> tuple[str, ...] | None:
-    """An Elasticsearch resource's material arrives through its properties; its other
-    dependencies (`depends_on` on the Secrets it names, HTTP ones included) only order its
-    creation, and those Secrets are consumers judged on their own."""
-    if tokens.is_elasticsearch(node.type):
-        return tuple(node.property_dependencies)
-    return None
+        # `httpFiles` carries HTTP material only; everything else the bundle depends on
+        # arrives through `files`, named by either layer's settings.
+        http_deps = set(node.deps_of(tokens.BUNDLE_HTTP_FILES))
+        deps = (set(node.dependencies) - http_deps).union(*(
+            urns for prop, urns in node.property_dependencies.items()
+            if prop != tokens.BUNDLE_HTTP_FILES
+        ))
+        layers = _bundle_layers(graph, node, deps)
+        layers[HTTP_ROLE] = layers.get(HTTP_ROLE, set()) | http_deps
+        for role, sources in layers.items():
+            if sources or role == TRANSPORT_ROLE:
+                found[(node.urn, role)] = Consumer(node.urn, cluster, role, frozenset(sources))
+    return tuple(found.values())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record
 
 from . import fixtures as f
@@ -13,6 +15,7 @@ from .scenarios import Pki, eck_ca_to_eck, eck_per_node, pki, vm_bundle
 from .verdicts import verdicts
 
 M, A = "mandatory", "advisory"
+T = f.TRANSPORT
 
 
 def stack(analyzer: PolicyAnalyzer, records: list[Record]) -> set[tuple[str, str]]:
@@ -44,6 +47,99 @@ def test_clusters_sharing_an_external_ca_by_pem(analyzer: PolicyAnalyzer) -> Non
         files = {"certs/node.key": (UNKNOWN, "0600")}
         records += [key, request, cert, f.bundle(f"{name}-bundle", files, [key, cert], name)]
     assert stack(analyzer, records) == {("es-transport-ca-dedicated", M)}
+
+
+def _at_stack_root(nodes: dict[str, str | None], *, shared_ca: bool = True) -> list[Record]:
+    """A hand-written program: a VM bundle per node (elasticsearch.yml naming the node's
+    `cluster.name`, or none; no `cluster` input), every resource a child of the stack."""
+    ca = pki("ca")
+    records: list[Record] = [ca.ca_key, ca.ca]
+    for node, cluster_name in nodes.items():
+        material = pki(node, ca=(ca.ca_key, ca.ca) if shared_ca else None)
+        settings = {"cluster.name": cluster_name} if cluster_name else {}
+        files = {"elasticsearch.yml": (f.yml(f.good_vm_settings(**settings)), "0644"),
+                 "certs/node.key": (UNKNOWN, "0600"), "certs/node.crt": (UNKNOWN, "0644"),
+                 "certs/ca.crt": (UNKNOWN, "0644")}
+        bundle = f.bundle(f"{node}-bundle", files, [material.node_key, material.cert,
+                                                    material.ca])
+        records += [*(material.records if not shared_ca else material.records[2:]), bundle]
+    root = f.record("pulumi:pulumi:Stack", "es-transport-pki-test", {})
+    return [root, *(dataclasses.replace(r, parent=root.urn) for r in records)]
+
+
+def test_clusters_at_the_stack_root_sharing_a_ca(analyzer: PolicyAnalyzer) -> None:
+    records = _at_stack_root({"a-1": "logs-a", "b-1": "logs-b"})
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert "shared by clusters ['logs-a', 'logs-b']" in diagnostics[0].message
+
+
+def test_one_cluster_at_the_stack_root_passes(analyzer: PolicyAnalyzer) -> None:
+    assert stack(analyzer, _at_stack_root({"a-1": "logs", "a-2": "logs"})) == set()
+    # No cluster.name: Elasticsearch's default, one cluster.
+    assert stack(analyzer, _at_stack_root({"a-1": None, "a-2": None})) == set()
+    assert stack(analyzer, _at_stack_root({"a-1": "logs-a", "b-1": "logs-b"},
+                                          shared_ca=False)) == set()
+
+
+def test_clusters_at_the_stack_root_with_unknown_settings_are_not_judged(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    records = _at_stack_root({"a-1": "logs-a", "b-1": "logs-b"})
+    unknown = [dataclasses.replace(r, properties={**r.properties, "files": {
+        **r.properties["files"], "elasticsearch.yml": {"content": UNKNOWN, "mode": "0644"}}})
+        if r.type == f.BUNDLE else r for r in records]
+    assert stack(analyzer, unknown) == set()
+
+
+def _eck_trusting(es_name: str, material: Pki, ca_pem: str) -> list[Record]:
+    """Per-node ECK whose certificateAuthorities ConfigMap holds `ca_pem` as literal text."""
+    certs, trust, es = eck_per_node(es_name, material)
+    literal = f.config_map(trust.name, {"ca.crt": ca_pem})
+    return [certs, literal, es]
+
+
+@pytest.mark.parametrize(("ca_pem", "problem"), [
+    (pems.public_root(), "is a public root CA"), (pems.EXPIRED_CA, "expired on"),
+    (pems.NOT_A_CA, "lacks basicConstraints CA:true"),
+], ids=["public-root", "expired", "not-a-ca"])
+def test_eck_trust_config_map_with_an_unfit_ca(
+    analyzer: PolicyAnalyzer, ca_pem: str, problem: str
+) -> None:
+    a = pki("a")
+    records = [*a.records, *_eck_trusting("es-a", a, ca_pem)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert {d.urn for d in diagnostics} == {records[-2].urn}
+    assert any("es-a-transport-pki-ca data[ca.crt]: '" in d.message and problem in d.message
+               for d in diagnostics)
+
+
+def test_eck_trust_config_map_with_a_private_ca_passes(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    assert stack(analyzer, [*a.records, *_eck_trusting("es-a", a, pems.PRIVATE_CA)]) == set()
+
+
+def test_eck_clusters_trusting_one_literal_ca(analyzer: PolicyAnalyzer) -> None:
+    a, b = pki("a"), pki("b")
+    records = [*a.records, *b.records, *_eck_trusting("es-a", a, pems.PRIVATE_CA),
+               *_eck_trusting("es-b", b, pems.PRIVATE_CA)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert "shared by clusters ['search/es-a', 'search/es-b']" in diagnostics[0].message
+
+
+def test_eck_trust_config_map_holding_another_clusters_ca_by_value(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """A literal CA PEM that is a CA resource's known certPem is that CA resource."""
+    a, b = pki("a"), pki("b")
+    a_ca = dataclasses.replace(a.ca, outputs={**a.ca.properties, "certPem": pems.PRIVATE_CA})
+    records = [a.ca_key, a_ca, *a.records[2:], *b.records, *eck_per_node("es-a", a),
+               *_eck_trusting("es-b", b, pems.PRIVATE_CA)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert [d.urn for d in diagnostics] == [a.ca.urn]
 
 
 def test_serverauth_only_transport_cert(analyzer: PolicyAnalyzer) -> None:
@@ -91,6 +187,80 @@ def test_transport_ca_signs_an_http_certificate(analyzer: PolicyAnalyzer) -> Non
     assert stack(analyzer, records) == {("es-transport-separate", M)}
 
 
+def _eck_cert_and_key_apart(material: Pki) -> list[Record]:
+    """Per-node ECK where each pod's certificate comes from a mounted ConfigMap and its key
+    from a mounted Secret, each named by transport.ssl.certificate / transport.ssl.key."""
+    keys = f.secret("es-a-keys", {"pod-0.tls.key": UNKNOWN}, [material.node_key])
+    crts = f.config_map("es-a-crts", {"pod-0.tls.crt": UNKNOWN}, [material.cert])
+    trust = f.config_map("es-a-ca", {"ca.crt": UNKNOWN}, [material.ca])
+    config_dir = "/usr/share/elasticsearch/config"
+    node_set = f.node_set({T + "key": config_dir + "/keys/${POD_NAME}.tls.key",
+                           T + "certificate": config_dir + "/crts/${POD_NAME}.tls.crt"})
+    node_set["podTemplate"] = {"spec": {
+        "volumes": [{"name": "k", "secret": {"secretName": keys.name}},
+                    {"name": "c", "configMap": {"name": crts.name}}],
+        "containers": [{"name": "elasticsearch", "volumeMounts": [
+            {"name": "k", "mountPath": config_dir + "/keys"},
+            {"name": "c", "mountPath": config_dir + "/crts"}]}]}}
+    es = f.elasticsearch("es-a", {"version": "9.1.0", "transport": {"tls": {
+        "selfSignedCertificates": {"disabled": True},
+        "certificateAuthorities": {"configMapName": trust.name}}}, "nodeSets": [node_set]})
+    return [keys, crts, trust, es]
+
+
+def test_eck_cert_and_key_from_different_objects_are_a_node_certificate(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    a = pki("a", allowedUses=["digital_signature", "server_auth"])
+    diagnostics = analyzer.analyze_stack([*a.records, *_eck_cert_and_key_apart(a)])
+    assert verdicts(diagnostics) == {("es-transport-eku", M)}
+    assert "delivered by urn:pulumi:test::es-transport-pki::kubernetes:elasticsearch" in (
+        diagnostics[0].message)
+
+
+def test_eck_cert_and_key_from_different_objects_pass(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    assert stack(analyzer, [*a.records, *_eck_cert_and_key_apart(a)]) == set()
+
+
+def _http_pki(prefix: str) -> tuple[list[Record], Record]:
+    """An HTTP certificate from its own CA, serverAuth-only as public/org CAs issue them, and
+    the Secret that carries it: (records, Secret)."""
+    ca_key = f.ca_key(f"{prefix}-http-ca-key")
+    ca = f.ca_cert(f"{prefix}-http-ca", ca_key)
+    key = f.private_key(f"{prefix}-http-key")
+    request = f.csr(f"{prefix}-http-csr", key)
+    cert = f.node_cert(f"{prefix}-http-cert", request, ca, ca_key,
+                       allowedUses=["digital_signature", "key_encipherment", "server_auth"])
+    http = f.secret(f"{prefix}-http", {"tls.crt": UNKNOWN, "tls.key": UNKNOWN}, [key, cert])
+    return [ca_key, ca, key, request, cert, http], http
+
+
+def _spec_names_by_output(records: list[Record]) -> list[Record]:
+    """The usual hand-written idiom: `spec` names its Secrets/ConfigMaps through Outputs
+    (`secret.metadata.name`), so `spec` depends on every object it names, HTTP ones too."""
+    es = records[-1]
+    named = [r.urn for r in records[:-1]]
+    return [*records[:-1], dataclasses.replace(
+        es, dependencies=named, property_dependencies={"spec": named})]
+
+
+def test_eck_spec_naming_its_http_secret_by_output_passes(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a")
+    http_records, http = _http_pki("es-a")
+    eck = _spec_names_by_output([http, *eck_per_node("es-a", a, http_secret=http)])
+    assert stack(analyzer, [*a.records, *http_records[:-1], *eck]) == set()
+
+
+def test_eck_spec_by_output_still_judges_the_transport_secret(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a", allowedUses=["digital_signature", "server_auth"])
+    http_records, http = _http_pki("es-a")
+    eck = _spec_names_by_output([http, *eck_per_node("es-a", a, http_secret=http)])
+    diagnostics = analyzer.analyze_stack([*a.records, *http_records[:-1], *eck])
+    assert verdicts(diagnostics) == {("es-transport-eku", M)}
+    assert {d.urn for d in diagnostics} == {a.cert.urn}
+
+
 def test_bundle_naming_one_key_for_http_and_transport(analyzer: PolicyAnalyzer) -> None:
     settings = f.good_vm_settings(**{"xpack.security.http.ssl.key": "certs/node.key"})
     files = {"elasticsearch.yml": (f.yml(settings), "0644"),
@@ -129,6 +299,85 @@ def test_bundle_naming_own_http_files_at_preview(analyzer: PolicyAnalyzer) -> No
     a = pki("a")
     bundle = _bundle_with_http(a, "certs/http.key", "certs/http.crt")
     assert analyzer.preview([*a.records, bundle]) == []
+
+
+def _http_in_files(a: Pki, http_ca: Record, http_ca_key: Record,
+                   contents: dict[str, str] | None = None) -> list[Record]:
+    """A VM bundle that puts its HTTP key and certificate (own key, issued by `http_ca`) into
+    `files`, not `httpFiles`: the HTTP material, then the bundle. `contents` (path → PEM)
+    makes those files' content known, as after an `up`; the rest stays unknown."""
+    key = f.private_key(f"{a.cert.name}-http-key")
+    request = f.csr(f"{a.cert.name}-http-csr", key)
+    cert = f.node_cert(f"{a.cert.name}-http-cert", request, http_ca, http_ca_key,
+                       allowedUses=["digital_signature", "key_encipherment", "server_auth"])
+    bundle = _bundle_with_http(a, "certs/http.key", "certs/http.crt")
+    files = dict(bundle.properties["files"])
+    for file, pem in (contents or {}).items():
+        files[file] = {**files[file], "content": pem}
+    bundle = f.bundle(bundle.name, {p: (v["content"], v["mode"]) for p, v in files.items()},
+                      [a.node_key, a.cert, a.ca, key, cert], cluster=a.cert.name)
+    return [key, request, cert, bundle]
+
+
+def _with_outputs(record: Record, **outputs: str) -> Record:
+    return dataclasses.replace(record, outputs={**record.properties, **outputs})
+
+
+def test_http_files_in_files_signed_by_the_transport_ca_at_preview(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """Contents unknown: whichever certificate serves HTTP, the transport CA signed it."""
+    a = pki("a")
+    http = _http_in_files(a, a.ca, a.ca_key)
+    diagnostics = [d for d in analyzer.preview([*a.records, *http])
+                   if d.enforcement_level == M]
+    assert verdicts(diagnostics) == {("es-transport-separate", M)}
+    assert [d.urn for d in diagnostics] == [http[-1].urn]
+    assert f"is signed by the transport CA {a.ca.urn}" in diagnostics[0].message
+
+
+def test_http_files_in_files_from_one_org_ca_for_two_clusters_pass(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """An organisation CA may sign both clusters' HTTP certificates (serverAuth-only): they
+    are neither transport certificates nor a shared transport CA."""
+    org_key = f.ca_key("org-ca-key")
+    org = f.ca_cert("org-ca", org_key)
+    records = [org_key, org]
+    for name in ("a", "b"):
+        material = pki(name)
+        records += [*material.records, *_http_in_files(material, org, org_key)]
+    assert stack(analyzer, records) == set()
+    assert [d for d in analyzer.preview(records) if d.enforcement_level == M] == []
+
+
+def _known_http_in_files(*, from_transport_ca: bool) -> list[Record]:
+    """After an `up`: every file's content known, each layer's key and certificate told apart
+    by content. The HTTP certificate is serverAuth-only, from the transport CA or from an
+    organisation CA."""
+    a = pki("a")
+    org_key = f.ca_key("org-ca-key")
+    org = f.ca_cert("org-ca", org_key)
+    issuer = (a.ca, a.ca_key) if from_transport_ca else (org, org_key)
+    key, request, cert, bundle = _http_in_files(a, *issuer, contents={
+        "certs/node.key": pems.NODE_KEY, "certs/node.crt": pems.NOT_A_CA,
+        "certs/http.key": pems.OTHER_KEY, "certs/http.crt": pems.EXPIRED_CA})
+    return [org_key, org, a.ca_key, a.ca,
+            _with_outputs(a.node_key, privateKeyPem=pems.NODE_KEY), a.request,
+            _with_outputs(a.cert, certPem=pems.NOT_A_CA),
+            _with_outputs(key, privateKeyPem=pems.OTHER_KEY), request,
+            _with_outputs(cert, certPem=pems.EXPIRED_CA), bundle]
+
+
+def test_known_http_files_in_files_are_judged_as_http(analyzer: PolicyAnalyzer) -> None:
+    assert stack(analyzer, _known_http_in_files(from_transport_ca=False)) == set()
+
+
+def test_known_http_file_in_files_signed_by_the_transport_ca(analyzer: PolicyAnalyzer) -> None:
+    records = _known_http_in_files(from_transport_ca=True)
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-separate", M)}
+    assert [d.urn for d in diagnostics] == [records[-2].urn]
 
 
 def test_ca_key_in_a_bundle(analyzer: PolicyAnalyzer) -> None:

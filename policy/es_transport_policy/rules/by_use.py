@@ -1,6 +1,7 @@
 """Stack rules on node certificates used for transport: INV-EKU and INV-LEAF (mandatory).
 
-A node certificate is one delivered to a transport consumer together with its own key. A
+A node certificate is one delivered to a transport consumer together with its own key (for ECK:
+through any of the objects the Elasticsearch resource names for transport). A
 self-signed CA delivered with its key is es-transport-ca-key-custody's finding, not ours.
 """
 
@@ -23,7 +24,7 @@ def _node_certs(graph: StackGraph) -> dict[str, str]:
     found: dict[str, str] = {}
     for consumer in consumers(graph):
         if consumer.role == "transport" and not consumer.ca_to_eck:
-            for cert in sorted(chains.node_certs(consumer.urn, consumer.via)):
+            for cert in sorted(chains.node_certs(consumer.sources)):
                 if not (chains.is_ca(cert) and chains.issuer(cert) is None):
                     found.setdefault(cert, consumer.urn)
     return found

@@ -61,7 +61,7 @@ def ca_key_custody(graph: StackGraph, _config: Mapping[str, Any]) -> list[Findin
     eck_ca = {c.urn for c in consumers(graph) if c.ca_to_eck}
     findings: list[Finding] = []
     for node in _holders(graph):
-        delivered = chains.keys_delivered_to(node.urn) & key_urns
+        delivered = chains.keys_delivered_to((node.urn,)) & key_urns
         held = any(
             isinstance(e.text, str) and private_key_blocks(e.text) & bodies
             for e in entries(node.type, node.props)

@@ -1,7 +1,9 @@
 """INV-SEPARATE (stack): no certificate or key serves both HTTP and transport, and the
 transport CA signs no HTTP certificate. Judged by dependencies (Kubernetes consumers) and, for
 a consumer whose settings name both layers' material, by the files each layer's settings name:
-first by path (resolved to the bundle's files, content not needed: preview), then by content."""
+first by path (resolved to the bundle's files, content not needed: preview), then by content.
+A bundle's material whose layer is undecided at preview (topology.EITHER_ROLE) is judged when
+every way of telling its HTTP certificate from its transport one gives the same verdict."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from ..documents import named_files, referenced_entries
 from ..findings import Finding
 from ..graph import StackGraph
 from ..pem import certificates, fingerprint, private_key_blocks
-from ..topology import HTTP, TRANSPORT, consumers
+from ..topology import EITHER_ROLE, HTTP, HTTP_ROLE, TRANSPORT, TRANSPORT_ROLE, Consumer, consumers
 
 OWN_MATERIAL = ("key", "certificate", "keystore.path")
 WHY = (
@@ -42,18 +44,49 @@ def _material(graph: StackGraph, urn: str, prefix: str) -> set[str]:
     return found
 
 
+def _undecided_http_signed_by_transport_ca(
+    chains: Chains, users: tuple[Consumer, ...], either: Consumer, transport_roots: set[str]
+) -> Finding | None:
+    """A bundle whose HTTP-only files' content is unknown: its HTTP certificate is one of its
+    undecided node certificates. The finding is certain when each of them, taken as the HTTP
+    one, is signed by a transport CA: one known as such, or (no transport certificate decided
+    for the bundle) the CA of every other undecided one, of which one is then transport's."""
+    sides = {c.role: c.sources for c in users if c.urn == either.urn}
+    if sides.get(HTTP_ROLE):
+        return None
+    undecided = sorted(c for c in chains.node_certs(either.sources) if not chains.is_ca(c))
+    roots = {cert: chains.root(cert) for cert in undecided}
+    transport_decided = bool(chains.node_certs(sides[TRANSPORT_ROLE]))
+
+    def signed_by_transport_ca(cert: str) -> bool:
+        others = {roots[c] for c in undecided if c != cert}
+        return roots[cert] in transport_roots or (not transport_decided and others == {roots[cert]})
+
+    if not undecided or not all(map(signed_by_transport_ca, undecided)):
+        return None
+    return Finding(
+        "INV-SEPARATE",
+        f"this bundle's HTTP certificate (one of {', '.join(undecided)}; their files' "
+        "content is unknown at preview) is signed by the transport CA "
+        f"{', '.join(sorted(set(roots.values())))}: every certificate it could be is",
+        WHY, FIX, either.urn,
+    )
+
+
 def separate(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     chains = Chains(graph)
     users = consumers(graph)
-    by_role: dict[str, tuple[set[str], set[str]]] = {"transport": (set(), set()),
-                                                     "http": (set(), set())}
+    by_role: dict[str, tuple[set[str], set[str]]] = {TRANSPORT_ROLE: (set(), set()),
+                                                     HTTP_ROLE: (set(), set())}
     for consumer in users:
+        if consumer.role == EITHER_ROLE:
+            continue
         leaf_certs, keys = by_role[consumer.role]
         leaf_certs |= {
-            c for c in chains.node_certs(consumer.urn, consumer.via) if not chains.is_ca(c)
+            c for c in chains.node_certs(consumer.sources) if not chains.is_ca(c)
         }
-        keys |= chains.keys_delivered_to(consumer.urn, consumer.via)
-    (t_certs, t_keys), (h_certs, h_keys) = by_role["transport"], by_role["http"]
+        keys |= chains.keys_delivered_to(consumer.sources)
+    (t_certs, t_keys), (h_certs, h_keys) = by_role[TRANSPORT_ROLE], by_role[HTTP_ROLE]
     transport_roots = {chains.root(c) for c in t_certs}
     findings = [
         Finding("INV-SEPARATE", f"{kind} {urn} is used for both HTTP and transport", WHY, FIX,
@@ -66,6 +99,13 @@ def separate(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
                 f"{chains.root(cert)}", WHY, FIX, cert)
         for cert in sorted(h_certs - t_certs)
         if chains.root(cert) in transport_roots
+    ]
+    findings += [
+        finding
+        for either in users
+        if either.role == EITHER_ROLE
+        and (finding := _undecided_http_signed_by_transport_ca(
+            chains, users, either, transport_roots)) is not None
     ]
     for urn in sorted({c.urn for c in users}):
         # Most consumers name no HTTP material: the transport side is then not read at all.

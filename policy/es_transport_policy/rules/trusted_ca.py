@@ -31,19 +31,21 @@ def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
             for entry in referenced_entries(view.type, view.props, AUTHORITIES.__eq__)
             if isinstance(entry.text, str)
         ]
-    findings: list[Finding] = []
-    for where, text in texts:
-        for cert in certificates(text):
-            findings += [
-                Finding(
-                    "INV-CA-DEDICATED" if "public root" in problem else "INV-CA-SHAPE",
-                    f"{where}: {problem}",
-                    "whoever holds a certificate from a trusted CA can open transport "
-                    "connections: the transport CA must be a valid CA dedicated to this cluster",
-                    "use the cluster's own private CA (generated, or provided with CA:true, "
-                    "keyCertSign and a validity covering the node certificates)",
-                    view.urn,
-                )
-                for problem in ca_problems(cert)
-            ]
-    return findings
+    return [finding for where, text in texts for finding in ca_text_findings(where, text, view.urn)]
+
+
+def ca_text_findings(where: str, text: str, urn: str) -> list[Finding]:
+    """What makes the CA certificates in `text` unfit as a cluster's transport CA."""
+    return [
+        Finding(
+            "INV-CA-DEDICATED" if "public root" in problem else "INV-CA-SHAPE",
+            f"{where}: {problem}",
+            "whoever holds a certificate from a trusted CA can open transport "
+            "connections: the transport CA must be a valid CA dedicated to this cluster",
+            "use the cluster's own private CA (generated, or provided with CA:true, "
+            "keyCertSign and a validity covering the node certificates)",
+            urn,
+        )
+        for cert in certificates(text)
+        for problem in ca_problems(cert)
+    ]
