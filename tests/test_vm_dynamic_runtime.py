@@ -135,11 +135,16 @@ def test_check_failures_fail_the_run_naming_the_property() -> None:
     assert ("create", -1) not in CALLS
 
 
-def test_refresh_replaces_stored_outputs_with_what_read_returns() -> None:
-    class Reading(CountingProvider):
-        def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
-            return dyn.ReadResult(id_, {**props, "doubled": 0})
+class Reading(CountingProvider):
+    """Reads a changed output back. At module level so dill pickles it by reference: a class
+    defined in the test was pickled by value, and that recursed into whatever the worker had
+    loaded (a RecursionError in some test orders)."""
 
+    def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
+        return dyn.ReadResult(id_, {**props, "doubled": 0})
+
+
+def test_refresh_replaces_stored_outputs_with_what_read_returns() -> None:
     state = EngineState()
     up(state, program(2))
     [urn] = state.resources
