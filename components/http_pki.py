@@ -87,7 +87,7 @@ def certificate_subjects(cluster: ClusterSpec, http: HttpSpec) -> dict[str, Node
     return {SHARED: NodeSpec(f"{cluster.name}-http", _unique(dns), _unique(ips))}
 
 
-def key_epochs(cluster: ClusterSpec, role: str) -> tuple[int, int]:
+def key_epochs(cluster: ClusterSpec, role: str) -> tuple[int, int | str]:
     """The rotation epochs that re-key the HTTP certificate of `role`: its node's, as for the
     node's transport key; every node's for the shared one, which every node holds."""
     return cluster.epochs.of_every_node() if role == SHARED else cluster.epochs.of(role)

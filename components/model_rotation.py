@@ -8,6 +8,7 @@ still trust each other's issuer (INV-TRUST-CONTINUITY).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,11 +66,17 @@ class Epochs:
     def of(self, node: str) -> tuple[int, int]:
         return self.cluster, self.nodes.get(node, 0)
 
-    def of_every_node(self) -> tuple[int, int]:
+    def of_every_node(self) -> tuple[int, int | str]:
         """For a key every node holds (a shared HTTP certificate's): raising any node's epoch
-        says that node's keys may be compromised, this one among them. Epochs only rise
-        (docs/rotation.md), so their sum rises whenever one of them does."""
-        return self.cluster, sum(self.nodes.values())
+        says that node's keys may be compromised, this one among them. The node part names
+        every raised node epoch (a digest: 0 while none is raised), so any change re-keys it.
+        A sum would not: a removed node's entry must go (config refuses unknown nodes), and
+        raising another node's epoch could then bring the sum back to a value it had."""
+        raised = sorted((name, epoch) for name, epoch in self.nodes.items() if epoch)
+        if not raised:
+            return self.cluster, 0
+        text = ",".join(f"{name}={epoch}" for name, epoch in raised)
+        return self.cluster, hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

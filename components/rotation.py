@@ -118,9 +118,10 @@ def renewal_trigger(count: int) -> str | None:
     return f"renewal-{count}" if count else None
 
 
-def rekey_trigger(epochs: tuple[int, int]) -> str | None:
-    """`replacement_trigger` of a node's PrivateKey: (cluster, node) rotation epochs. None
-    while both are 0, for the same reason as `renewal_trigger`."""
+def rekey_trigger(epochs: tuple[int, int | str]) -> str | None:
+    """`replacement_trigger` of a node's PrivateKey: (cluster, node) rotation epochs (for the
+    shared HTTP key, every node's: `Epochs.of_every_node`). None while both are 0, for the
+    same reason as `renewal_trigger`."""
     return f"epoch-{epochs[0]}.{epochs[1]}" if any(epochs) else None
 
 

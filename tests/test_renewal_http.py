@@ -231,3 +231,27 @@ def test_under_ca_to_eck_a_cluster_epoch_rekeys_the_shared_http_certificate_only
     assert {name for _, name in changed(rekeyed, "replaced")} == {
         f"search-http-shared-{role}" for role in ("key", "csr", "cert")}
     assert public_key(rekeyed, "search-http-shared") != public_key(first, "search-http-shared")
+
+
+def test_the_shared_http_key_follows_any_change_of_the_node_epochs() -> None:
+    """es-1 (epoch 1) is decommissioned, so its entry must go (config refuses unknown nodes),
+    and es-2 is compromised (0 -> 1). A sum of the node epochs is 1 both times; the shared key,
+    which es-2 holds, must still be replaced."""
+    def stack(nodes: list[str], epochs: dict[str, int]) -> dict[str, Any]:
+        config = cluster(http={"mode": "generated", "certificates": "shared"},
+                         nodeRotationEpochs=epochs)
+        config["nodes"] = [{"name": n, "dns": [f"{n}.logs.internal"]} for n in nodes]
+        return config
+
+    state = EngineState()
+    first = run_clusters([stack(["es-1", "es-2", "es-3"], {"es-1": 1})], state=state,
+                         clock=at(T0))
+    run = run_clusters([stack(["es-2", "es-3"], {"es-2": 1})], state=state,
+                       clock=at(T0 + timedelta(days=1)))
+    replaced = {name for _, name in changed(run, "replaced")}
+    assert {"logs-es-2-key", "logs-http-shared-key"} <= replaced
+    assert public_key(run, "logs-http-shared") != public_key(first, "logs-http-shared")
+    # And nothing moves while the epochs stay as they are.
+    again = run_clusters([stack(["es-2", "es-3"], {"es-2": 1})], state=state,
+                         clock=at(T0 + timedelta(days=2)))
+    assert nothing_changed(again)
