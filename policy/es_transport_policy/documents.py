@@ -23,6 +23,9 @@ from . import tokens
 from .values import UNKNOWN, Unknown, as_list, as_map, is_unknown, path
 
 YML = "elasticsearch.yml"
+TRANSPORT_SSL = "xpack.security.transport.ssl."
+PROFILES = "transport.profiles."
+PROFILE_SSL = "xpack.security.ssl."
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -88,6 +91,25 @@ def entries(type_: str, props: dict[str, Any]) -> list[Entry]:
                 if isinstance(content, str | Unknown):
                     found.append(Entry(f"{field_name}[{key}]", key, content, mode))
     return found
+
+
+def transport_ssl_setting(key: str) -> str | None:
+    """The transport SSL setting `key` sets (`key`, `certificate_authorities`, ...): under
+    `xpack.security.transport.ssl.`, or a named transport profile's own
+    `transport.profiles.<name>.xpack.security.ssl.` (its own port, ProfileConfigurations);
+    None for any other key. The `default` profile's SSL settings are none: Elasticsearch
+    refuses to start with them (es-transport-mtls says so)."""
+    if key.startswith(TRANSPORT_SSL):
+        return key[len(TRANSPORT_SSL):]
+    if key.startswith(PROFILES):
+        name, _, rest = key[len(PROFILES):].partition(".")
+        if name != "default" and rest.startswith(PROFILE_SSL):
+            return rest[len(PROFILE_SSL):]
+    return None
+
+
+def is_transport_ssl(key: str) -> bool:
+    return transport_ssl_setting(key) is not None
 
 
 def parse_settings(text: str | Unknown) -> dict[str, Any] | Unknown | None:

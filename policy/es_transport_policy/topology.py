@@ -3,7 +3,8 @@
 A *consumer* is a resource that delivers TLS material to Elasticsearch, for one layer:
 * an ECK `Elasticsearch`, through the Secrets/ConfigMaps it references for transport
   (`certificateAuthorities.configMapName`, pod volumes mounted where
-  `xpack.security.transport.ssl.*` paths point) or for HTTP
+  transport SSL paths point: `xpack.security.transport.ssl.*` and each named profile's
+  `transport.profiles.<name>.xpack.security.ssl.*`, documents.transport_ssl_setting) or for HTTP
   (`spec.http.tls.certificate.secretName`, volumes under `xpack.security.http.ssl.*` paths),
   all of a layer's objects together (a certificate and its key may come from two of them);
   the ca-to-eck Secret (`spec.transport.tls.certificate.secretName`) is a consumer of its own;
@@ -18,18 +19,18 @@ name), else see `_cluster_of`.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from . import tokens
 from .chain import Chains
-from .documents import entries, flatten, referenced_entries, settings_documents
+from .documents import entries, flatten, is_transport_ssl, referenced_entries, settings_documents
 from .graph import Node, StackGraph
 from .pem import certificates, fingerprint, private_key_blocks
 from .values import as_list, as_map, path
 
-TRANSPORT = "xpack.security.transport.ssl."
 HTTP = "xpack.security.http.ssl."
 ECK_CONFIG_DIR = "/usr/share/elasticsearch/config"
 CLUSTER_NAME = "cluster.name"
@@ -68,18 +69,22 @@ def _k8s_key(node: Node) -> tuple[str, str] | None:
     return None
 
 
-def _setting_paths(config: dict[str, Any], prefix: str) -> list[str]:
+def _setting_paths(config: dict[str, Any], layer: Callable[[str], bool]) -> list[str]:
     values: list[str] = []
     for key, value in config.items():
-        if key.startswith(prefix):
+        if layer(key):
             values += [v for v in ([value] if isinstance(value, str) else as_list(value))
                        if isinstance(v, str)]
     return [v if v.startswith("/") else posixpath.join(ECK_CONFIG_DIR, v) for v in values]
 
 
-def _mounted_objects(node_set: Any, prefix: str) -> list[tuple[str, str]]:
-    """(kind, name) of pod volumes mounted where the nodeSet's `prefix` settings point."""
-    paths = _setting_paths(flatten(as_map(path(node_set, "config"))), prefix)
+def _is_http_ssl(key: str) -> bool:
+    return key.startswith(HTTP)
+
+
+def _mounted_objects(node_set: Any, layer: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """(kind, name) of pod volumes mounted where the nodeSet's settings of `layer` point."""
+    paths = _setting_paths(flatten(as_map(path(node_set, "config"))), layer)
     pod = as_map(path(node_set, "podTemplate", "spec"))
     mounts = [m for c in as_list(pod.get("containers")) for m in as_list(path(c, "volumeMounts"))]
     used = {
@@ -115,14 +120,16 @@ def _eck_refs(es: Node) -> list[tuple[str, str, str, str]]:
     if isinstance(http_secret, str):
         refs.append((tokens.SECRET, http_secret, HTTP_ROLE, MOUNTED))
     for node_set in as_list(path(spec, "nodeSets")):
-        refs += [(k, n, TRANSPORT_ROLE, MOUNTED) for k, n in _mounted_objects(node_set, TRANSPORT)]
-        refs += [(k, n, HTTP_ROLE, MOUNTED) for k, n in _mounted_objects(node_set, HTTP)]
+        refs += [
+            (k, n, TRANSPORT_ROLE, MOUNTED) for k, n in _mounted_objects(node_set, is_transport_ssl)
+        ]
+        refs += [(k, n, HTTP_ROLE, MOUNTED) for k, n in _mounted_objects(node_set, _is_http_ssl)]
     return refs
 
 
 def _has_transport_yml(node: Node) -> bool:
     return any(
-        isinstance(doc.settings, dict) and any(k.startswith(TRANSPORT) for k in doc.settings)
+        isinstance(doc.settings, dict) and any(is_transport_ssl(k) for k in doc.settings)
         for doc in settings_documents(node.type, node.props)
     )
 
@@ -172,11 +179,11 @@ def _bundle_layers(graph: StackGraph, node: Node, deps: set[str]) -> dict[str, s
     undecided (EITHER_ROLE). A certificate and its key go together; other resources (not TLS
     material) stay transport's."""
     files = {"files": node.props.get("files")}
-    http = {e.key for e in referenced_entries(node.type, files, lambda s: s.startswith(HTTP))}
+    http = {e.key for e in referenced_entries(node.type, files, _is_http_ssl)}
     if not http:  # the usual bundle: not a word about HTTP in `files`
         return {TRANSPORT_ROLE: deps}
     http_only = http - {
-        e.key for e in referenced_entries(node.type, files, lambda s: s.startswith(TRANSPORT))
+        e.key for e in referenced_entries(node.type, files, is_transport_ssl)
     }
     if not http_only:
         return {TRANSPORT_ROLE: deps}

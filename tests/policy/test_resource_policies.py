@@ -130,6 +130,18 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
                               {("es-transport-trusted-ca", M)}),
     "vm-trusts-private-ca": (vm(f.good_vm_settings(),
                                 **{"certs/ca.crt": (pems.PRIVATE_CA, "0644")}), set()),
+    # A named transport profile's own trust list is transport trust too (its own port).
+    "vm-profile-trusts-public-root": (
+        vm(f.good_vm_settings(**{
+            P + "client.port": "9500",
+            P + "client.xpack.security.ssl.certificate_authorities": ["certs/public.crt"]}),
+           **{"certs/ca.crt": (pems.PRIVATE_CA, "0644"),
+              "certs/public.crt": (pems.public_root(), "0644")}),
+        {("es-transport-trusted-ca", M)}),
+    "vm-profile-trusts-private-ca": (
+        vm(f.good_vm_settings(**{
+            P + "client.xpack.security.ssl.certificate_authorities": ["certs/ca.crt"]}),
+           **{"certs/ca.crt": (pems.PRIVATE_CA, "0644")}), set()),
 }
 
 

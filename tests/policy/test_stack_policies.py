@@ -187,15 +187,15 @@ def test_transport_ca_signs_an_http_certificate(analyzer: PolicyAnalyzer) -> Non
     assert stack(analyzer, records) == {("es-transport-separate", M)}
 
 
-def _eck_cert_and_key_apart(material: Pki) -> list[Record]:
+def _eck_cert_and_key_apart(material: Pki, ssl: str = T) -> list[Record]:
     """Per-node ECK where each pod's certificate comes from a mounted ConfigMap and its key
-    from a mounted Secret, each named by transport.ssl.certificate / transport.ssl.key."""
+    from a mounted Secret, each named by `ssl`'s certificate / key (transport.ssl's)."""
     keys = f.secret("es-a-keys", {"pod-0.tls.key": UNKNOWN}, [material.node_key])
     crts = f.config_map("es-a-crts", {"pod-0.tls.crt": UNKNOWN}, [material.cert])
     trust = f.config_map("es-a-ca", {"ca.crt": UNKNOWN}, [material.ca])
     config_dir = "/usr/share/elasticsearch/config"
-    node_set = f.node_set({T + "key": config_dir + "/keys/${POD_NAME}.tls.key",
-                           T + "certificate": config_dir + "/crts/${POD_NAME}.tls.crt"})
+    node_set = f.node_set({ssl + "key": config_dir + "/keys/${POD_NAME}.tls.key",
+                           ssl + "certificate": config_dir + "/crts/${POD_NAME}.tls.crt"})
     node_set["podTemplate"] = {"spec": {
         "volumes": [{"name": "k", "secret": {"secretName": keys.name}},
                     {"name": "c", "configMap": {"name": crts.name}}],
@@ -216,6 +216,16 @@ def test_eck_cert_and_key_from_different_objects_are_a_node_certificate(
     assert verdicts(diagnostics) == {("es-transport-eku", M)}
     assert "delivered by urn:pulumi:test::es-transport-pki::kubernetes:elasticsearch" in (
         diagnostics[0].message)
+
+
+def test_a_transport_profiles_mounted_material_is_transport_material(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """A named profile serves transport on its own port: its certificate is judged as well."""
+    a = pki("a", allowedUses=["digital_signature", "server_auth"])
+    profile = "transport.profiles.client.xpack.security.ssl."
+    assert stack(analyzer, [*a.records, *_eck_cert_and_key_apart(a, profile)]) == {
+        ("es-transport-eku", M)}
 
 
 def test_eck_cert_and_key_from_different_objects_pass(analyzer: PolicyAnalyzer) -> None:

@@ -17,7 +17,7 @@ from ..findings import Finding
 from ..graph import StackGraph
 from ..pem import certificates
 from ..topology import ECK_TRUST_KEY, TRANSPORT_ROLE, Consumer, consumers
-from .trusted_ca import AUTHORITIES, ca_text_findings
+from .trusted_ca import ca_text_findings, names_transport_authorities
 
 
 def _trusted_pems(graph: StackGraph, consumer: Consumer) -> list[tuple[str, str, str, bool]]:
@@ -32,7 +32,7 @@ def _trusted_pems(graph: StackGraph, consumer: Consumer) -> list[tuple[str, str,
     node = graph.nodes[consumer.urn]
     return found + [
         (consumer.urn, entry.where, entry.text, False)
-        for entry in referenced_entries(node.type, node.props, AUTHORITIES.__eq__)
+        for entry in referenced_entries(node.type, node.props, names_transport_authorities)
         if isinstance(entry.text, str)
     ]
 

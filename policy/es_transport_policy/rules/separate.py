@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..chain import Chains
-from ..documents import named_files, referenced_entries
+from ..documents import named_files, referenced_entries, transport_ssl_setting
 from ..findings import Finding
 from ..graph import StackGraph
 from ..pem import certificates, fingerprint, private_key_blocks
-from ..topology import EITHER_ROLE, HTTP, HTTP_ROLE, TRANSPORT, TRANSPORT_ROLE, Consumer, consumers
+from ..topology import EITHER_ROLE, HTTP, HTTP_ROLE, TRANSPORT_ROLE, Consumer, consumers
 
 OWN_MATERIAL = ("key", "certificate", "keystore.path")
 WHY = (
@@ -25,19 +25,23 @@ WHY = (
 FIX = "issue HTTP certificates from a different CA with their own keys"
 
 
-def _own(prefix: str) -> Callable[[str], bool]:
-    return frozenset(prefix + setting for setting in OWN_MATERIAL).__contains__
+_http_own = frozenset(HTTP + setting for setting in OWN_MATERIAL).__contains__
 
 
-def _files(graph: StackGraph, urn: str, prefix: str) -> dict[str, list[str]]:
+def _transport_own(setting: str) -> bool:
+    """A transport layer's own key/certificate/keystore, a named profile's included."""
+    return transport_ssl_setting(setting) in OWN_MATERIAL
+
+
+def _files(graph: StackGraph, urn: str, own: Callable[[str], bool]) -> dict[str, list[str]]:
     node = graph.nodes[urn]
-    return named_files(node.type, node.props, _own(prefix))
+    return named_files(node.type, node.props, own)
 
 
-def _material(graph: StackGraph, urn: str, prefix: str) -> set[str]:
+def _material(graph: StackGraph, urn: str, own: Callable[[str], bool]) -> set[str]:
     node = graph.nodes[urn]
     found: set[str] = set()
-    for entry in referenced_entries(node.type, node.props, _own(prefix)):
+    for entry in referenced_entries(node.type, node.props, own):
         if isinstance(entry.text, str):
             found |= private_key_blocks(entry.text)
             found |= {fingerprint(c) for c in certificates(entry.text)}
@@ -109,10 +113,10 @@ def separate(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     ]
     for urn in sorted({c.urn for c in users}):
         # Most consumers name no HTTP material: the transport side is then not read at all.
-        http_files = _files(graph, urn, HTTP)
+        http_files = _files(graph, urn, _http_own)
         if not http_files:
             continue
-        transport_files = _files(graph, urn, TRANSPORT)
+        transport_files = _files(graph, urn, _transport_own)
         shared_files = sorted(http_files.keys() & transport_files.keys())
         findings += [
             Finding("INV-SEPARATE", f"file {file} is named by both "
@@ -120,7 +124,9 @@ def separate(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
                     WHY, FIX + "; name different files in the two layers' settings", urn)
             for file in shared_files
         ]
-        if not shared_files and _material(graph, urn, HTTP) & _material(graph, urn, TRANSPORT):
+        if not shared_files and (
+            _material(graph, urn, _http_own) & _material(graph, urn, _transport_own)
+        ):
             findings.append(
                 Finding("INV-SEPARATE", "the same key or certificate file content is named by "
                         "both xpack.security.http.ssl and xpack.security.transport.ssl", WHY,

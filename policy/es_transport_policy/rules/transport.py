@@ -11,17 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..documents import settings_documents
+from ..documents import PROFILE_SSL, PROFILES, TRANSPORT_SSL, settings_documents
 from ..findings import Finding, Grade
 from ..values import is_unknown, truthy
 from ..view import ResourceView
 
-PREFIX = "xpack.security.transport.ssl."
+PREFIX = TRANSPORT_SSL
 ENABLED = PREFIX + "enabled"
 VERIFICATION_MODE = PREFIX + "verification_mode"
 SECURITY_ENABLED = "xpack.security.enabled"
-PROFILES = "transport.profiles."
-PROFILE_SSL = "xpack.security.ssl."
 DEFAULT_PROFILE_SSL = PROFILES + "default." + PROFILE_SSL
 ECK_RESERVED_WHY = (
     "ECK owns this setting (UnsupportedSettings) and merges user config over its own, so the "

@@ -9,14 +9,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import tokens
-from ..documents import referenced_entries
+from ..documents import referenced_entries, transport_ssl_setting
 from ..findings import Finding
 from ..pem import ca_problems, certificates
 from ..values import is_unknown
 from ..view import ResourceView
-from .transport import PREFIX
 
-AUTHORITIES = PREFIX + "certificate_authorities"
+
+def names_transport_authorities(setting: str) -> bool:
+    """`certificate_authorities` of transport SSL, a named transport profile's included."""
+    return transport_ssl_setting(setting) == "certificate_authorities"
 
 
 def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
@@ -28,7 +30,7 @@ def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     elif tokens.is_bundle(view.type, view.props):
         texts = [
             (entry.where, entry.text)
-            for entry in referenced_entries(view.type, view.props, AUTHORITIES.__eq__)
+            for entry in referenced_entries(view.type, view.props, names_transport_authorities)
             if isinstance(entry.text, str)
         ]
     return [finding for where, text in texts for finding in ca_text_findings(where, text, view.urn)]
