@@ -135,22 +135,27 @@ def _has_transport_yml(node: Node) -> bool:
 
 
 def _cluster_of(node: Node, bundle: bool) -> str | None:
-    """A bundle's `cluster` input; else the `cluster.name` its elasticsearch.yml sets; else its
-    parent component, never the stack (every top-level resource of a program is its child);
-    else, its settings known, Elasticsearch's default cluster name; else unknown (None)."""
+    """A bundle's `cluster` input; else the `cluster.name` its elasticsearch.yml sets (else
+    Elasticsearch's default), within its parent component: two components may each hold a
+    cluster called `logging`, which are still two clusters. A parent that is the stack scopes
+    nothing (every top-level resource of a program is its child). Unknown (None) while its
+    settings are unknown: an unknown never gives a mandatory verdict."""
     cluster = node.props.get("cluster") if bundle else None
     if isinstance(cluster, str):
         return cluster
     docs = settings_documents(node.type, node.props)
-    for doc in docs:
-        name = doc.settings.get(CLUSTER_NAME) if isinstance(doc.settings, dict) else None
-        if isinstance(name, str):
-            return name
-    if node.parent is not None and _urn_type(node.parent) != tokens.STACK:
-        return node.parent
-    if docs and all(isinstance(doc.settings, dict) for doc in docs):
-        return DEFAULT_CLUSTER_NAME
-    return None
+    names = [
+        doc.settings.get(CLUSTER_NAME) for doc in docs if isinstance(doc.settings, dict)
+    ]
+    name = next((n for n in names if isinstance(n, str)), None)
+    if name is None and len(names) < len(docs):
+        return None  # a document whose settings are unknown may name the cluster
+    scope = node.parent if node.parent is not None and (
+        _urn_type(node.parent) != tokens.STACK) else None
+    if not docs:
+        return scope  # no settings to read a name from: its component says which cluster
+    name = name or DEFAULT_CLUSTER_NAME
+    return name if scope is None else f"{name} ({scope})"
 
 
 def _urn_type(urn: str) -> str:

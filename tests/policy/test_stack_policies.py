@@ -92,6 +92,42 @@ def test_clusters_at_the_stack_root_with_unknown_settings_are_not_judged(
     assert stack(analyzer, unknown) == set()
 
 
+def _in_components(nodes: dict[str, tuple[str, str | None]]) -> list[Record]:
+    """A hand-written program: node → (component, its `cluster.name`), one CA for all."""
+    ca = pki("ca")
+    records: list[Record] = [ca.ca_key, ca.ca]
+    components: dict[str, Record] = {}
+    for node, (component, cluster_name) in nodes.items():
+        parent = components.setdefault(
+            component, f.record("acme:index:EsCluster", component, {}))
+        material = pki(node, ca=(ca.ca_key, ca.ca))
+        settings = {"cluster.name": cluster_name} if cluster_name else {}
+        files = {"elasticsearch.yml": (f.yml(f.good_vm_settings(**settings)), "0644"),
+                 "certs/node.key": (UNKNOWN, "0600"), "certs/node.crt": (UNKNOWN, "0644")}
+        bundle = f.bundle(f"{node}-bundle", files, [material.node_key, material.cert])
+        records += [dataclasses.replace(r, parent=parent.urn)
+                    for r in (*material.records[2:], bundle)]
+    return [*components.values(), *records]
+
+
+@pytest.mark.parametrize("cluster_name", ["logging", None])
+def test_same_named_clusters_in_two_components_sharing_a_ca(
+    analyzer: PolicyAnalyzer, cluster_name: str | None
+) -> None:
+    """Two components, each a cluster called `logging` (or left at Elasticsearch's default
+    name): still two clusters, and one CA between them is flagged."""
+    records = _in_components({"eu-1": ("eu", cluster_name), "us-1": ("us", cluster_name)})
+    assert stack(analyzer, records) == {("es-transport-ca-dedicated", M)}
+
+
+def test_one_component_one_cluster_name_is_one_cluster(analyzer: PolicyAnalyzer) -> None:
+    both = {"eu-1": ("eu", "logging"), "eu-2": ("eu", "logging")}
+    assert stack(analyzer, _in_components(both)) == set()
+    # One component may hold two clusters: told apart by their cluster.name.
+    two = {"eu-1": ("eu", "logging"), "eu-2": ("eu", "metrics")}
+    assert stack(analyzer, _in_components(two)) == {("es-transport-ca-dedicated", M)}
+
+
 def _eck_trusting(es_name: str, material: Pki, ca_pem: str) -> list[Record]:
     """Per-node ECK whose certificateAuthorities ConfigMap holds `ca_pem` as literal text."""
     certs, trust, es = eck_per_node(es_name, material)
