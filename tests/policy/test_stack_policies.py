@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import pytest
 
@@ -92,7 +93,7 @@ def test_clusters_at_the_stack_root_with_unknown_settings_are_not_judged(
     assert stack(analyzer, unknown) == set()
 
 
-def _in_components(nodes: dict[str, tuple[str, str | None]]) -> list[Record]:
+def _in_components(nodes: Mapping[str, tuple[str, str | None]]) -> list[Record]:
     """A hand-written program: node → (component, its `cluster.name`), one CA for all."""
     ca = pki("ca")
     records: list[Record] = [ca.ca_key, ca.ca]
