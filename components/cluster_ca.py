@@ -16,6 +16,8 @@ CA_ALLOWED_USES = ["cert_signing", "crl_signing"]
 # A deployed CA generation is never replaced in place: a changed input (`ca.validityDays`,
 # `ca.commonName`, `keyAlgorithm`, or a new program version) would swap the CA of every node in
 # one update (INV-TRUST-CONTINUITY). The change applies to the next generation (docs/rotation.md).
+# Facts entry of a generated CA: the renew-before window it was created with, in hours.
+RENEW_BEFORE_HOURS = "renewBeforeHours"
 FIXED_KEY_INPUTS = ["algorithm", "ecdsa_curve", "rsa_bits"]
 FIXED_CERT_INPUTS = [
     "subject", "is_ca_certificate", "set_subject_key_id", "allowed_uses",
@@ -44,6 +46,7 @@ class ClusterCa(pulumi.ComponentResource):
     private_key_pem: pulumi.Output[str]
     fingerprint_sha256: pulumi.Output[str]
     facts: pulumi.Output[dict[str, str]]
+    renew_before_hours: pulumi.Output[int] | None  # a generated CA's early_renewal_hours
 
     def __init__(
         self, name: str, args: ClusterCaArgs, opts: pulumi.ResourceOptions | None = None
@@ -51,6 +54,7 @@ class ClusterCa(pulumi.ComponentResource):
         super().__init__("es-transport-pki:cluster_ca:ClusterCa", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, protect=args.protect)
         provided = args.spec.provided
+        self.renew_before_hours = None
         if args.spec.mode is CaMode.PROVIDED and provided is not None:
             self.cert_pem = pulumi.Output.from_input(provided.cert_pem)
             self.private_key_pem = outputs.secret(provided.key_pem)
@@ -83,7 +87,13 @@ class ClusterCa(pulumi.ComponentResource):
             )
             self.cert_pem = cert.cert_pem
             self.private_key_pem = outputs.secret(key.private_key_pem)
+            # The deployed CA's own window (ignore_changes keeps it when config changes).
+            self.renew_before_hours = cert.early_renewal_hours
         self.facts = self.cert_pem.apply(certificate_facts)
+        if self.renew_before_hours is not None:
+            self.facts = pulumi.Output.all(self.facts, self.renew_before_hours).apply(
+                lambda pair: {**pair[0], RENEW_BEFORE_HOURS: str(pair[1])}
+            )
         self.fingerprint_sha256 = self.facts.apply(lambda facts: facts["fingerprintSha256"])
         self.register_outputs(
             {

@@ -95,6 +95,9 @@ class DeployedCluster:
     trust: TrustState
     nodes: Mapping[str, DeployedNode]
     ca_not_after: Mapping[int, datetime]  # per live generation
+    # Per generation, the renew-before window it was created with (config may say less now:
+    # a deployed CA keeps its inputs); absent for a provided CA or an older inventory.
+    ca_renew_before_days: Mapping[int, int] = field(default_factory=dict)
     # Generated HTTP certificates by node name, or `shared` (stack output `http.<name>`).
     http_certificates: Mapping[str, DeployedNode] = field(default_factory=dict)
     # Generations withdrawn from trust but still in state (unprotected): they may come back.
@@ -103,6 +106,7 @@ class DeployedCluster:
     http_ca_protected: bool = False  # so are those of its generated HTTP CA
     # Its generated HTTP CA's not-after; None if there is none, or exported before it was.
     http_ca_not_after: datetime | None = None
+    http_ca_renew_before_days: int | None = None
     # Its nodes' keys, CSRs and certificates are the TransportPki's own children. False for
     # stacks deployed while each node had a NodeCertificate component: the next `up` moves
     # them through aliases (components.transport_pki).

@@ -134,34 +134,47 @@ def ca_expiry_warnings(
     if deployed is None:
         return []
     lifetime = cluster.ca.lifetime  # the HTTP CA's too (components.http_pki)
-    window = f"is inside its {lifetime.renew_before_days}-day renew-before window"
     warnings: list[str] = []
     issuing = cluster.ca.rotation.trust.issuing
     not_after = deployed.ca_not_after.get(issuing)
-    if not_after is not None and now >= renewal_due(not_after, lifetime):
+    days = _inside_window(not_after, lifetime, deployed.ca_renew_before_days.get(issuing), now)
+    if not_after is not None and days is not None:
+        expiring = (
+            f"expires on {not_after:%Y-%m-%d} and is inside its {days}-day renew-before window"
+        )
         if cluster.ca.mode is CaMode.PROVIDED:
             # A provided CA takes no generation/rotation keys (config refuses them).
             warnings.append(
-                f"cluster {cluster.name}: the provided CA expires on {not_after:%Y-%m-%d} and "
-                f"{window}. The program does not rotate a provided CA; replace it as "
-                "docs/rotation.md 'Provided CAs' describes"
+                f"cluster {cluster.name}: the provided CA {expiring}. The program does not "
+                "rotate a provided CA; replace it as docs/rotation.md 'Provided CAs' describes"
             )
         else:
             warnings.append(
-                f"cluster {cluster.name}: CA generation g{issuing} expires on "
-                f"{not_after:%Y-%m-%d} and {window}. The program never replaces a CA in place; "
-                f"rotate it (docs/rotation.md): ca.generation: {issuing}, ca.rotation.step: "
-                "introduce, then switch, then retire"
+                f"cluster {cluster.name}: CA generation g{issuing} {expiring}. The program "
+                f"never replaces a CA in place; rotate it (docs/rotation.md): ca.generation: "
+                f"{issuing}, ca.rotation.step: introduce, then switch, then retire"
             )
     http_not_after = deployed.http_ca_not_after
+    http_days = _inside_window(http_not_after, lifetime, deployed.http_ca_renew_before_days, now)
     generated_http = cluster.http is not None and cluster.http.mode is HttpMode.GENERATED
-    if generated_http and http_not_after is not None and now >= renewal_due(
-        http_not_after, lifetime
-    ):
+    if generated_http and http_not_after is not None and http_days is not None:
         warnings.append(
             f"cluster {cluster.name}: the generated HTTP CA expires on {http_not_after:%Y-%m-%d} "
-            f"and {window}. The program cannot rotate the HTTP CA yet: before it expires, move "
-            "HTTPS to a chain from a CA its clients already trust (http.mode: provided, "
-            "docs/http.md), or HTTPS clients will reject every node"
+            f"and is inside its {http_days}-day renew-before window. The program cannot rotate "
+            "the HTTP CA yet: before it expires, move HTTPS to a chain from a CA its clients "
+            "already trust (http.mode: provided, docs/http.md), or HTTPS clients will reject "
+            "every node"
         )
     return warnings
+
+
+def _inside_window(
+    not_after: datetime | None, lifetime: Lifetime, deployed_days: int | None, now: datetime
+) -> int | None:
+    """The renew-before window in days once `not_after` is inside it, else None. The window is
+    the wider of the configured one and the one the deployed CA was created with, which its
+    `early_renewal_hours` keeps (components.cluster_ca ignores later changes)."""
+    if not_after is None:
+        return None
+    days = max(lifetime.renew_before_days, deployed_days or 0)
+    return days if now >= not_after - timedelta(days=days) else None

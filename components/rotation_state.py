@@ -19,6 +19,7 @@ from typing import Any, Final
 import pulumi
 import pulumi.runtime
 
+from components.cluster_ca import RENEW_BEFORE_HOURS
 from components.model import Lifetime
 from components.model_http import HttpMode
 from components.model_rotation import DeployedCluster, DeployedNode, TrustState
@@ -86,11 +87,13 @@ def _cluster(entry: Mapping[str, Any], http: object) -> DeployedCluster:
         trust=_trust(entry.get("rotation")),
         nodes=_renewed(entry.get("nodes")),
         ca_not_after=_ca_not_after(entry.get("caGenerations")),
+        ca_renew_before_days=_ca_renew_before_days(entry.get("caGenerations")),
         http_certificates=_http_certificates(http),
         retiring=_retiring(entry.get("rotation")),
         ca_protected=entry.get("caProtected") is True,
         http_ca_protected=isinstance(http, Mapping) and http.get("caProtected") is True,
         http_ca_not_after=_http_ca_not_after(http),
+        http_ca_renew_before_days=_renew_before_days(_http_ca_facts(http)),
         nodes_under_pki=entry.get(NODES_UNDER_PKI) is True,
     )
 
@@ -139,11 +142,30 @@ def _http_certificates(http: object) -> dict[str, DeployedNode]:
     return _renewed(http.get("certificates"))
 
 
-def _http_ca_not_after(http: object) -> datetime | None:
+def _http_ca_facts(http: object) -> Mapping[str, Any] | None:
     if not isinstance(http, Mapping) or http.get("mode") != HttpMode.GENERATED.value:
         return None
     facts = http.get(HTTP_CA)
-    return parse_time(facts.get("notAfter")) if isinstance(facts, Mapping) else None
+    return facts if isinstance(facts, Mapping) else None
+
+
+def _http_ca_not_after(http: object) -> datetime | None:
+    facts = _http_ca_facts(http)
+    return None if facts is None else parse_time(facts.get("notAfter"))
+
+
+def _renew_before_days(facts: object) -> int | None:
+    """A generated CA's `renewBeforeHours` fact, in whole days (config gives days)."""
+    hours = facts.get(RENEW_BEFORE_HOURS) if isinstance(facts, Mapping) else None
+    return int(hours) // 24 if isinstance(hours, str) and hours.isdigit() else None
+
+
+def _ca_renew_before_days(raw: object) -> dict[int, int]:
+    return {
+        int(generation): days
+        for generation, facts in (raw.items() if isinstance(raw, Mapping) else ())
+        if str(generation).isdigit() and (days := _renew_before_days(facts)) is not None
+    }
 
 
 def _ca_not_after(raw: object) -> dict[int, datetime]:

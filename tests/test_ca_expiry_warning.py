@@ -109,3 +109,28 @@ def test_the_http_inventory_carries_the_generated_cas_facts() -> None:
     ):
         read = deployed_clusters({"logs": {}}, {"logs": {**http, "certificates": {}}})
         assert read["logs"].http_ca_not_after == expected
+
+
+def test_a_lowered_renew_before_still_warns_from_the_deployed_cas_own_window() -> None:
+    """The deployed CA keeps the early_renewal_hours it was created with (it ignores later
+    config changes), so the warning keeps to that window: lowering ca.renewBeforeDays must not
+    silence it."""
+    start = datetime(2027, 3, 1, tzinfo=UTC)
+
+    def cluster(renew_before: int) -> dict[str, Any]:
+        return {
+            "name": "logs", "delivery": "vm", "nodes": NODES, "nodeCertificates": NODE_LIFETIME,
+            "ca": {"validityDays": 200, "renewBeforeDays": renew_before},
+            "http": {"mode": "generated"},
+        }
+
+    state = EngineState()
+    first = run_clusters([cluster(199)], state=state, secret=True, clock=lambda: start)
+    exported = reveal(first.stack_outputs["clusters"])["logs"]["caGenerations"]["1"]
+    assert exported["renewBeforeHours"] == str(199 * 24)
+    assert reveal(first.stack_outputs["http"])["logs"]["ca"]["renewBeforeHours"] == str(199 * 24)
+    later = run_clusters([cluster(100)], state=state, secret=True,
+                         clock=lambda: start + timedelta(days=1))
+    warnings = [w for w in later.warnings if "renew-before window" in w]
+    assert len(warnings) == 2
+    assert all("inside its 199-day renew-before window" in w for w in warnings)
