@@ -152,6 +152,17 @@ def test_eck_trust_config_map_with_an_unfit_ca(
                for d in diagnostics)
 
 
+def test_a_trust_config_map_two_resources_reference_is_reported_once(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    a = pki("a")
+    certs, trust, es = _eck_trusting("es-a", a, pems.public_root())
+    twin = dataclasses.replace(es, name="es-a-twin", urn=es.urn + "-twin")
+    once = analyzer.analyze_stack([*a.records, certs, trust, es])
+    twice = analyzer.analyze_stack([*a.records, certs, trust, es, twin])
+    assert sorted(d.message for d in twice) == sorted(d.message for d in once) != []
+
+
 def test_eck_trust_config_map_with_a_private_ca_passes(analyzer: PolicyAnalyzer) -> None:
     a = pki("a")
     assert stack(analyzer, [*a.records, *_eck_trusting("es-a", a, pems.PRIVATE_CA)]) == set()

@@ -42,12 +42,14 @@ def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]
     clusters: dict[str, set[str]] = defaultdict(set)
     witness: dict[str, str] = {}
     findings: list[Finding] = []
+    judged: set[tuple[str, str]] = set()  # a trust ConfigMap several resources reference
     for consumer in consumers(graph):
         if consumer.role != TRANSPORT_ROLE:
             continue
         roots = {chains.root(cert): cert for cert in chains.certs_used_by(consumer.sources)}
         for holder, where, text, eck_trust in _trusted_pems(graph, consumer):
-            if eck_trust:
+            if eck_trust and (holder, where) not in judged:
+                judged.add((holder, where))
                 findings += ca_text_findings(where, text, holder)
             for cert in certificates(text):
                 roots.setdefault(chains.root(chains.ca_id(cert)), holder)
