@@ -13,13 +13,14 @@ A *consumer* is a resource that delivers TLS material to Elasticsearch, for one 
   put files named by `xpack.security.http.ssl.*` settings into `files` (see `_bundle_layers`);
 * any Secret/ConfigMap whose elasticsearch.yml has transport TLS settings.
 Its *cluster* is the ECK resource's namespace/name (ECK sets `cluster.name` to the resource's
-name), else see `_cluster_of`.
+name), else see `_identity_of` and `_settle`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -134,28 +135,70 @@ def _has_transport_yml(node: Node) -> bool:
     )
 
 
-def _cluster_of(node: Node, bundle: bool) -> str | None:
+@dataclass(frozen=True)
+class _Identity:
+    """What a consumer says of its cluster (see `_identity_of`)."""
+
+    name: str | None  # cluster.name (or the default), a bundle's `cluster`; None: not known
+    scope: str | None  # its top-level component; None: a child of the stack
+    # False: no settings to read a name from; its scope's named consumers decide (`_settle`).
+    named: bool = True
+
+    def cluster(self, name: str | None) -> str | None:
+        return None if name is None else name if self.scope is None else f"{name} ({self.scope})"
+
+
+def _identity_of(graph: StackGraph, node: Node, bundle: bool) -> _Identity:
     """A bundle's `cluster` input; else the `cluster.name` its elasticsearch.yml sets (else
-    Elasticsearch's default), within its parent component: two components may each hold a
-    cluster called `logging`, which are still two clusters. A parent that is the stack scopes
-    nothing (every top-level resource of a program is its child). Unknown (None) while its
-    settings are unknown: an unknown never gives a mandatory verdict."""
+    Elasticsearch's default) within its top-level component: two components may each hold a
+    cluster called `logging`, which are still two clusters, while a cluster component's nodes
+    (each under a component or VM of its own) stay one. The stack resource scopes nothing.
+    Unknown while its settings are unknown: an unknown never gives a mandatory verdict."""
     cluster = node.props.get("cluster") if bundle else None
     if isinstance(cluster, str):
-        return cluster
+        return _Identity(cluster, None)
     docs = settings_documents(node.type, node.props)
-    names = [
-        doc.settings.get(CLUSTER_NAME) for doc in docs if isinstance(doc.settings, dict)
-    ]
-    name = next((n for n in names if isinstance(n, str)), None)
+    names = [doc.settings.get(CLUSTER_NAME) for doc in docs if isinstance(doc.settings, dict)]
+    # YAML may read a name such as 2024 as a number; Elasticsearch reads it as text.
+    name = next((str(n) for n in names if isinstance(n, str | int) and not isinstance(n, bool)),
+                None)
     if name is None and len(names) < len(docs):
-        return None  # a document whose settings are unknown may name the cluster
-    scope = node.parent if node.parent is not None and (
-        _urn_type(node.parent) != tokens.STACK) else None
+        return _Identity(None, None)  # a document whose settings are unknown may name it
+    scope = _top_component(graph, node)
     if not docs:
-        return scope  # no settings to read a name from: its component says which cluster
-    name = name or DEFAULT_CLUSTER_NAME
-    return name if scope is None else f"{name} ({scope})"
+        return _Identity(None, scope, named=False)
+    return _Identity(name or DEFAULT_CLUSTER_NAME, scope)
+
+
+def _top_component(graph: StackGraph, node: Node) -> str | None:
+    """The outermost ancestor below the stack resource (None: a child of the stack)."""
+    top, parent = None, node.parent
+    while parent is not None and _urn_type(parent) != tokens.STACK:
+        top = parent
+        above = graph.nodes.get(parent)
+        parent = above.parent if above is not None else None
+    return top
+
+
+def _settle(identities: Mapping[str, _Identity]) -> dict[str, str | None]:
+    """Each consumer's cluster. One without settings joins the one cluster its scope's named
+    consumers are in (the scope itself when none is named); several clusters there, or no
+    scope: unknown."""
+    names: dict[str | None, set[str]] = {}
+    for identity in identities.values():
+        if identity.named and identity.name is not None:
+            names.setdefault(identity.scope, set()).add(identity.name)
+    settled: dict[str, str | None] = {}
+    for key, identity in identities.items():
+        if identity.named:
+            settled[key] = identity.cluster(identity.name)
+            continue
+        in_scope = sorted(names.get(identity.scope, ()))
+        if identity.scope is None or len(in_scope) > 1:
+            settled[key] = None
+        else:
+            settled[key] = identity.cluster(in_scope[0]) if in_scope else identity.scope
+    return settled
 
 
 def _urn_type(urn: str) -> str:
@@ -232,6 +275,7 @@ def consumers(graph: StackGraph) -> tuple[Consumer, ...]:
         if (key := _k8s_key(n)) is not None
     }
     found: dict[tuple[str, str], Consumer] = {}
+    identities: dict[str, _Identity] = {}  # by URN: consumers other than ECK's
     eck_transport: set[str] = set()
     for es in (n for n in graph.nodes.values() if tokens.is_elasticsearch(n.type)):
         key = _k8s_key(es)
@@ -270,10 +314,10 @@ def consumers(graph: StackGraph) -> tuple[Consumer, ...]:
             or not (bundle or _has_transport_yml(node))
         ):
             continue
-        cluster = _cluster_of(node, bundle)
+        identities[node.urn] = _identity_of(graph, node, bundle)
         if not bundle:
             found[(node.urn, TRANSPORT_ROLE)] = Consumer(
-                node.urn, cluster, TRANSPORT_ROLE, frozenset({node.urn})
+                node.urn, None, TRANSPORT_ROLE, frozenset({node.urn})
             )
             continue
         # `httpFiles` carries HTTP material only; everything else the bundle depends on
@@ -287,5 +331,10 @@ def consumers(graph: StackGraph) -> tuple[Consumer, ...]:
         layers[HTTP_ROLE] = layers.get(HTTP_ROLE, set()) | http_deps
         for role, sources in layers.items():
             if sources or role == TRANSPORT_ROLE:
-                found[(node.urn, role)] = Consumer(node.urn, cluster, role, frozenset(sources))
-    return tuple(found.values())
+                found[(node.urn, role)] = Consumer(node.urn, None, role, frozenset(sources))
+    clusters = _settle(identities)
+    return tuple(
+        dataclasses.replace(consumer, cluster=clusters[consumer.urn])
+        if consumer.urn in clusters else consumer
+        for consumer in found.values()
+    )

@@ -129,6 +129,62 @@ def test_one_component_one_cluster_name_is_one_cluster(analyzer: PolicyAnalyzer)
     assert stack(analyzer, _in_components(two)) == {("es-transport-ca-dedicated", M)}
 
 
+def _cluster_of_node_components(node_parent_type: str) -> list[Record]:
+    """One cluster `logging`: a cluster component, a parent per node under it (a component,
+    or the node's VM), and each node's material and elasticsearch.yml Secret under that."""
+    ca = pki("logging")
+    root = f.record("pulumi:pulumi:Stack", "proj-dev", {})
+    cluster = f.record("acme:index:EsCluster", "logging", {}, parent=root.urn)
+    records = [root, cluster, *(dataclasses.replace(r, parent=cluster.urn)
+                                for r in (ca.ca_key, ca.ca))]
+    for node in ("node-1", "node-2", "node-3"):
+        parent = f.record(node_parent_type, node, {}, parent=cluster.urn)
+        material = pki(node, ca=(ca.ca_key, ca.ca))
+        yml = f.yml(f.good_vm_settings(**{"cluster.name": "logging"}))
+        config = f.secret(f"{node}-es-config", {"elasticsearch.yml": yml,
+                                                "certs/node.key": UNKNOWN},
+                          [material.node_key, material.cert, ca.ca], namespace="logging")
+        records += [parent, *(dataclasses.replace(r, parent=parent.urn)
+                              for r in (*material.records[2:], config))]
+    return records
+
+
+@pytest.mark.parametrize("node_parent", ["acme:index:EsNode", "gcp:compute/instance:Instance"])
+def test_a_cluster_components_nodes_under_parents_of_their_own_are_one_cluster(
+    analyzer: PolicyAnalyzer, node_parent: str
+) -> None:
+    assert stack(analyzer, _cluster_of_node_components(node_parent)) == set()
+
+
+def test_a_consumer_without_settings_joins_its_components_named_cluster(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """node-1's bundle carries elasticsearch.yml (Elasticsearch's default name), node-2's only
+    its key and certificate: one cluster, one CA."""
+    ca = pki("logging")
+    component = f.record("acme:index:EsCluster", "logging", {})
+    records: list[Record] = [component, ca.ca_key, ca.ca]
+    for node, with_yml in (("node-1", True), ("node-2", False)):
+        material = pki(node, ca=(ca.ca_key, ca.ca))
+        files = {"certs/node.key": (UNKNOWN, "0600"), "certs/node.crt": (UNKNOWN, "0644")}
+        if with_yml:
+            files["elasticsearch.yml"] = (f.yml(f.good_vm_settings()), "0644")
+        bundle = f.bundle(f"{node}-bundle", files, [material.node_key, material.cert])
+        records += [dataclasses.replace(r, parent=component.urn)
+                    for r in (*material.records[2:], bundle)]
+    assert stack(analyzer, records) == set()
+
+
+def test_numeric_cluster_names_are_names(analyzer: PolicyAnalyzer) -> None:
+    """YAML reads `cluster.name: 2024` as a number; Elasticsearch as the name "2024"."""
+    records = _at_stack_root({"a-1": "2024", "b-1": "2025"})
+    numeric = [dataclasses.replace(r, properties={**r.properties, "files": {
+        **r.properties["files"], "elasticsearch.yml": {"content": r.properties["files"][
+            "elasticsearch.yml"]["content"].replace("'2024'", "2024").replace("'2025'", "2025"),
+            "mode": "0644"}}}) if r.type == f.BUNDLE else r for r in records]
+    assert stack(analyzer, numeric) == {("es-transport-ca-dedicated", M)}
+
+
 def _eck_trusting(es_name: str, material: Pki, ca_pem: str) -> list[Record]:
     """Per-node ECK whose certificateAuthorities ConfigMap holds `ca_pem` as literal text."""
     certs, trust, es = eck_per_node(es_name, material)
