@@ -11,13 +11,12 @@ from components import outputs
 from components.certificate_facts import certificate_facts
 from components.model import CaMode, CaSpec, KeyAlgorithm
 from components.private_key import private_key
+from components.rotation_state import RENEW_BEFORE_HOURS
 
 CA_ALLOWED_USES = ["cert_signing", "crl_signing"]
 # A deployed CA generation is never replaced in place: a changed input (`ca.validityDays`,
 # `ca.commonName`, `keyAlgorithm`, or a new program version) would swap the CA of every node in
 # one update (INV-TRUST-CONTINUITY). The change applies to the next generation (docs/rotation.md).
-# Facts entry of a generated CA: the renew-before window it was created with, in hours.
-RENEW_BEFORE_HOURS = "renewBeforeHours"
 FIXED_KEY_INPUTS = ["algorithm", "ecdsa_curve", "rsa_bits"]
 FIXED_CERT_INPUTS = [
     "subject", "is_ca_certificate", "set_subject_key_id", "allowed_uses",

@@ -19,7 +19,6 @@ from typing import Any, Final
 import pulumi
 import pulumi.runtime
 
-from components.cluster_ca import RENEW_BEFORE_HOURS
 from components.model import Lifetime
 from components.model_http import HttpMode
 from components.model_rotation import DeployedCluster, DeployedNode, TrustState
@@ -34,6 +33,9 @@ NODES_UNDER_PKI: Final = "nodesUnderPki"
 RENEWAL: Final = "renewal"
 # Stack output `http.<cluster>` entry: the generated HTTP CA's facts (notAfter among them).
 HTTP_CA: Final = "ca"
+# Facts entry of a generated CA (components.cluster_ca): the renew-before window it was created
+# with, in hours; its early_renewal_hours keeps it when config changes.
+RENEW_BEFORE_HOURS: Final = "renewBeforeHours"
 RENEWAL_DUE: Final = "renewalDue"
 
 

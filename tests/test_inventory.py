@@ -290,3 +290,21 @@ def test_a_pkcs12_bundle_without_its_passwords_is_an_input_error(
     assert main([str(tmp_path)]) == 2
     printed = " ".join(capsys.readouterr().out.split())
     assert f"{copy / 'secure-settings.json'}: missing; the PKCS#12 stores' passwords" in printed
+
+
+def test_a_cas_renewal_date_follows_its_own_window_when_config_lowered_it() -> None:
+    """The deployed CA keeps the window it was created with (components.cluster_ca), and `up`
+    warns from it: the inventory dates the CA's renewal from the same window."""
+    start = datetime(2027, 3, 1, tzinfo=UTC)
+
+    def cluster(renew_before: int) -> dict[str, Any]:
+        return {"name": "logs", "delivery": "vm", "vm": {"writeLocalFiles": False},
+                "nodes": [{"name": "es-1", "dns": ["es-1.logs.internal"]}],
+                "nodeCertificates": {"validityDays": 90, "renewBeforeDays": 30},
+                "ca": {"validityDays": 200, "renewBeforeDays": renew_before}}
+
+    state = EngineState()
+    run_clusters([cluster(199)], state=state, clock=lambda: start)
+    later = run_clusters([cluster(100)], state=state, clock=lambda: start + timedelta(days=1))
+    [ca] = [row for row in from_stack_outputs(reveal(later.stack_outputs)) if row.name == CA]
+    assert ca.renewal_due == ca.not_after - timedelta(days=199)

@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from components.certificate_facts import sha256_fingerprint
 from components.eck_layout import pod_cert_file
-from components.rotation_state import RENEWAL_DUE, parse_time
+from components.rotation_state import RENEW_BEFORE_HOURS, RENEWAL_DUE, parse_time
 from preflight.rendered import RECORD, eck_material, vm_bundles
 
 CA = "CA"
@@ -80,7 +80,10 @@ def _cluster_rows(cluster: str, entry: Mapping[str, Any]) -> list[CertRow]:
     rows: list[CertRow] = []
     for generation, facts in sorted(generations.items(), key=lambda item: int(item[0])):
         cert = x509.load_pem_x509_certificate(str(facts["certPem"]).encode())
-        rows.append(_ca_row(cluster, int(generation), cert, step, ca_renew))
+        # The window the CA was created with, if wider: `up` warns from it (rotation.py).
+        created = str(facts.get(RENEW_BEFORE_HOURS, ""))
+        own = timedelta(hours=int(created)) if created.isdigit() else timedelta(0)
+        rows.append(_ca_row(cluster, int(generation), cert, step, max(ca_renew, own)))
     for node, facts in sorted((entry.get("nodes") or {}).items()):
         not_after = _time(facts.get("notAfter"), f"{cluster}/{node} notAfter")
         due = parse_time(facts.get(RENEWAL_DUE)) or not_after - renew
