@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,7 +31,7 @@ from .chain import Chains
 from .documents import entries, flatten, is_transport_ssl, referenced_entries, settings_documents
 from .graph import Node, StackGraph
 from .pem import certificates, fingerprint, private_key_blocks
-from .values import as_list, as_map, path
+from .values import as_list, as_map, is_unknown, path
 
 HTTP = "xpack.security.http.ssl."
 ECK_CONFIG_DIR = "/usr/share/elasticsearch/config"
@@ -139,32 +140,29 @@ def _has_transport_yml(node: Node) -> bool:
 class _Identity:
     """What a consumer says of its cluster (see `_identity_of`)."""
 
-    name: str | None  # cluster.name (or the default), a bundle's `cluster`; None: not known
+    name: str | None  # a bundle's `cluster`, else cluster.name (or the default); None: unknown
     scope: str | None  # its top-level component; None: a child of the stack
     # False: no settings to read a name from; its scope's named consumers decide (`_settle`).
     named: bool = True
 
-    def cluster(self, name: str | None) -> str | None:
-        return None if name is None else name if self.scope is None else f"{name} ({self.scope})"
-
 
 def _identity_of(graph: StackGraph, node: Node, bundle: bool) -> _Identity:
-    """A bundle's `cluster` input; else the `cluster.name` its elasticsearch.yml sets (else
-    Elasticsearch's default) within its top-level component: two components may each hold a
-    cluster called `logging`, which are still two clusters, while a cluster component's nodes
-    (each under a component or VM of its own) stay one. The stack resource scopes nothing.
-    Unknown while its settings are unknown: an unknown never gives a mandatory verdict."""
+    """A bundle's `cluster` input, else the `cluster.name` its elasticsearch.yml sets (else
+    Elasticsearch's default), and its top-level component (`_settle` uses both). Unknown
+    while either is unknown: an unknown never gives a mandatory verdict."""
+    scope = _top_component(graph, node)
     cluster = node.props.get("cluster") if bundle else None
-    if isinstance(cluster, str):
-        return _Identity(cluster, None)
+    if is_unknown(cluster):
+        return _Identity(None, None)
+    if isinstance(cluster, str) and cluster.strip():
+        return _Identity(cluster, scope)
     docs = settings_documents(node.type, node.props)
     names = [doc.settings.get(CLUSTER_NAME) for doc in docs if isinstance(doc.settings, dict)]
     # YAML may read a name such as 2024 as a number; Elasticsearch reads it as text.
-    name = next((str(n) for n in names if isinstance(n, str | int) and not isinstance(n, bool)),
-                None)
+    name = next((str(n) for n in names
+                 if isinstance(n, str | int | float) and not isinstance(n, bool)), None)
     if name is None and len(names) < len(docs):
         return _Identity(None, None)  # a document whose settings are unknown may name it
-    scope = _top_component(graph, node)
     if not docs:
         return _Identity(None, scope, named=False)
     return _Identity(name or DEFAULT_CLUSTER_NAME, scope)
@@ -181,23 +179,35 @@ def _top_component(graph: StackGraph, node: Node) -> str | None:
 
 
 def _settle(identities: Mapping[str, _Identity]) -> dict[str, str | None]:
-    """Each consumer's cluster. One without settings joins the one cluster its scope's named
-    consumers are in (the scope itself when none is named); several clusters there, or no
-    scope: unknown."""
-    names: dict[str | None, set[str]] = {}
-    for identity in identities.values():
-        if identity.named and identity.name is not None:
-            names.setdefault(identity.scope, set()).add(identity.name)
+    """Each consumer's cluster: its name, told apart by its top-level component where that
+    component holds several consumers of the name (two components that each run a cluster
+    called `logging` run two clusters), but not where it holds one: a component per node
+    (or a VM resource per node) is a node, and its cluster is its name. A consumer without
+    settings joins the one cluster its component's named consumers are in (the component
+    itself when none is named); several there, or no component: unknown."""
+    named = [i for i in identities.values() if i.named and i.name is not None]
+    holding = Counter((i.scope, i.name) for i in named if i.scope is not None)
+
+    def cluster(identity: _Identity) -> str:
+        assert identity.name is not None
+        if identity.scope is None or holding[(identity.scope, identity.name)] < 2:
+            return identity.name
+        return f"{identity.name} ({identity.scope})"
+
+    in_scope: dict[str, set[str]] = {}
+    for identity in named:
+        if identity.scope is not None:
+            in_scope.setdefault(identity.scope, set()).add(cluster(identity))
     settled: dict[str, str | None] = {}
-    for key, identity in identities.items():
+    for urn, identity in identities.items():
         if identity.named:
-            settled[key] = identity.cluster(identity.name)
+            settled[urn] = None if identity.name is None else cluster(identity)
             continue
-        in_scope = sorted(names.get(identity.scope, ()))
-        if identity.scope is None or len(in_scope) > 1:
-            settled[key] = None
+        clusters = sorted(in_scope.get(identity.scope or "", ()))
+        if identity.scope is None or len(clusters) > 1:
+            settled[urn] = None
         else:
-            settled[key] = identity.cluster(in_scope[0]) if in_scope else identity.scope
+            settled[urn] = clusters[0] if clusters else identity.scope
     return settled
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -115,10 +116,76 @@ def _in_components(nodes: Mapping[str, tuple[str, str | None]]) -> list[Record]:
 def test_same_named_clusters_in_two_components_sharing_a_ca(
     analyzer: PolicyAnalyzer, cluster_name: str | None
 ) -> None:
-    """Two components, each a cluster called `logging` (or left at Elasticsearch's default
-    name): still two clusters, and one CA between them is flagged."""
-    records = _in_components({"eu-1": ("eu", cluster_name), "us-1": ("us", cluster_name)})
+    """Two components, each a cluster of two nodes called `logging` (or left at
+    Elasticsearch's default name): still two clusters, and one CA between them is flagged."""
+    records = _in_components({f"{region}-{n}": (region, cluster_name)
+                              for region in ("eu", "us") for n in (1, 2)})
     assert stack(analyzer, records) == {("es-transport-ca-dedicated", M)}
+
+
+def test_a_component_per_node_at_the_stack_root_is_a_node_of_the_named_cluster(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """A component holding one consumer of a name cannot be told from a node's own component
+    (or VM): its cluster is the name alone, so one cluster's nodes do not count as clusters
+    sharing its CA. (So two one-node clusters of one name in two components are one.)"""
+    records = _in_components({"node-1": ("node-1", "logging"), "node-2": ("node-2", "logging")})
+    assert stack(analyzer, records) == set()
+    # Names still tell clusters apart.
+    records = _in_components({"node-1": ("node-1", "logging"), "node-2": ("node-2", "metrics")})
+    assert stack(analyzer, records) == {("es-transport-ca-dedicated", M)}
+
+
+def _bundles_in_one_component(second: dict[str, Any]) -> list[Record]:
+    """node-1's bundle names its cluster (`cluster` input `logging` and elasticsearch.yml);
+    node-2's bundle is changed by `second` (its `cluster` input, its files); one CA."""
+    ca = pki("logging")
+    component = f.record("acme:index:EsCluster", "logging", {})
+    records: list[Record] = [component, ca.ca_key, ca.ca]
+    for node in ("node-1", "node-2"):
+        material = pki(node, ca=(ca.ca_key, ca.ca))
+        files = {"certs/node.key": (UNKNOWN, "0600"), "certs/node.crt": (UNKNOWN, "0644")}
+        if node == "node-1":
+            files["elasticsearch.yml"] = (f.yml(f.good_vm_settings()), "0644")
+        bundle = f.bundle(f"{node}-bundle", files, [material.node_key, material.cert],
+                          "logging")
+        if node == "node-2":
+            props = {k: v for k, v in bundle.properties.items() if k != "cluster"}
+            bundle = dataclasses.replace(bundle, properties={**props, **second})
+        records += [dataclasses.replace(r, parent=component.urn)
+                    for r in (*material.records[2:], bundle)]
+    return records
+
+
+@pytest.mark.parametrize(
+    "second",
+    [{}, {"cluster": UNKNOWN}, {"cluster": ""}, {"cluster": "logging"}],
+    ids=["no-input-no-yml", "input-unknown", "input-empty", "same-input"],
+)
+def test_a_bundle_joins_the_cluster_its_component_names(
+    analyzer: PolicyAnalyzer, second: dict[str, Any]
+) -> None:
+    """A bundle without a name of its own (no `cluster` input, an empty one, or one unknown at
+    preview) is not taken for another cluster: no mandatory verdict on one cluster's CA."""
+    assert stack(analyzer, _bundles_in_one_component(second)) == set()
+
+
+def test_a_bundle_and_a_secret_of_one_named_cluster_are_one_cluster(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    ca = pki("logging")
+    component = f.record("acme:index:EsCluster", "logging", {})
+    one = pki("node-1", ca=(ca.ca_key, ca.ca))
+    two = pki("node-2", ca=(ca.ca_key, ca.ca))
+    bundle = f.bundle("node-1-bundle", {"certs/node.key": (UNKNOWN, "0600")},
+                      [one.node_key, one.cert], "logging")
+    yml = f.yml(f.good_vm_settings(**{"cluster.name": "logging"}))
+    config = f.secret("node-2-es-config", {"elasticsearch.yml": yml, "certs/node.key": UNKNOWN},
+                      [two.node_key, two.cert, ca.ca], namespace="logging")
+    records = [component, ca.ca_key, ca.ca, *(
+        dataclasses.replace(r, parent=component.urn)
+        for r in (*one.records[2:], *two.records[2:], bundle, config))]
+    assert stack(analyzer, records) == set()
 
 
 def test_one_component_one_cluster_name_is_one_cluster(analyzer: PolicyAnalyzer) -> None:
