@@ -40,6 +40,7 @@ from components.config_reader import (
     integer,
     join,
     mapping,
+    redacted,
     report_duplicates,
     string,
 )
@@ -418,7 +419,7 @@ def parse_stack_config(
                 clusters.append(cluster)
         _cross_cluster(clusters, problems)
     if problems.items:
-        raise ConfigError(problems.items)
+        raise ConfigError(redacted(problems.items, raw, secrecy))
     return StackSpec(tuple(clusters), kubernetes, stack_posture)
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import difflib
 import functools
 import ipaddress
+import json
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -65,6 +66,46 @@ class Secrecy:
             return top in self.secret_keys
         # A `secure:` value encrypts everything below it (e.g. the whole `clusters` list).
         return any(key == path or key.startswith((f"{path}.", f"{path}[")) for path in secure)
+
+
+# Shorter encrypted strings are left in messages: replacing them could garble the message's
+# own words, and keys, certificates and passwords are longer.
+_MIN_REDACTED = 8
+REDACTED = "[secret]"
+
+
+def redacted(
+    problems: Sequence[ConfigProblem], raw: Mapping[str, Any], secrecy: Secrecy
+) -> list[ConfigProblem]:
+    """`problems` quoting no encrypted value of `raw`. A message may quote the value it refuses
+    (`got a string '...'`), and a `secure:` value the engine decrypted is a plain string then:
+    `pulumi up` and preflight print these messages."""
+    secrets = sorted(
+        {text for key, text in _strings(raw, "") if len(text) >= _MIN_REDACTED
+         and secrecy.encrypted(key)},
+        key=len, reverse=True,
+    )
+    forms = [form for text in secrets
+             for form in (text, repr(text)[1:-1], json.dumps(text)[1:-1]) if form]
+
+    def scrub(message: str) -> str:
+        for form in forms:
+            message = message.replace(form, REDACTED)
+        return message
+
+    return [ConfigProblem(p.key, scrub(p.message)) for p in problems] if forms else list(problems)
+
+
+def _strings(value: object, key: str) -> Iterator[tuple[str, str]]:
+    """(stack key, text) of every string in `value`, at any depth."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, Mapping):
+        for name, child in value.items():
+            yield from _strings(child, join(key, str(name)))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _strings(child, join(key, index))
 
 
 class Problems:

@@ -79,7 +79,12 @@ def read_decrypted_config(text: str) -> dict[str, DecryptedValue]:
         raise DecryptedConfigError(
             f"not JSON (line {err.lineno} column {err.colno}: {err.msg}); give what "
             "`pulumi config --json --show-secrets --stack <stack>` prints"
-        ) from err
+        ) from None
+    except RecursionError:
+        raise DecryptedConfigError(
+            "nests deeper than any stack config; give what `pulumi config --json "
+            "--show-secrets --stack <stack>` prints"
+        ) from None
     if not isinstance(document, dict):
         raise DecryptedConfigError(
             "must be a JSON object of config keys, as `pulumi config --json --show-secrets "
@@ -189,8 +194,8 @@ def load_stack_file(
     passed on as ciphertext.
     """
     try:
-        document = safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
+        document = safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
         raise StackFileError(f"{path}: cannot read the stack file: {err}") from err
     raw_config = document.get("config") or {}
     if not isinstance(raw_config, dict):

@@ -97,9 +97,14 @@ def _policy_config(path: Path) -> dict[str, Any]:
 
 def _decrypted_config(source: str) -> dict[str, DecryptedValue]:
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text()
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as err:
         raise DecryptedConfigError(f"cannot read it: {err.strerror}") from err
+    except UnicodeDecodeError as err:  # the position only: the bytes hold secrets
+        raise DecryptedConfigError(
+            f"is not UTF-8 text (byte {err.start}); give what `pulumi config --json "
+            "--show-secrets --stack <stack>` prints"
+        ) from None
     return read_decrypted_config(text)
 
 

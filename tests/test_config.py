@@ -438,3 +438,31 @@ def test_the_program_registers_nothing_for_invalid_config(
     with pytest.raises(ConfigError, match=re.escape(f"es-transport-pki:{key}: ") + ".*" + pattern):
         run_program(main, config=config, secret_keys=["es-transport-pki:clusters"], state=state)
     assert state.resources == {}
+
+
+def _message_of(raw: Raw, **secrecy: Any) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw, stack="dev", now=NOW, **secrecy)
+    return str(caught.value)
+
+
+def test_a_refused_value_that_was_encrypted_is_not_quoted() -> None:
+    """`pulumi config set --secret --path 'clusters[0].ca' '<json>'` hands the program the
+    whole `ca` as one decrypted string; refusing it ("must be a map, got a string '...'")
+    must not print the CA key it holds, neither plain nor escaped."""
+    ca = make_ca("logs transport CA")
+    secure_ca = json.dumps({"mode": "provided", "certPem": ca.cert_pem, "keyPem": ca.key_pem})
+    raw: Raw = {"clusters": [{**vm_cluster(), "ca": secure_ca}]}
+    message = _message_of(raw, secret_keys={"clusters"},
+                          secure_values={"clusters": frozenset({"clusters[0].ca"})})
+    assert "clusters[0].ca: must be a map, got a string '[secret]'" in message
+    assert "PRIVATE KEY" not in message and "mode" not in message
+    # The whole `clusters` encrypted, decrypted to a map: each of its strings is a secret.
+    whole = {"clusters": {"logs": {"ca": {"keyPem": ca.key_pem}}}}
+    message = _message_of(whole, secret_keys={"clusters"},
+                          secure_values={"clusters": frozenset({"clusters"})})
+    assert "must be a non-empty list of clusters" in message
+    assert "PRIVATE KEY" not in message and "[secret]" in message
+    # Plain values are still quoted: that is what makes a message useful.
+    plain = {"clusters": [{**vm_cluster(), "ca": "generated-please"}]}
+    assert "got a string 'generated-please'" in _message_of(plain)

@@ -4,6 +4,7 @@ directory, the timeline picture, and the probe against a local TLS server."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import ssl
 import struct
@@ -271,13 +272,30 @@ def test_a_directory_without_a_render_record_says_what_it_assumes(
     _, out = introduced
     [note] = from_directory(out).notes
     assert note == (
-        f"{out} holds no render.json, so it is not a `preflight --out` render: renewal dates "
-        "assume a 30-day node renew-before window (the default; pass the stack's with "
-        "--renew-before-days), and ECK clusters are not listed (list a deployed stack's from "
-        "`pulumi stack output --json --show-secrets`)"
+        f"{out} holds no render.json (a `preflight --out` render older than it, or a "
+        "vm.outputDir): renewal dates assume a 30-day node renew-before window (the default; "
+        "pass the stack's with --renew-before-days), for ECK pods found under <cluster>/k8s "
+        "too, and the CA's window is unknown (a deployed stack's are in `pulumi stack output "
+        "--json --show-secrets`)"
     )
     [note] = from_directory(out, renew_before_days=20).notes
-    assert "assume a 20-day node renew-before window, and ECK" in note
+    assert "assume a 20-day node renew-before window, for ECK pods" in note
+
+
+def test_a_render_without_its_record_still_lists_its_eck_pods(
+    render: Path, tmp_path: Path
+) -> None:
+    """A render from before render.json existed: its ECK pods are listed, at the assumed
+    window the note names."""
+    older = tmp_path / "older"
+    shutil.copytree(render, older)
+    (older / "render.json").unlink()
+    inventory = from_directory(older)
+    pods = {r.name: r for r in inventory.rows if r.cluster == "search" and r.name != CA}
+    assert "search-es-default-0" in pods
+    pod = pods["search-es-default-0"]
+    assert pod.renewal_due == pod.not_after - timedelta(30)
+    assert "for ECK pods found under <cluster>/k8s too" in inventory.notes[0]
 
 
 def test_a_pkcs12_bundle_without_its_passwords_is_an_input_error(

@@ -176,13 +176,14 @@ def test_a_decrypted_config_of_another_stack_file_is_refused_naming_where(
 
 @pytest.mark.parametrize(("document", "expected"), [
     ("{", "not JSON (line 1 column 2: Expecting property name enclosed in double quotes)"),
+    ("[" * 100_000 + "]" * 100_000, "nests deeper than any stack config"),
     ("[]", "must be a JSON object of config keys"),
     (json.dumps({KEY: {"secret": True}}),
      f'{KEY}: has no "value" string (printed without --show-secrets?)'),
     (json.dumps({KEY: {"value": "x"}}), f'{KEY}: must be an object with "secret": true'),
     (json.dumps({"es-transport-pki:protectCa": {"value": "false", "secret": False}}),
      f"{KEY}: the stack file sets it, the decrypted config does not"),
-], ids=["not json", "a list", "no value", "no secret flag", "a key missing"])
+], ids=["not json", "too deep", "a list", "no value", "no secret flag", "a key missing"])
 def test_a_decrypted_config_not_as_the_cli_prints_it_is_refused(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], secure_file: Path,
     document: str, expected: str,
@@ -191,6 +192,18 @@ def test_a_decrypted_config_not_as_the_cli_prints_it_is_refused(
     assert code == EXIT_CONFIG
     assert report["input"] == "decrypted config"
     assert report["configErrors"][0].startswith(expected)
+
+
+def test_a_decrypted_config_file_that_is_not_utf8_is_refused_by_position_only(
+    capsys: pytest.CaptureFixture[str], secure_file: Path, tmp_path: Path,
+) -> None:
+    broken = tmp_path / "decrypted.json"
+    broken.write_bytes(b'{"a": {"value": "\xff-----BEGIN PRIVATE KEY-----"}}')
+    code = main(["--json", "--stack-file", str(secure_file), "--decrypted-config", str(broken)])
+    out, err = capsys.readouterr()
+    assert code == EXIT_CONFIG
+    assert json.loads(out)["configErrors"][0].startswith("is not UTF-8 text (byte 17)")
+    assert "PRIVATE KEY" not in out + err
 
 
 def test_keys_the_stack_file_does_not_set_pass_as_the_cli_printed_them(

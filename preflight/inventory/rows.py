@@ -179,9 +179,10 @@ def from_directory(root: Path, renew_before_days: int | None = None) -> Inventor
         days = renew_before_days if given else DEFAULT_NODE_RENEW_BEFORE_DAYS
         assumed = "" if given else " (the default; pass the stack's with --renew-before-days)"
         found.notes.append(
-            f"{root} holds no {RECORD}, so it is not a `preflight --out` render: renewal "
-            f"dates assume a {days}-day node renew-before window{assumed}, and ECK clusters "
-            "are not listed (list a deployed stack's from `pulumi stack output --json "
+            f"{root} holds no {RECORD} (a `preflight --out` render older than it, or a "
+            f"vm.outputDir): renewal dates assume a {days}-day node renew-before "
+            f"window{assumed}, for ECK pods found under <cluster>/k8s too, and the CA's "
+            "window is unknown (a deployed stack's are in `pulumi stack output --json "
             "--show-secrets`)"
         )
     for cluster_dir in sorted(p for p in root.iterdir() if p.is_dir()):
