@@ -64,8 +64,15 @@ class Secrecy:
         secure = self.stack_file.get(top)
         if secure is None:
             return top in self.secret_keys
+        return self.in_secure_value(key)
+
+    def in_secure_value(self, key: str) -> bool:
+        """At or below a `secure:` value of the stack file (the engine's per-key answer says
+        only that something under a top-level key is secret, not what)."""
+        top = re.split(r"[.\[]", key, maxsplit=1)[0]
         # A `secure:` value encrypts everything below it (e.g. the whole `clusters` list).
-        return any(key == path or key.startswith((f"{path}.", f"{path}[")) for path in secure)
+        return any(key == path or key.startswith((f"{path}.", f"{path}["))
+                   for path in self.stack_file.get(top, ()))
 
 
 # Shorter encrypted strings are left in messages: replacing them could garble the message's
@@ -77,12 +84,14 @@ REDACTED = "[secret]"
 def redacted(
     problems: Sequence[ConfigProblem], raw: Mapping[str, Any], secrecy: Secrecy
 ) -> list[ConfigProblem]:
-    """`problems` quoting no encrypted value of `raw`. A message may quote the value it refuses
-    (`got a string '...'`), and a `secure:` value the engine decrypted is a plain string then:
-    `pulumi up` and preflight print these messages."""
+    """`problems` quoting no value of `raw` that the stack file encrypts. A message may quote
+    the value it refuses (`got a string '...'`), and a `secure:` value the engine decrypted is
+    a plain string then (a `secure:` map arrives as one string): `pulumi up` and preflight
+    print these messages. Without a stack file nothing says which values are secret, and a
+    secret there keeps its type (ESC passes structure), so no refusal quotes it."""
     secrets = sorted(
         {text for key, text in _strings(raw, "") if len(text) >= _MIN_REDACTED
-         and secrecy.encrypted(key)},
+         and secrecy.in_secure_value(key)},
         key=len, reverse=True,
     )
     forms = [form for text in secrets
