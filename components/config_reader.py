@@ -87,8 +87,9 @@ def redacted(
     """`problems` quoting no value of `raw` that the stack file encrypts. A message may quote
     the value it refuses (`got a string '...'`), and a `secure:` value the engine decrypted is
     a plain string then (a `secure:` map arrives as one string): `pulumi up` and preflight
-    print these messages. Without a stack file nothing says which values are secret, and a
-    secret there keeps its type (ESC passes structure), so no refusal quotes it."""
+    print these messages. Without a stack file nothing says which values are secret, so none
+    is redacted; a refusal quotes a value only when it has the wrong type (a key PEM is
+    refused by what it holds, never quoted)."""
     secrets = sorted(
         {text for key, text in _strings(raw, "") if len(text) >= _MIN_REDACTED
          and secrecy.in_secure_value(key)},
