@@ -84,15 +84,13 @@ REDACTED = "[secret]"
 def redacted(
     problems: Sequence[ConfigProblem], raw: Mapping[str, Any], secrecy: Secrecy
 ) -> list[ConfigProblem]:
-    """`problems` quoting no value of `raw` that the stack file encrypts. A message may quote
-    the value it refuses (`got a string '...'`), and a `secure:` value the engine decrypted is
-    a plain string then (a `secure:` map arrives as one string): `pulumi up` and preflight
-    print these messages. Without a stack file nothing says which values are secret, so none
-    is redacted; a refusal quotes a value only when it has the wrong type (a key PEM is
-    refused by what it holds, never quoted)."""
+    """`problems` quoting no encrypted value of `raw` (`Secrecy.encrypted`: the stack file's
+    `secure:` values, else every value under a top-level key the engine calls secret). A
+    message may quote the value it refuses (`got a string '...'`), and a decrypted `secure:`
+    map is one plain string then: `pulumi up` and preflight print these messages."""
     secrets = sorted(
         {text for key, text in _strings(raw, "") if len(text) >= _MIN_REDACTED
-         and secrecy.in_secure_value(key)},
+         and secrecy.encrypted(key)},
         key=len, reverse=True,
     )
     forms = [form for text in secrets

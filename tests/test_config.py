@@ -64,7 +64,23 @@ def stack(*clusters: Raw) -> Raw:
 
 
 def parse(raw: Raw, secret: bool = True) -> Any:
-    return parse_stack_config(raw, stack="dev", now=NOW, secret_keys={"clusters"} if secret else ())
+    """`secret`: the stack file holds every `keyPem` as a `secure:` value (else in plain text),
+    and nothing else: messages then quote every other value as given."""
+    if not secret:
+        return parse_stack_config(raw, stack="dev", now=NOW)
+    return parse_stack_config(raw, stack="dev", now=NOW, secret_keys={"clusters"},
+                              secure_values={"clusters": frozenset(_key_pems(raw))})
+
+
+def _key_pems(raw: Raw) -> list[str]:
+    clusters = raw.get("clusters")
+    return [
+        f"clusters[{index}].{section}.keyPem"
+        for index, cluster in enumerate(clusters if isinstance(clusters, list) else [])
+        for section in ("ca", "http")
+        if isinstance(cluster, dict) and isinstance(cluster.get(section), dict)
+        and "keyPem" in cluster[section]
+    ]
 
 
 def problems_of(raw: Raw, secret: bool = True) -> list[str]:
@@ -463,6 +479,9 @@ def test_a_refused_value_that_was_encrypted_is_not_quoted() -> None:
                           secure_values={"clusters": frozenset({"clusters"})})
     assert "must be a non-empty list of clusters" in message
     assert "PRIVATE KEY" not in message and "[secret]" in message
+    # No stack file to say which (an ESC environment): all of a secret top-level key's values.
+    message = _message_of({"clusters": "TOPSECRETVALUE-abcdef"}, secret_keys={"clusters"})
+    assert "got '[secret]'" in message and "TOPSECRET" not in message
     # Plain values are still quoted: that is what makes a message useful.
     plain = {"clusters": [{**vm_cluster(), "ca": "generated-please"}]}
     assert "got a string 'generated-please'" in _message_of(plain)

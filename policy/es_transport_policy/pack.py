@@ -63,7 +63,7 @@ RESOURCE_FAMILIES = (
      transport.verify),
     (Family("es-transport-key-custody", "INV-CUSTODY",
             "no private key in a ConfigMap; key files in bundles (PEM keys, files named by "
-            "*.ssl.key / *.ssl.keystore.path) are 0600",
+            "*.ssl.key / *.ssl.keystore.path) are 0600 or 0400",
             "ConfigMaps and world-readable files expose keys",
             "keys in Secrets (Pulumi secrets); key files mode 0600"), custody.key_custody),
     (Family("es-transport-trusted-ca", "INV-CA-DEDICATED/INV-CA-SHAPE",
