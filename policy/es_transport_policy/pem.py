@@ -46,6 +46,12 @@ def _certificate(block: str) -> x509.Certificate | None:
         return None
 
 
+def pem_material(text: str) -> frozenset[str]:
+    """Certificate fingerprints and private-key bodies in a PEM text: what it carries, for
+    comparing material by value."""
+    return frozenset({fingerprint(c) for c in certificates(text)} | private_key_blocks(text))
+
+
 def fingerprint(cert: x509.Certificate) -> str:
     return sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 

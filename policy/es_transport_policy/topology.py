@@ -30,7 +30,7 @@ from . import tokens
 from .chain import Chains
 from .documents import entries, flatten, is_transport_ssl, referenced_entries, settings_documents
 from .graph import Node, StackGraph
-from .pem import certificates, fingerprint, private_key_blocks
+from .pem import pem_material
 from .values import as_list, as_map, is_unknown, path
 
 HTTP = "xpack.security.http.ssl."
@@ -217,16 +217,11 @@ def _urn_type(urn: str) -> str:
     return parts[2].rsplit("$", 1)[-1] if len(parts) > 3 else ""
 
 
-def _pem_material(text: str) -> frozenset[str]:
-    """Certificate fingerprints and private-key bodies in a PEM text."""
-    return frozenset({fingerprint(c) for c in certificates(text)} | private_key_blocks(text))
-
-
 def _output_material(node: Node) -> frozenset[str] | None:
     """What a certificate or key resource's PEM outputs hold (None: not known)."""
     texts = [node.props.get(name) for name in PEM_OUTPUTS[node.type]]
     known = [t for t in texts if isinstance(t, str)]
-    return frozenset().union(*map(_pem_material, known)) if known else None
+    return frozenset().union(*map(pem_material, known)) if known else None
 
 
 def _bundle_layers(graph: StackGraph, node: Node, deps: set[str]) -> dict[str, set[str]]:
@@ -246,8 +241,8 @@ def _bundle_layers(graph: StackGraph, node: Node, deps: set[str]) -> dict[str, s
     if not http_only:
         return {TRANSPORT_ROLE: deps}
     contents = [(e.key in http_only, e.text) for e in entries(node.type, files)]
-    http_known = [_pem_material(t) for own, t in contents if own and isinstance(t, str)]
-    other_known = [_pem_material(t) for own, t in contents if not own and isinstance(t, str)]
+    http_known = [pem_material(t) for own, t in contents if own and isinstance(t, str)]
+    other_known = [pem_material(t) for own, t in contents if not own and isinstance(t, str)]
     http_unknown = any(own and not isinstance(t, str) for own, t in contents)
     layers: dict[str, frozenset[str] | None] = {}
     for dep in deps:

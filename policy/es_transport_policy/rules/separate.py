@@ -14,7 +14,7 @@ from ..chain import Chains
 from ..documents import named_files, referenced_entries, transport_ssl_setting
 from ..findings import Finding
 from ..graph import StackGraph
-from ..pem import certificates, fingerprint, private_key_blocks
+from ..pem import pem_material
 from ..topology import EITHER_ROLE, HTTP, HTTP_ROLE, TRANSPORT_ROLE, Consumer, consumers
 
 OWN_MATERIAL = ("key", "certificate", "keystore.path")
@@ -40,12 +40,11 @@ def _files(graph: StackGraph, urn: str, own: Callable[[str], bool]) -> dict[str,
 
 def _material(graph: StackGraph, urn: str, own: Callable[[str], bool]) -> set[str]:
     node = graph.nodes[urn]
-    found: set[str] = set()
-    for entry in referenced_entries(node.type, node.props, own):
-        if isinstance(entry.text, str):
-            found |= private_key_blocks(entry.text)
-            found |= {fingerprint(c) for c in certificates(entry.text)}
-    return found
+    return set().union(*(
+        pem_material(entry.text)
+        for entry in referenced_entries(node.type, node.props, own)
+        if isinstance(entry.text, str)
+    ))
 
 
 def _undecided_http_signed_by_transport_ca(
