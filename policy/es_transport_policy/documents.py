@@ -93,19 +93,26 @@ def entries(type_: str, props: dict[str, Any]) -> list[Entry]:
     return found
 
 
-def transport_ssl_setting(key: str) -> str | None:
-    """The transport SSL setting `key` sets (`key`, `certificate_authorities`, ...): under
-    `xpack.security.transport.ssl.`, or a named transport profile's own
-    `transport.profiles.<name>.xpack.security.ssl.` (its own port, ProfileConfigurations);
+def transport_ssl_scope(key: str) -> tuple[str | None, str] | None:
+    """(profile, setting) of a transport SSL setting `key`: profile None under
+    `xpack.security.transport.ssl.`, else the named transport profile whose own
+    `transport.profiles.<name>.xpack.security.ssl.` it is under (its own port,
+    ProfileConfigurations); the setting is what follows (`key`, `certificate_authorities`, ...).
     None for any other key. The `default` profile's SSL settings are none: Elasticsearch
     refuses to start with them (es-transport-mtls says so)."""
     if key.startswith(TRANSPORT_SSL):
-        return key[len(TRANSPORT_SSL):]
+        return None, key[len(TRANSPORT_SSL):]
     if key.startswith(PROFILES):
         name, _, rest = key[len(PROFILES):].partition(".")
         if name != "default" and rest.startswith(PROFILE_SSL):
-            return rest[len(PROFILE_SSL):]
+            return name, rest[len(PROFILE_SSL):]
     return None
+
+
+def transport_ssl_setting(key: str) -> str | None:
+    """The transport SSL setting `key` sets, in any scope (`transport_ssl_scope`)."""
+    scope = transport_ssl_scope(key)
+    return None if scope is None else scope[1]
 
 
 def is_transport_ssl(key: str) -> bool:

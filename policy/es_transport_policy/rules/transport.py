@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..documents import PROFILE_SSL, PROFILES, TRANSPORT_SSL, settings_documents
+from ..documents import (
+    PROFILE_SSL,
+    PROFILES,
+    TRANSPORT_SSL,
+    settings_documents,
+    transport_ssl_scope,
+)
 from ..findings import Finding, Grade
 from ..values import is_unknown, truthy
 from ..view import ResourceView
@@ -40,12 +46,10 @@ def _ssl_scopes(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(prefix, note for messages) of every scope in which Elasticsearch reads transport SSL
     settings: `xpack.security.transport.ssl.` and each named profile's own (profile names hold
     no dot). The default profile is none: its SSL settings are refused (see `mtls`)."""
-    names: set[str] = set()
-    for key in settings:
-        if key.startswith(PROFILES):
-            name, _, rest = key[len(PROFILES):].partition(".")
-            if rest.startswith(PROFILE_SSL) and name != "default":
-                names.add(name)
+    names = {
+        scope[0] for key in settings
+        if (scope := transport_ssl_scope(key)) is not None and scope[0] is not None
+    }
     return [(PREFIX, "")] + [
         (f"{PROFILES}{name}.{PROFILE_SSL}", f" (transport profile {name!r}, its own port)")
         for name in sorted(names)
