@@ -20,18 +20,23 @@ from ..topology import ECK_TRUST_KEY, TRANSPORT_ROLE, Consumer, consumers
 from .trusted_ca import ca_text_findings, names_transport_authorities
 
 
-def _trusted_pems(graph: StackGraph, consumer: Consumer) -> list[tuple[str, str, str, bool]]:
-    """(holder URN, where, known PEM text, from an ECK trust ConfigMap) of the CAs the
-    consumer trusts for transport as text."""
-    found = [
-        (urn, f"{graph.nodes[urn].name} {entry.where}", entry.text, True)
-        for urn in sorted(consumer.trust)
-        for entry in entries(graph.nodes[urn].type, graph.nodes[urn].props)
+def _trust_map_pems(graph: StackGraph, urn: str) -> list[tuple[str, str]]:
+    """(where, known PEM text) of an ECK trust ConfigMap's `ca.crt`."""
+    node = graph.nodes[urn]
+    return [
+        (f"{node.name} {entry.where}", entry.text)
+        for entry in entries(node.type, node.props)
         if entry.key == ECK_TRUST_KEY and isinstance(entry.text, str)
     ]
+
+
+def _trusted_pems(graph: StackGraph, consumer: Consumer) -> list[tuple[str, str]]:
+    """(holder URN, known PEM text) of the CAs the consumer trusts for transport as text."""
     node = graph.nodes[consumer.urn]
-    return found + [
-        (consumer.urn, entry.where, entry.text, False)
+    return [
+        (urn, text) for urn in sorted(consumer.trust) for _, text in _trust_map_pems(graph, urn)
+    ] + [
+        (consumer.urn, entry.text)
         for entry in referenced_entries(node.type, node.props, names_transport_authorities)
         if isinstance(entry.text, str)
     ]
@@ -39,22 +44,23 @@ def _trusted_pems(graph: StackGraph, consumer: Consumer) -> list[tuple[str, str,
 
 def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     chains = Chains(graph)
+    transport = [c for c in consumers(graph) if c.role == TRANSPORT_ROLE]
+    # Each trust ConfigMap once, however many Elasticsearch resources reference it.
+    findings = [
+        finding
+        for urn in sorted({urn for consumer in transport for urn in consumer.trust})
+        for where, text in _trust_map_pems(graph, urn)
+        for finding in ca_text_findings(where, text, urn)
+    ]
     clusters: dict[str, set[str]] = defaultdict(set)
     witness: dict[str, str] = {}
-    findings: list[Finding] = []
-    judged: set[tuple[str, str]] = set()  # a trust ConfigMap several resources reference
-    for consumer in consumers(graph):
-        if consumer.role != TRANSPORT_ROLE:
-            continue
-        roots = {chains.root(cert): cert for cert in chains.certs_used_by(consumer.sources)}
-        for holder, where, text, eck_trust in _trusted_pems(graph, consumer):
-            if eck_trust and (holder, where) not in judged:
-                judged.add((holder, where))
-                findings += ca_text_findings(where, text, holder)
-            for cert in certificates(text):
-                roots.setdefault(chains.root(chains.ca_id(cert)), holder)
+    for consumer in transport:
         if consumer.cluster is None:
             continue
+        roots = {chains.root(cert): cert for cert in chains.certs_used_by(consumer.sources)}
+        for holder, text in _trusted_pems(graph, consumer):
+            for cert in certificates(text):
+                roots.setdefault(chains.root(chains.ca_id(cert)), holder)
         for root, used_by in roots.items():
             clusters[root].add(consumer.cluster)
             witness.setdefault(root, used_by)
