@@ -203,11 +203,11 @@ def _settle(identities: Mapping[str, _Identity]) -> dict[str, str | None]:
         if identity.named:
             settled[urn] = None if identity.name is None else cluster(identity)
             continue
-        clusters = sorted(in_scope.get(identity.scope or "", ()))
-        if identity.scope is None or len(clusters) > 1:
+        if identity.scope is None:
             settled[urn] = None
-        else:
-            settled[urn] = clusters[0] if clusters else identity.scope
+            continue
+        clusters = sorted(in_scope.get(identity.scope, ()))
+        settled[urn] = None if len(clusters) > 1 else clusters[0] if clusters else identity.scope
     return settled
 
 
