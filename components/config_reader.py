@@ -64,15 +64,8 @@ class Secrecy:
         secure = self.stack_file.get(top)
         if secure is None:
             return top in self.secret_keys
-        return self.in_secure_value(key)
-
-    def in_secure_value(self, key: str) -> bool:
-        """At or below a `secure:` value of the stack file (the engine's per-key answer says
-        only that something under a top-level key is secret, not what)."""
-        top = re.split(r"[.\[]", key, maxsplit=1)[0]
         # A `secure:` value encrypts everything below it (e.g. the whole `clusters` list).
-        return any(key == path or key.startswith((f"{path}.", f"{path}["))
-                   for path in self.stack_file.get(top, ()))
+        return any(key == path or key.startswith((f"{path}.", f"{path}[")) for path in secure)
 
 
 # Shorter encrypted strings are left in messages: replacing them could garble the message's
@@ -89,8 +82,8 @@ def redacted(
     message may quote the value it refuses (`got a string '...'`), and a decrypted `secure:`
     map is one plain string then: `pulumi up` and preflight print these messages."""
     secrets = sorted(
-        {text for key, text in _strings(raw, "") if len(text) >= _MIN_REDACTED
-         and secrecy.encrypted(key)},
+        {text for key, text in nested_values(raw, "") if isinstance(text, str)
+         and len(text) >= _MIN_REDACTED and secrecy.encrypted(key)},
         key=len, reverse=True,
     )
     forms = [form for text in secrets
@@ -104,16 +97,15 @@ def redacted(
     return [ConfigProblem(p.key, scrub(p.message)) for p in problems] if forms else list(problems)
 
 
-def _strings(value: object, key: str) -> Iterator[tuple[str, str]]:
-    """(stack key, text) of every string in `value`, at any depth."""
-    if isinstance(value, str):
-        yield key, value
-    elif isinstance(value, Mapping):
+def nested_values(value: object, key: str) -> Iterator[tuple[str, object]]:
+    """(stack key, value) of `value`, at `key`, and of every value in it, at any depth."""
+    yield key, value
+    if isinstance(value, Mapping):
         for name, child in value.items():
-            yield from _strings(child, join(key, str(name)))
+            yield from nested_values(child, join(key, str(name)))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from _strings(child, join(key, index))
+            yield from nested_values(child, join(key, index))
 
 
 class Problems:

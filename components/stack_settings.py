@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.config_reader import NAMESPACE, join
+from components.config_reader import NAMESPACE, nested_values
 from components.model_posture import SecretsProvider
 from components.yaml_load import safe_load
 
@@ -50,21 +50,18 @@ def read_stack_file(root: Path, stack: str) -> StackFile | None:
     return StackFile(
         SecretsProvider(str(url) if url else None, bool(document.get("encryptionsalt"))),
         {
-            name.removeprefix(prefix): frozenset(_secure_paths(value, name.removeprefix(prefix)))
+            name.removeprefix(prefix): frozenset(secure_paths(value, name.removeprefix(prefix)))
             for name, value in (config.items() if isinstance(config, dict) else ())
             if isinstance(name, str) and name.startswith(prefix)
         },
     )
 
 
-def _secure_paths(value: object, key: str) -> Iterator[str]:
+def is_secure_value(value: object) -> bool:
+    """A `secure:` value: ciphertext only the CLI can decrypt."""
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def secure_paths(value: object, key: str) -> Iterator[str]:
     """Stack keys (`clusters[1].ca.keyPem`) of the `secure:` values in `value`, at `key`."""
-    if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            yield key
-            return
-        for name, child in value.items():
-            yield from _secure_paths(child, join(key, str(name)))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _secure_paths(child, join(key, index))
+    return (path for path, found in nested_values(value, key) if is_secure_value(found))

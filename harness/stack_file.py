@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from components.config_reader import join
+from components.stack_settings import is_secure_value, secure_paths
 from components.yaml_load import safe_load
 
 
@@ -53,16 +54,8 @@ def _reprint(stack: str) -> str:
     return f"print it for this stack file: `pulumi config --json --show-secrets --stack {stack}`"
 
 
-def _is_secure(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
-
-
 def _has_secure_value(value: Any) -> bool:
-    if isinstance(value, dict):
-        return _is_secure(value) or any(_has_secure_value(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_secure_value(v) for v in value)
-    return False
+    return next(secure_paths(value, ""), None) is not None
 
 
 def _engine_text(value: Any) -> str:
@@ -116,7 +109,7 @@ class _MismatchError(Exception):
 def _merged(stored: Any, decrypted: Any, where: str) -> Any:
     """`stored` (the stack file's value at `where`) with each `secure:` value taken from
     `decrypted`, which must hold the same everywhere else."""
-    if _is_secure(stored):
+    if is_secure_value(stored):
         if not isinstance(decrypted, str):
             raise _MismatchError(where)
         return decrypted
@@ -149,7 +142,7 @@ def _decrypted_value(key: str, stored: Any, entry: DecryptedValue, stack: str) -
             f"{_reprint(stack)}"
         )
     try:
-        if _is_secure(stored):
+        if is_secure_value(stored):
             return str(_merged(stored, entry.text, key))
         if isinstance(stored, dict | list):
             return json.dumps(_merged(stored, entry.structured, key))
