@@ -45,7 +45,6 @@ class ClusterCa(pulumi.ComponentResource):
     private_key_pem: pulumi.Output[str]
     fingerprint_sha256: pulumi.Output[str]
     facts: pulumi.Output[dict[str, str]]
-    renew_before_hours: pulumi.Output[int] | None  # a generated CA's early_renewal_hours
 
     def __init__(
         self, name: str, args: ClusterCaArgs, opts: pulumi.ResourceOptions | None = None
@@ -53,10 +52,10 @@ class ClusterCa(pulumi.ComponentResource):
         super().__init__("es-transport-pki:cluster_ca:ClusterCa", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, protect=args.protect)
         provided = args.spec.provided
-        self.renew_before_hours = None
         if args.spec.mode is CaMode.PROVIDED and provided is not None:
             self.cert_pem = pulumi.Output.from_input(provided.cert_pem)
             self.private_key_pem = outputs.secret(provided.key_pem)
+            self.facts = self.cert_pem.apply(certificate_facts)
         else:
             key = private_key(
                 f"{name}-key", args.key_algorithm,
@@ -86,12 +85,9 @@ class ClusterCa(pulumi.ComponentResource):
             )
             self.cert_pem = cert.cert_pem
             self.private_key_pem = outputs.secret(key.private_key_pem)
-            # The deployed CA's own window (ignore_changes keeps it when config changes).
-            self.renew_before_hours = cert.early_renewal_hours
-        self.facts = self.cert_pem.apply(certificate_facts)
-        if self.renew_before_hours is not None:
-            self.facts = pulumi.Output.all(self.facts, self.renew_before_hours).apply(
-                lambda pair: {**pair[0], RENEW_BEFORE_HOURS: str(pair[1])}
+            # With the deployed CA's own window (ignore_changes keeps it when config changes).
+            self.facts = pulumi.Output.all(cert.cert_pem, cert.early_renewal_hours).apply(
+                lambda pair: {**certificate_facts(pair[0]), RENEW_BEFORE_HOURS: str(pair[1])}
             )
         self.fingerprint_sha256 = self.facts.apply(lambda facts: facts["fingerprintSha256"])
         self.register_outputs(

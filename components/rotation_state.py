@@ -136,18 +136,21 @@ def _renewed(raw: object) -> dict[str, DeployedNode]:
     return certificates
 
 
+def _generated_http(http: object) -> Mapping[str, Any]:
+    """A cluster's `http` entry if its certificates and CA are generated, else empty: a
+    provided chain is the operator's to renew, and its not-after says nothing about the
+    certificates a switch to `generated` creates."""
+    if isinstance(http, Mapping) and http.get("mode") == HttpMode.GENERATED.value:
+        return http
+    return {}
+
+
 def _http_certificates(http: object) -> dict[str, DeployedNode]:
-    """Generated HTTP certificates only: a provided chain is the operator's to renew, and its
-    not-after says nothing about the certificates a switch to `generated` creates."""
-    if not isinstance(http, Mapping) or http.get("mode") != HttpMode.GENERATED.value:
-        return {}
-    return _renewed(http.get("certificates"))
+    return _renewed(_generated_http(http).get("certificates"))
 
 
 def _http_ca_facts(http: object) -> Mapping[str, Any] | None:
-    if not isinstance(http, Mapping) or http.get("mode") != HttpMode.GENERATED.value:
-        return None
-    facts = http.get(HTTP_CA)
+    facts = _generated_http(http).get(HTTP_CA)
     return facts if isinstance(facts, Mapping) else None
 
 
