@@ -1,0 +1,75 @@
+"""Preflight stopped by a signal still cleans up: with `--decrypted-config --handshakes` its
+temporary folders hold certificates and keys of the real CA (docs/state-and-secrets.md), and
+its policy pack runs in a process of its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+CLUSTERS = "es-transport-pki:clusters"
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Our processes whose environment holds `marker` (preflight's children inherit TMPDIR)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:  # gone, or not ours
+            continue
+    return found
+
+
+def _wait_for_key(tmp: Path, process: subprocess.Popen[str]) -> Path:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        keys = [k for k in tmp.glob("preflight-*/**/*.key") if k.is_file()]
+        if keys:
+            return keys[0]
+        time.sleep(0.005)
+    raise AssertionError(f"no key file appeared under {tmp}; exit {process.poll()}")
+
+
+@pytest.mark.parametrize(("stop", "code"), [
+    (signal.SIGTERM, 128 + signal.SIGTERM),
+    (signal.SIGHUP, 128 + signal.SIGHUP),
+    (signal.SIGINT, 128 + signal.SIGINT),
+], ids=["TERM", "HUP", "INT"])
+def test_a_stopped_preflight_removes_its_key_material_and_its_pack(
+    tmp_path: Path, stop: signal.Signals, code: int
+) -> None:
+    dev = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())
+    dev["config"][CLUSTERS] = [c for c in dev["config"][CLUSTERS] if c["name"] == "logs"]
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text(yaml.safe_dump(dev))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "preflight", "--stack-file", str(stack), "--handshakes"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        key = _wait_for_key(scratch, process)
+        process.send_signal(stop)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == code, stderr
+    assert not key.exists()
+    assert list(scratch.glob("preflight-*")) == []
+    assert "Traceback" not in stderr
+    assert _processes_with(f"TMPDIR={scratch}") == []
