@@ -123,9 +123,24 @@ def _merged(stored: Any, decrypted: Any, where: str) -> Any:
             raise _MismatchError(where)
         return [_merged(v, d, join(where, i))
                 for i, (v, d) in enumerate(zip(stored, decrypted, strict=True))]
-    if type(stored) is not type(decrypted) or stored != decrypted:
-        raise _MismatchError(where)
-    return stored
+    if type(stored) is type(decrypted) and stored == decrypted:
+        return stored
+    if isinstance(decrypted, str) and not isinstance(stored, str) and _yaml_1_1_reading(
+        stored, decrypted
+    ):
+        # PyYAML reads YAML 1.1 (`yes` is true, `1:20` is 80); a CLI that reads a later
+        # YAML prints the scalar as a string. The CLI's reading is what `pulumi up` passes.
+        return decrypted
+    raise _MismatchError(where)
+
+
+def _yaml_1_1_reading(stored: Any, text: str) -> bool:
+    """Whether `stored` is how PyYAML reads the plain scalar the CLI printed as `text`."""
+    try:
+        reading = safe_load(text)
+    except yaml.YAMLError:
+        return False
+    return type(reading) is type(stored) and reading == stored
 
 
 def _decrypted_value(key: str, stored: Any, entry: DecryptedValue, stack: str) -> str:
@@ -146,7 +161,9 @@ def _decrypted_value(key: str, stored: Any, entry: DecryptedValue, stack: str) -
             return str(_merged(stored, entry.text, key))
         if isinstance(stored, dict | list):
             return json.dumps(_merged(stored, entry.structured, key))
-        return str(_merged(_engine_text(stored), entry.text, key))
+        if _engine_text(stored) == entry.text:
+            return entry.text
+        return str(_merged(stored, entry.text, key))
     except _MismatchError as err:
         raise DecryptedConfigError(
             f"{err.where}: the decrypted config does not hold what the stack file holds there "

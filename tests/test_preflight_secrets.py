@@ -18,7 +18,7 @@ from pulumi.runtime.config import is_config_secret
 import components.program
 from components.certificate_facts import sha256_fingerprint
 from harness.mock_runtime import Secret, reveal, run_program
-from harness.stack_file import load_stack_file, read_decrypted_config
+from harness.stack_file import StackFileError, load_stack_file, read_decrypted_config
 from preflight.cli import EXIT_CLEAN, EXIT_CONFIG, main
 from tests.stack_runs import LOCALLY_SIGNED
 from tests.x509_factory import Issued, make_ca
@@ -228,3 +228,54 @@ def test_out_is_refused_with_the_decrypted_config(
     assert exited.value.code == EXIT_CONFIG
     assert "--out cannot be used with --decrypted-config" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("scalar", "cli_prints"), [
+    ("yes", "yes"), ("on", "on"), ("1:20", "1:20"), ("yes", True), ("1:20", 80),
+], ids=["yes as a string", "on as a string", "base 60 as a string", "yes as true",
+        "base 60 as 80"])
+def test_a_plain_scalar_read_differently_by_yaml_1_1_passes_as_the_cli_read_it(
+    tmp_path: Path, ca: Issued, scalar: str, cli_prints: object,
+) -> None:
+    """PyYAML reads YAML 1.1; the CLI's YAML may read `yes` or `1:20` as a string. Its
+    reading, in the decrypted config, is what `pulumi up` passes: no contradiction."""
+    path = tmp_path / "Pulumi.ci.yaml"
+    value = clusters(ca, CIPHERTEXT)
+    path.write_text(yaml.safe_dump({"config": {KEY: value}})
+                    + f"  es-transport-pki:tag: {scalar}\n")
+    value[0]["ca"]["keyPem"] = ca.key_pem
+    value[0]["nodes"][0]["name"] = "es-1"
+    document = json.loads(printed(value))
+    text = cli_prints if isinstance(cli_prints, str) else json.dumps(cli_prints)
+    document["es-transport-pki:tag"] = {"value": text, "secret": False}
+    stack = load_stack_file(path, read_decrypted_config(json.dumps(document)))
+    assert stack.config["es-transport-pki:tag"] == text
+
+
+def test_a_nested_plain_scalar_read_as_a_string_by_the_cli_passes_as_it_read_it(
+    tmp_path: Path, ca: Issued,
+) -> None:
+    path = tmp_path / "Pulumi.ci.yaml"
+    value = clusters(ca, CIPHERTEXT)
+    value[0]["vm"] = {"writeLocalFiles": "__SCALAR__"}
+    path.write_text(yaml.safe_dump({"config": {KEY: value}}).replace("__SCALAR__", "no"))
+    assert yaml.safe_load(path.read_text())["config"][KEY][0]["vm"]["writeLocalFiles"] is False
+    value[0]["ca"]["keyPem"] = ca.key_pem
+    value[0]["vm"]["writeLocalFiles"] = "no"
+    stack = load_stack_file(path, read_decrypted_config(printed(value)))
+    assert json.loads(stack.config[KEY])[0]["vm"]["writeLocalFiles"] == "no"
+
+
+@pytest.mark.parametrize("cli_prints", ["no", "true", "1"], ids=["no", "true", "1"])
+def test_a_plain_scalar_the_cli_read_as_another_value_is_still_refused(
+    tmp_path: Path, ca: Issued, cli_prints: str,
+) -> None:
+    path = tmp_path / "Pulumi.ci.yaml"
+    path.write_text(yaml.safe_dump({"config": {KEY: clusters(ca, CIPHERTEXT)}})
+                    + "  es-transport-pki:tag: 'yes'\n")
+    document = json.loads(printed(clusters(ca, ca.key_pem)))
+    document["es-transport-pki:tag"] = {"value": cli_prints, "secret": False}
+    with pytest.raises(StackFileError) as refused:
+        load_stack_file(path, read_decrypted_config(json.dumps(document)))
+    assert str(refused.value).startswith(
+        "es-transport-pki:tag: the decrypted config does not hold what the stack file holds there")
