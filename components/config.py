@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from cryptography import x509
 from pulumi.runtime.config import CONFIG, is_config_secret
 
 from components import ca_checks
-from components.certificate_facts import sha256_fingerprint
 from components.config_eck import (
     check_node_certs_secret_size,
     eck_pod_nodes,
@@ -215,7 +213,7 @@ def _provided_ca(
             problems.add(join(key, "keyPem"), message)
     if len(problems.items) != before or key_pem is None:
         return None
-    return ProvidedCa(cert_pem.strip() + "\n", key_pem, sha256_fingerprint(cert))
+    return ProvidedCa(cert_pem.strip() + "\n", key_pem, ca_checks.spki(cert))
 
 
 def _transport(
@@ -372,8 +370,7 @@ def _cross_cluster(clusters: Sequence[ClusterSpec], problems: Problems) -> None:
     users: dict[bytes, list[str]] = {}
     for cluster in clusters:
         if cluster.ca.provided:
-            cert = x509.load_pem_x509_certificate(cluster.ca.provided.cert_pem.encode())
-            users.setdefault(ca_checks.spki(cert), []).append(cluster.name)
+            users.setdefault(cluster.ca.provided.public_key_der, []).append(cluster.name)
     for names in users.values():
         if len(names) > 1:
             problems.add(

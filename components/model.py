@@ -100,7 +100,7 @@ class ProvidedCa:
 
     cert_pem: str
     key_pem: str = field(repr=False)
-    fingerprint_sha256: str
+    public_key_der: bytes = field(repr=False)  # SubjectPublicKeyInfo: what clusters must not share
 
 
 @dataclass(frozen=True)
