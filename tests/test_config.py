@@ -26,7 +26,17 @@ from components.model import (
 )
 from components.program import main
 from harness.mock_runtime import EngineState, run_program
-from tests.x509_factory import make_ca, make_key
+from tests.x509_factory import (
+    CA_BASIC_CONSTRAINTS,
+    EC_PUBLIC_KEY_OID,
+    MALFORMED_BASIC_CONSTRAINTS,
+    UNKNOWN_KEY_OID,
+    X509_V3,
+    X509_V13,
+    damaged_pem,
+    make_ca,
+    make_key,
+)
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 # Certificates made here start a day before NOW, so they are valid at NOW on any real date
@@ -250,6 +260,22 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
     ("provided not PEM", provided("-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----",
                                   GOOD_CA.key_pem),
      "clusters[0].ca.certPem", "is not a PEM certificate"),
+    # `cryptography` loads these, and raises only when a check reads the part that is damaged.
+    ("provided CA of an unknown key type", provided(
+        damaged_pem(GOOD_CA.cert_pem, EC_PUBLIC_KEY_OID, UNKNOWN_KEY_OID), GOOD_CA.key_pem),
+     "clusters[0].ca.certPem",
+     r"holds a certificate that cannot be read \(Unknown key type: 1\.2\.840\.10045\.2\.99\): "
+     r"it is damaged, or its key is of a type no TLS stack of Elasticsearch takes; paste"),
+    ("provided CA with a malformed extension", provided(
+        damaged_pem(GOOD_CA.cert_pem, CA_BASIC_CONSTRAINTS, MALFORMED_BASIC_CONSTRAINTS),
+        GOOD_CA.key_pem),
+     "clusters[0].ca.certPem", r"holds a certificate that cannot be read \(error parsing asn1"),
+    ("provided CA of X.509 version 13", provided(
+        damaged_pem(GOOD_CA.cert_pem, X509_V3, X509_V13), GOOD_CA.key_pem),
+     "clusters[0].ca.certPem", r"is not a PEM certificate \(13 is not a valid X509 version\)"),
+    ("provided CA key of an unknown type", provided(
+        GOOD_CA.cert_pem, damaged_pem(GOOD_CA.key_pem, EC_PUBLIC_KEY_OID, UNKNOWN_KEY_OID)),
+     "clusters[0].ca.keyPem", r"is not an unencrypted PEM private key \(Unknown key type"),
     ("shared provided CA", {"clusters": [
         provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0],
         {**provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0], "name": "other"},
