@@ -21,6 +21,8 @@ import pulumi
 
 NAMESPACE = "es-transport-pki"
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# A map key that `pulumi config set --path` reads after a dot as it is written.
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 E = TypeVar("E", bound=Enum)
 
@@ -139,13 +141,20 @@ def check_keys(
     for unknown in sorted(set(obj) - set(allowed)):
         hint = difflib.get_close_matches(unknown, allowed, n=1)
         fix = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(sorted(allowed))}"
-        problems.add(join(key, unknown), f"unknown key; {fix}")
+        problems.add(join_name(key, unknown), f"unknown key; {fix}")
 
 
 def join(key: str, child: str | int) -> str:
     if isinstance(child, int):
         return f"{key}[{child}]"
     return f"{key}.{child}" if key else child
+
+
+def join_name(key: str, name: str) -> str:
+    """The stack key of the entry `name` of the map at `key`, a name as the stack file spells
+    it: `key.name`, or `key["name"]` (JSON-escaped) when the `--path` syntax would read the name
+    otherwise (empty, or with `.`, `[`, quotes, spaces or characters that do not print)."""
+    return join(key, name) if _PLAIN_NAME.match(name) else f"{key}[{json.dumps(name)}]"
 
 
 def string(
