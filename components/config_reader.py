@@ -23,6 +23,13 @@ NAMESPACE = "es-transport-pki"
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # A map key that `pulumi config set --path` reads after a dot as it is written.
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+# Maps and lists in one top-level value. No setting nests this deep (an ECK podTemplate's
+# affinity terms are some 17 levels below `clusters`); the checks read values recursively.
+MAX_DEPTH = 64
+TOO_DEEP = (
+    f"nests more than {MAX_DEPTH} maps and lists deep, deeper than any setting, so it is not "
+    "read; remove the nesting below this key (a value pasted or generated into it?)"
+)
 
 E = TypeVar("E", bound=Enum)
 
@@ -108,6 +115,23 @@ def nested_values(value: object, key: str) -> Iterator[tuple[str, object]]:
     elif isinstance(value, list):
         for index, child in enumerate(value):
             yield from nested_values(child, join(key, index))
+
+
+def too_deep(value: object, key: str) -> str | None:
+    """The stack key of a map or list in `value` (at `key`) nested more than MAX_DEPTH maps
+    and lists deep, or None. Iterative: the value may nest deeper than Python's stack."""
+    pending: list[tuple[object, str, int]] = [(value, key, 1)]
+    while pending:
+        item, at, depth = pending.pop()
+        if isinstance(item, Mapping | list) and depth > MAX_DEPTH:
+            return at
+        if isinstance(item, Mapping):
+            pending.extend((child, join_name(at, str(name)), depth + 1)
+                           for name, child in item.items())
+        elif isinstance(item, list):
+            pending.extend((child, join(at, index), depth + 1)
+                           for index, child in enumerate(item))
+    return None
 
 
 class Problems:

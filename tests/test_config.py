@@ -490,6 +490,45 @@ def test_the_program_registers_nothing_for_invalid_config(
     assert state.resources == {}
 
 
+def _nested(levels: int) -> object:
+    value: object = "x"
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def test_a_value_nested_deeper_than_any_setting_is_refused_naming_where() -> None:
+    """The checks read values recursively: 500 levels of ECK passthrough settings were a
+    RecursionError. A nodeSet's `config` is the sixth map or list; 64 in all are read."""
+    def config_of_depth(depth: int) -> Raw:
+        return mutate(set_path("clusters[1].eck.nodeSets[0].config", _nested(depth - 5)))
+
+    parse(config_of_depth(64))
+    for depth in (65, 500, 5000):
+        with pytest.raises(ConfigError) as caught:
+            parse(config_of_depth(depth))
+        [problem] = caught.value.problems
+        assert problem.key == "clusters[1].eck.nodeSets[0].config" + ".a" * 59
+        assert problem.message == (
+            "nests more than 64 maps and lists deep, deeper than any setting, so it is not read; "
+            "remove the nesting below this key (a value pasted or generated into it?)")
+
+
+def test_config_text_nested_deeper_than_json_reads_is_refused_naming_the_key() -> None:
+    """The engine hands the program each key as JSON text; Python's decoder gives up (a
+    RecursionError) before 1000 levels."""
+    config = {"es-transport-pki:clusters": "[" * 5000 + "]" * 5000,
+              "es-transport-pki:protectCa": "false"}
+    state = EngineState()
+    with pytest.raises(ConfigError) as caught:
+        run_program(main, config=config, state=state)
+    assert [str(p) for p in caught.value.problems] == [
+        "es-transport-pki:clusters: nests more than 64 maps and lists deep, deeper than any "
+        "setting, so it is not read; remove the nesting below this key (a value pasted or "
+        "generated into it?)"]
+    assert state.resources == {}
+
+
 def _message_of(raw: Raw, **secrecy: Any) -> str:
     with pytest.raises(ConfigError) as caught:
         parse_stack_config(raw, stack="dev", now=NOW, **secrecy)
