@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pulumi
 
 NAMESPACE = "es-transport-pki"
-DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
 # A map key that `pulumi config set --path` reads after a dot as it is written.
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 # Maps and lists in one top-level value. No setting nests this deep (an ECK podTemplate's
