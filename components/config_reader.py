@@ -307,10 +307,19 @@ def _is_ip(value: str) -> bool:
 
 def ip_address(value: object, key: str, problems: Problems) -> str | None:
     try:
-        return str(ipaddress.ip_address(value if isinstance(value, str) else ""))
+        address = ipaddress.ip_address(value if isinstance(value, str) else "")
     except ValueError:
         problems.add(key, f"{value!r} is not an IPv4 or IPv6 address")
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        bare = str(address).rsplit("%", 1)[0]
+        problems.add(
+            key,
+            f"{value!r} has a zone index (%{address.scope_id}), which a certificate's IP SAN "
+            f"cannot hold (pulumi-tls refuses the address); list it as {bare!r}",
+        )
+        return None
+    return str(address)
 
 
 def names(

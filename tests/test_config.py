@@ -211,6 +211,10 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      r"clusters\[0\]\.nodes\[0\]\.ips"),
     ("bad IP", mutate(set_path("clusters[0].nodes[1].ips", ["10.0.0.300"])),
      "clusters[0].nodes[1].ips[0]", "'10.0.0.300' is not an IPv4 or IPv6 address"),
+    ("IPv6 address with a zone", mutate(set_path("clusters[0].nodes[1].ips", ["fe80::2%eth0"])),
+     "clusters[0].nodes[1].ips[0]",
+     r"'fe80::2%eth0' has a zone index \(%eth0\), which a certificate's IP SAN cannot hold "
+     r"\(pulumi-tls refuses the address\); list it as 'fe80::2'"),
     ("duplicate node", mutate(set_path("clusters[0].nodes[1].name", "es-1")),
      "clusters[0].nodes", "node name 'es-1' is used 2 times"),
     ("node without names", mutate(set_path("clusters[0].nodes[0]", {"name": "es-1"})),
