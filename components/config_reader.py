@@ -120,17 +120,22 @@ def nested_values(value: object, key: str) -> Iterator[tuple[str, object]]:
 def too_deep(value: object, key: str) -> str | None:
     """The stack key of a map or list in `value` (at `key`) nested more than MAX_DEPTH maps
     and lists deep, or None. Iterative: the value may nest deeper than Python's stack."""
-    pending: list[tuple[object, str, int]] = [(value, key, 1)]
+    # Maps and lists only, each with its steps from `value`: keys are spelled for the one found.
+    pending: list[tuple[Mapping[str, Any] | list[Any], tuple[str | int, ...]]] = []
+    if isinstance(value, Mapping | list):
+        pending.append((value, ()))
     while pending:
-        item, at, depth = pending.pop()
-        if isinstance(item, Mapping | list) and depth > MAX_DEPTH:
-            return at
-        if isinstance(item, Mapping):
-            pending.extend((child, join_name(at, str(name)), depth + 1)
-                           for name, child in item.items())
-        elif isinstance(item, list):
-            pending.extend((child, join(at, index), depth + 1)
-                           for index, child in enumerate(item))
+        item, steps = pending.pop()
+        if len(steps) == MAX_DEPTH:
+            for step in steps:
+                key = join(key, step) if isinstance(step, int) else join_name(key, step)
+            return key
+        children = (
+            ((str(name), child) for name, child in item.items()) if isinstance(item, Mapping)
+            else enumerate(item)
+        )
+        pending.extend((child, (*steps, step)) for step, child in children
+                       if isinstance(child, Mapping | list))
     return None
 
 
