@@ -69,7 +69,9 @@ def unreadable(cert: x509.Certificate) -> str | None:
 
 def load_single_certificate(cert_pem: str) -> tuple[x509.Certificate | None, str | None]:
     try:
-        certs = x509.load_pem_x509_certificates(cert_pem.encode())
+        with warnings.catch_warnings():  # a serial number that is not positive: reported below
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            certs = x509.load_pem_x509_certificates(cert_pem.encode())
     except (ValueError, x509.InvalidVersion) as err:
         return None, f"is not a PEM certificate ({err}); paste the CA certificate's PEM text"
     if len(certs) != 1:
@@ -99,6 +101,15 @@ def check_ca_certificate(cert: x509.Certificate, now: datetime) -> list[str]:
             problems.append("has no keyCertSign key usage, so it cannot sign node certificates")
     except x509.ExtensionNotFound:
         problems.append("has no keyUsage extension; a CA needs keyCertSign (INV-CA-SHAPE)")
+    with warnings.catch_warnings():  # cryptography warns of what this reports
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        serial = cert.serial_number
+    if serial <= 0:
+        problems.append(
+            f"has serial number {serial}; RFC 5280 requires a positive one, and "
+            "pulumi-tls (Go's x509) refuses a negative one when it signs with the CA: re-issue "
+            "the CA certificate"
+        )
     if cert.not_valid_after_utc <= now:
         problems.append(
             f"expired on {cert.not_valid_after_utc:%Y-%m-%d}; provide a valid CA or rotate "

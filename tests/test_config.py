@@ -36,6 +36,7 @@ from tests.x509_factory import (
     damaged_pem,
     make_ca,
     make_key,
+    negative_serial,
 )
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -297,6 +298,11 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
     ("provided CA of X.509 version 13", provided(
         damaged_pem(GOOD_CA.cert_pem, X509_V3, X509_V13), GOOD_CA.key_pem),
      "clusters[0].ca.certPem", r"is not a PEM certificate \(13 is not a valid X509 version\)"),
+    ("provided CA with a negative serial number", provided(
+        damaged_pem(GOOD_CA.cert_pem, *negative_serial(GOOD_CA)), GOOD_CA.key_pem),
+     "clusters[0].ca.certPem",
+     r"has serial number -\d+; RFC 5280 requires a positive one, and pulumi-tls \(Go's x509\) "
+     r"refuses a negative one when it signs with the CA: re-issue the CA certificate"),
     ("provided CA key of an unknown type", provided(
         GOOD_CA.cert_pem, damaged_pem(GOOD_CA.key_pem, EC_PUBLIC_KEY_OID, UNKNOWN_KEY_OID)),
      "clusters[0].ca.keyPem", r"is not an unencrypted PEM private key \(Unknown key type"),

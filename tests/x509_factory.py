@@ -94,9 +94,17 @@ X509_V13 = bytes.fromhex("a00302010d")
 
 def damaged_pem(pem: str, old: bytes, new: bytes) -> str:
     """`pem` with the bytes `old` of its DER replaced by `new` (as long): a certificate or key
-    that `cryptography` still loads, but cannot read all of."""
+    damaged in place, which `cryptography` still loads."""
     label = pem.splitlines()[0].removeprefix("-----BEGIN ").removesuffix("-----")
     der = base64.b64decode("".join(line for line in pem.splitlines() if "-----" not in line))
     assert len(old) == len(new) and der.count(old) == 1, (old, new)
     body = base64.encodebytes(der.replace(old, new)).decode()
     return f"-----BEGIN {label}-----\n{body}-----END {label}-----\n"
+
+
+def negative_serial(issued: Issued) -> tuple[bytes, bytes]:
+    """(old, new) for damaged_pem: `issued`'s serial number as DER, and with its sign bit set."""
+    serial = issued.cert.serial_number
+    length = serial.bit_length() // 8 + 1  # DER: a leading 0 bit says positive
+    content = serial.to_bytes(length, "big")
+    return bytes([2, length]) + content, bytes([2, length, content[0] | 0x80]) + content[1:]
