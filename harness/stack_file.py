@@ -80,6 +80,19 @@ def read_decrypted_config(text: str) -> dict[str, DecryptedValue]:
             "nests deeper than any stack config; give what `pulumi config --json "
             "--show-secrets --stack <stack>` prints"
         ) from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise DecryptedConfigError(
+            f"holds a number of more than {sys.get_int_max_str_digits()} digits, which no config "
+            "value has; give what `pulumi config --json --show-secrets --stack <stack>` prints"
+        ) from None
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a \ud800 escape: the CLI prints UTF-8 text only
+        raise DecryptedConfigError(
+            "holds an escape of half a UTF-16 surrogate pair (\\ud800 to \\udfff alone), which "
+            "is no character; give what `pulumi config --json --show-secrets --stack <stack>` "
+            "prints"
+        ) from None
     if not isinstance(document, dict):
         raise DecryptedConfigError(
             "must be a JSON object of config keys, as `pulumi config --json --show-secrets "
