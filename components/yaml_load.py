@@ -64,6 +64,12 @@ for _loader in (_PythonLoader, _FastLoader):
     _loader.add_constructor(_TIMESTAMP, _timestamp)
 
 
+# libyaml's problems for what the pure-Python parser does not refuse.
+_LIBYAML_ONLY = frozenset({
+    "exceeded maximum nesting depth", "found invalid Unicode character escape code",
+})
+
+
 def safe_load(text: str) -> Any:
     """`yaml.safe_load(text)` with timestamps left as strings, faster. On a syntax error the
     pure-Python parser's error is raised: unlike libyaml's it quotes the offending line.
@@ -74,6 +80,8 @@ def safe_load(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_FastLoader)
     except yaml.YAMLError as fast_error:
+        if getattr(fast_error, "problem", None) in _LIBYAML_ONLY:
+            raise  # the pure-Python parser would take it, or take seconds to overflow
         try:
             yaml.load(text, Loader=_PythonLoader)
         except yaml.YAMLError as error:
