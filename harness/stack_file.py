@@ -70,6 +70,8 @@ def read_decrypted_config(text: str) -> dict[str, DecryptedValue]:
     {"value": string, "secret": bool, "objectValue": structured value, if structured}."""
     try:
         document = json.loads(text)
+        # A \ud800 escape makes half a UTF-16 pair, which no UTF-8 text holds.
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as err:  # the position only: the text holds secrets
         raise DecryptedConfigError(
             f"not JSON (line {err.lineno} column {err.colno}: {err.msg}); give what "
@@ -80,18 +82,16 @@ def read_decrypted_config(text: str) -> dict[str, DecryptedValue]:
             "nests deeper than any stack config; give what `pulumi config --json "
             "--show-secrets --stack <stack>` prints"
         ) from None
-    except ValueError:  # an integer of more digits than Python converts
-        raise DecryptedConfigError(
-            f"holds a number of more than {sys.get_int_max_str_digits()} digits, which no config "
-            "value has; give what `pulumi config --json --show-secrets --stack <stack>` prints"
-        ) from None
-    try:
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:  # a \ud800 escape: the CLI prints UTF-8 text only
+    except UnicodeEncodeError:  # the CLI prints UTF-8 text only
         raise DecryptedConfigError(
             "holds an escape of half a UTF-16 surrogate pair (\\ud800 to \\udfff alone), which "
             "is no character; give what `pulumi config --json --show-secrets --stack <stack>` "
             "prints"
+        ) from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise DecryptedConfigError(
+            f"holds a number of more than {sys.get_int_max_str_digits()} digits, which no config "
+            "value has; give what `pulumi config --json --show-secrets --stack <stack>` prints"
         ) from None
     if not isinstance(document, dict):
         raise DecryptedConfigError(
