@@ -12,12 +12,17 @@ from datetime import datetime, timedelta
 
 import certifi
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 
 ALLOWED_CURVES = ("secp256r1", "secp384r1")
 MIN_RSA_BITS = 2048
+# What `cryptography` raises for a certificate it loaded but cannot read all of.
+UNREADABLE_ERRORS = (
+    ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType,
+)
 
 
 def spki(cert: x509.Certificate) -> bytes:
@@ -52,15 +57,32 @@ def key_strength_problem(key: object) -> str | None:
     return f"has a {type(key).__name__}; use ECDSA P-256/P-384 or RSA >= 2048 (INV-STRENGTH)"
 
 
+def unreadable(cert: x509.Certificate) -> str | None:
+    """Why part of `cert` cannot be read, or None. `cryptography` loads a certificate whose
+    names, extensions or public key are malformed, and raises only when they are read."""
+    try:
+        _ = cert.subject, cert.issuer, list(cert.extensions), cert.public_key()
+    except UNREADABLE_ERRORS as err:
+        return str(err)
+    return None
+
+
 def load_single_certificate(cert_pem: str) -> tuple[x509.Certificate | None, str | None]:
     try:
-        certs = x509.load_pem_x509_certificates(cert_pem.encode())
-    except ValueError as err:
+        with warnings.catch_warnings():  # a serial number that is not positive: reported below
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            certs = x509.load_pem_x509_certificates(cert_pem.encode())
+    except (ValueError, x509.InvalidVersion) as err:
         return None, f"is not a PEM certificate ({err}); paste the CA certificate's PEM text"
     if len(certs) != 1:
         return None, (
             f"holds {len(certs)} certificates; give exactly the one CA certificate that signs "
             "the node certificates (no chain): ECK and the trust lists expect one"
+        )
+    if why := unreadable(certs[0]):
+        return None, (
+            f"holds a certificate that cannot be read ({why}): it is damaged, or its key is of "
+            "a type no TLS stack of Elasticsearch takes; paste the CA certificate's PEM text again"
         )
     return certs[0], None
 
@@ -79,6 +101,15 @@ def check_ca_certificate(cert: x509.Certificate, now: datetime) -> list[str]:
             problems.append("has no keyCertSign key usage, so it cannot sign node certificates")
     except x509.ExtensionNotFound:
         problems.append("has no keyUsage extension; a CA needs keyCertSign (INV-CA-SHAPE)")
+    with warnings.catch_warnings():  # cryptography warns of what this reports
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        serial = cert.serial_number
+    if serial <= 0:
+        problems.append(
+            f"has serial number {serial}; RFC 5280 requires a positive one, and "
+            "pulumi-tls (Go's x509) refuses a negative one when it signs with the CA: re-issue "
+            "the CA certificate"
+        )
     if cert.not_valid_after_utc <= now:
         problems.append(
             f"expired on {cert.not_valid_after_utc:%Y-%m-%d}; provide a valid CA or rotate "
@@ -100,7 +131,7 @@ def check_ca_certificate(cert: x509.Certificate, now: datetime) -> list[str]:
 def check_key_matches(cert: x509.Certificate, key_pem: str) -> list[str]:
     try:
         key = serialization.load_pem_private_key(key_pem.encode(), password=None)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
         return [f"is not an unencrypted PEM private key ({err}); give the CA key in PEM form"]
     if _spki_of_private_key(key) != spki(cert):
         return ["does not match the public key of ca.certPem; give the key of that CA"]

@@ -28,7 +28,9 @@ from components.config_http import HttpContext, check_http_across_clusters, http
 from components.config_posture import POSTURE_KEYS, posture
 from components.config_reader import (
     NAMESPACE,
+    TOO_DEEP,
     ConfigError,
+    ConfigProblem,
     Problems,
     Secrecy,
     check_keys,
@@ -37,10 +39,12 @@ from components.config_reader import (
     dns_label,
     integer,
     join,
+    join_name,
     mapping,
     redacted,
     report_duplicates,
     string,
+    too_deep,
 )
 from components.config_rotation import CA_ROTATION_KEYS, CLUSTER_ROTATION_KEYS, ca_rotation, epochs
 from components.config_vm import vm_nodes, vm_spec
@@ -397,6 +401,9 @@ def parse_stack_config(
     top-level key it holds (None: no stack file; then a value counts as encrypted when its
     top-level key is secret). Raises `ConfigError` with every problem found.
     """
+    deep = [key for name, value in raw.items() if (key := too_deep(value, join_name("", name)))]
+    if deep:  # nothing below reads such a value safely
+        raise ConfigError([ConfigProblem(key, TOO_DEEP) for key in deep])
     problems = Problems()
     check_keys(raw, "", TOP_LEVEL_KEYS, problems)
     stack_posture = posture(raw, stack, secrets_provider, problems)
@@ -435,7 +442,17 @@ def read_stack_config(now: datetime) -> StackSpec:
     config = pulumi.Config(NAMESPACE)
     names = {full[len(prefix):] for full in CONFIG.get() if full.startswith(prefix)}
     raw = {name: config.get(name) for name in sorted(names | TOP_LEVEL_KEYS)}
-    values = {name: _decode(text) for name, text in raw.items() if text is not None}
+    values: dict[str, Any] = {}
+    deep: list[ConfigProblem] = []
+    for name, text in raw.items():
+        if text is None:
+            continue
+        try:
+            values[name] = _decode(text)
+        except RecursionError:  # JSON nested deeper than Python's stack
+            deep.append(ConfigProblem(join_name("", name), TOO_DEEP))
+    if deep:
+        raise ConfigError(deep)
     secret = [name for name in values if is_config_secret(prefix + name)]
     stack = pulumi.get_stack()
     # Where Pulumi.yaml is; a language host that does not pass it runs the program there.

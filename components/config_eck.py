@@ -46,7 +46,7 @@ MAX_POD_NAME = 63
 MAX_ELASTICSEARCH_NAME = 36
 # The CRD's `nodeSets[].name` maxLength (../shared/schemas/eck/): the API server refuses more.
 MAX_NODESET_NAME = 23
-_VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?\Z")
 # Kubernetes refuses a Secret whose data exceeds 1 MiB.
 MAX_SECRET_BYTES = 1024 * 1024
 # PEM bytes per pod, measured with cryptography (subject CN/OU at their maximum length, one SAN,

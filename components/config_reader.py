@@ -20,7 +20,16 @@ from typing import Any, TypeVar
 import pulumi
 
 NAMESPACE = "es-transport-pki"
-DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
+# A map key that `pulumi config set --path` reads after a dot as it is written.
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+# Maps and lists in one top-level value. No setting nests this deep (an ECK podTemplate's
+# affinity terms are some 17 levels below `clusters`); the checks read values recursively.
+MAX_DEPTH = 64
+TOO_DEEP = (
+    f"nests more than {MAX_DEPTH} maps and lists deep, deeper than any setting, so it is not "
+    "read; remove the nesting below this key (a value pasted or generated into it?)"
+)
 
 E = TypeVar("E", bound=Enum)
 
@@ -108,6 +117,28 @@ def nested_values(value: object, key: str) -> Iterator[tuple[str, object]]:
             yield from nested_values(child, join(key, index))
 
 
+def too_deep(value: object, key: str) -> str | None:
+    """The stack key of a map or list in `value` (at `key`) nested more than MAX_DEPTH maps
+    and lists deep, or None. Iterative: the value may nest deeper than Python's stack."""
+    # Maps and lists only, each with its steps from `value`: keys are spelled for the one found.
+    pending: list[tuple[Mapping[str, Any] | list[Any], tuple[str | int, ...]]] = []
+    if isinstance(value, Mapping | list):
+        pending.append((value, ()))
+    while pending:
+        item, steps = pending.pop()
+        if len(steps) == MAX_DEPTH:
+            for step in steps:
+                key = join(key, step) if isinstance(step, int) else join_name(key, step)
+            return key
+        children = (
+            ((str(name), child) for name, child in item.items()) if isinstance(item, Mapping)
+            else enumerate(item)
+        )
+        pending.extend((child, (*steps, step)) for step, child in children
+                       if isinstance(child, Mapping | list))
+    return None
+
+
 class Problems:
     """Collects problems; parsing goes on after each so that the user sees all of them."""
 
@@ -139,13 +170,20 @@ def check_keys(
     for unknown in sorted(set(obj) - set(allowed)):
         hint = difflib.get_close_matches(unknown, allowed, n=1)
         fix = f"did you mean '{hint[0]}'?" if hint else f"known keys: {', '.join(sorted(allowed))}"
-        problems.add(join(key, unknown), f"unknown key; {fix}")
+        problems.add(join_name(key, unknown), f"unknown key; {fix}")
 
 
 def join(key: str, child: str | int) -> str:
     if isinstance(child, int):
         return f"{key}[{child}]"
     return f"{key}.{child}" if key else child
+
+
+def join_name(key: str, name: str) -> str:
+    """The stack key of the entry `name` of the map at `key`, a name as the stack file spells
+    it: `key.name`, or `key["name"]` (JSON-escaped) when the `--path` syntax would read the name
+    otherwise (empty, or with `.`, `[`, quotes, spaces or characters that do not print)."""
+    return join(key, name) if _PLAIN_NAME.match(name) else f"{key}[{json.dumps(name)}]"
 
 
 def string(
@@ -274,10 +312,19 @@ def _is_ip(value: str) -> bool:
 
 def ip_address(value: object, key: str, problems: Problems) -> str | None:
     try:
-        return str(ipaddress.ip_address(value if isinstance(value, str) else ""))
+        address = ipaddress.ip_address(value if isinstance(value, str) else "")
     except ValueError:
         problems.add(key, f"{value!r} is not an IPv4 or IPv6 address")
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        bare = str(address).rsplit("%", 1)[0]
+        problems.add(
+            key,
+            f"{value!r} has a zone index (%{address.scope_id}), which a certificate's IP SAN "
+            f"cannot hold (pulumi-tls refuses the address); list it as {bare!r}",
+        )
+        return None
+    return str(address)
 
 
 def names(

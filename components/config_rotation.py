@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from components.config_reader import Problems, check_keys, choice, integer, join, mapping
+from components.config_reader import (
+    Problems,
+    check_keys,
+    choice,
+    integer,
+    join,
+    join_name,
+    mapping,
+)
 from components.model import CaMode
 from components.model_rotation import CaRotation, Epochs, RotationStep
 
@@ -74,7 +82,7 @@ def epochs(
         if name not in node_names:
             known = ", ".join(sorted(node_names)) or "none"
             problems.add(
-                join(nodes_key, name),
+                join_name(nodes_key, name),
                 f"is not a node of this cluster (nodes and ECK pods: {known}); remove it or "
                 "fix the name",
             )

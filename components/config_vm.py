@@ -29,7 +29,7 @@ VM_KEYS = frozenset({"format", "outputDir", "writeLocalFiles", "configDir", "own
 DEFAULT_CONFIG_DIR = "/etc/elasticsearch"
 # The Elasticsearch packages run the node as `elasticsearch`: it must own the 0600 key file.
 DEFAULT_OWNER = "elasticsearch:elasticsearch"
-_OWNER = re.compile(r"^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$")
+_OWNER = re.compile(r"^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?\Z")
 
 
 def vm_nodes(obj: Mapping[str, Any], key: str, problems: Problems) -> tuple[NodeSpec, ...]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from components import eck_layout, transport_settings
-from components.config_reader import Problems, join, type_name
+from components.config_reader import Problems, join, join_name, type_name
 
 NODESET_MAPS = frozenset({"config", "podTemplate", "resources", "zoneAwareness"})
 NODESET_LISTS = frozenset({"volumeClaimTemplates"})
@@ -34,7 +34,6 @@ _TLS_OWNED = {
 _SSL_GROUP = transport_settings.PREFIX.rstrip(".")
 _SECURITY_ENABLED = "xpack.security.enabled"
 _HTTP_SSL_PREFIX = "xpack.security.http.ssl."
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 # Elasticsearch reads every transport SSL setting per named profile too (each on its own port),
 # falling back to xpack.security.transport.ssl.* for what a profile does not set.
 _PROFILE_SSL = re.compile(r"^transport\.profiles\.([^.]+)\.xpack\.security\.ssl\.(.+)$")
@@ -167,7 +166,7 @@ def _flatten(
     """Elasticsearch reads nested and dotted YAML keys alike: yield (setting, stack key, value)."""
     for name, value in config.items():
         setting = f"{prefix}{name}"
-        path = f"{key}.{name}" if _PLAIN_KEY.match(str(name)) else f'{key}["{name}"]'
+        path = join_name(key, str(name))
         if isinstance(value, Mapping):
             yield from _flatten(value, path, f"{setting}.")
         else:

@@ -14,19 +14,25 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from components.ca_checks import key_strength_problem, spki
+from components.ca_checks import key_strength_problem, spki, unreadable
 from components.certificate_facts import sha256_fingerprint
 
 
 def load_certificates(pem: str) -> tuple[list[x509.Certificate], str | None]:
     try:
         certs = x509.load_pem_x509_certificates(pem.encode())
-    except ValueError as err:
+    except (ValueError, x509.InvalidVersion) as err:
         return [], f"is not PEM certificate text ({err})"
+    for number, cert in enumerate(certs, 1):
+        if why := unreadable(cert):
+            return [], (
+                f"certificate {number} of {len(certs)} cannot be read ({why}): it is damaged, "
+                "or its key is of a type HTTPS clients do not take; paste the PEM text again"
+            )
     return certs, None
 
 
@@ -35,7 +41,7 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
     return True
 
@@ -77,7 +83,7 @@ def check_chain(chain: Sequence[x509.Certificate], now: datetime) -> list[str]:
 def check_key_matches(leaf: x509.Certificate, key_pem: str) -> list[str]:
     try:
         key = serialization.load_pem_private_key(key_pem.encode(), password=None)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
         return [f"is not an unencrypted PEM private key ({err})"]
     public = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -13,6 +13,7 @@ the values.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import yaml
@@ -37,10 +38,54 @@ class _FastLoader(_FastestSafeLoader):
     yaml_implicit_resolvers = _RESOLVERS
 
 
+def _int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    try:
+        value: int = loader.construct_yaml_int(node)
+    except ValueError:  # more digits than Python converts
+        digits = sum(character.isdigit() for character in node.value)
+        raise yaml.constructor.ConstructorError(
+            None, None, f"an integer of {digits} digits, more than any setting takes (Python "
+            f"reads {sys.get_int_max_str_digits()}); quote it if it is text", node.start_mark,
+        ) from None
+    return value
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError as err:  # an explicit !!timestamp of a day that does not exist
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a date ({err})", node.start_mark,
+        ) from None
+
+
+for _loader in (_PythonLoader, _FastLoader):
+    _loader.add_constructor("tag:yaml.org,2002:int", _int)
+    _loader.add_constructor(_TIMESTAMP, _timestamp)
+
+
+# libyaml's problems for what the pure-Python parser does not refuse.
+_LIBYAML_ONLY = frozenset({
+    "exceeded maximum nesting depth", "found invalid Unicode character escape code",
+})
+
+
 def safe_load(text: str) -> Any:
     """`yaml.safe_load(text)` with timestamps left as strings, faster. On a syntax error the
-    pure-Python parser's error is raised: unlike libyaml's it quotes the offending line."""
+    pure-Python parser's error is raised: unlike libyaml's it quotes the offending line.
+
+    What libyaml refuses stays refused, as by the Pulumi CLI (its Go YAML decoder is a port of
+    libyaml): a `\\ud800` escape (half a UTF-16 pair, no character), nesting over 1000 levels.
+    The pure-Python parser would take the one and overflow Python's stack on the other."""
     try:
         return yaml.load(text, Loader=_FastLoader)
-    except yaml.YAMLError:
-        return yaml.load(text, Loader=_PythonLoader)
+    except yaml.YAMLError as fast_error:
+        if getattr(fast_error, "problem", None) in _LIBYAML_ONLY:
+            raise  # the pure-Python parser would take it, or take seconds to overflow
+        try:
+            yaml.load(text, Loader=_PythonLoader)
+        except yaml.YAMLError as error:
+            raise error from None
+        except RecursionError:
+            pass
+        raise fast_error from None

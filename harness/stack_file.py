@@ -8,14 +8,16 @@ that document, the encrypted values are taken from it and reach the program as s
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from components.config_reader import join
+from components.config_reader import NAMESPACE, TOO_DEEP, join, too_deep, type_name
 from components.stack_settings import is_secure_value, secure_paths
 from components.yaml_load import safe_load
 
@@ -68,6 +70,8 @@ def read_decrypted_config(text: str) -> dict[str, DecryptedValue]:
     {"value": string, "secret": bool, "objectValue": structured value, if structured}."""
     try:
         document = json.loads(text)
+        # A \ud800 escape makes half a UTF-16 pair, which no UTF-8 text holds.
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as err:  # the position only: the text holds secrets
         raise DecryptedConfigError(
             f"not JSON (line {err.lineno} column {err.colno}: {err.msg}); give what "
@@ -77,6 +81,17 @@ def read_decrypted_config(text: str) -> dict[str, DecryptedValue]:
         raise DecryptedConfigError(
             "nests deeper than any stack config; give what `pulumi config --json "
             "--show-secrets --stack <stack>` prints"
+        ) from None
+    except UnicodeEncodeError:  # the CLI prints UTF-8 text only
+        raise DecryptedConfigError(
+            "holds an escape of half a UTF-16 surrogate pair (\\ud800 to \\udfff alone), which "
+            "is no character; give what `pulumi config --json --show-secrets --stack <stack>` "
+            "prints"
+        ) from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise DecryptedConfigError(
+            f"holds a number of more than {sys.get_int_max_str_digits()} digits, which no config "
+            "value has; give what `pulumi config --json --show-secrets --stack <stack>` prints"
         ) from None
     if not isinstance(document, dict):
         raise DecryptedConfigError(
@@ -194,6 +209,72 @@ def _with_decrypted(
     return config, sorted(k for k, v in decrypted.items() if v.secret)
 
 
+# YAML types that Python makes of explicit tags, and that no config value is.
+_TAGS: tuple[tuple[type, str], ...] = ((bytes, "!!binary"), (set, "!!set"), (date, "!!timestamp"))
+# Fields of a stack file that the CLI reads as text.
+_TEXT_FIELDS = ("secretsprovider", "encryptionsalt", "encryptedkey")
+
+
+def _unusable(document: Mapping[str, Any], raw_config: Mapping[Any, Any]) -> list[str]:
+    """What the stack file holds that the CLI would hand no program: a config key that is not
+    text, a value nested deeper than any setting (a YAML alias of itself is endless), a value
+    or key of a YAML type no setting takes, an integer too long to write out."""
+    problems = [f"{field} must be text, like the stack files in stacks/"
+                for field in _TEXT_FIELDS
+                if field in document and not isinstance(document[field], str)]
+    for key, value in raw_config.items():
+        if not isinstance(key, str):
+            problems.append(
+                f"config key {_shown(key)} is not text: a config key is `<namespace>:<name>`, "
+                f"like {NAMESPACE}:clusters; quote it, or remove it")
+        elif deep := too_deep(value, key):
+            problems.append(f"{deep}: {TOO_DEEP}")
+        else:
+            problems += _unwritable_values(value, key)
+    return problems
+
+
+def _unwritable_values(value: object, key: str) -> list[str]:
+    problems: list[str] = []
+    pending: list[tuple[str, object]] = [(key, value)]
+    for where, item in pending:  # grows as it goes: maps and lists add their entries
+        if kind := _unwritable(item):
+            problems.append(f"{where}: is {kind}{_NO_SETTING}")
+        elif isinstance(item, dict):
+            for name, child in item.items():
+                if kind := _unwritable(name):
+                    problems.append(f"{where}: has a key that is {kind}{_NO_SETTING}")
+                else:
+                    pending.append((join(where, str(name)), child))
+        elif isinstance(item, list):
+            pending += [(join(where, index), child) for index, child in enumerate(item)]
+    return problems
+
+
+def _shown(key: object) -> str:
+    """A YAML key as YAML spells it (null, true, 1.5), or its type."""
+    try:
+        return json.dumps(key)
+    except (TypeError, ValueError):
+        return f"of type {type(key).__name__}"
+
+
+_NO_SETTING = ", which no setting takes; write text, a number, true or false, a list or a map"
+
+
+def _unwritable(value: object) -> str | None:
+    """What `value` is, when the engine could not pass it as JSON text; else None."""
+    for kind, tag in _TAGS:
+        if isinstance(value, kind):
+            return f"a {tag} value"
+    if isinstance(value, int):
+        try:
+            str(value)
+        except ValueError:
+            return f"an integer of more than {sys.get_int_max_str_digits()} digits"
+    return None
+
+
 def load_stack_file(
     path: Path, decrypted: Mapping[str, DecryptedValue] | None = None
 ) -> StackFile:
@@ -201,15 +282,28 @@ def load_stack_file(
 
     Encrypted (`secure:`) values are taken from `decrypted` (`read_decrypted_config`), and
     their keys are secret; without it they are refused, with the key named, rather than
-    passed on as ciphertext.
+    passed on as ciphertext. So is what no program could be handed (`_unusable`): a document
+    that is not a map, a config key that is not text, a value too deep or of a type no
+    setting takes.
     """
     try:
-        document = safe_load(path.read_text(encoding="utf-8")) or {}
+        document = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
         raise StackFileError(f"{path}: cannot read the stack file: {err}") from err
-    raw_config = document.get("config") or {}
+    if document is None:  # empty
+        document = {}
+    if not isinstance(document, dict):
+        raise StackFileError(
+            f"{path}: is {type_name(document)}, not a stack file: a map with `config:` (a map "
+            "of keys to values) and `secretsprovider:`, like stacks/Pulumi.dev.yaml"
+        )
+    raw_config = document.get("config")
+    if raw_config is None:
+        raw_config = {}
     if not isinstance(raw_config, dict):
         raise StackFileError(f"{path}: 'config' must be a map of keys to values")
+    if problems := _unusable(document, raw_config):
+        raise StackFileError("\n".join(f"{path}: {problem}" for problem in problems))
     stack = stack_name(path)
     provider = document.get("secretsprovider")
     if decrypted is not None:

@@ -26,7 +26,18 @@ from components.model import (
 )
 from components.program import main
 from harness.mock_runtime import EngineState, run_program
-from tests.x509_factory import make_ca, make_key
+from tests.x509_factory import (
+    CA_BASIC_CONSTRAINTS,
+    EC_PUBLIC_KEY_OID,
+    MALFORMED_BASIC_CONSTRAINTS,
+    UNKNOWN_KEY_OID,
+    X509_V3,
+    X509_V13,
+    damaged_pem,
+    make_ca,
+    make_key,
+    negative_serial,
+)
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 # Certificates made here start a day before NOW, so they are valid at NOW on any real date
@@ -145,6 +156,14 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
     ("top-level typo", mutate(set_path("clustrs", 1)), "clustrs", "did you mean 'clusters'"),
     ("cluster typo key", mutate(set_path("clusters[0].delivry", "vm")), "clusters[0].delivry",
      "did you mean 'delivery'"),
+    # A key the `--path` syntax would read otherwise is named quoted, as `--path` takes it.
+    ("empty key", mutate(set_path("clusters[0].ca", {"": "generated"})), 'clusters[0].ca[""]',
+     "unknown key; known keys: certPem"),
+    ("dotted key", mutate(lambda raw: raw["clusters"][0].update({"node.name": "es-1"})),
+     'clusters[0]["node.name"]', "unknown key; did you mean 'name'"),
+    ("key with a space", mutate(set_path("clusters[0].nodes[0].dns ", [])),
+     'clusters[0].nodes[0]["dns "]', "unknown key; did you mean 'dns'"),
+    ("empty top-level key", {**stack(), "": 1}, '[""]', "unknown key; known keys: clusters"),
     ("bad cluster name", mutate(set_path("clusters[0].name", "Logs_1")), "clusters[0].name",
      "'Logs_1' is not a valid cluster name"),
     ("duplicate cluster", stack(vm_cluster("a"), vm_cluster("a")), "clusters",
@@ -168,6 +187,14 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].ca.validityDays", "must be a whole number"),
     ("node outlives CA", mutate(set_path("clusters[0].ca.validityDays", 300)),
      "clusters[0].ca.validityDays", "must not outlive its CA"),
+    # `$` matches before a final line break: these went into SANs, file paths and resources.
+    ("cluster name with a line break", mutate(set_path("clusters[0].name", "logs\n")),
+     "clusters[0].name", r"'logs\\n' is not a valid cluster name"),
+    ("node name with a line break", mutate(set_path("clusters[0].nodes[0].name", "es-1\n")),
+     "clusters[0].nodes[0].name", r"'es-1\\n' is not a valid node name"),
+    ("DNS name with a line break",
+     mutate(set_path("clusters[0].nodes[0].dns", ["es-1.example.internal\n"])),
+     "clusters[0].nodes[0].dns[0]", r"'es-1.example.internal\\n' is not a valid DNS name"),
     ("bad DNS name", mutate(set_path("clusters[0].nodes[0].dns", ["es_1.example"])),
      "clusters[0].nodes[0].dns[0]", "'es_1.example' is not a valid DNS name"),
     ("wildcard", mutate(set_path("clusters[0].nodes[0].dns", ["*.example.internal"])),
@@ -185,6 +212,10 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      r"clusters\[0\]\.nodes\[0\]\.ips"),
     ("bad IP", mutate(set_path("clusters[0].nodes[1].ips", ["10.0.0.300"])),
      "clusters[0].nodes[1].ips[0]", "'10.0.0.300' is not an IPv4 or IPv6 address"),
+    ("IPv6 address with a zone", mutate(set_path("clusters[0].nodes[1].ips", ["fe80::2%eth0"])),
+     "clusters[0].nodes[1].ips[0]",
+     r"'fe80::2%eth0' has a zone index \(%eth0\), which a certificate's IP SAN cannot hold "
+     r"\(pulumi-tls refuses the address\); list it as 'fe80::2'"),
     ("duplicate node", mutate(set_path("clusters[0].nodes[1].name", "es-1")),
      "clusters[0].nodes", "node name 'es-1' is used 2 times"),
     ("node without names", mutate(set_path("clusters[0].nodes[0]", {"name": "es-1"})),
@@ -217,6 +248,10 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[1].nodes", "only used with delivery: vm"),
     ("ECK bad namespace", mutate(set_path("clusters[1].eck.namespace", "Prod")),
      "clusters[1].eck.namespace", "not a valid namespace"),
+    ("ECK version with a line break", mutate(set_path("clusters[1].eck.version", "8.19.2\n")),
+     "clusters[1].eck.version", r"'8.19.2\\n' is not a version like 8.19.2"),
+    ("VM owner with a line break", mutate(set_path("clusters[0].vm.owner", "elasticsearch\n")),
+     "clusters[0].vm.owner", r"'elasticsearch\\n' must be 'user' or 'user:group'"),
     ("ECK duplicate target",
      stack(eck_cluster("a"), {**eck_cluster("b"), "eck": eck_cluster("a")["eck"]}),
      "clusters", "ECK Elasticsearch 'elastic/a' is used 2 times"),
@@ -250,6 +285,27 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
     ("provided not PEM", provided("-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----",
                                   GOOD_CA.key_pem),
      "clusters[0].ca.certPem", "is not a PEM certificate"),
+    # `cryptography` loads these, and raises only when a check reads the part that is damaged.
+    ("provided CA of an unknown key type", provided(
+        damaged_pem(GOOD_CA.cert_pem, EC_PUBLIC_KEY_OID, UNKNOWN_KEY_OID), GOOD_CA.key_pem),
+     "clusters[0].ca.certPem",
+     r"holds a certificate that cannot be read \(Unknown key type: 1\.2\.840\.10045\.2\.99\): "
+     r"it is damaged, or its key is of a type no TLS stack of Elasticsearch takes; paste"),
+    ("provided CA with a malformed extension", provided(
+        damaged_pem(GOOD_CA.cert_pem, CA_BASIC_CONSTRAINTS, MALFORMED_BASIC_CONSTRAINTS),
+        GOOD_CA.key_pem),
+     "clusters[0].ca.certPem", r"holds a certificate that cannot be read \(error parsing asn1"),
+    ("provided CA of X.509 version 13", provided(
+        damaged_pem(GOOD_CA.cert_pem, X509_V3, X509_V13), GOOD_CA.key_pem),
+     "clusters[0].ca.certPem", r"is not a PEM certificate \(13 is not a valid X509 version\)"),
+    ("provided CA with a negative serial number", provided(
+        damaged_pem(GOOD_CA.cert_pem, *negative_serial(GOOD_CA)), GOOD_CA.key_pem),
+     "clusters[0].ca.certPem",
+     r"has serial number -\d+; RFC 5280 requires a positive one, and pulumi-tls \(Go's x509\) "
+     r"refuses a negative one when it signs with the CA: re-issue the CA certificate"),
+    ("provided CA key of an unknown type", provided(
+        GOOD_CA.cert_pem, damaged_pem(GOOD_CA.key_pem, EC_PUBLIC_KEY_OID, UNKNOWN_KEY_OID)),
+     "clusters[0].ca.keyPem", r"is not an unencrypted PEM private key \(Unknown key type"),
     ("shared provided CA", {"clusters": [
         provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0],
         {**provided(GOOD_CA.cert_pem, GOOD_CA.key_pem)["clusters"][0], "name": "other"},
@@ -454,6 +510,45 @@ def test_the_program_registers_nothing_for_invalid_config(
     config = {f"es-transport-pki:{name}": json.dumps(value) for name, value in raw.items()}
     with pytest.raises(ConfigError, match=re.escape(f"es-transport-pki:{key}: ") + ".*" + pattern):
         run_program(main, config=config, secret_keys=["es-transport-pki:clusters"], state=state)
+    assert state.resources == {}
+
+
+def _nested(levels: int) -> object:
+    value: object = "x"
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def test_a_value_nested_deeper_than_any_setting_is_refused_naming_where() -> None:
+    """The checks read values recursively: 500 levels of ECK passthrough settings were a
+    RecursionError. A nodeSet's `config` is the sixth map or list; 64 in all are read."""
+    def config_of_depth(depth: int) -> Raw:
+        return mutate(set_path("clusters[1].eck.nodeSets[0].config", _nested(depth - 5)))
+
+    parse(config_of_depth(64))
+    for depth in (65, 500, 5000):
+        with pytest.raises(ConfigError) as caught:
+            parse(config_of_depth(depth))
+        [problem] = caught.value.problems
+        assert problem.key == "clusters[1].eck.nodeSets[0].config" + ".a" * 59
+        assert problem.message == (
+            "nests more than 64 maps and lists deep, deeper than any setting, so it is not read; "
+            "remove the nesting below this key (a value pasted or generated into it?)")
+
+
+def test_config_text_nested_deeper_than_json_reads_is_refused_naming_the_key() -> None:
+    """The engine hands the program each key as JSON text; Python's decoder gives up (a
+    RecursionError) before 1000 levels."""
+    config = {"es-transport-pki:clusters": "[" * 5000 + "]" * 5000,
+              "es-transport-pki:protectCa": "false"}
+    state = EngineState()
+    with pytest.raises(ConfigError) as caught:
+        run_program(main, config=config, state=state)
+    assert [str(p) for p in caught.value.problems] == [
+        "es-transport-pki:clusters: nests more than 64 maps and lists deep, deeper than any "
+        "setting, so it is not read; remove the nesting below this key (a value pasted or "
+        "generated into it?)"]
     assert state.resources == {}
 
 

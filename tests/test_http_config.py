@@ -24,7 +24,14 @@ from tests.test_config import (
     stack,
     vm_cluster,
 )
-from tests.x509_factory import make_ca
+from tests.x509_factory import (
+    CA_BASIC_CONSTRAINTS,
+    EC_PUBLIC_KEY_OID,
+    MALFORMED_BASIC_CONSTRAINTS,
+    UNKNOWN_KEY_OID,
+    damaged_pem,
+    make_ca,
+)
 
 ORG_CA = make_ca("org CA", not_before=CERTS_FROM)
 TRANSPORT_CA = make_ca("logs transport CA", not_before=CERTS_FROM)
@@ -178,6 +185,20 @@ REFUSED: dict[str, tuple[Raw, str, str]] = {
     "IP address in http.dns": (
         with_http(vm_cluster(), **provided_http(dns=["10.0.0.10"], ips=[])), f"{HTTP_KEY}.dns[0]",
         r"'10.0.0.10' is an IP address; list it under clusters\[0\]\.http\.ips"),
+    "HTTP certificate of an unknown key type": (
+        with_http(vm_cluster(), **provided_http(
+            certPem=damaged_pem(HTTP_CERT.cert_pem, EC_PUBLIC_KEY_OID, UNKNOWN_KEY_OID))),
+        f"{HTTP_KEY}.certPem",
+        r"certificate 1 of 1 cannot be read \(Unknown key type: 1\.2\.840\.10045\.2\.99\): it "
+        r"is damaged, or its key is of a type HTTPS clients do not take; paste the PEM text"),
+    "HTTP CA with a malformed extension": (
+        with_http(vm_cluster(), **provided_http(caPem=damaged_pem(
+            ORG_CA.cert_pem, CA_BASIC_CONSTRAINTS, MALFORMED_BASIC_CONSTRAINTS))),
+        f"{HTTP_KEY}.caPem", r"certificate 1 of 1 cannot be read \(error parsing asn1"),
+    "HTTP key of an unknown type": (
+        with_http(vm_cluster(), **provided_http(
+            keyPem=damaged_pem(HTTP_CERT.key_pem, EC_PUBLIC_KEY_OID, UNKNOWN_KEY_OID))),
+        f"{HTTP_KEY}.keyPem", r"is not an unencrypted PEM private key \(Unknown key type"),
     "settings with mode none": (
         with_http(vm_cluster(), mode="none", dns=["x.example.com"]), f"{HTTP_KEY}.dns",
         r"only used with http\.mode: provided or generated"),

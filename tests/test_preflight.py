@@ -206,6 +206,53 @@ def test_config_that_out_overrides_is_judged_as_the_stack_file_holds_it(
     assert not out.exists()
 
 
+CLUSTERS = "config:\n  es-transport-pki:clusters: "
+TOO_DEEP = "nests more than 64 maps and lists deep, deeper than any setting"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("- a\n- b\n", "is a list, not a stack file: a map with `config:` (a map of keys to values)"),
+    ("42\n", "is int, not a stack file"),
+    ("config:\n  1: {secure: x}\n  es-transport-pki:protectCa: {secure: y}\n",
+     "config key 1 is not text: a config key is `<namespace>:<name>`, like "
+     "es-transport-pki:clusters; quote it, or remove it"),
+    ("config:\n  true: {secure: x}\n", "config key true is not text"),
+    (CLUSTERS + "!!binary aGVsbG8=\n", "es-transport-pki:clusters: is a !!binary value, which no "
+     "setting takes; write text, a number, true or false, a list or a map"),
+    (CLUSTERS + "!!set {a, b}\n", "es-transport-pki:clusters: is a !!set value"),
+    (CLUSTERS + "[{ca: {validityDays: !!timestamp 2030-01-01}}]\n",
+     "es-transport-pki:clusters[0].ca.validityDays: is a !!timestamp value"),
+    (CLUSTERS + "[{name: 0x" + "f" * 4000 + "}]\n",
+     "es-transport-pki:clusters[0].name: is an integer of more than 4300 digits"),
+    ("config: &c\n  es-transport-pki:clusters: *c\n",
+     'es-transport-pki:clusters["es-transport-pki:clusters"]'),
+    (CLUSTERS + "[" * 900 + "]" * 900 + "\n", f"es-transport-pki:clusters{'[0]' * 64}: {TOO_DEEP}"),
+    ("secretsprovider: [passphrase]\nconfig: {}\n",
+     "secretsprovider must be text, like the stack files in stacks/"),
+], ids=["a list", "a number", "a number as key", "true as key", "binary", "set", "timestamp",
+        "4800 digits", "an alias of itself", "900 levels", "secretsprovider not text"])
+def test_a_stack_file_no_program_could_be_handed_exits_2_naming_where(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, expected: str
+) -> None:
+    """Each was a traceback (AttributeError, TypeError, ValueError, RecursionError)."""
+    stack = tmp_path / "Pulumi.odd.yaml"
+    stack.write_text(text)
+    code, report = run_json(capsys, "--stack-file", str(stack))
+    assert code == EXIT_CONFIG
+    assert report["input"] == "config"
+    assert any(expected in error for error in report["configErrors"]), report["configErrors"]
+
+
+def test_a_stack_file_with_half_a_surrogate_pair_exits_2_with_a_printed_message(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """It was taken, and printing the config error it caused failed (a traceback, exit 1)."""
+    stack = tmp_path / "Pulumi.odd.yaml"
+    stack.write_text(CLUSTERS + '[{name: a, delivery: vm, "\\udc00x": 1}]\n')
+    assert main(["--stack-file", str(stack)]) == EXIT_CONFIG
+    assert "found invalid Unicode character escape code" in capsys.readouterr().out
+
+
 def test_config_errors_print_the_values_as_they_are(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -183,7 +183,10 @@ def test_a_decrypted_config_of_another_stack_file_is_refused_naming_where(
     (json.dumps({KEY: {"value": "x"}}), f'{KEY}: must be an object with "secret": true'),
     (json.dumps({"es-transport-pki:protectCa": {"value": "false", "secret": False}}),
      f"{KEY}: the stack file sets it, the decrypted config does not"),
-], ids=["not json", "too deep", "a list", "no value", "no secret flag", "a key missing"])
+    ('{"a": {"value": "x", "secret": false, "n": 1' + "0" * 5000 + "}}",
+     "holds a number of more than 4300 digits, which no config value has"),
+], ids=["not json", "too deep", "a list", "no value", "no secret flag", "a key missing",
+        "5001 digits"])
 def test_a_decrypted_config_not_as_the_cli_prints_it_is_refused(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], secure_file: Path,
     document: str, expected: str,
@@ -192,6 +195,16 @@ def test_a_decrypted_config_not_as_the_cli_prints_it_is_refused(
     assert code == EXIT_CONFIG
     assert report["input"] == "decrypted config"
     assert report["configErrors"][0].startswith(expected)
+
+
+def test_a_decrypted_config_with_half_a_surrogate_pair_is_refused_printably(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], secure_file: Path,
+) -> None:
+    """A `\\udc00` escape is no character: printing the key that held it failed (a traceback,
+    exit 1). The CLI prints UTF-8 text only."""
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"\\udc00": {"value": "x"}}'))
+    assert main(["--stack-file", str(secure_file), "--decrypted-config", "-"]) == EXIT_CONFIG
+    assert "holds an escape of half a UTF-16 surrogate pair" in capsys.readouterr().out
 
 
 def test_a_decrypted_config_file_that_is_not_utf8_is_refused_by_position_only(

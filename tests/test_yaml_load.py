@@ -39,3 +39,28 @@ def test_a_syntax_error_reads_as_the_pure_python_parser_reports_it() -> None:
     with pytest.raises(yaml.YAMLError) as raised:
         safe_load(text)
     assert str(raised.value) == str(expected.value)
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ('a: "\\ud800"\n', "found invalid Unicode character escape code"),
+    ("a: " + "[" * 2000 + "]" * 2000 + "\n", "exceeded maximum nesting depth"),
+], ids=["half a surrogate pair", "2000 levels"])
+def test_what_libyaml_refuses_stays_refused(text: str, error: str) -> None:
+    """As by the Pulumi CLI, whose Go YAML decoder ports libyaml. The pure-Python parser takes
+    a lone surrogate (its text then cannot be printed) and overflows Python's stack on deep
+    nesting (a RecursionError)."""
+    with pytest.raises(yaml.YAMLError, match=error):
+        safe_load(text)
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("a: " + "9" * 5000 + "\n",
+     r"an integer of 5000 digits, more than any setting takes \(Python reads 4300\); quote it "
+     r"if it is text"),
+    ("a: !!timestamp 2020-13-45\n", r"'2020-13-45' is not a date \(month must be in 1\.\.12\)"),
+], ids=["5000 digits", "month 13"])
+def test_a_value_python_cannot_make_is_a_yaml_error_with_its_line(text: str, error: str) -> None:
+    """Not a ValueError from the constructor, which names no line."""
+    with pytest.raises(yaml.YAMLError, match=error) as raised:
+        safe_load(text)
+    assert "line 1, column 4" in str(raised.value)

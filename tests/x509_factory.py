@@ -6,6 +6,7 @@ emulator do not vouch for each other.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -80,3 +81,30 @@ def make_ca(
         .sign(key, hashes.SHA256())
     )
     return Issued(cert, key)
+
+
+# DER that make_ca and make_server_cert write, and what damaged_pem can put in its place.
+EC_PUBLIC_KEY_OID = bytes.fromhex("06072a8648ce3d0201")  # 1.2.840.10045.2.1 (id-ecPublicKey)
+UNKNOWN_KEY_OID = bytes.fromhex("06072a8648ce3d0263")  # 1.2.840.10045.2.99: no key type
+CA_BASIC_CONSTRAINTS = bytes.fromhex("30060101ff020100")  # CA:TRUE, pathlen:0
+MALFORMED_BASIC_CONSTRAINTS = bytes.fromhex("30060401ff020100")  # its BOOLEAN tagged a string
+X509_V3 = bytes.fromhex("a003020102")
+X509_V13 = bytes.fromhex("a00302010d")
+
+
+def damaged_pem(pem: str, old: bytes, new: bytes) -> str:
+    """`pem` with the bytes `old` of its DER replaced by `new` (as long): a certificate or key
+    damaged in place, which `cryptography` still loads."""
+    label = pem.splitlines()[0].removeprefix("-----BEGIN ").removesuffix("-----")
+    der = base64.b64decode("".join(line for line in pem.splitlines() if "-----" not in line))
+    assert len(old) == len(new) and der.count(old) == 1, (old, new)
+    body = base64.encodebytes(der.replace(old, new)).decode()
+    return f"-----BEGIN {label}-----\n{body}-----END {label}-----\n"
+
+
+def negative_serial(issued: Issued) -> tuple[bytes, bytes]:
+    """(old, new) for damaged_pem: `issued`'s serial number as DER, and with its sign bit set."""
+    serial = issued.cert.serial_number
+    length = serial.bit_length() // 8 + 1  # DER: a leading 0 bit says positive
+    content = serial.to_bytes(length, "big")
+    return bytes([2, length]) + content, bytes([2, length, content[0] | 0x80]) + content[1:]
