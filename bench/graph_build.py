@@ -153,7 +153,7 @@ def main(argv: list[str]) -> int:
     sizes = QUICK_SIZES if args.quick else tuple(int(s) for s in args.sizes.split(","))
     summary = report(sizes)
     if args.json:
-        with open(args.json, "w") as handle:
+        with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(summary, handle, indent=2)
     return 0
 

@@ -50,7 +50,8 @@ def main(argv: list[str]) -> int:
         root = Path(scratch)
         cluster = workload.vm_cluster("vm0", nodes, None, "ecdsa-p256")
         stack = root / "Pulumi.bench.yaml"
-        stack.write_text(yaml.safe_dump({"config": {workload.CLUSTERS_KEY: [cluster]}}))
+        stack.write_text(yaml.safe_dump({"config": {workload.CLUSTERS_KEY: [cluster]}}),
+                         encoding="utf-8")
         ours: list[float] = []
         theirs: dict[str, list[float]] = {style: [] for style in OPENSSL_STYLES}
         for run in range(repeat):

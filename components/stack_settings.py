@@ -25,7 +25,7 @@ class StackFile:
 
 
 def _document(path: Path) -> dict[str, Any]:
-    loaded = safe_load(path.read_text())
+    loaded = safe_load(path.read_text(encoding="utf-8"))
     return loaded if isinstance(loaded, dict) else {}
 
 

@@ -82,7 +82,7 @@ def _stack_path(args: argparse.Namespace) -> tuple[str, Path]:
 
 def _policy_config(path: Path) -> dict[str, Any]:
     try:
-        loaded = json.loads(path.read_text())
+        loaded = json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise PolicyConfigError([f"cannot read it: {err.strerror}"]) from err
     except json.JSONDecodeError as err:

@@ -62,7 +62,7 @@ def start_render(out: Path) -> None:
             else:
                 entry.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    (out / THROWAWAY_NOTICE).write_text(NOTICE_TEXT)
+    (out / THROWAWAY_NOTICE).write_text(NOTICE_TEXT, encoding="utf-8")
 
 
 def with_output_dir(clusters: str, out: Path | None) -> str:
@@ -120,7 +120,7 @@ def write_kubernetes(recording: Recording, out: Path) -> list[Path]:
         name = str(manifest.get("metadata", {}).get("name", registration.name))
         path = out / (cluster or "_stack") / "k8s" / f"{kind}-{name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+        path.write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
         # Secrets carry private keys: owner-only, like a bundle's key file.
         os.chmod(path, 0o600 if kind == "secret" else 0o644)
         written.append(path)
@@ -135,5 +135,5 @@ def write_record(recording: Recording, out: Path) -> Path:
                      for name, entry in sorted(clusters.items())},
     }
     path = out / RECORD
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return path

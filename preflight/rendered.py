@@ -59,7 +59,7 @@ def _pkcs12(path: Path, password: str) -> pkcs12.PKCS12KeyAndCertificates:
 def vm_bundle(folder: Path) -> VmBundle | None:
     """The bundle in `folder` (which holds an elasticsearch.yml); None when its settings name
     neither PEM files nor PKCS#12 stores."""
-    settings = yaml.safe_load((folder / ELASTICSEARCH_YML).read_text()) or {}
+    settings = yaml.safe_load((folder / ELASTICSEARCH_YML).read_text(encoding="utf-8")) or {}
     if ts.KEY in settings:
         cert = x509.load_pem_x509_certificates((folder / settings[ts.CERTIFICATE]).read_bytes())
         trust = [ca for path in settings[ts.CERTIFICATE_AUTHORITIES]
@@ -70,7 +70,7 @@ def vm_bundle(folder: Path) -> VmBundle | None:
     secure = folder / SECURE_SETTINGS
     if not secure.is_file():
         raise RenderedError(f"{secure}: missing; the PKCS#12 stores' passwords are kept there")
-    passwords = json.loads(secure.read_text())
+    passwords = json.loads(secure.read_text(encoding="utf-8"))
     keystore = _pkcs12(folder / settings[ts.KEYSTORE_PATH], passwords[ts.KEYSTORE_PASSWORD])
     truststore = _pkcs12(folder / settings[ts.TRUSTSTORE_PATH], passwords[ts.TRUSTSTORE_PASSWORD])
     if keystore.cert is None:
@@ -85,7 +85,7 @@ def vm_bundles(cluster: Path) -> list[VmBundle]:
 
 
 def eck_material(k8s: Path) -> EckMaterial:
-    manifests = [yaml.safe_load(p.read_text()) for p in sorted(k8s.glob("*.yaml"))]
+    manifests = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(k8s.glob("*.yaml"))]
     trust = next((m["data"][CA_CERT_KEY] for m in manifests
                   if m.get("kind") == "ConfigMap" and CA_CERT_KEY in (m.get("data") or {})), None)
     files = {k: base64.b64decode(v) for m in manifests if m.get("kind") == "Secret"

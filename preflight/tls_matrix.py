@@ -80,7 +80,7 @@ def _eck_nodes(cluster: str, k8s: Path, workdir: Path) -> list[Node]:
     mount = workdir / cluster
     mount.mkdir(parents=True, exist_ok=True)
     ca_path = mount / CA_CERT_KEY
-    ca_path.write_text(material.trust_pem)
+    ca_path.write_text(material.trust_pem, encoding="utf-8")
     nodes = []
     for pod in material.pods():
         key_path, cert_path = mount / pod_key_file(pod), mount / pod_cert_file(pod)

@@ -139,7 +139,7 @@ def delete_path(path: str) -> Callable[[Raw], None]:
 
 
 def _public_root_pem() -> str:
-    roots = Path(certifi.where()).read_text().split("-----END CERTIFICATE-----")
+    roots = Path(certifi.where()).read_text(encoding="utf-8").split("-----END CERTIFICATE-----")
     root = x509.load_pem_x509_certificate((roots[-2] + "-----END CERTIFICATE-----").encode())
     return root.public_bytes(serialization.Encoding.PEM).decode()
 

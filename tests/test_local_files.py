@@ -135,7 +135,8 @@ def test_key_file_is_never_more_readable_than_its_mode(
 
     def spy_replace(src: Any, dst: Any) -> None:
         # The moment the file becomes visible under its real name it is complete and 0600.
-        at_rename[os.path.basename(dst)] = (mode_of(Path(src)), Path(src).read_text())
+        at_rename[os.path.basename(dst)] = (
+            mode_of(Path(src)), Path(src).read_text(encoding="utf-8"))
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "open", spy_open)

@@ -5,6 +5,9 @@ stack files that name a KMS-backed secrets provider."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -380,3 +383,23 @@ def test_example_stack_files_parse_with_their_posture(
     assert spec.posture.passphrase_secrets is policy
     assert spec.posture.protect_ca is (stack != "dev")
     assert spec.posture.warnings == ()
+
+
+def test_the_stack_file_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    """The CLI writes stack files in UTF-8; a program under an ASCII (or Windows cp1252)
+    locale read it in the locale's encoding and failed on the first non-ASCII byte."""
+    in_file = [{"name": "logs", "ca": {"organization": "Société Générale ☃",
+                                       "keyPem": {"secure": "v1:c2VjcmV0"}}}]
+    write_project(tmp_path, "dev", {})
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_bytes(yaml.safe_dump(
+        {"config": {"es-transport-pki:clusters": in_file}}, allow_unicode=True).encode())
+    probe = ("import locale, sys; from pathlib import Path; "
+             "from components.stack_settings import read_stack_file; "
+             "print(locale.getpreferredencoding(), "
+             "*sorted(read_stack_file(Path(sys.argv[1]), 'dev').secure_values['clusters']))")
+    ascii_locale = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0",
+                    "PYTHONCOERCECLOCALE": "0"}
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=REPO,
+                          env=ascii_locale, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ANSI_X3.4-1968", "clusters[0].ca.keyPem"]

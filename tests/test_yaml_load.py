@@ -16,7 +16,7 @@ STACK_FILES = sorted((REPO / "stacks").glob("Pulumi.*.yaml"))
 
 @pytest.mark.parametrize("path", STACK_FILES, ids=[p.name for p in STACK_FILES])
 def test_stack_files_load_as_with_the_pure_python_parser(path: Path) -> None:
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     assert safe_load(text) == yaml.safe_load(text)
 
 

@@ -70,7 +70,7 @@ def load_rows(source: str, renew_before_days: int | None) -> Inventory:
     path = Path(source)
     if source != "-" and path.is_dir():
         return from_directory(path, renew_before_days)
-    text = sys.stdin.read() if source == "-" else path.read_text()
+    text = sys.stdin.read() if source == "-" else path.read_text(encoding="utf-8")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as err:

@@ -141,7 +141,7 @@ def _record(root: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        clusters = json.loads(path.read_text()).get("clusters")
+        clusters = json.loads(path.read_text(encoding="utf-8")).get("clusters")
     except (json.JSONDecodeError, AttributeError) as err:
         raise InventoryError(f"{path}: not a render record ({err}); render again") from err
     if not isinstance(clusters, dict):
