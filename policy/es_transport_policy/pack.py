@@ -10,6 +10,7 @@ from .rules import (
     by_use,
     ca_key,
     cert_shape,
+    config_map_key,
     custody,
     dedicated,
     protection,
@@ -99,6 +100,12 @@ STACK_FAMILIES = (
             "a CA private key reaches no Secret, ConfigMap or bundle (ECK ca-to-eck: advisory)",
             "whoever reads the CA key can mint trusted node certificates",
             "deliver node keys and CA certificates only"), ca_key.ca_key_custody),
+    (Family("es-transport-config-map-key", "INV-CUSTODY",
+            "no private key flows (by dependency) into a ConfigMap whose content is unknown at "
+            "preview", "es-transport-key-custody can read the key only at up; advisory because "
+            "a dependency cannot tell a private key from its public key",
+            "private keys in Secrets; public material from the certificate", ADVISORY,
+            companion=False), config_map_key.config_map_key),
     (Family("es-transport-ca-protected", "INV-CUSTODY",
             "a CA that certificates depend on is protected (key and certificate), outside "
             "exempt stacks", "a destroy, rename or replacing change would delete the CA",

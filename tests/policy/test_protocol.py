@@ -24,12 +24,14 @@ EXPECTED = {
     "es-transport-separate": "mandatory",
     "es-transport-renewal": "advisory",
     "es-transport-ca-key-custody": "mandatory",
+    "es-transport-config-map-key": "advisory",
     "es-transport-ca-protected": "advisory",
 }
 STACK = {"es-transport-eku", "es-transport-leaf", "es-transport-ca-dedicated",
          "es-transport-separate", "es-transport-renewal", "es-transport-ca-key-custody",
-         "es-transport-ca-protected"}
-NO_COMPANION = {"es-transport-leaf-eku", "es-transport-leaf-usage", "es-transport-ca-protected"}
+         "es-transport-config-map-key", "es-transport-ca-protected"}
+NO_COMPANION = {"es-transport-leaf-eku", "es-transport-leaf-usage",
+                "es-transport-config-map-key", "es-transport-ca-protected"}
 
 
 def test_every_policy_is_listed_with_its_level(analyzer: PolicyAnalyzer) -> None:

@@ -31,13 +31,18 @@ ECK_CA_FIX = (
 )
 
 
-def _ca_keys(graph: StackGraph, chains: Chains) -> tuple[set[str], set[str]]:
-    """(CA PrivateKey URNs, CA key PEM bodies)."""
-    urns = {
+def ca_key_urns(graph: StackGraph, chains: Chains) -> set[str]:
+    """The PrivateKeys of CA certificates."""
+    return {
         key
         for cert in graph.of_type(*tokens.CERTS)
         if chains.is_ca(cert.urn) and (key := chains.key_of(cert.urn)) is not None
     }
+
+
+def _ca_keys(graph: StackGraph, chains: Chains) -> tuple[set[str], set[str]]:
+    """(CA PrivateKey URNs, CA key PEM bodies)."""
+    urns = ca_key_urns(graph, chains)
     bodies: set[str] = set()
     for cert in graph.of_type(tokens.LOCALLY_SIGNED_CERT):
         value = cert.props.get("caPrivateKeyPem")
