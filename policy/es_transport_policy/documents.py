@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -60,13 +59,16 @@ def flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _decode(value: Any) -> str | Unknown | None:
+    """The text of a base64 value (Secret `data`, ConfigMap `binaryData`); None when it is not
+    base64 (the API server refuses the object) or not UTF-8 text."""
     if is_unknown(value):
         return UNKNOWN
     if not isinstance(value, str):
         return None
     try:
         return base64.b64decode(value, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    # binascii.Error, and the ValueError of a str with non-ASCII characters (never base64).
+    except (ValueError, UnicodeDecodeError):
         return None
 
 
