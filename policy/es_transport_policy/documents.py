@@ -59,14 +59,16 @@ def flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _decode(value: Any) -> str | Unknown | None:
-    """The text of a base64 value (Secret `data`, ConfigMap `binaryData`); None when it is not
-    base64 (the API server refuses the object) or not UTF-8 text."""
+    """The text of a base64 value (Secret `data`, ConfigMap `binaryData`) as the API server
+    decodes it (Go's encoding/json: standard alphabet, line breaks ignored, as `base64` writes
+    them every 76 characters); None when it is not base64 (the API server refuses the object)
+    or not UTF-8 text."""
     if is_unknown(value):
         return UNKNOWN
     if not isinstance(value, str):
         return None
     try:
-        return base64.b64decode(value, validate=True).decode()
+        return base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True).decode()
     # binascii.Error, and the ValueError of a str with non-ASCII characters (never base64).
     except (ValueError, UnicodeDecodeError):
         return None

@@ -8,6 +8,8 @@ on it, reports it.
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from harness.analyzer import PolicyAnalyzer, Record
@@ -30,6 +32,18 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
         f.secret("s", {"x": "é", "elasticsearch.yml": f.b64(f.yml(f.good_vm_settings(
             **{T + "client_authentication": "none"})))}, encode=False),
         {("es-transport-mtls", M)}),
+    # Line breaks in base64 (`base64` wraps at 76 characters): Kubernetes ignores them, so the
+    # settings are delivered and judged.
+    "secret-data-base64-with-line-breaks": (
+        f.secret("s", {"elasticsearch.yml": "\n".join(textwrap.wrap(f.b64(f.yml(
+            f.good_vm_settings(**{T + "client_authentication": "none"}))), 76)) + "\r\n"},
+            encode=False),
+        {("es-transport-mtls", M)}),
+    "secret-data-base64-with-spaces-is-refused": (
+        f.secret("s", {"elasticsearch.yml": " ".join(textwrap.wrap(f.b64(f.yml(
+            f.good_vm_settings(**{T + "client_authentication": "none"}))), 76))},
+            encode=False),
+        set()),
 }
 
 
