@@ -87,6 +87,13 @@ def as_list(value: object) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
+def number(value: object) -> int | float | None:
+    """`value` if it is a number (JSON's: a boolean is none), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
 def truthy(value: object) -> bool | Unknown:
     """YAML/JSON booleans as Elasticsearch reads them (`true`/`"true"`)."""
     if isinstance(value, Unknown):

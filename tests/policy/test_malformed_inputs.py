@@ -20,6 +20,18 @@ from .verdicts import verdicts
 T = f.TRANSPORT
 M, A = "mandatory", "advisory"
 DEADLINE_S = 20.0
+KEY = f.private_key("k")
+REQ = f.csr("req", KEY)
+CA = f.ca_cert("ca", KEY)
+
+
+def leaf(**props: object) -> Record:
+    return f.node_cert("leaf", REQ, CA, KEY, **props)
+
+
+def rsa(bits: object) -> Record:
+    return f.record(f.KEY, "k", {"algorithm": "RSA", "rsaBits": bits})
+
 
 CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     # Not base64 (the API server refuses the object): nothing is delivered, nothing judged.
@@ -44,6 +56,27 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
             f.good_vm_settings(**{T + "client_authentication": "none"}))), 76))},
             encode=False),
         set()),
+    # pulumi-tls numbers given another type (the provider refuses them): a limit that cannot
+    # be judged is reported, not passed; an unset one is pulumi-tls's default.
+    "key-rsa-bits-text": (rsa("1024"), {("es-transport-key-strength", M)}),
+    "key-rsa-bits-list": (rsa([4096]), {("es-transport-key-strength", M)}),
+    "key-rsa-bits-boolean": (rsa(True), {("es-transport-key-strength", M)}),
+    "key-rsa-bits-null-is-the-default": (rsa(None), set()),
+    "leaf-early-renewal-text": (leaf(earlyRenewalHours="720"), {("es-transport-validity", M)}),
+    "leaf-early-renewal-map": (leaf(earlyRenewalHours={"hours": "720"}),
+                               {("es-transport-validity", M)}),
+    "leaf-early-renewal-null-is-zero": (leaf(earlyRenewalHours=None),
+                                        {("es-transport-validity", M)}),
+    "leaf-validity-text": (leaf(validityPeriodHours="87600"), {("es-transport-validity", M)}),
+    "leaf-validity-boolean": (leaf(validityPeriodHours=True), {("es-transport-validity", M)}),
+}
+# What the message of such a finding must say (the value, and that it is not a number).
+NAMED: dict[str, tuple[str, ...]] = {
+    "key-rsa-bits-text": ("rsaBits is '1024', not a number of bits", "Fix: set rsa_bits=2048"),
+    "leaf-early-renewal-map": ("early_renewal_hours is {'hours': '720'}, not a number of hours",
+                               "Fix: set early_renewal_hours to a number >= 24"),
+    "leaf-validity-text": ("validity_period_hours is '87600', not a number of hours",
+                           "Fix: set validity_period_hours to a number <= 19800"),
 }
 
 
@@ -52,3 +85,5 @@ def test_malformed_resource(analyzer: PolicyAnalyzer, case: str) -> None:
     record, expected = CASES[case]
     diagnostics = analyzer.analyze(record, timeout=DEADLINE_S)
     assert verdicts(diagnostics) == expected, [d.message for d in diagnostics]
+    for text in NAMED.get(case, ()):
+        assert any(text in d.message for d in diagnostics), [d.message for d in diagnostics]
