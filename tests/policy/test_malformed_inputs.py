@@ -9,6 +9,8 @@ on it, reports it.
 from __future__ import annotations
 
 import textwrap
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -86,4 +88,30 @@ def test_malformed_resource(analyzer: PolicyAnalyzer, case: str) -> None:
     diagnostics = analyzer.analyze(record, timeout=DEADLINE_S)
     assert verdicts(diagnostics) == expected, [d.message for d in diagnostics]
     for text in NAMED.get(case, ()):
+        assert any(text in d.message for d in diagnostics), [d.message for d in diagnostics]
+
+
+def _expiring_ca(**props: Any) -> Record:
+    """A CA certificate, as created (known outputs), that ends in ten days."""
+    end = (datetime.now(UTC) + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f.ca_cert("ca", KEY, validityEndTime=end, **props)
+
+
+# Stacks: (records, verdicts expected, what a message must say).
+STACK_CASES: dict[str, tuple[list[Record], set[tuple[str, str]], tuple[str, ...]]] = {
+    # A renewal window beyond timedelta's range holds every end time.
+    "renewal-window-of-1e15-hours": ([KEY, _expiring_ca(earlyRenewalHours=1e15)],
+                                     {("es-transport-renewal", A)}, ("1e+15 h window",)),
+    # Not a number: the configured window (renewBeforeHours, 720).
+    "renewal-window-not-a-number": ([KEY, _expiring_ca(earlyRenewalHours="1")],
+                                    {("es-transport-renewal", A)}, ("720 h window",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STACK_CASES))
+def test_malformed_stack(analyzer: PolicyAnalyzer, case: str) -> None:
+    records, expected, named = STACK_CASES[case]
+    diagnostics = analyzer.analyze_stack(records, timeout=DEADLINE_S)
+    assert verdicts(diagnostics) == expected, [d.message for d in diagnostics]
+    for text in named:
         assert any(text in d.message for d in diagnostics), [d.message for d in diagnostics]
