@@ -14,14 +14,16 @@ from typing import Any
 
 import pytest
 
-from harness.analyzer import PolicyAnalyzer, Record
+from harness.analyzer import SECRET_SIG_KEY, UNKNOWN, PolicyAnalyzer, Record
 
 from . import fixtures as f
+from .scenarios import pki, vm_bundle
 from .verdicts import verdicts
 
 T = f.TRANSPORT
 M, A = "mandatory", "advisory"
 DEADLINE_S = 20.0
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"  # the engine's asset signature
 KEY = f.private_key("k")
 REQ = f.csr("req", KEY)
 CA = f.ca_cert("ca", KEY)
@@ -71,6 +73,16 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
                                         {("es-transport-validity", M)}),
     "leaf-validity-text": (leaf(validityPeriodHours="87600"), {("es-transport-validity", M)}),
     "leaf-validity-boolean": (leaf(validityPeriodHours=True), {("es-transport-validity", M)}),
+    # allowedUses that is not a list (pulumi-tls refuses it): no usage can be told from it,
+    # where a string was read as its characters, a map as its keys, anything else raised.
+    "ca-uses-text": (f.ca_cert("ca", KEY, allowedUses="cert_signing"),
+                     {("es-transport-ca-shape", M)}),
+    "ca-uses-number": (f.ca_cert("ca", KEY, allowedUses=5), {("es-transport-ca-shape", M)}),
+    "leaf-uses-map": (leaf(allowedUses={"server_auth": True}),
+                      {("es-transport-leaf-usage", A)}),
+    "leaf-uses-asset": (leaf(allowedUses={SECRET_SIG_KEY: ASSET_SIG, "text": "server_auth"}),
+                        {("es-transport-leaf-usage", A)}),
+    "leaf-uses-unknown-in-a-list": (leaf(allowedUses=["digital_signature", UNKNOWN]), set()),
 }
 # What the message of such a finding must say (the value, and that it is not a number).
 NAMED: dict[str, tuple[str, ...]] = {
@@ -79,6 +91,9 @@ NAMED: dict[str, tuple[str, ...]] = {
                                "Fix: set early_renewal_hours to a number >= 24"),
     "leaf-validity-text": ("validity_period_hours is '87600', not a number of hours",
                            "Fix: set validity_period_hours to a number <= 19800"),
+    "ca-uses-text": ("allowedUses is 'cert_signing', not a list of usages",
+                     'Fix: set allowed_uses to a list: ["cert_signing", "crl_signing"]'),
+    "leaf-uses-map": ("allowedUses is {'server_auth': True}, not a list of usages",),
 }
 
 
@@ -105,6 +120,11 @@ STACK_CASES: dict[str, tuple[list[Record], set[tuple[str, str]], tuple[str, ...]
     # Not a number: the configured window (renewBeforeHours, 720).
     "renewal-window-not-a-number": ([KEY, _expiring_ca(earlyRenewalHours="1")],
                                     {("es-transport-renewal", A)}, ("720 h window",)),
+    # A node certificate delivered for transport whose allowedUses is not a list.
+    "transport-cert-uses-text": (
+        [*(node := pki("a", allowedUses="digital_signature")).records, vm_bundle("a", node)],
+        {("es-transport-leaf", M)},
+        ("allowedUses is 'digital_signature', not a list of usages",)),
 }
 
 
