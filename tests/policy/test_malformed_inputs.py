@@ -83,6 +83,18 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "leaf-uses-asset": (leaf(allowedUses={SECRET_SIG_KEY: ASSET_SIG, "text": "server_auth"}),
                         {("es-transport-leaf-usage", A)}),
     "leaf-uses-unknown-in-a-list": (leaf(allowedUses=["digital_signature", UNKNOWN]), set()),
+    # elasticsearch.yml texts YAML reads as a map holding itself, as 2**20 settings (aliases)
+    # or as maps nested 990 deep (libyaml's limit is 1000): the first two are not read, as if
+    # not YAML; the last is, beyond Python's recursion limit.
+    "configmap-yml-holding-itself": (f.config_map("c", {"elasticsearch.yml": "x: &a {b: *a}\n"}),
+                                     set()),
+    "configmap-yml-of-2-to-the-20-settings": (f.config_map("c", {"elasticsearch.yml": "".join(
+        f"a{i}: &a{i} {{p: *a{i - 1}, q: *a{i - 1}}}\n" if i else "a0: &a0 {x: 1}\n"
+        for i in range(21))}), set()),
+    "configmap-yml-nested-990-deep": (
+        f.config_map("c", {"elasticsearch.yml": f"{{{T}client_authentication: none, a: "
+                           + "{a: " * 989 + "1" + "}" * 990}),
+        {("es-transport-mtls", M)}),
 }
 # What the message of such a finding must say (the value, and that it is not a number).
 NAMED: dict[str, tuple[str, ...]] = {
