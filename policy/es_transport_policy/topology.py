@@ -169,9 +169,11 @@ def _identity_of(graph: StackGraph, node: Node, bundle: bool) -> _Identity:
 
 
 def _top_component(graph: StackGraph, node: Node) -> str | None:
-    """The outermost ancestor below the stack resource (None: a child of the stack)."""
-    top, parent = None, node.parent
-    while parent is not None and _urn_type(parent) != tokens.STACK:
+    """The outermost ancestor below the stack resource (None: a child of the stack). A chain
+    of parents that loops (the engine never sends one) ends before it repeats."""
+    top, parent, seen = None, node.parent, {node.urn}
+    while parent is not None and parent not in seen and _urn_type(parent) != tokens.STACK:
+        seen.add(parent)
         top = parent
         above = graph.nodes.get(parent)
         parent = above.parent if above is not None else None

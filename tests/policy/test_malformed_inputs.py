@@ -8,6 +8,7 @@ on it, reports it.
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -118,6 +119,9 @@ def test_malformed_resource(analyzer: PolicyAnalyzer, case: str) -> None:
         assert any(text in d.message for d in diagnostics), [d.message for d in diagnostics]
 
 
+COMPONENT = f.record("acme:index:Cluster", "logging", {})
+
+
 def _expiring_ca(**props: Any) -> Record:
     """A CA certificate, as created (known outputs), that ends in ten days."""
     end = (datetime.now(UTC) + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -137,6 +141,16 @@ STACK_CASES: dict[str, tuple[list[Record], set[tuple[str, str]], tuple[str, ...]
         [*(node := pki("a", allowedUses="digital_signature")).records, vm_bundle("a", node)],
         {("es-transport-leaf", M)},
         ("allowedUses is 'digital_signature', not a list of usages",)),
+    # Parents that loop (the engine never sends them) made the topology walk up forever.
+    "bundle-its-own-parent": (
+        [*(own := pki("a")).records, dataclasses.replace(
+            vm_bundle("a", own), parent=vm_bundle("a", own).urn)],
+        set(), ()),
+    "bundle-and-component-each-others-parent": (
+        [*(looped := pki("a")).records,
+         dataclasses.replace(vm_bundle("a", looped), parent=COMPONENT.urn),
+         dataclasses.replace(COMPONENT, parent=vm_bundle("a", looped).urn)],
+        set(), ()),
 }
 
 
