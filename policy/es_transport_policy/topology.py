@@ -31,7 +31,7 @@ from .chain import Chains
 from .documents import entries, flatten, is_transport_ssl, referenced_entries, settings_documents
 from .graph import Node, StackGraph
 from .pem import pem_material
-from .values import as_list, as_map, is_unknown, path
+from .values import Unknown, as_list, as_map, is_unknown, path
 
 HTTP = "xpack.security.http.ssl."
 ECK_CONFIG_DIR = "/usr/share/elasticsearch/config"
@@ -89,15 +89,19 @@ def _mounted_objects(node_set: Any, layer: Callable[[str], bool]) -> list[tuple[
     paths = _setting_paths(flatten(as_map(path(node_set, "config"))), layer)
     pod = as_map(path(node_set, "podTemplate", "spec"))
     mounts = [m for c in as_list(pod.get("containers")) for m in as_list(path(c, "volumeMounts"))]
+    # Names are strings (or unknown at preview); any other value (the API server refuses it)
+    # names no volume.
     used = {
-        path(m, "name")
+        name
         for m in mounts
-        if isinstance(path(m, "mountPath"), str)
+        if isinstance(name := path(m, "name"), str | Unknown)
+        and isinstance(path(m, "mountPath"), str)
         and any(p.startswith(str(path(m, "mountPath")).rstrip("/") + "/") for p in paths)
     }
     found: list[tuple[str, str]] = []
     for volume in as_list(pod.get("volumes")):
-        if path(volume, "name") not in used:
+        name = path(volume, "name")
+        if not isinstance(name, str | Unknown) or name not in used:
             continue
         secret, config_map = path(volume, "secret", "secretName"), path(volume, "configMap", "name")
         if isinstance(secret, str):

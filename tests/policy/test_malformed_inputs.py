@@ -8,6 +8,7 @@ on it, reports it.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import textwrap
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ import pytest
 from harness.analyzer import SECRET_SIG_KEY, UNKNOWN, PolicyAnalyzer, Record
 
 from . import fixtures as f
-from .scenarios import pki, vm_bundle
+from .scenarios import eck_per_node, pki, vm_bundle
 from .verdicts import verdicts
 
 T = f.TRANSPORT
@@ -122,6 +123,19 @@ def test_malformed_resource(analyzer: PolicyAnalyzer, case: str) -> None:
 COMPONENT = f.record("acme:index:Cluster", "logging", {})
 
 
+def _eck_pod(volume_name: Any = "transport-pki-certs", mount_name: Any = "transport-pki-certs",
+             ) -> list[Record]:
+    """ECK per-node delivery whose pod template names its volume and mount as given."""
+    material = pki("es")
+    *objects, es = eck_per_node("es", material)
+    spec = copy.deepcopy(dict(es.properties)["spec"])
+    pod = spec["nodeSets"][0]["podTemplate"]["spec"]
+    pod["volumes"][0]["name"] = volume_name
+    pod["containers"][0]["volumeMounts"][0]["name"] = mount_name
+    return [*material.records, *objects,
+            dataclasses.replace(es, properties={**es.properties, "spec": spec})]
+
+
 def _expiring_ca(**props: Any) -> Record:
     """A CA certificate, as created (known outputs), that ends in ten days."""
     end = (datetime.now(UTC) + timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -151,6 +165,11 @@ STACK_CASES: dict[str, tuple[list[Record], set[tuple[str, str]], tuple[str, ...]
          dataclasses.replace(vm_bundle("a", looped), parent=COMPONENT.urn),
          dataclasses.replace(COMPONENT, parent=vm_bundle("a", looped).urn)],
         set(), ()),
+    # Pod volume and mount names that are not strings (the API server refuses them) name no
+    # volume; they were put in a set, which failed the call.
+    "eck-volume-named-by-a-list": (_eck_pod(volume_name=["transport-pki-certs"]), set(), ()),
+    "eck-mount-named-by-a-map": (_eck_pod(mount_name={"name": "transport-pki-certs"}), set(),
+                                 ()),
 }
 
 
