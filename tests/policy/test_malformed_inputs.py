@@ -8,6 +8,7 @@ on it, reports it.
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import textwrap
@@ -15,10 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from harness.analyzer import SECRET_SIG_KEY, UNKNOWN, PolicyAnalyzer, Record
 
 from . import fixtures as f
+from . import pems
 from .scenarios import eck_per_node, pki, vm_bundle
 from .verdicts import verdicts
 
@@ -29,6 +33,41 @@ ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"  # the engine's asset signature
 KEY = f.private_key("k")
 REQ = f.csr("req", KEY)
 CA = f.ca_cert("ca", KEY)
+
+
+def _der(pem: str) -> bytes:
+    return x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+
+
+def _pem(der: bytes) -> str:
+    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode(), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+
+
+def _patched(pem: str, old: str, new: str, nth: int = 0) -> str:
+    """`pem` with the `nth` occurrence of the DER bytes `old` (hex) replaced by `new`."""
+    der, at = _der(pem), -1
+    for _ in range(nth + 1):
+        at = der.index(bytes.fromhex(old), at + 1)
+    return _pem(der[:at] + bytes.fromhex(new) + der[at + len(bytes.fromhex(old)):])
+
+
+def _broken_basic_constraints(pem: str) -> str:
+    """`pem` with its basicConstraints value a SET instead of a SEQUENCE: the certificate
+    loads, its extensions do not parse."""
+    der = _der(pem)
+    at = der.index(b"\x04", der.index(bytes.fromhex("0603551d13")) + 5) + 2  # in extnValue
+    return _pem(der[:at] + b"\x31" + der[at + 1:])
+
+
+# Certificates cryptography loads, then fails to read a part of (found by the fuzzing).
+EXTENSIONS_MALFORMED = _broken_basic_constraints(pems.PRIVATE_CA)
+PUBLIC_ROOT_EXTENSIONS_MALFORMED = _broken_basic_constraints(pems.public_root())
+EXTENSION_DUPLICATED = _patched(pems.PRIVATE_CA, "0603551d0f", "0603551d13")  # KU as 2nd BC
+KEY_ON_UNKNOWN_CURVE = _patched(pems.PRIVATE_CA, "06082a8648ce3d030107", "06082a8648ce3d03017f")
+VERSION_INVALID = _patched(pems.PRIVATE_CA, "a003020102", "a003020105")  # fails to load
+SUBJECT_MALFORMED = _patched(pems.PRIVATE_CA, "0c16636c75737465722d61", "0c16ff6c75737465722d61",
+                             nth=1)  # "cluster-a..." with an invalid UTF-8 first byte
 
 
 def leaf(**props: object) -> Record:
@@ -97,6 +136,17 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
         f.config_map("c", {"elasticsearch.yml": f"{{{T}client_authentication: none, a: "
                            + "{a: " * 989 + "1" + "}" * 990}),
         {("es-transport-mtls", M)}),
+    # A provided CA that loads but whose extensions, key or subject do not parse: each part is
+    # judged as far as it can be; extensions that cannot be parsed show no CA.
+    "provided-ca-extensions-malformed": (leaf(caCertPem=EXTENSIONS_MALFORMED),
+                                         {("es-transport-trusted-ca", M)}),
+    "provided-ca-extension-duplicated": (leaf(caCertPem=EXTENSION_DUPLICATED),
+                                         {("es-transport-trusted-ca", M)}),
+    "provided-public-root-extensions-malformed": (
+        leaf(caCertPem=PUBLIC_ROOT_EXTENSIONS_MALFORMED), {("es-transport-trusted-ca", M)}),
+    "provided-ca-key-on-an-unknown-curve": (leaf(caCertPem=KEY_ON_UNKNOWN_CURVE), set()),
+    "provided-ca-subject-malformed": (leaf(caCertPem=SUBJECT_MALFORMED), set()),
+    "provided-ca-version-invalid-is-no-certificate": (leaf(caCertPem=VERSION_INVALID), set()),
 }
 # What the message of such a finding must say (the value, and that it is not a number).
 NAMED: dict[str, tuple[str, ...]] = {
@@ -108,6 +158,11 @@ NAMED: dict[str, tuple[str, ...]] = {
     "ca-uses-text": ("allowedUses is 'cert_signing', not a list of usages",
                      'Fix: set allowed_uses to a list: ["cert_signing", "crl_signing"]'),
     "leaf-uses-map": ("allowedUses is {'server_auth': True}, not a list of usages",),
+    "provided-ca-extensions-malformed": ("has extensions that cannot be parsed",
+                                         "neither basicConstraints CA:true nor keyUsage"),
+    "provided-ca-extension-duplicated": ("has extensions that cannot be parsed",),
+    "provided-public-root-extensions-malformed": ("is a public root CA", "[INV-CA-DEDICATED]",
+                                                  "has extensions that cannot be parsed"),
 }
 
 
@@ -134,6 +189,14 @@ def _eck_pod(volume_name: Any = "transport-pki-certs", mount_name: Any = "transp
     pod["containers"][0]["volumeMounts"][0]["name"] = mount_name
     return [*material.records, *objects,
             dataclasses.replace(es, properties={**es.properties, "spec": spec})]
+
+
+def _eck_trusting(ca_pem: str) -> list[Record]:
+    """ECK per-node delivery whose trust ConfigMap holds `ca_pem` as text."""
+    material = pki("es")
+    certs, trust, es = eck_per_node("es", material)
+    trust = f.config_map(trust.name, {"ca.crt": ca_pem})
+    return [*material.records, certs, trust, es]
 
 
 def _expiring_ca(**props: Any) -> Record:
@@ -170,6 +233,10 @@ STACK_CASES: dict[str, tuple[list[Record], set[tuple[str, str]], tuple[str, ...]
     "eck-volume-named-by-a-list": (_eck_pod(volume_name=["transport-pki-certs"]), set(), ()),
     "eck-mount-named-by-a-map": (_eck_pod(mount_name={"name": "transport-pki-certs"}), set(),
                                  ()),
+    # An ECK trust ConfigMap's CA whose extensions do not parse.
+    "eck-trusts-a-ca-whose-extensions-are-malformed": (
+        _eck_trusting(EXTENSIONS_MALFORMED), {("es-transport-ca-dedicated", M)},
+        ("has extensions that cannot be parsed",)),
 }
 
 
