@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import tokens
-from .values import UNKNOWN, Unknown, contains_unknown, is_unknown
+from .values import UNKNOWN, Unknown, contains_unknown, is_unknown, shown
 
 
 def is_ca(props: dict[str, Any]) -> bool | Unknown:
@@ -30,8 +30,8 @@ def allowed_uses(props: dict[str, Any]) -> frozenset[str] | Unknown | None:
 
 def uses_problem(props: dict[str, Any]) -> str:
     """What is wrong with an `allowedUses` that `allowed_uses` cannot read."""
-    return (f"allowedUses is {props.get('allowedUses')!r}, not a list of usages, so neither its "
-            "key usages nor its EKU can be judged (pulumi-tls refuses it)")
+    return (f"allowedUses is {shown(props.get('allowedUses'))}, not a list of usages, so "
+            "neither its key usages nor its EKU can be judged (pulumi-tls refuses it)")
 
 
 def eku_problem(uses: frozenset[str]) -> str | None:

@@ -247,3 +247,26 @@ def test_malformed_stack(analyzer: PolicyAnalyzer, case: str) -> None:
     assert verdicts(diagnostics) == expected, [d.message for d in diagnostics]
     for text in named:
         assert any(text in d.message for d in diagnostics), [d.message for d in diagnostics]
+
+
+STRING_ASSET = {SECRET_SIG_KEY: ASSET_SIG, "text": "P256"}
+# Findings that quote a value the engine sent as an asset: repr's `<... object at 0x...>`
+# made the same request's messages differ from call to call.
+QUOTING_AN_ASSET: dict[str, tuple[Record, str]] = {
+    "key-curve": (f.private_key("k", ecdsaCurve=STRING_ASSET), "curve <StringAsset>"),
+    "leaf-uses-not-a-list": (leaf(allowedUses=STRING_ASSET), "allowedUses is <StringAsset>"),
+    "eck-security-enabled": (
+        f.elasticsearch("es", {"nodeSets": [{"config": {"xpack.security.enabled": [
+            STRING_ASSET]}}]}), "xpack.security.enabled is [<StringAsset>]"),
+    "eck-verification-mode": (
+        f.elasticsearch("es", {"nodeSets": [{"config": {T + "verification_mode": [
+            {"a": STRING_ASSET}]}}]}), "verification_mode is [{'a': <StringAsset>}]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(QUOTING_AN_ASSET))
+def test_a_quoted_asset_reads_the_same_every_call(analyzer: PolicyAnalyzer, case: str) -> None:
+    record, quoted = QUOTING_AN_ASSET[case]
+    first = [d.message for d in analyzer.analyze(record, timeout=DEADLINE_S)]
+    assert any(quoted in message for message in first), first
+    assert [d.message for d in analyzer.analyze(record, timeout=DEADLINE_S)] == first

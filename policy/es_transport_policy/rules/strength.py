@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import certs, tokens
 from ..findings import Finding, Grade
-from ..values import is_unknown, number
+from ..values import is_unknown, number, shown
 from ..view import ResourceView
 
 MIN_RSA_BITS = 2048
@@ -27,7 +27,7 @@ def key_strength(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding
         if is_unknown(bits) or bits is None or (size is not None and size >= MIN_RSA_BITS):
             return []  # unset: pulumi-tls's 2048
         what = (f"RSA key of {size:g} bits" if size is not None else
-                f"rsaBits is {bits!r}, not a number of bits, so the key size cannot be judged "
+                f"rsaBits is {shown(bits)}, not a number of bits, so the key size cannot be judged "
                 "(pulumi-tls refuses it)")
         return [_weak(view, what, "rsa_bits=2048 (or 3072/4096)")]
     if algorithm == "ECDSA":
@@ -37,7 +37,7 @@ def key_strength(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding
         what = (
             "ECDSA key without ecdsa_curve: pulumi-tls then uses P224"
             if curve is None
-            else f"ECDSA key on curve {curve}"
+            else f"ECDSA key on curve {curve if isinstance(curve, str) else shown(curve)}"
         )
         return [_weak(view, what, 'ecdsa_curve="P256" (or "P384")')]
     if algorithm == "ED25519":
@@ -122,7 +122,7 @@ def validity(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
 
 
 def _not_hours(name: str, value: Any) -> str:
-    return (f"{name} is {value!r}, not a number of hours, so it cannot be judged "
+    return (f"{name} is {shown(value)}, not a number of hours, so it cannot be judged "
             "(pulumi-tls refuses it)")
 
 
