@@ -8,16 +8,14 @@ on it, reports it.
 
 from __future__ import annotations
 
-import base64
 import copy
 import dataclasses
 import textwrap
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from harness.analyzer import SECRET_SIG_KEY, UNKNOWN, PolicyAnalyzer, Record
 
@@ -35,39 +33,26 @@ REQ = f.csr("req", KEY)
 CA = f.ca_cert("ca", KEY)
 
 
-def _der(pem: str) -> bytes:
-    return x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+def _surgery(pem: str, cut: Callable[[bytes], bytes]) -> str:
+    label, der = pems.der_of(pem)
+    return pems.pem_of(label, cut(der))
 
 
-def _pem(der: bytes) -> str:
-    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode(), 64))
-    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
-
-
-def _patched(pem: str, old: str, new: str, nth: int = 0) -> str:
-    """`pem` with the `nth` occurrence of the DER bytes `old` (hex) replaced by `new`."""
-    der, at = _der(pem), -1
-    for _ in range(nth + 1):
-        at = der.index(bytes.fromhex(old), at + 1)
-    return _pem(der[:at] + bytes.fromhex(new) + der[at + len(bytes.fromhex(old)):])
-
-
-def _broken_basic_constraints(pem: str) -> str:
-    """`pem` with its basicConstraints value a SET instead of a SEQUENCE: the certificate
-    loads, its extensions do not parse."""
-    der = _der(pem)
-    at = der.index(b"\x04", der.index(bytes.fromhex("0603551d13")) + 5) + 2  # in extnValue
-    return _pem(der[:at] + b"\x31" + der[at + 1:])
+def _patch(old: str, new: str, nth: int = 0) -> Callable[[bytes], bytes]:
+    return lambda der: pems.patched(der, old, new, nth)
 
 
 # Certificates cryptography loads, then fails to read a part of (found by the fuzzing).
-EXTENSIONS_MALFORMED = _broken_basic_constraints(pems.PRIVATE_CA)
-PUBLIC_ROOT_EXTENSIONS_MALFORMED = _broken_basic_constraints(pems.public_root())
-EXTENSION_DUPLICATED = _patched(pems.PRIVATE_CA, "0603551d0f", "0603551d13")  # KU as 2nd BC
-KEY_ON_UNKNOWN_CURVE = _patched(pems.PRIVATE_CA, "06082a8648ce3d030107", "06082a8648ce3d03017f")
-VERSION_INVALID = _patched(pems.PRIVATE_CA, "a003020102", "a003020105")  # fails to load
-SUBJECT_MALFORMED = _patched(pems.PRIVATE_CA, "0c16636c75737465722d61", "0c16ff6c75737465722d61",
-                             nth=1)  # "cluster-a..." with an invalid UTF-8 first byte
+EXTENSIONS_MALFORMED = _surgery(pems.PRIVATE_CA, pems.broken_basic_constraints)
+PUBLIC_ROOT_EXTENSIONS_MALFORMED = _surgery(pems.public_root(), pems.broken_basic_constraints)
+EXTENSION_DUPLICATED = _surgery(pems.PRIVATE_CA, pems.duplicated_extension)
+# prime256v1's OID made an unknown curve's
+KEY_ON_UNKNOWN_CURVE = _surgery(pems.PRIVATE_CA, _patch("06082a8648ce3d030107",
+                                                        "06082a8648ce3d03017f"))
+VERSION_INVALID = _surgery(pems.PRIVATE_CA, pems.invalid_version)  # fails to load
+# The subject's "cluster-a..." (the issuer's comes first) with an invalid UTF-8 first byte
+SUBJECT_MALFORMED = _surgery(pems.PRIVATE_CA, _patch("0c16636c75737465722d61",
+                                                     "0c16ff6c75737465722d61", nth=1))
 
 
 def leaf(**props: object) -> Record:
