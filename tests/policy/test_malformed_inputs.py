@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pulumi_policy.deserialize import SPECIAL_ASSET_SIG as ASSET_SIG
 
 from harness.analyzer import SECRET_SIG_KEY, UNKNOWN, PolicyAnalyzer, Record
 
@@ -27,7 +28,6 @@ from .verdicts import verdicts
 T = f.TRANSPORT
 M, A = "mandatory", "advisory"
 DEADLINE_S = 20.0
-ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"  # the engine's asset signature
 KEY = f.private_key("k")
 REQ = f.csr("req", KEY)
 CA = f.ca_cert("ca", KEY)
