@@ -23,6 +23,7 @@ import posixpath
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -162,14 +163,22 @@ def _identity_of(graph: StackGraph, node: Node, bundle: bool) -> _Identity:
         return _Identity(cluster, scope)
     docs = settings_documents(node.type, node.props)
     names = [doc.settings.get(CLUSTER_NAME) for doc in docs if isinstance(doc.settings, dict)]
-    # YAML may read a name such as 2024 as a number; Elasticsearch reads it as text.
-    name = next((str(n) for n in names
-                 if isinstance(n, str | int | float) and not isinstance(n, bool)), None)
+    name = next((text for n in names if (text := _name_text(n)) is not None), None)
     if name is None and len(names) < len(docs):
         return _Identity(None, None)  # a document whose settings are unknown may name it
     if not docs:
         return _Identity(None, scope, named=False)
     return _Identity(name or DEFAULT_CLUSTER_NAME, scope)
+
+
+def _name_text(value: Any) -> str | None:
+    """A `cluster.name` as Elasticsearch reads it, as text: YAML may read a name such as 2024
+    as a number, or 2024-01-01 as a date. None: no name (null, a boolean, a list, a map)."""
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _top_component(graph: StackGraph, node: Node) -> str | None:
