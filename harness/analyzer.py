@@ -407,9 +407,10 @@ class PolicyAnalyzer:
         self._stub.Configure(configure_request(config))
         return config
 
-    def analyze(self, record: Record) -> list[Diagnostic]:
+    def analyze(self, record: Record, *, timeout: float | None = None) -> list[Diagnostic]:
+        """`timeout` (seconds): a call still running then fails with DEADLINE_EXCEEDED."""
         # Blocking: a future's result comes back through gRPC's channel thread, ≈ 0.3 ms later.
-        return _diagnostics(self._stub.Analyze(analyze_request(record)))
+        return _diagnostics(self._stub.Analyze(analyze_request(record), timeout=timeout))
 
     def analyze_soon(self, record: Record) -> Callable[[], list[Diagnostic]]:
         """Send Analyze for `record` now; the returned function waits for its diagnostics
@@ -418,8 +419,13 @@ class PolicyAnalyzer:
         call = self._stub.Analyze.future(analyze_request(record))
         return lambda: _diagnostics(call.result())
 
-    def analyze_stack(self, records: Iterable[Record]) -> list[Diagnostic]:
-        return _diagnostics(self._stub.AnalyzeStack(analyze_stack_request(records)))
+    def analyze_stack(
+        self, records: Iterable[Record], *, timeout: float | None = None
+    ) -> list[Diagnostic]:
+        """`timeout` (seconds): a call still running then fails with DEADLINE_EXCEEDED."""
+        return _diagnostics(
+            self._stub.AnalyzeStack(analyze_stack_request(records), timeout=timeout)
+        )
 
     def preview(self, records: Sequence[Record]) -> list[Diagnostic]:
         """What a preview reports: Analyze for every resource, then AnalyzeStack."""

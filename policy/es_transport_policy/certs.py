@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import tokens
-from .values import UNKNOWN, Unknown, contains_unknown, is_unknown
+from .values import UNKNOWN, Unknown, contains_unknown, is_unknown, shown
 
 
 def is_ca(props: dict[str, Any]) -> bool | Unknown:
@@ -15,11 +15,23 @@ def is_ca(props: dict[str, Any]) -> bool | Unknown:
     return value is True
 
 
-def allowed_uses(props: dict[str, Any]) -> frozenset[str] | Unknown:
+def allowed_uses(props: dict[str, Any]) -> frozenset[str] | Unknown | None:
+    """The usages `allowedUses` names (unset: none); None when it is not a list, which
+    pulumi-tls refuses: no usage can be told from it (`uses_problem` says so)."""
     value = props.get("allowedUses")
-    if contains_unknown(value):
+    if value is None:
+        return frozenset()
+    if is_unknown(value) or (isinstance(value, list) and contains_unknown(value)):
         return UNKNOWN
-    return frozenset(v for v in value or [] if isinstance(v, str))
+    if not isinstance(value, list):
+        return None
+    return frozenset(v for v in value if isinstance(v, str))
+
+
+def uses_problem(props: dict[str, Any]) -> str:
+    """What is wrong with an `allowedUses` that `allowed_uses` cannot read."""
+    return (f"allowedUses is {shown(props.get('allowedUses'))}, not a list of usages, so "
+            "neither its key usages nor its EKU can be judged (pulumi-tls refuses it)")
 
 
 def eku_problem(uses: frozenset[str]) -> str | None:

@@ -10,9 +10,8 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,6 +26,8 @@ TRANSPORT_SSL = "xpack.security.transport.ssl."
 PROFILES = "transport.profiles."
 PROFILE_SSL = "xpack.security.ssl."
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# An elasticsearch.yml holds tens of settings; one with more is not read (as if not YAML).
+MAX_SETTINGS = 10_000
 
 
 @dataclass(frozen=True)
@@ -48,25 +49,51 @@ class SettingsDoc:
     eck: bool
 
 
-def flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+class TooManySettingsError(ValueError):
+    """A settings document past `flatten`'s limit."""
+
+
+def flatten(
+    obj: Mapping[str, Any], prefix: str = "", *, limit: int | None = None
+) -> dict[str, Any]:
+    """Nested maps as dotted keys, depth first. Iterative: YAML nests up to a thousand levels
+    deep, past Python's recursion limit. With `limit`, reading more than `limit` keys (in all
+    maps) raises TooManySettingsError: YAML aliases can make a map hold itself, or a few lines
+    hold 2**n settings."""
     flat: dict[str, Any] = {}
-    for key, value in obj.items():
-        name = f"{prefix}{key}"
+    todo: list[tuple[str, Iterator[tuple[Any, Any]]]] = [(prefix, iter(obj.items()))]
+    read = 0
+    while todo:
+        at, items = todo[-1]
+        item = next(items, None)
+        if item is None:
+            todo.pop()
+            continue
+        read += 1
+        if limit is not None and read > limit:
+            raise TooManySettingsError(f"more than {limit} settings")
+        key, value = item
+        name = f"{at}{key}"
         if isinstance(value, Mapping):
-            flat.update(flatten(value, name + "."))
+            todo.append((name + ".", iter(value.items())))
         else:
             flat[name] = value
     return flat
 
 
 def _decode(value: Any) -> str | Unknown | None:
+    """The text of a base64 value (Secret `data`, ConfigMap `binaryData`) as the API server
+    decodes it (Go's encoding/json: standard alphabet, line breaks ignored, as `base64` writes
+    them every 76 characters); None when it is not base64 (the API server refuses the object)
+    or not UTF-8 text."""
     if is_unknown(value):
         return UNKNOWN
     if not isinstance(value, str):
         return None
     try:
-        return base64.b64decode(value, validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+        return base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True).decode()
+    # binascii.Error, and the ValueError of a str with non-ASCII characters (never base64).
+    except (ValueError, UnicodeDecodeError):
         return None
 
 
@@ -133,12 +160,13 @@ def _parsed_settings(text: str) -> dict[str, Any] | None:
     """Flattened settings of one elasticsearch.yml text. Several stack rules read the same
     bundles' settings, each once per policy (AnalyzeStack spent a quarter of its time in the
     pure-Python YAML parser, docs/benchmarks.md), hence the cache and libyaml's safe loader
-    (same SafeConstructor, so the same values) where PyYAML was built with it."""
+    (same SafeConstructor, so the same values) where PyYAML was built with it. None: not
+    YAML, or more than MAX_SETTINGS settings."""
     try:
         loaded = yaml.load(text, Loader=_SAFE_LOADER)
-    except yaml.YAMLError:
+        return flatten(loaded, limit=MAX_SETTINGS) if isinstance(loaded, Mapping) else {}
+    except (yaml.YAMLError, TooManySettingsError):
         return None
-    return flatten(loaded) if isinstance(loaded, Mapping) else {}
 
 
 def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:

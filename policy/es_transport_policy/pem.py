@@ -10,6 +10,7 @@ from hashlib import sha256
 
 import certifi
 from cryptography import utils, x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 PRIVATE_KEY_MARKER = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
@@ -31,7 +32,9 @@ def private_key_blocks(text: str) -> set[str]:
 
 
 def certificates(text: str) -> list[x509.Certificate]:
-    """Every parseable certificate in `text` (unparseable blocks are skipped)."""
+    """Every parseable certificate in `text` (unparseable blocks are skipped). cryptography
+    parses a certificate's names, extensions and key when they are read: each may still fail
+    (see `ca_problems`)."""
     parsed = (_certificate(block) for block in CERT_BLOCK.findall(text))
     return [cert for cert in parsed if cert is not None]
 
@@ -42,7 +45,7 @@ def _certificate(block: str) -> x509.Certificate | None:
     # certificate is immutable, so one parse per PEM block serves them all.
     try:
         return x509.load_pem_x509_certificate(block.encode())
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         return None
 
 
@@ -56,11 +59,24 @@ def fingerprint(cert: x509.Certificate) -> str:
     return sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
-def spki_digest(cert: x509.Certificate) -> str:
-    der = cert.public_key().public_bytes(
+def spki_digest(cert: x509.Certificate) -> str | None:
+    """None: a public key cryptography cannot read (malformed, or of an unsupported
+    algorithm); every public root's key reads, so such a key is none of theirs."""
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+    der = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return sha256(der).hexdigest()
+
+
+def _subject(cert: x509.Certificate) -> str:
+    try:
+        return cert.subject.rfc4514_string()
+    except ValueError:  # a malformed name: the certificate by its fingerprint instead
+        return f"certificate sha256:{fingerprint(cert)[:16]} (subject unreadable)"
 
 
 @lru_cache(maxsize=1)
@@ -70,30 +86,44 @@ def public_roots() -> frozenset[str]:
         # A few long-lived public roots have non-positive serials; cryptography warns.
         warnings.simplefilter("ignore", utils.CryptographyDeprecationWarning)
         roots = certificates(bundle.read())
-    return frozenset({spki_digest(c) for c in roots} | {fingerprint(c) for c in roots})
+    keys = {digest for c in roots if (digest := spki_digest(c)) is not None}
+    return frozenset(keys | {fingerprint(c) for c in roots})
 
 
 def ca_problems(cert: x509.Certificate, now: datetime | None = None) -> list[str]:
     """Why `cert` cannot be a cluster's dedicated transport CA (empty: it can)."""
     now = now or datetime.now(UTC)
-    subject = cert.subject.rfc4514_string()
+    subject = _subject(cert)
     problems: list[str] = []
     if spki_digest(cert) in public_roots() or fingerprint(cert) in public_roots():
         problems.append(f"{subject!r} is a public root CA (in certifi's Mozilla bundle)")
     try:
-        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        extensions = cert.extensions
+    except (ValueError, x509.DuplicateExtension):
+        problems.append(f"{subject!r} has extensions that cannot be parsed (malformed or "
+                        "duplicated), so neither basicConstraints CA:true nor keyUsage "
+                        "keyCertSign can be shown")
+    else:
+        problems += _extension_problems(subject, extensions)
+    if cert.not_valid_after_utc <= now:
+        problems.append(f"{subject!r} expired on {cert.not_valid_after_utc:%Y-%m-%d}")
+    elif cert.not_valid_before_utc > now:
+        problems.append(f"{subject!r} is not valid before {cert.not_valid_before_utc:%Y-%m-%d}")
+    return problems
+
+
+def _extension_problems(subject: str, extensions: x509.Extensions) -> list[str]:
+    problems: list[str] = []
+    try:
+        is_ca = extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         is_ca = False
     if not is_ca:
         problems.append(f"{subject!r} lacks basicConstraints CA:true")
     try:
-        signs = cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
+        signs = extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
     except x509.ExtensionNotFound:
         signs = False
     if not signs:
         problems.append(f"{subject!r} lacks keyUsage keyCertSign")
-    if cert.not_valid_after_utc <= now:
-        problems.append(f"{subject!r} expired on {cert.not_valid_after_utc:%Y-%m-%d}")
-    elif cert.not_valid_before_utc > now:
-        problems.append(f"{subject!r} is not valid before {cert.not_valid_before_utc:%Y-%m-%d}")
     return problems

@@ -23,6 +23,7 @@ import posixpath
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -31,7 +32,7 @@ from .chain import Chains
 from .documents import entries, flatten, is_transport_ssl, referenced_entries, settings_documents
 from .graph import Node, StackGraph
 from .pem import pem_material
-from .values import as_list, as_map, is_unknown, path
+from .values import Unknown, as_list, as_map, is_unknown, path
 
 HTTP = "xpack.security.http.ssl."
 ECK_CONFIG_DIR = "/usr/share/elasticsearch/config"
@@ -89,15 +90,19 @@ def _mounted_objects(node_set: Any, layer: Callable[[str], bool]) -> list[tuple[
     paths = _setting_paths(flatten(as_map(path(node_set, "config"))), layer)
     pod = as_map(path(node_set, "podTemplate", "spec"))
     mounts = [m for c in as_list(pod.get("containers")) for m in as_list(path(c, "volumeMounts"))]
+    # Names are strings (or unknown at preview); any other value (the API server refuses it)
+    # names no volume.
     used = {
-        path(m, "name")
+        name
         for m in mounts
-        if isinstance(path(m, "mountPath"), str)
+        if isinstance(name := path(m, "name"), str | Unknown)
+        and isinstance(path(m, "mountPath"), str)
         and any(p.startswith(str(path(m, "mountPath")).rstrip("/") + "/") for p in paths)
     }
     found: list[tuple[str, str]] = []
     for volume in as_list(pod.get("volumes")):
-        if path(volume, "name") not in used:
+        name = path(volume, "name")
+        if not isinstance(name, str | Unknown) or name not in used:
             continue
         secret, config_map = path(volume, "secret", "secretName"), path(volume, "configMap", "name")
         if isinstance(secret, str):
@@ -158,9 +163,7 @@ def _identity_of(graph: StackGraph, node: Node, bundle: bool) -> _Identity:
         return _Identity(cluster, scope)
     docs = settings_documents(node.type, node.props)
     names = [doc.settings.get(CLUSTER_NAME) for doc in docs if isinstance(doc.settings, dict)]
-    # YAML may read a name such as 2024 as a number; Elasticsearch reads it as text.
-    name = next((str(n) for n in names
-                 if isinstance(n, str | int | float) and not isinstance(n, bool)), None)
+    name = next((text for n in names if (text := _name_text(n)) is not None), None)
     if name is None and len(names) < len(docs):
         return _Identity(None, None)  # a document whose settings are unknown may name it
     if not docs:
@@ -168,10 +171,22 @@ def _identity_of(graph: StackGraph, node: Node, bundle: bool) -> _Identity:
     return _Identity(name or DEFAULT_CLUSTER_NAME, scope)
 
 
+def _name_text(value: Any) -> str | None:
+    """A `cluster.name` as Elasticsearch reads it, as text: YAML may read a name such as 2024
+    as a number, or 2024-01-01 as a date. None: no name (null, a boolean, a list, a map)."""
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def _top_component(graph: StackGraph, node: Node) -> str | None:
-    """The outermost ancestor below the stack resource (None: a child of the stack)."""
-    top, parent = None, node.parent
-    while parent is not None and _urn_type(parent) != tokens.STACK:
+    """The outermost ancestor below the stack resource (None: a child of the stack). A chain
+    of parents that loops (the engine never sends one) ends before it repeats."""
+    top, parent, seen = None, node.parent, {node.urn}
+    while parent is not None and parent not in seen and _urn_type(parent) != tokens.STACK:
+        seen.add(parent)
         top = parent
         above = graph.nodes.get(parent)
         parent = above.parent if above is not None else None

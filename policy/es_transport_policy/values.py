@@ -87,6 +87,38 @@ def as_list(value: object) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
+def number(value: object) -> int | float | None:
+    """`value` if it is a number (JSON's: a boolean is none), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+class _Named:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def _quotable(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {key: _quotable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_quotable(item) for item in value]
+    if value is None or isinstance(value, str | int | float | Unknown):
+        return value
+    return _Named(type(value).__name__)
+
+
+def shown(value: object) -> str:
+    """`value` as a message quotes it: its repr, with any other object than plain data (an
+    asset or archive the engine sent) by its type name; repr's `<... at 0x...>` would make
+    the same request's diagnostics differ from call to call."""
+    return repr(_quotable(value))
+
+
 def truthy(value: object) -> bool | Unknown:
     """YAML/JSON booleans as Elasticsearch reads them (`true`/`"true"`)."""
     if isinstance(value, Unknown):

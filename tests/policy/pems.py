@@ -1,7 +1,10 @@
-"""Real PEMs made with cryptography (tests/x509_factory) and a real public root (certifi)."""
+"""Real PEMs made with cryptography (tests/x509_factory) and a real public root (certifi); and
+DER surgery for certificates that load but do not read (tests of malformed input)."""
 
 from __future__ import annotations
 
+import base64
+import textwrap
 from datetime import UTC, datetime, timedelta
 
 import certifi
@@ -23,3 +26,48 @@ def public_root() -> str:
     start = text.index("-----BEGIN CERTIFICATE-----")
     end = text.index("-----END CERTIFICATE-----", start) + len("-----END CERTIFICATE-----")
     return text[start:end] + "\n"
+
+
+def der_of(pem: str) -> tuple[str, bytes]:
+    """(label, DER) of a one-block PEM text."""
+    lines = pem.strip().splitlines()
+    label = lines[0].removeprefix("-----BEGIN ").removesuffix("-----")
+    return label, base64.b64decode("".join(lines[1:-1]))
+
+
+def pem_of(label: str, body: bytes | str) -> str:
+    """A PEM block of DER bytes (or of a body given as text, base64 or not)."""
+    text = base64.b64encode(body).decode() if isinstance(body, bytes) else body
+    lines = "\n".join(textwrap.wrap(text, 64) or [""])
+    return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n"
+
+
+def patched(der: bytes, old: str, new: str, nth: int = 0) -> bytes:
+    """`der` with the `nth` occurrence of the bytes `old` (hex) replaced by `new` (hex)."""
+    at = -1
+    for _ in range(nth + 1):
+        at = der.index(bytes.fromhex(old), at + 1)
+    return der[:at] + bytes.fromhex(new) + der[at + len(bytes.fromhex(old)):]
+
+
+BASIC_CONSTRAINTS_OID = "0603551d13"
+KEY_USAGE_OID = "0603551d0f"
+V3 = "a003020102"  # [0] EXPLICIT INTEGER 2
+
+
+def broken_basic_constraints(der: bytes) -> bytes:
+    """basicConstraints' value a SET instead of a SEQUENCE: the certificate loads, its
+    extensions do not parse."""
+    oid = der.index(bytes.fromhex(BASIC_CONSTRAINTS_OID))
+    at = der.index(b"\x04", oid + 5) + 2  # the extnValue OCTET STRING's content
+    return der[:at] + b"\x31" + der[at + 1:]
+
+
+def duplicated_extension(der: bytes) -> bytes:
+    """keyUsage's OID made basicConstraints': two basicConstraints, refused when read."""
+    return patched(der, KEY_USAGE_OID, BASIC_CONSTRAINTS_OID)
+
+
+def invalid_version(der: bytes) -> bytes:
+    """Version 6 (X.509 knows 1 to 3): refused at load (InvalidVersion, no ValueError)."""
+    return patched(der, V3, "a003020105")

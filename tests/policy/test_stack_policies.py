@@ -242,14 +242,33 @@ def test_a_consumer_without_settings_joins_its_components_named_cluster(
     assert stack(analyzer, records) == set()
 
 
+def _unquoted(records: list[Record], *names: str) -> list[Record]:
+    """The bundles' elasticsearch.yml with `names` unquoted (YAML then reads another type)."""
+    def unquote(text: str) -> str:
+        for name in names:
+            text = text.replace(f"'{name}'", name)
+        return text
+
+    return [dataclasses.replace(r, properties={**r.properties, "files": {
+        **r.properties["files"], "elasticsearch.yml": {"content": unquote(r.properties["files"][
+            "elasticsearch.yml"]["content"]), "mode": "0644"}}}) if r.type == f.BUNDLE else r
+        for r in records]
+
+
 def test_numeric_cluster_names_are_names(analyzer: PolicyAnalyzer) -> None:
     """YAML reads `cluster.name: 2024` as a number; Elasticsearch as the name "2024"."""
     records = _at_stack_root({"a-1": "2024", "b-1": "2025"})
-    numeric = [dataclasses.replace(r, properties={**r.properties, "files": {
-        **r.properties["files"], "elasticsearch.yml": {"content": r.properties["files"][
-            "elasticsearch.yml"]["content"].replace("'2024'", "2024").replace("'2025'", "2025"),
-            "mode": "0644"}}}) if r.type == f.BUNDLE else r for r in records]
-    assert stack(analyzer, numeric) == {("es-transport-ca-dedicated", M)}
+    assert stack(analyzer, _unquoted(records, "2024", "2025")) == {
+        ("es-transport-ca-dedicated", M)}
+
+
+def test_date_cluster_names_are_names(analyzer: PolicyAnalyzer) -> None:
+    """YAML reads `cluster.name: 2024-01-01` as a date; Elasticsearch as the name. Taken for
+    no name, two such clusters were one (Elasticsearch's default), their shared CA unseen."""
+    records = _at_stack_root({"a-1": "2024-01-01", "b-1": "2024-01-02T10:00:00"})
+    diagnostics = analyzer.analyze_stack(_unquoted(records, "2024-01-01", "2024-01-02T10:00:00"))
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert "shared by clusters ['2024-01-01', '2024-01-02T10:00:00']" in diagnostics[0].message
 
 
 def _eck_trusting(es_name: str, material: Pki, ca_pem: str) -> list[Record]:

@@ -56,6 +56,8 @@ def transport_leaf(graph: StackGraph, _config: Mapping[str, Any]) -> list[Findin
             problems.append("the node certificate is a CA (is_ca_certificate: true)")
         elif ca is False and isinstance(uses, frozenset):
             problems += certs.leaf_usage_problems(uses, chains.is_rsa(chains.key_of(cert)))
+        elif ca is False and uses is None:  # not a list: also stands for es-transport-eku
+            problems.append(certs.uses_problem(node.props))
         findings += [
             Finding("INV-LEAF", f"transport certificate (delivered by {consumer}): {problem}",
                     "a node certificate that can sign certificates lets a node mint peers; "

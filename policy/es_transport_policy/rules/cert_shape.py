@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import certs, tokens
 from ..findings import Finding, Grade
+from ..values import UNKNOWN, Unknown, is_unknown
 from ..view import ResourceView
 
 EKU_WHY = (
@@ -16,17 +17,18 @@ EKU_WHY = (
 )
 
 
-def _leaf_uses(view: ResourceView) -> frozenset[str] | None:
-    """allowedUses of a certificate known not to be a CA, else None."""
+def _leaf_uses(view: ResourceView) -> frozenset[str] | Unknown | None:
+    """allowedUses (`certs.allowed_uses`) of a certificate known not to be a CA, else
+    UNKNOWN."""
     if view.type not in tokens.CERTS or certs.is_ca(view.props) is not False:
-        return None
-    uses = certs.allowed_uses(view.props)
-    return uses if isinstance(uses, frozenset) else None
+        return UNKNOWN
+    return certs.allowed_uses(view.props)
 
 
 def leaf_eku(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     uses = _leaf_uses(view)
-    problem = certs.eku_problem(uses) if uses is not None else None
+    # An allowedUses that is not a list is es-transport-leaf-usage's finding.
+    problem = certs.eku_problem(uses) if isinstance(uses, frozenset) else None
     if problem is None:
         return []
     return [
@@ -43,8 +45,10 @@ def leaf_eku(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
 
 def leaf_usage(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     uses = _leaf_uses(view)
-    if uses is None:
+    if is_unknown(uses):
         return []
+    problems = (certs.leaf_usage_problems(uses, rsa=False) if isinstance(uses, frozenset)
+                else [certs.uses_problem(view.props)])
     return [
         Finding(
             "INV-LEAF",
@@ -55,7 +59,7 @@ def leaf_usage(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
             "server_auth, client_auth",
             view.urn,
         )
-        for problem in certs.leaf_usage_problems(uses, rsa=False)
+        for problem in problems
     ]
 
 
@@ -63,6 +67,16 @@ def ca_shape(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     if view.type not in tokens.CERTS or certs.is_ca(view.props) is not True:
         return []
     uses = certs.allowed_uses(view.props)
+    if uses is None:
+        return [
+            Finding(
+                "INV-CA-SHAPE",
+                f"a CA certificate whose {certs.uses_problem(view.props)}",
+                "without keyUsage keyCertSign no TLS stack accepts the certificates it signs",
+                'set allowed_uses to a list: ["cert_signing", "crl_signing"]',
+                view.urn,
+            )
+        ]
     if not isinstance(uses, frozenset):
         return []
     findings: list[Finding] = []

@@ -7,12 +7,13 @@ means the certificate survives the update.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import tokens
 from ..findings import Finding
 from ..graph import StackGraph
+from ..values import number
 
 RENEWAL_CONFIG: dict[str, dict[str, Any]] = {
     "renewBeforeHours": {
@@ -41,12 +42,13 @@ def renewal(graph: StackGraph, config: Mapping[str, Any]) -> list[Finding]:
         end = _end_time(node.props.get("validityEndTime"))
         if end is None:
             continue
-        early = node.props.get("earlyRenewalHours")
-        hours = early if isinstance(early, int | float) and early > 0 else config[
-            "renewBeforeHours"]
-        if end - now > timedelta(hours=float(hours)):
+        early = number(node.props.get("earlyRenewalHours"))
+        hours = float(early if early is not None and early > 0 else config["renewBeforeHours"])
+        # Compared in hours: a window beyond timedelta's range (any number is legal input)
+        # holds every end time.
+        if (end - now).total_seconds() / 3600 > hours:
             continue
-        state = "expired" if end <= now else f"expires within its {float(hours):g} h window"
+        state = "expired" if end <= now else f"expires within its {hours:g} h window"
         findings.append(
             Finding(
                 "INV-RENEWAL",

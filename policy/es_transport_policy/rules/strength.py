@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import certs, tokens
 from ..findings import Finding, Grade
-from ..values import is_unknown
+from ..values import is_unknown, number, shown
 from ..view import ResourceView
 
 MIN_RSA_BITS = 2048
@@ -22,10 +22,14 @@ def key_strength(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding
         return []
     algorithm = algorithm.upper()
     if algorithm == "RSA":
-        bits = view.props.get("rsaBits", MIN_RSA_BITS)
-        if is_unknown(bits) or bits is None or bits >= MIN_RSA_BITS:
-            return []
-        return [_weak(view, f"RSA key of {bits:g} bits", "rsa_bits=2048 (or 3072/4096)")]
+        bits = view.props.get("rsaBits")
+        size = number(bits)
+        if is_unknown(bits) or bits is None or (size is not None and size >= MIN_RSA_BITS):
+            return []  # unset: pulumi-tls's 2048
+        what = (f"RSA key of {size:g} bits" if size is not None else
+                f"rsaBits is {shown(bits)}, not a number of bits, so the key size cannot be judged "
+                "(pulumi-tls refuses it)")
+        return [_weak(view, what, "rsa_bits=2048 (or 3072/4096)")]
     if algorithm == "ECDSA":
         curve = view.props.get("ecdsaCurve")
         if is_unknown(curve) or curve in ALLOWED_CURVES:
@@ -33,7 +37,7 @@ def key_strength(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding
         what = (
             "ECDSA key without ecdsa_curve: pulumi-tls then uses P224"
             if curve is None
-            else f"ECDSA key on curve {curve}"
+            else f"ECDSA key on curve {curve if isinstance(curve, str) else shown(curve)}"
         )
         return [_weak(view, what, 'ecdsa_curve="P256" (or "P384")')]
     if algorithm == "ED25519":
@@ -94,19 +98,32 @@ def validity(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
     limit = int(config[limit_key])
     findings: list[Finding] = []
     hours = view.props.get("validityPeriodHours")
-    if isinstance(hours, int | float) and hours > limit:
+    lifetime = number(hours)
+    if lifetime is not None and lifetime > limit:
         findings.append(
-            _validity(view, f"{kind} validity_period_hours {hours:g} exceeds {limit}",
+            _validity(view, f"{kind} validity_period_hours {lifetime:g} exceeds {limit}",
                       f"validity_period_hours <= {limit} (policy config {limit_key})")
         )
-    renew = view.props.get("earlyRenewalHours", 0)
+    elif lifetime is None and hours is not None and not is_unknown(hours):
+        findings.append(_validity(view, _not_hours("validity_period_hours", hours),
+                                  f"validity_period_hours to a number <= {limit}"))
+    renew = view.props.get("earlyRenewalHours")
     minimum = int(config["minRenewBeforeHours"])
-    if not is_unknown(renew) and (renew or 0) < minimum:
+    window = 0 if renew is None else number(renew)  # unset: pulumi-tls's 0
+    if window is not None and window < minimum:
         findings.append(
-            _validity(view, f"early_renewal_hours is {renew or 0:g}, below {minimum}",
+            _validity(view, f"early_renewal_hours is {window:g}, below {minimum}",
                       f"early_renewal_hours >= {minimum} (policy config minRenewBeforeHours)")
         )
+    elif window is None and not is_unknown(renew):
+        findings.append(_validity(view, _not_hours("early_renewal_hours", renew),
+                                  f"early_renewal_hours to a number >= {minimum}"))
     return findings
+
+
+def _not_hours(name: str, value: Any) -> str:
+    return (f"{name} is {shown(value)}, not a number of hours, so it cannot be judged "
+            "(pulumi-tls refuses it)")
 
 
 def _validity(view: ResourceView, what: str, fix: str) -> Finding:

@@ -19,7 +19,7 @@ from ..documents import (
     transport_ssl_scope,
 )
 from ..findings import Finding, Grade
-from ..values import is_unknown, truthy
+from ..values import is_unknown, shown, truthy
 from ..view import ResourceView
 
 PREFIX = TRANSPORT_SSL
@@ -66,7 +66,7 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
         if security is not None and truthy(security) is False:
             findings.append(
                 _finding(
-                    view, f"{doc.where}: {SECURITY_ENABLED} is {security!r}",
+                    view, f"{doc.where}: {SECURITY_ENABLED} is {shown(security)}",
                     "with security disabled Elasticsearch ignores every transport TLS setting: "
                     "node-to-node traffic is plaintext and unauthenticated",
                     f"remove {SECURITY_ENABLED} (default true) or set it to true",
@@ -76,7 +76,7 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
         if (not doc.eck or enabled is not None) and truthy(enabled) is False:
             findings.append(
                 _finding(
-                    view, f"{doc.where}: {ENABLED} is {enabled!r}, not true",
+                    view, f"{doc.where}: {ENABLED} is {shown(enabled)}, not true",
                     "without it node-to-node traffic is plaintext and unauthenticated",
                     f"set {ENABLED}: true" + (" (or leave it to ECK)" if doc.eck else ""),
                 )
@@ -127,7 +127,7 @@ def verify(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
             if str(mode).strip().lower() not in allowed:
                 findings.append(
                     _finding(
-                        view, f"{doc.where}: {setting} is {mode!r}{note}",
+                        view, f"{doc.where}: {setting} is {shown(mode)}{note}",
                         "`none` accepts any peer certificate, so the dedicated CA protects "
                         "nothing",
                         f"set {setting} to one of {allowed} (default full)",
