@@ -17,7 +17,14 @@ from typing import Any
 
 import yaml
 
-from components.config_reader import NAMESPACE, TOO_DEEP, join, too_deep, type_name
+from components.config_reader import (
+    MAX_DEPTH,
+    NAMESPACE,
+    TOO_DEEP,
+    join,
+    too_deep,
+    type_name,
+)
 from components.stack_settings import is_secure_value, secure_paths
 from components.yaml_load import safe_load
 
@@ -215,6 +222,28 @@ _TAGS: tuple[tuple[type, str], ...] = ((bytes, "!!binary"), (set, "!!set"), (dat
 _TEXT_FIELDS = ("secretsprovider", "encryptionsalt", "encryptedkey")
 
 
+# A stack file of a thousand nodes holds tens of thousands of values. Go's YAML decoder, which
+# the CLI reads stack files with, refuses "excessive aliasing"; a few lines of aliases reused
+# over and over make 2**n values, which every walk below would then read.
+MAX_VALUES = 1_000_000
+
+
+def _expands_too_far(value: object) -> bool:
+    """Whether `value` holds more than MAX_VALUES values with its YAML aliases expanded.
+    Nothing deeper than MAX_DEPTH is counted: too_deep reports that (an alias of itself)."""
+    pending: list[tuple[object, int]] = [(value, 0)]
+    counted = 0
+    while pending:
+        item, depth = pending.pop()
+        counted += 1
+        if counted > MAX_VALUES:
+            return True
+        if depth < MAX_DEPTH and isinstance(item, dict | list):
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _unusable(document: Mapping[str, Any], raw_config: Mapping[Any, Any]) -> list[str]:
     """What the stack file holds that the CLI would hand no program: a config key that is not
     text, a value nested deeper than any setting (a YAML alias of itself is endless), a value
@@ -227,6 +256,11 @@ def _unusable(document: Mapping[str, Any], raw_config: Mapping[Any, Any]) -> lis
             problems.append(
                 f"config key {_shown(key)} is not text: a config key is `<namespace>:<name>`, "
                 f"like {NAMESPACE}:clusters; quote it, or remove it")
+        elif _expands_too_far(value):
+            problems.append(
+                f"{key}: holds more than {MAX_VALUES:,} values once its YAML aliases are "
+                "expanded, more than any config; the Pulumi CLI refuses such aliasing too. "
+                "Write the values out, or reuse fewer")
         elif deep := too_deep(value, key):
             problems.append(f"{deep}: {TOO_DEEP}")
         else:

@@ -207,6 +207,10 @@ def test_config_that_out_overrides_is_judged_as_the_stack_file_holds_it(
 
 
 CLUSTERS = "config:\n  es-transport-pki:clusters: "
+# 2**40 values in 42 lines: each anchor a list of the one before, twice.
+ALIAS_BOMB = ("a0: &a0 [x, x]\n"
+              + "".join(f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}]\n" for i in range(1, 40))
+              + CLUSTERS + "[*a39, *a39]\n")
 TOO_DEEP = "nests more than 64 maps and lists deep, deeper than any setting"
 
 
@@ -229,8 +233,11 @@ TOO_DEEP = "nests more than 64 maps and lists deep, deeper than any setting"
     (CLUSTERS + "[" * 900 + "]" * 900 + "\n", f"es-transport-pki:clusters{'[0]' * 64}: {TOO_DEEP}"),
     ("secretsprovider: [passphrase]\nconfig: {}\n",
      "secretsprovider must be text, like the stack files in stacks/"),
+    (ALIAS_BOMB, "es-transport-pki:clusters: holds more than 1,000,000 values once its YAML "
+     "aliases are expanded"),
 ], ids=["a list", "a number", "a number as key", "true as key", "binary", "set", "timestamp",
-        "4800 digits", "an alias of itself", "900 levels", "secretsprovider not text"])
+        "4800 digits", "an alias of itself", "900 levels", "secretsprovider not text",
+        "an alias bomb"])
 def test_a_stack_file_no_program_could_be_handed_exits_2_naming_where(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, expected: str
 ) -> None:
