@@ -14,6 +14,7 @@ import hashlib
 import ipaddress
 import secrets
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any, Final
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 from pulumi.runtime import rpc
@@ -394,6 +396,9 @@ class AltNames:
         names: list[x509.GeneralName] = [x509.DNSName(d) for d in self.dns_names]
         for ip in self.ip_addresses:
             try:
+                # Go's net.ParseIP takes no IPv6 zone (fe80::1%eth0); Python's ipaddress does.
+                if "%" in ip:
+                    raise ValueError(ip)
                 names.append(x509.IPAddress(ipaddress.ip_address(ip)))
             except ValueError as err:
                 raise EmulatorError(f"Invalid IP address: Failed to parse {ip!r}") from err
@@ -588,13 +593,18 @@ def _cert_outputs(cert: x509.Certificate, spec: CertSpec, now: datetime) -> Outp
 
 
 def parse_ca_certificate(pem: str) -> x509.Certificate:
-    try:
-        certs = x509.load_pem_x509_certificates(pem.encode())
-    except ValueError as err:
-        raise EmulatorError(f"Failed to parse CA certificate PEM: {err}") from err
+    with warnings.catch_warnings():  # cryptography deprecates what Go refuses below
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        try:
+            certs = x509.load_pem_x509_certificates(pem.encode())
+        except ValueError as err:
+            raise EmulatorError(f"Failed to parse CA certificate PEM: {err}") from err
+        serials = [cert.serial_number for cert in certs]
     if len(certs) != 1:
         # The provider's parseCertificate decodes one PEM block holding exactly one certificate.
         raise EmulatorError("Failed to parse CA certificate PEM: multiple certificates found")
+    if serials[0] < 0:  # Go 1.23+ x509.ParseCertificate, which the provider parses the CA with
+        raise EmulatorError("Failed to parse CA certificate PEM: x509: negative serial number")
     return certs[0]
 
 

@@ -7,6 +7,7 @@ import copy
 import hashlib
 import ipaddress
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +41,7 @@ from harness.mock_runtime import (
     struct_to_python,
 )
 from tests.stack_runs import run_stack
+from tests.x509_factory import damaged_pem, make_ca, negative_serial
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
 CA_USES = ["cert_signing", "crl_signing"]
@@ -747,3 +749,20 @@ def test_response_encoding_is_the_sdks_for_every_registration_of_the_stacks(
         len(run_stack(stack, preview=preview).registrations) for stack in ("dev", "staging", "prod")
     )
     assert compared[0] == registrations > 100
+
+
+@pytest.mark.parametrize("ip", ["fe80::1%eth0", "10.0.0.1%1"])
+def test_an_ip_with_a_zone_fails_as_gos_parse_ip_does(ip: str) -> None:
+    """net.ParseIP, which the provider uses, takes no zone; Python's ipaddress takes one."""
+    with pytest.raises(emu.EmulatorError, match=re.escape(f"Failed to parse {ip!r}")):
+        new_csr(new_key(), ipAddresses=[ip])
+
+
+def test_a_ca_certificate_with_a_negative_serial_fails_as_gos_x509_does(
+    ca_key: dict[str, Any]
+) -> None:
+    """Go 1.23+ x509.ParseCertificate refuses it; the provider parses the CA with it."""
+    issued = make_ca("negative CA")
+    negative = damaged_pem(issued.cert_pem, *negative_serial(issued))
+    with pytest.raises(emu.EmulatorError, match="x509: negative serial number"):
+        sign(new_csr(new_key()), {"certPem": negative}, ca_key)
