@@ -28,7 +28,6 @@ examples.
 
 from __future__ import annotations
 
-import base64
 import copy
 import ipaddress
 import json
@@ -64,7 +63,7 @@ from harness.mock_runtime import run_program
 from harness.stack_file import StackFile, StackFileError, load_stack_file, read_decrypted_config
 from tests.http_x509 import make_server_cert
 from tests.test_config import CERTS_FROM, NOW, REPO
-from tests.x509_factory import make_ca
+from tests.x509_factory import der_of, make_ca, pem_of
 
 Raw = dict[str, Any]
 Path_ = tuple[str | int, ...]
@@ -524,16 +523,6 @@ def test_clusters_of_junk_are_refused_naming_the_keys(clusters: list[Raw]) -> No
 # --- Certificates and keys damaged byte by byte ----------------------------------------------
 
 
-def _der(pem: str) -> bytes:
-    body = "".join(line for line in pem.strip().splitlines() if "-----" not in line)
-    return base64.b64decode(body)
-
-
-def _pem(der: bytes, label: str) -> str:
-    lines = base64.encodebytes(der).decode()
-    return f"-----BEGIN {label}-----\n{lines}-----END {label}-----\n"
-
-
 # (cluster, section, key, PEM label) of every PEM value FULL holds.
 PEM_VALUES = [
     (0, "ca", "certPem", "CERTIFICATE"), (0, "ca", "keyPem", "PRIVATE KEY"),
@@ -549,13 +538,13 @@ def damaged_pems(draw: st.DrawFn) -> tuple[Raw, str]:
     index, section, name, label = draw(st.sampled_from(PEM_VALUES))
     raw = copy.deepcopy(FULL)
     holder = raw["clusters"][index][section]
-    der = bytearray(_der(holder[name]))
+    der = bytearray(der_of(holder[name])[1])
     if draw(st.booleans()):
         for _ in range(draw(st.integers(1, 4))):
             der[draw(st.integers(0, len(der) - 1))] = draw(st.integers(0, 255))
     else:
         del der[draw(st.integers(1, len(der) - 1)):]
-    holder[name] = _pem(bytes(der), label)
+    holder[name] = pem_of(label, bytes(der))
     return raw, holder[name] if name == "keyPem" else ""
 
 

@@ -7,6 +7,7 @@ emulator do not vouch for each other.
 from __future__ import annotations
 
 import base64
+import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -92,14 +93,26 @@ X509_V3 = bytes.fromhex("a003020102")
 X509_V13 = bytes.fromhex("a00302010d")
 
 
+def der_of(pem: str) -> tuple[str, bytes]:
+    """(label, DER) of a one-block PEM text."""
+    lines = pem.strip().splitlines()
+    label = lines[0].removeprefix("-----BEGIN ").removesuffix("-----")
+    return label, base64.b64decode("".join(line for line in lines if "-----" not in line))
+
+
+def pem_of(label: str, body: bytes | str) -> str:
+    """A PEM block of DER bytes (or of a body given as text, base64 or not)."""
+    text = base64.b64encode(body).decode() if isinstance(body, bytes) else body
+    lines = "\n".join(textwrap.wrap(text, 64) or [""])
+    return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n"
+
+
 def damaged_pem(pem: str, old: bytes, new: bytes) -> str:
     """`pem` with the bytes `old` of its DER replaced by `new` (as long): a certificate or key
     damaged in place, which `cryptography` still loads."""
-    label = pem.splitlines()[0].removeprefix("-----BEGIN ").removesuffix("-----")
-    der = base64.b64decode("".join(line for line in pem.splitlines() if "-----" not in line))
+    label, der = der_of(pem)
     assert len(old) == len(new) and der.count(old) == 1, (old, new)
-    body = base64.encodebytes(der.replace(old, new)).decode()
-    return f"-----BEGIN {label}-----\n{body}-----END {label}-----\n"
+    return pem_of(label, der.replace(old, new))
 
 
 def negative_serial(issued: Issued) -> tuple[bytes, bytes]:

@@ -3,13 +3,11 @@ DER surgery for certificates that load but do not read (tests of malformed input
 
 from __future__ import annotations
 
-import base64
-import textwrap
 from datetime import UTC, datetime, timedelta
 
 import certifi
 
-from tests.x509_factory import make_ca, make_key
+from tests.x509_factory import X509_V3, make_ca, make_key
 
 _CA = make_ca("cluster-a transport CA")
 PRIVATE_CA = _CA.cert_pem
@@ -28,20 +26,6 @@ def public_root() -> str:
     return text[start:end] + "\n"
 
 
-def der_of(pem: str) -> tuple[str, bytes]:
-    """(label, DER) of a one-block PEM text."""
-    lines = pem.strip().splitlines()
-    label = lines[0].removeprefix("-----BEGIN ").removesuffix("-----")
-    return label, base64.b64decode("".join(lines[1:-1]))
-
-
-def pem_of(label: str, body: bytes | str) -> str:
-    """A PEM block of DER bytes (or of a body given as text, base64 or not)."""
-    text = base64.b64encode(body).decode() if isinstance(body, bytes) else body
-    lines = "\n".join(textwrap.wrap(text, 64) or [""])
-    return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n"
-
-
 def patched(der: bytes, old: str, new: str, nth: int = 0) -> bytes:
     """`der` with the `nth` occurrence of the bytes `old` (hex) replaced by `new` (hex)."""
     at = -1
@@ -52,7 +36,6 @@ def patched(der: bytes, old: str, new: str, nth: int = 0) -> bytes:
 
 BASIC_CONSTRAINTS_OID = "0603551d13"
 KEY_USAGE_OID = "0603551d0f"
-V3 = "a003020102"  # [0] EXPLICIT INTEGER 2
 
 
 def broken_basic_constraints(der: bytes) -> bytes:
@@ -70,4 +53,4 @@ def duplicated_extension(der: bytes) -> bytes:
 
 def invalid_version(der: bytes) -> bytes:
     """Version 6 (X.509 knows 1 to 3): refused at load (InvalidVersion, no ValueError)."""
-    return patched(der, V3, "a003020105")
+    return patched(der, X509_V3.hex(), "a003020105")

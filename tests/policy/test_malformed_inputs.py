@@ -19,6 +19,7 @@ import pytest
 from pulumi_policy.deserialize import SPECIAL_ASSET_SIG as ASSET_SIG
 
 from harness.analyzer import SECRET_SIG_KEY, UNKNOWN, PolicyAnalyzer, Record
+from tests.x509_factory import der_of, pem_of
 
 from . import fixtures as f
 from . import pems
@@ -34,8 +35,8 @@ CA = f.ca_cert("ca", KEY)
 
 
 def _surgery(pem: str, cut: Callable[[bytes], bytes]) -> str:
-    label, der = pems.der_of(pem)
-    return pems.pem_of(label, cut(der))
+    label, der = der_of(pem)
+    return pem_of(label, cut(der))
 
 
 def _patch(old: str, new: str, nth: int = 0) -> Callable[[bytes], bytes]:

@@ -68,6 +68,7 @@ from harness.analyzer import (
     Record,
     secret,
 )
+from tests.x509_factory import der_of, pem_of
 
 from . import fixtures as f
 from . import pems
@@ -140,7 +141,7 @@ def _broken_parts(pem: str) -> list[str]:
     (basicConstraints a SET), two basicConstraints, the key (Ed25519's OID, the second of
     three, made an unknown one), the subject (invalid UTF-8; the issuer's name comes first);
     and with an invalid version, which fails at load."""
-    label, der = pems.der_of(pem)
+    label, der = der_of(pem)
     broken = [pems.broken_basic_constraints(der), pems.duplicated_extension(der),
               pems.invalid_version(der)]
     if der.count(bytes.fromhex(ED25519_OID)) == 3:  # signature algorithm, key, signature
@@ -149,7 +150,7 @@ def _broken_parts(pem: str) -> list[str]:
     name = bytes([0x0C, len(cn)]) + cn.encode()  # a UTF8String
     if der.count(name) == 2:
         broken.append(pems.patched(der, name.hex(), (name[:2] + b"\xff" + name[3:]).hex(), 1))
-    return [pems.pem_of(label, b) for b in broken]
+    return [pem_of(label, b) for b in broken]
 
 
 BROKEN_PARTS = tuple(p for pem in CERT_PEMS for p in _broken_parts(pem))
@@ -169,7 +170,7 @@ def pem_texts(draw: st.DrawFn) -> str:
     """A PEM text: valid, truncated, with junk around it, several blocks, a corrupt DER or body,
     a mismatched or odd label."""
     pem = draw(st.sampled_from(PEMS))
-    label, der = pems.der_of(pem)
+    label, der = der_of(pem)
     kind = draw(st.sampled_from([  # certificates that load but do not read: the most likely
         "valid", "valid", "broken-part", "broken-part", "broken-part", "broken-part", "flipped",
         "flipped", "flipped", "truncated", "trailing", "leading", "two", "cut-der", "grown-der",
@@ -190,17 +191,17 @@ def pem_texts(draw: st.DrawFn) -> str:
         mutable = bytearray(der)
         for index, byte in edits:
             mutable[index] = byte
-        return pems.pem_of(label, bytes(mutable))
+        return pem_of(label, bytes(mutable))
     if kind == "broken-part":
         return draw(st.sampled_from(BROKEN_PARTS))
     if kind == "cut-der":
-        return pems.pem_of(label, der[: draw(st.integers(0, len(der) - 1))])
+        return pem_of(label, der[: draw(st.integers(0, len(der) - 1))])
     if kind == "grown-der":
-        return pems.pem_of(label, der + draw(st.binary(min_size=1, max_size=8)))
+        return pem_of(label, der + draw(st.binary(min_size=1, max_size=8)))
     if kind == "not-base64":
-        return pems.pem_of(label, draw(st.sampled_from(["!!!!", "é" * 8, "AAAA====AAAA", junk])))
+        return pem_of(label, draw(st.sampled_from(["!!!!", "é" * 8, "AAAA====AAAA", junk])))
     if kind == "empty":
-        return pems.pem_of(label, b"")
+        return pem_of(label, b"")
     if kind == "label":
         other = draw(st.sampled_from(["CERTIFICATE", "PRIVATE KEY", "EC PRIVATE KEY",
                                       "RSA PRIVATE KEY", "X509 CRL", "", "certificate"]))
