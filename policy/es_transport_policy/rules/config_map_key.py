@@ -38,17 +38,17 @@ def config_map_key(graph: StackGraph, _config: Mapping[str, Any]) -> list[Findin
     findings: list[Finding] = []
     for node in graph.of_type(tokens.CONFIG_MAP):
         unknown = _unknown_content(node)
-        keys = sorted(
+        keys = sorted({
             urn for field in unknown for urn in node.deps_of(field)
             if (source := graph.get(urn)) is not None and source.type == tokens.PRIVATE_KEY
             and urn not in ca_keys
-        )
+        })
         if not keys:
             continue
         findings.append(Finding(
             "INV-CUSTODY",
             f"ConfigMap {node.name}: {' and '.join(unknown)} depend on private key "
-            f"{', '.join(resource_name(k) for k in dict.fromkeys(keys))}, and preview cannot "
+            f"{', '.join(resource_name(k) for k in keys)}, and preview cannot "
             "read the value yet",
             "if that value is the private key, it would sit in a ConfigMap, which is not "
             "secret; `pulumi up` then refuses it (es-transport-key-custody) before the "
