@@ -455,6 +455,9 @@ class RecordingMonitor(MockMonitor):
         # The Python dynamic-provider host serves steps from 4 threads (pulumi/dynamic/__main__).
         self._provider_slots = threading.BoundedSemaphore(4)
         self.private_loop = _PrivateLoop()
+        # Every registration that raised, in the order they raised: the run raises one of
+        # them, and the rest must neither go unreported nor surface later (run_program).
+        self.failures: list[tuple[str, Exception]] = []
 
     def make_urn(
         self, parent: str, type_: str, name: str, *, stack: str = "", project: str = ""
@@ -489,6 +492,14 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
+        try:
+            return self._register(urn, request)
+        except Exception as err:
+            with self._lock:
+                self.failures.append((urn, err))
+            raise
+
+    def _register(self, urn: str, request: Any) -> Any:
         if request.type == STACK_TYPE:
             self.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
@@ -726,7 +737,9 @@ def _configure(
     pulumi_config.set_all_config(engine_config(config), list(secret_keys))
 
 
-def _in_fresh_loop(work: Callable[[], Awaitable[T]]) -> T:
+def _in_fresh_loop(
+    work: Callable[[], Awaitable[T]], failures: Sequence[tuple[str, Exception]] = ()
+) -> T:
     """One event loop per run: tasks left behind by a failed run must not reach the next
     run's monitor (the SDK looks the monitor up when a task runs, not when it is created).
     The loop is closed afterwards, so none leaks into later tests."""
@@ -734,10 +747,12 @@ def _in_fresh_loop(work: Callable[[], Awaitable[T]]) -> T:
     raised: list[BaseException] = []
 
     def report_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        # A failed run raises its error to the caller. The SDK also set it on the failed
-        # resource's output futures, which nothing awaits: collected later, each would log
-        # it again as "exception was never retrieved".
-        if not any(context.get("exception") is err for err in raised):
+        # A failed run raises its error to the caller, with the other registrations' errors
+        # as notes (run_program). The SDK also set each on its resource's output futures,
+        # which nothing awaits: collected later, at any point of whatever runs next, each
+        # would be logged again as "exception was never retrieved".
+        exception = context.get("exception")
+        if not any(exception is err for err in [*raised, *(err for _, err in failures)]):
             loop.default_exception_handler(context)
 
     loop.set_exception_handler(report_once)
@@ -755,6 +770,17 @@ def _in_fresh_loop(work: Callable[[], Awaitable[T]]) -> T:
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)
+
+
+def _note_other_failures(
+    raised: BaseException, failures: Sequence[tuple[str, Exception]]
+) -> None:
+    """The engine reports every resource that failed, not only the first: each other failed
+    registration becomes a note on the error the run raises, in URN order (threads finish in
+    any order)."""
+    for urn, err in sorted(failures, key=lambda failure: failure[0]):
+        if err is not raised:
+            raised.add_note(f"also failed: {urn}: {type(err).__name__}: {err}")
 
 
 def _yielding(program: Callable[[], None]) -> Callable[[], Awaitable[None]]:
@@ -802,7 +828,10 @@ def run_program(
         log=log, root_directory=root_directory or Path.cwd(),
     )
     try:
-        _in_fresh_loop(lambda: run_in_stack(_yielding(program)))
+        _in_fresh_loop(lambda: run_in_stack(_yielding(program)), monitor.failures)
+    except Exception as err:
+        _note_other_failures(err, monitor.failures)
+        raise
     finally:
         monitor.private_loop.close()
     registered = {r.urn for r in monitor.registrations} | monitor.aliased
