@@ -168,8 +168,9 @@ def _run(
     violations = (Violation.of(d) for d in diagnostics)
     report.violations = sorted(violations, key=lambda v: (not v.urn, v.urn, v.policy, v.message))
     if out is not None:
-        render.write_kubernetes(recording, out)
-        render.write_record(recording, out)
+        with render.rendering_into(out):
+            render.write_kubernetes(recording, out)
+            render.write_record(recording, out)
         if args.handshakes:
             _handshakes(report, out, console, quiet=args.json)
 
@@ -183,7 +184,8 @@ def _input_of(err: Exception, args: argparse.Namespace, stack_path: Path) -> tup
         source = args.decrypted_config
         return "decrypted config", Path("<stdin>" if source == "-" else source)
     if isinstance(err, OutDirError | LocalFilesError):
-        return "--out", args.out
+        # Without --out, --handshakes renders into a temporary directory.
+        return "--out", args.out or Path(tempfile.gettempdir())
     return "config", stack_path
 
 

@@ -9,10 +9,11 @@ as the stack output `clusters` holds them, for `python -m preflight.inventory DI
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,12 @@ def check_out_dir(out: Path) -> None:
     earlier render: a render writes throwaway keys, which must not land among real files."""
     if out.exists() and not out.is_dir():
         raise OutDirError(f"{out} exists and is not a directory; name a new or empty directory")
+    blocker = next((above for above in out.parents if above.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise OutDirError(
+            f"{out} cannot be created: {blocker} is not a directory; name a new or empty "
+            "directory elsewhere"
+        )
     if out.is_dir() and any(out.iterdir()) and not (out / THROWAWAY_NOTICE).is_file():
         raise OutDirError(
             f"{out} is not empty and holds no earlier preflight render ({THROWAWAY_NOTICE}); "
@@ -55,14 +62,29 @@ def start_render(out: Path) -> None:
     emptied first: its bundles may be of another stack or of nodes since removed, and would be
     handshake-tested and inventoried with this run's. The notice comes first, so that a run that
     fails half-way leaves its throwaway keys in a directory marked as a render."""
-    if (out / THROWAWAY_NOTICE).is_file():  # never delete below an unmarked directory
-        for entry in out.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / THROWAWAY_NOTICE).write_text(NOTICE_TEXT, encoding="utf-8")
+    with rendering_into(out):
+        if (out / THROWAWAY_NOTICE).is_file():  # never delete below an unmarked directory
+            for entry in out.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        out.mkdir(parents=True, exist_ok=True)
+        (out / THROWAWAY_NOTICE).write_text(NOTICE_TEXT, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def rendering_into(out: Path) -> Iterator[None]:
+    """A file system error while rendering into `out` (permissions, a full disk, a file in
+    the way) as an `OutDirError` naming the path, not a traceback."""
+    try:
+        yield
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        raise OutDirError(
+            f"cannot render into {out}: {(err.strerror or str(err)).lower()}{where}; name a "
+            "directory preflight can create and write"
+        ) from err
 
 
 def with_output_dir(clusters: str, out: Path | None) -> str:

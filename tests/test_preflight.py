@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import itertools
 import json
@@ -331,6 +332,8 @@ def test_out_must_be_new_empty_or_an_earlier_render(
     (populated / "elasticsearch.yml").write_text("mine")
     for out, problem in [
         (a_file, f"{a_file} exists and is not a directory; name a new or empty directory"),
+        (a_file / "below" / "out", f"{a_file / 'below' / 'out'} cannot be created: {a_file} "
+                                   "is not a directory; name a new or empty directory elsewhere"),
         (populated, f"{populated} is not empty and holds no earlier preflight render "
                     "(THROWAWAY-KEYS.txt); name a new or empty directory, so that throwaway "
                     "keys land nowhere near real ones"),
@@ -345,6 +348,45 @@ def test_out_must_be_new_empty_or_an_earlier_render(
     for _ in range(2):
         code, _report = run_json(capsys, "--stack", "dev", "--out", str(rendered))
         assert code == EXIT_CLEAN
+
+
+def test_an_out_dir_that_cannot_be_made_is_an_out_error_naming_it_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "read-only" / "out"
+    make_dir = Path.mkdir
+
+    def denied(path: Path, *args: Any, **kwargs: Any) -> None:
+        if path == out:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        make_dir(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    code, report = run_json(capsys, "--stack", "dev", "--out", str(out))
+    assert code == EXIT_CONFIG
+    assert report == {"stack": "dev", "input": "--out", "path": str(out), "configErrors": [
+        f"cannot render into {out}: permission denied ({out}); name a directory preflight "
+        "can create and write"]}
+
+
+def test_a_failed_write_after_the_run_is_an_out_error_naming_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    record = out / "render.json"
+    write_text = Path.write_text
+
+    def full(path: Path, *args: Any, **kwargs: Any) -> int:
+        if path == record:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    code, report = run_json(capsys, "--stack", "dev", "--out", str(out))
+    assert code == EXIT_CONFIG
+    assert report["configErrors"] == [
+        f"cannot render into {out}: no space left on device ({record}); name a directory "
+        "preflight can create and write"]
 
 
 def test_an_earlier_render_is_emptied_when_rendered_again_only(
