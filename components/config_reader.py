@@ -128,7 +128,7 @@ def too_deep(value: object, key: str) -> str | None:
         item, steps = pending.pop()
         if len(steps) == MAX_DEPTH:
             for step in steps:
-                key = join(key, step) if isinstance(step, int) else join_name(key, step)
+                key = join_name(key, step)
             return key
         children = (
             ((str(name), child) for name, child in item.items()) if isinstance(item, Mapping)
@@ -179,11 +179,15 @@ def join(key: str, child: str | int) -> str:
     return f"{key}.{child}" if key else child
 
 
-def join_name(key: str, name: str) -> str:
-    """The stack key of the entry `name` of the map at `key`, a name as the stack file spells
-    it: `key.name`, or `key["name"]` (JSON-escaped) when the `--path` syntax would read the name
-    otherwise (empty, or with `.`, `[`, quotes, spaces or characters that do not print)."""
-    return join(key, name) if _PLAIN_NAME.match(name) else f"{key}[{json.dumps(name)}]"
+def join_name(key: str, name: str | int) -> str:
+    """The stack key of the entry `name` of the map at `key` (or of the list entry `name` at
+    `key`: `key[0]`), a name as the stack file spells it: `key.name`, or `key["name"]`
+    (JSON-escaped) when the `--path` syntax would read the name otherwise (empty, or with `.`,
+    `[`, quotes, spaces or characters that do not print). Every key a check of a stack file
+    names below its top level is spelled here."""
+    if isinstance(name, int) or _PLAIN_NAME.match(name):
+        return join(key, name)
+    return f"{key}[{json.dumps(name)}]"
 
 
 def string(

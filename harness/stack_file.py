@@ -21,7 +21,7 @@ from components.config_reader import (
     MAX_DEPTH,
     NAMESPACE,
     TOO_DEEP,
-    join,
+    join_name,
     too_deep,
     type_name,
 )
@@ -138,12 +138,12 @@ def _merged(stored: Any, decrypted: Any, where: str) -> Any:
     if isinstance(stored, dict):
         if not isinstance(decrypted, dict) or {str(k) for k in stored} != set(decrypted):
             raise _MismatchError(where)
-        return {str(k): _merged(v, decrypted[str(k)], join(where, str(k)))
+        return {str(k): _merged(v, decrypted[str(k)], join_name(where, str(k)))
                 for k, v in stored.items()}
     if isinstance(stored, list):
         if not isinstance(decrypted, list) or len(stored) != len(decrypted):
             raise _MismatchError(where)
-        return [_merged(v, d, join(where, i))
+        return [_merged(v, d, join_name(where, i))
                 for i, (v, d) in enumerate(zip(stored, decrypted, strict=True))]
     if type(stored) is type(decrypted) and stored == decrypted:
         return stored
@@ -279,9 +279,9 @@ def _unwritable_values(value: object, key: str) -> list[str]:
                 if kind := _unwritable(name):
                     problems.append(f"{where}: has a key that is {kind}{_NO_SETTING}")
                 else:
-                    pending.append((join(where, str(name)), child))
+                    pending.append((join_name(where, str(name)), child))
         elif isinstance(item, list):
-            pending += [(join(where, index), child) for index, child in enumerate(item)]
+            pending += [(join_name(where, index), child) for index, child in enumerate(item)]
     return problems
 
 

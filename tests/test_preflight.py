@@ -226,6 +226,8 @@ TOO_DEEP = "nests more than 64 maps and lists deep, deeper than any setting"
     (CLUSTERS + "!!set {a, b}\n", "es-transport-pki:clusters: is a !!set value"),
     (CLUSTERS + "[{ca: {validityDays: !!timestamp 2030-01-01}}]\n",
      "es-transport-pki:clusters[0].ca.validityDays: is a !!timestamp value"),
+    (CLUSTERS + '[{"node.attr": {"a[0]": !!binary aGVsbG8=}}]\n',
+     'es-transport-pki:clusters[0]["node.attr"]["a[0]"]: is a !!binary value'),
     (CLUSTERS + "[{name: 0x" + "f" * 4000 + "}]\n",
      "es-transport-pki:clusters[0].name: is an integer of more than 4300 digits"),
     ("config: &c\n  es-transport-pki:clusters: *c\n",
@@ -236,8 +238,8 @@ TOO_DEEP = "nests more than 64 maps and lists deep, deeper than any setting"
     (ALIAS_BOMB, "es-transport-pki:clusters: holds more than 1,000,000 values once its YAML "
      "aliases are expanded"),
 ], ids=["a list", "a number", "a number as key", "true as key", "binary", "set", "timestamp",
-        "4800 digits", "an alias of itself", "900 levels", "secretsprovider not text",
-        "an alias bomb"])
+        "under keys the --path syntax quotes", "4800 digits", "an alias of itself", "900 levels",
+        "secretsprovider not text", "an alias bomb"])
 def test_a_stack_file_no_program_could_be_handed_exits_2_naming_where(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, expected: str
 ) -> None:

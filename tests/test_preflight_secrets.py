@@ -174,6 +174,22 @@ def test_a_decrypted_config_of_another_stack_file_is_refused_naming_where(
     ]
 
 
+def test_a_mismatch_under_a_key_with_a_dot_is_named_as_the_path_syntax_quotes_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    ca: Issued,
+) -> None:
+    """`node.attr` is one key: `clusters[0].node.attr` would name a key `attr` under `node`."""
+    value = clusters(ca, CIPHERTEXT)
+    value[0]["node.attr"] = "rack-1"
+    path = stack_file(tmp_path, value)
+    other = clusters(ca, ca.key_pem)
+    other[0]["node.attr"] = "rack-2"
+    code, report, _ = run(monkeypatch, capsys, printed(other), "--stack-file", str(path))
+    assert code == EXIT_CONFIG
+    assert report["configErrors"][0].startswith(
+        f'{KEY}[0]["node.attr"]: the decrypted config does not hold what the stack file holds')
+
+
 @pytest.mark.parametrize(("document", "expected"), [
     ("{", "not JSON (line 1 column 2: Expecting property name enclosed in double quotes)"),
     ("[" * 100_000 + "]" * 100_000, "nests deeper than any stack config"),
