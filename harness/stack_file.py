@@ -27,6 +27,7 @@ from components.config_reader import (
 )
 from components.stack_settings import is_secure_value, secure_paths
 from components.yaml_load import safe_load
+from harness.stack_file_keys import key_text, misread_key, misread_key_problem, twice_problem
 
 
 class StackFileError(Exception):
@@ -136,10 +137,10 @@ def _merged(stored: Any, decrypted: Any, where: str) -> Any:
             raise _MismatchError(where)
         return decrypted
     if isinstance(stored, dict):
-        if not isinstance(decrypted, dict) or {str(k) for k in stored} != set(decrypted):
+        names = {key_text(k): v for k, v in stored.items()}
+        if not isinstance(decrypted, dict) or set(names) != set(decrypted):
             raise _MismatchError(where)
-        return {str(k): _merged(v, decrypted[str(k)], join_name(where, str(k)))
-                for k, v in stored.items()}
+        return {k: _merged(v, decrypted[k], join_name(where, k)) for k, v in names.items()}
     if isinstance(stored, list):
         if not isinstance(decrypted, list) or len(stored) != len(decrypted):
             raise _MismatchError(where)
@@ -275,11 +276,17 @@ def _unwritable_values(value: object, key: str) -> list[str]:
         if kind := _unwritable(item):
             problems.append(f"{where}: is {kind}{_NO_SETTING}")
         elif isinstance(item, dict):
+            texts: set[str] = set()
             for name, child in item.items():
                 if kind := _unwritable(name):
                     problems.append(f"{where}: has a key that is {kind}{_NO_SETTING}")
+                elif what := misread_key(name):
+                    problems.append(misread_key_problem(where, name, what))
+                elif (text := key_text(name)) in texts:
+                    problems.append(twice_problem(where, text))
                 else:
-                    pending.append((join_name(where, str(name)), child))
+                    texts.add(text)
+                    pending.append((join_name(where, text), child))
         elif isinstance(item, list):
             pending += [(join_name(where, index), child) for index, child in enumerate(item)]
     return problems

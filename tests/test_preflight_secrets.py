@@ -190,6 +190,24 @@ def test_a_mismatch_under_a_key_with_a_dot_is_named_as_the_path_syntax_quotes_it
         f'{KEY}[0]["node.attr"]: the decrypted config does not hold what the stack file holds')
 
 
+def test_keys_yaml_reads_as_a_number_or_true_pass_as_the_text_the_cli_makes_of_them(
+    tmp_path: Path, ca: Issued,
+) -> None:
+    """The CLI prints a key `2` or `true` as Go does ("2", "true"); Python would say "True"."""
+    path = tmp_path / "Pulumi.ci.yaml"
+    value = clusters(ca, CIPHERTEXT)
+    value[0]["nodeRotationEpochs"] = "__EPOCHS__"
+    path.write_text(yaml.safe_dump({"config": {KEY: value}}).replace(
+        "__EPOCHS__", "{2: 1, true: 3, 18446744073709551615: 4}"))
+    value[0]["ca"]["keyPem"] = ca.key_pem
+    value[0]["nodeRotationEpochs"] = {"2": 1, "true": 3, "18446744073709551615": 4}
+    stack = load_stack_file(path, read_decrypted_config(printed(value)))
+    assert json.loads(stack.config[KEY])[0]["nodeRotationEpochs"] == {
+        "2": 1, "true": 3, "18446744073709551615": 4}
+    without = load_stack_file(stack_file(tmp_path, [{"a": {2: 1, True: 3}}]))
+    assert json.loads(without.config[KEY]) == [{"a": {"2": 1, "true": 3}}]
+
+
 @pytest.mark.parametrize(("document", "expected"), [
     ("{", "not JSON (line 1 column 2: Expecting property name enclosed in double quotes)"),
     ("[" * 100_000 + "]" * 100_000, "nests deeper than any stack config"),
