@@ -25,6 +25,7 @@ from components.config_reader import (
     too_deep,
     type_name,
 )
+from components.quoting import quoted
 from components.stack_settings import is_secure_value, secure_paths
 from components.yaml_load import safe_load
 from harness.stack_file_keys import key_text, misread_key, misread_key_problem, twice_problem
@@ -295,7 +296,7 @@ def _unwritable_values(value: object, key: str) -> list[str]:
 def _shown(key: object) -> str:
     """A YAML key as YAML spells it (null, true, 1.5), or its type."""
     try:
-        return json.dumps(key)
+        return quoted(key, json.dumps)
     except (TypeError, ValueError):
         return f"of type {type(key).__name__}"
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 
+from components.quoting import quoted
+
 # Go's YAML decoder reads a whole number into int64 or uint64 when it fits, else a float64.
 _GO_INTEGERS = range(-(2**63), 2**64)
 
@@ -39,12 +41,11 @@ def misread_key(key: object) -> str | None:
 
 
 def misread_key_problem(where: str, key: object, what: str) -> str:
-    shown = json.dumps(key)
-    return (f"{where}: has the key {shown}, which YAML reads as {what}, not as written; quote "
-            f"it ('{shown}': ...) if it is a name, or remove it")
+    return (f"{where}: has the key {quoted(key, json.dumps)}, which YAML reads as {what}, not "
+            "as written; quote the key if it is a name, or remove it")
 
 
 def twice_problem(where: str, text: str) -> str:
-    shown = json.dumps(text)
-    return (f"{where}: has two keys that are both {shown} once read as text (like 1 and \"1\", "
-            "or true and \"true\"): the Pulumi CLI keeps one of their values; remove the other")
+    return (f"{where}: has two keys that are both {quoted(text, json.dumps)} once read as text "
+            "(like 1 and \"1\", or true and \"true\"): the Pulumi CLI keeps one of their "
+            "values; remove the other")

@@ -231,7 +231,7 @@ TOO_DEEP = "nests more than 64 maps and lists deep, deeper than any setting"
     (CLUSTERS + "[{nodeRotationEpochs: {1.0: 2}}]\n",
      "es-transport-pki:clusters[0].nodeRotationEpochs: has the key 1.0, which YAML reads as a "
      "floating-point number (the CLI passes it as Go prints it: 1.0 as 1), not as written; "
-     "quote it ('1.0': ...) if it is a name, or remove it"),
+     "quote the key if it is a name, or remove it"),
     (CLUSTERS + "[{nodeRotationEpochs: {~: 2}}]\n",
      "es-transport-pki:clusters[0].nodeRotationEpochs: has the key null, which YAML reads as "
      "null (the CLI passes <nil>)"),
