@@ -25,10 +25,15 @@ from components.config_reader import (
     too_deep,
     type_name,
 )
-from components.quoting import quoted
 from components.stack_settings import is_secure_value, secure_paths
 from components.yaml_load import safe_load
-from harness.stack_file_keys import key_text, misread_key, misread_key_problem, twice_problem
+from harness.stack_file_keys import (
+    key_text,
+    misread_key,
+    misread_key_problem,
+    shown_key,
+    twice_problem,
+)
 
 
 class StackFileError(Exception):
@@ -256,7 +261,7 @@ def _unusable(document: Mapping[str, Any], raw_config: Mapping[Any, Any]) -> lis
     for key, value in raw_config.items():
         if not isinstance(key, str):
             problems.append(
-                f"config key {_shown(key)} is not text: a config key is `<namespace>:<name>`, "
+                f"config key {shown_key(key)} is not text: a config key is `<namespace>:<name>`, "
                 f"like {NAMESPACE}:clusters; quote it, or remove it")
         elif _expands_too_far(value):
             problems.append(
@@ -291,14 +296,6 @@ def _unwritable_values(value: object, key: str) -> list[str]:
         elif isinstance(item, list):
             pending += [(join_name(where, index), child) for index, child in enumerate(item)]
     return problems
-
-
-def _shown(key: object) -> str:
-    """A YAML key as YAML spells it (null, true, 1.5), or its type."""
-    try:
-        return quoted(key, json.dumps)
-    except (TypeError, ValueError):
-        return f"of type {type(key).__name__}"
 
 
 _NO_SETTING = ", which no setting takes; write text, a number, true or false, a list or a map"

@@ -40,12 +40,20 @@ def misread_key(key: object) -> str | None:
     return None  # another YAML type: refused as unwritable
 
 
+def shown_key(key: object) -> str:
+    """A YAML key as YAML spells it (null, true, 1.5, "text"), or its type."""
+    try:
+        return quoted(key, json.dumps)
+    except (TypeError, ValueError):
+        return f"of type {type(key).__name__}"
+
+
 def misread_key_problem(where: str, key: object, what: str) -> str:
-    return (f"{where}: has the key {quoted(key, json.dumps)}, which YAML reads as {what}, not "
+    return (f"{where}: has the key {shown_key(key)}, which YAML reads as {what}, not "
             "as written; quote the key if it is a name, or remove it")
 
 
 def twice_problem(where: str, text: str) -> str:
-    return (f"{where}: has two keys that are both {quoted(text, json.dumps)} once read as text "
+    return (f"{where}: has two keys that are both {shown_key(text)} once read as text "
             "(like 1 and \"1\", or true and \"true\"): the Pulumi CLI keeps one of their "
             "values; remove the other")
