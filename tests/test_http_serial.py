@@ -9,12 +9,10 @@ transport CA with a negative serial is refused: pulumi-tls, Go's x509, cannot si
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 
 from components import vm_bundle
 from harness.handshake import (
@@ -29,15 +27,16 @@ from tests.stack_runs import run_clusters
 from tests.test_http_delivery import vm_http_cluster
 from tests.x509_factory import Issued, make_ca, with_serial
 
+# cryptography warns of each such certificate the program, the harness and the test load.
+pytestmark = pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
+
 NAME = "logs.example.com"
 ORG_CA = make_ca("org CA")
 CLIENT_CA = make_ca("REST client CA")
 
 
 def serial_of(pem: bytes) -> int:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return x509.load_pem_x509_certificate(pem).serial_number
+    return x509.load_pem_x509_certificate(pem).serial_number
 
 
 @pytest.fixture(scope="module", params=[0, -1], ids=["serial 0", "serial -1"])
