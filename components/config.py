@@ -67,6 +67,7 @@ from components.model import (
 from components.model_eck import EckCertificates, EckSpec
 from components.model_http import HttpMode
 from components.model_posture import SecretsProvider
+from components.quoting import quoted
 from components.stack_settings import read_stack_file
 
 __all__ = ["ConfigError", "parse_stack_config", "read_stack_config"]
@@ -127,7 +128,7 @@ def _key_algorithm(obj: Mapping[str, Any], key: str, problems: Problems) -> KeyA
     if isinstance(value, str) and value.lower() in _WEAK_ALGORITHMS:
         problems.add(
             join(key, "keyAlgorithm"),
-            f"{value!r} is refused: {_WEAK_ALGORITHMS[value.lower()]} (INV-STRENGTH); "
+            f"{quoted(value)} is refused: {_WEAK_ALGORITHMS[value.lower()]} (INV-STRENGTH); "
             f"use one of {choices(KeyAlgorithm)}",
         )
         return DEFAULT_KEY_ALGORITHM
@@ -162,7 +163,7 @@ def _ca(
     if len(common_name) > MAX_COMMON_NAME:
         problems.add(
             join(key, "commonName"),
-            f"{common_name!r} is {len(common_name)} characters; X.509 allows "
+            f"{quoted(common_name)} is {len(common_name)} characters; X.509 allows "
             f"{MAX_COMMON_NAME}: set a shorter ca.commonName",
         )
     organization = string(obj, "organization", key, problems)
@@ -279,7 +280,7 @@ def _waiver(raw: object, key: str, ctx: _Context, problems: Problems) -> Waiver 
         try:
             expiry = date.fromisoformat(str(expires))
         except ValueError:
-            problems.add(join(key, "expires"), f"{expires!r} is not a date like 2027-01-31")
+            problems.add(join(key, "expires"), f"{quoted(expires)} is not a date like 2027-01-31")
             return None
         if expiry < ctx.now.date():
             problems.add(
@@ -415,7 +416,8 @@ def parse_stack_config(
     if raw_clusters is None:
         problems.add(CLUSTERS_KEY, "is required: a list of clusters (see README, Configuration)")
     elif not isinstance(raw_clusters, list) or not raw_clusters:
-        problems.add(CLUSTERS_KEY, f"must be a non-empty list of clusters, got {raw_clusters!r}")
+        problems.add(
+            CLUSTERS_KEY, f"must be a non-empty list of clusters, got {quoted(raw_clusters)}")
     else:
         for index, item in enumerate(raw_clusters):
             cluster = _cluster(item, join(CLUSTERS_KEY, index), ctx, problems)

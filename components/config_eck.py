@@ -28,6 +28,7 @@ from components.config_reader import (
 )
 from components.model import KeyAlgorithm, NodeSpec
 from components.model_eck import EckCertificates, EckSpec, KubernetesSpec, NodeSetSpec
+from components.quoting import quoted
 
 ECK_KEYS = frozenset(
     {"name", "namespace", "nodeSets", "clusterDomain", "extraDns", "extraIps", "certificates",
@@ -135,7 +136,7 @@ def _resource_fields(
             "version to run, e.g. 8.19.2; or set manageElasticsearch: false",
         )
     elif version is not None and not _VERSION.match(version):
-        problems.add(join(key, "version"), f"{version!r} is not a version like 8.19.2")
+        problems.add(join(key, "version"), f"{quoted(version)} is not a version like 8.19.2")
         version = None
     spec = mapping(obj.get("spec"), join(key, "spec"), problems) or {}
     eck_passthrough.check_spec(spec, join(key, "spec"), problems)
@@ -183,7 +184,7 @@ def _within(name: str, limit: int, key: str, problems: Problems, allows: str) ->
         return True
     problems.add(
         key,
-        f"{name!r} is {len(name)} characters, over the {limit} {allows}: shorten it to "
+        f"{quoted(name)} is {len(name)} characters, over the {limit} {allows}: shorten it to "
         f"≤ {limit} characters",
     )
     return False
@@ -197,8 +198,8 @@ def _check_pod_name_length(
         if len(longest) > MAX_POD_NAME:
             problems.add(
                 join(join(key, index), "name"),
-                f"pod name {longest!r} is {len(longest)} characters, over {MAX_POD_NAME} (a DNS "
-                "label); shorten eck.name or the nodeSet name",
+                f"pod name {quoted(longest)} is {len(longest)} characters, over {MAX_POD_NAME} "
+                "(a DNS label); shorten eck.name or the nodeSet name",
             )
 
 

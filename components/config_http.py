@@ -30,6 +30,7 @@ from components.config_reader import (
 from components.model import CaSpec, ClusterSpec, Delivery
 from components.model_eck import EckSpec
 from components.model_http import HttpCertificates, HttpMode, HttpSpec, ProvidedHttp
+from components.quoting import quoted
 
 HTTP_KEYS = frozenset(
     {"mode", "certificates", "dns", "ips", "certPem", "keyPem", "caPem", "caCommonName"}
@@ -87,7 +88,7 @@ def http_spec(
     if mode is HttpMode.GENERATED and len(common_name) > MAX_COMMON_NAME:
         problems.add(
             join(key, "caCommonName"),
-            f"{common_name!r} is {len(common_name)} characters; X.509 allows "
+            f"{quoted(common_name)} is {len(common_name)} characters; X.509 allows "
             f"{MAX_COMMON_NAME}: set a shorter http.caCommonName",
         )
     provided = None
@@ -202,7 +203,7 @@ def _check_eck_passthrough(
     if secret in (eck_layout.node_certs_secret(eck.name), eck_layout.ca_secret(eck.name)):
         problems.add(
             join(tls_key, "certificate.secretName"),
-            f"{secret!r} holds transport material: HTTP and transport must not share a "
+            f"{quoted(secret)} holds transport material: HTTP and transport must not share a "
             "certificate or key (INV-SEPARATE); use http.mode: generated or provided",
         )
     for field in OWNED_ECK_HTTP_TLS:

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import pulumi
 
+from components.quoting import CUT, MAX_QUOTED, quoted
+
 NAMESPACE = "es-transport-pki"
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
 # A map key that `pulumi config set --path` reads after a dot as it is written.
@@ -101,9 +103,24 @@ def redacted(
     def scrub(message: str) -> str:
         for form in forms:
             message = message.replace(form, REDACTED)
+        # A quote cut short (`quoted`) may end in the first characters of a secret; its length
+        # goes with them.
+        for cut in reversed(list(_CUT_QUOTE.finditer(message))):
+            head = message[max(0, cut.start() - MAX_QUOTED):cut.start()]
+            if begun := _begun_secret(head, forms):
+                message = message[:cut.start() - begun] + REDACTED + CUT + message[cut.end():]
         return message
 
     return [ConfigProblem(p.key, scrub(p.message)) for p in problems] if forms else list(problems)
+
+
+_CUT_QUOTE = re.compile(re.escape(CUT) + r" \([\d,]+ characters\)")
+
+
+def _begun_secret(head: str, forms: Sequence[str]) -> int:
+    """How many characters at the end of `head` (a quote cut short) begin one of `forms`."""
+    return max((size for form in forms for size in range(min(len(form), len(head)), 0, -1)
+                if head.endswith(form[:size])), default=0)
 
 
 def nested_values(value: object, key: str) -> Iterator[tuple[str, object]]:
@@ -128,7 +145,7 @@ def too_deep(value: object, key: str) -> str | None:
         item, steps = pending.pop()
         if len(steps) == MAX_DEPTH:
             for step in steps:
-                key = join(key, step) if isinstance(step, int) else join_name(key, step)
+                key = join_name(key, step)
             return key
         children = (
             ((str(name), child) for name, child in item.items()) if isinstance(item, Mapping)
@@ -159,7 +176,7 @@ def mapping(value: object, key: str, problems: Problems) -> Mapping[str, Any] | 
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        problems.add(key, f"must be a map, got {type_name(value)} {value!r}")
+        problems.add(key, f"must be a map, got {type_name(value)} {quoted(value)}")
         return None
     return value
 
@@ -179,11 +196,15 @@ def join(key: str, child: str | int) -> str:
     return f"{key}.{child}" if key else child
 
 
-def join_name(key: str, name: str) -> str:
-    """The stack key of the entry `name` of the map at `key`, a name as the stack file spells
-    it: `key.name`, or `key["name"]` (JSON-escaped) when the `--path` syntax would read the name
-    otherwise (empty, or with `.`, `[`, quotes, spaces or characters that do not print)."""
-    return join(key, name) if _PLAIN_NAME.match(name) else f"{key}[{json.dumps(name)}]"
+def join_name(key: str, name: str | int) -> str:
+    """The stack key of the entry `name` of the map at `key` (or of the list entry `name` at
+    `key`: `key[0]`), a name as the stack file spells it: `key.name`, or `key["name"]`
+    (JSON-escaped) when the `--path` syntax would read the name otherwise (empty, or with `.`,
+    `[`, quotes, spaces or characters that do not print). Every key a check of a stack file
+    names below its top level is spelled here."""
+    if isinstance(name, int) or _PLAIN_NAME.match(name):
+        return join(key, name)
+    return f"{key}[{json.dumps(name)}]"
 
 
 def string(
@@ -195,7 +216,7 @@ def string(
             problems.add(join(key, name), "is required")
         return None
     if not isinstance(value, str) or not value.strip():
-        problems.add(join(key, name), f"must be a non-empty string, got {value!r}")
+        problems.add(join(key, name), f"must be a non-empty string, got {quoted(value)}")
         return None
     return value
 
@@ -206,10 +227,10 @@ def integer(
 ) -> int:
     value = obj.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int):
-        problems.add(join(key, name), f"must be a whole number, got {value!r}")
+        problems.add(join(key, name), f"must be a whole number, got {quoted(value)}")
         return default
     if not low <= value <= high:
-        problems.add(join(key, name), f"must be between {low} and {high}, got {value}")
+        problems.add(join(key, name), f"must be between {low} and {high}, got {quoted(value)}")
         return default
     return value
 
@@ -219,7 +240,7 @@ def boolean(
 ) -> bool:
     value = obj.get(name, default)
     if not isinstance(value, bool):
-        problems.add(join(key, name), f"must be true or false, got {value!r}")
+        problems.add(join(key, name), f"must be true or false, got {quoted(value)}")
         return default
     return value
 
@@ -236,7 +257,7 @@ def choice(
     try:
         return enum(value)
     except ValueError:
-        problems.add(join(key, name), f"must be one of {choices(enum)}, got {value!r}")
+        problems.add(join(key, name), f"must be one of {choices(enum)}, got {quoted(value)}")
         return default
 
 
@@ -247,7 +268,7 @@ def choices(enum: type[Enum]) -> str:
 def listing(obj: Mapping[str, Any], name: str, key: str, problems: Problems) -> list[Any]:
     value = obj.get(name, [])
     if not isinstance(value, list):
-        problems.add(join(key, name), f"must be a list, got {type_name(value)} {value!r}")
+        problems.add(join(key, name), f"must be a list, got {type_name(value)} {quoted(value)}")
         return []
     return value
 
@@ -257,7 +278,7 @@ def dns_label(value: str, key: str, problems: Problems, what: str) -> bool:
         return True
     problems.add(
         key,
-        f"{value!r} is not a valid {what}: use 1-63 lower-case letters, digits and '-', "
+        f"{quoted(value)} is not a valid {what}: use 1-63 lower-case letters, digits and '-', "
         "starting and ending with a letter or digit",
     )
     return False
@@ -268,7 +289,7 @@ def dns_name(
 ) -> str | None:
     """`ips_key`: the sibling key that lists addresses, named when `value` is one."""
     if not isinstance(value, str):
-        problems.add(key, f"must be a DNS name string, got {value!r}")
+        problems.add(key, f"must be a DNS name string, got {quoted(value)}")
         return None
     name = value.lower()
     labels = name.split(".")
@@ -280,15 +301,15 @@ def dns_name(
         where = f"list it under {ips_key}" if ips_key else "give a DNS name"
         problems.add(
             key,
-            f"{value!r} {what}; {where} (a DNS name SAN does not match a peer that connects by "
-            "address)",
+            f"{quoted(value)} {what}; {where} (a DNS name SAN does not match a peer that connects "
+            "by address)",
         )
         return None
     if len(name) > 253 or not all(DNS_LABEL.match(label) for label in labels):
         hint = " (no wildcards: each node certificate names its own node)" if "*" in name else ""
         problems.add(
             key,
-            f"{value!r} is not a valid DNS name{hint}; use dot-separated labels of letters, "
+            f"{quoted(value)} is not a valid DNS name{hint}; use dot-separated labels of letters, "
             "digits and '-' without a trailing dot",
         )
         return None
@@ -314,14 +335,14 @@ def ip_address(value: object, key: str, problems: Problems) -> str | None:
     try:
         address = ipaddress.ip_address(value if isinstance(value, str) else "")
     except ValueError:
-        problems.add(key, f"{value!r} is not an IPv4 or IPv6 address")
+        problems.add(key, f"{quoted(value)} is not an IPv4 or IPv6 address")
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
         bare = str(address).rsplit("%", 1)[0]
         problems.add(
             key,
-            f"{value!r} has a zone index (%{address.scope_id}), which a certificate's IP SAN "
-            f"cannot hold (pulumi-tls refuses the address); list it as {bare!r}",
+            f"{quoted(value)} has a zone index (%{address.scope_id}), which a certificate's IP SAN "
+            f"cannot hold (pulumi-tls refuses the address); list it as {quoted(bare)}",
         )
         return None
     return str(address)
@@ -337,7 +358,8 @@ def names(
         if value is None:
             continue
         if value in parsed:
-            problems.add(join(join(key, name), index), f"{value!r} is listed twice; remove one")
+            problems.add(
+                join(join(key, name), index), f"{quoted(value)} is listed twice; remove one")
             continue
         parsed.append(value)
     return tuple(parsed)
@@ -346,4 +368,4 @@ def names(
 def report_duplicates(values: Sequence[str], key: str, what: str, problems: Problems) -> None:
     for value, count in sorted(Counter(values).items()):
         if count > 1:
-            problems.add(key, f"{what} {value!r} is used {count} times; names must be unique")
+            problems.add(key, f"{what} {quoted(value)} is used {count} times; names must be unique")

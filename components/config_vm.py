@@ -23,6 +23,7 @@ from components.config_reader import (
     string,
 )
 from components.model import BundleFormat, NodeSpec, VmSpec
+from components.quoting import quoted
 
 NODE_KEYS = frozenset({"name", "dns", "ips"})
 VM_KEYS = frozenset({"format", "outputDir", "writeLocalFiles", "configDir", "owner"})
@@ -71,8 +72,8 @@ def _report_shared_names(nodes: Sequence[NodeSpec], key: str, problems: Problems
         if len(claimants) > 1:
             problems.add(
                 key,
-                f"{name!r} is claimed by nodes {', '.join(claimants)}; a name or address must "
-                "identify one node (verification_mode full would accept either)",
+                f"{quoted(name)} is claimed by nodes {', '.join(claimants)}; a name or address "
+                "must identify one node (verification_mode full would accept either)",
             )
 
 
@@ -88,11 +89,11 @@ def vm_spec(raw: object, key: str, stack: str, problems: Problems) -> VmSpec:
     if not posixpath.isabs(config_dir):
         problems.add(
             join(key, "configDir"),
-            f"{config_dir!r} must be an absolute path on the node, like {DEFAULT_CONFIG_DIR}",
+            f"{quoted(config_dir)} must be an absolute path on the node, like {DEFAULT_CONFIG_DIR}",
         )
     owner = string(obj, "owner", key, problems) or DEFAULT_OWNER
     if not _OWNER.match(owner):
-        problems.add(join(key, "owner"), f"{owner!r} must be 'user' or 'user:group'")
+        problems.add(join(key, "owner"), f"{quoted(owner)} must be 'user' or 'user:group'")
     return VmSpec(
         format=bundle_format or BundleFormat.PEM,
         output_dir=output_dir if write_local else None,

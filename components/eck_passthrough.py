@@ -13,6 +13,7 @@ from typing import Any
 
 from components import eck_layout, transport_settings
 from components.config_reader import Problems, join, join_name, type_name
+from components.quoting import quoted
 
 NODESET_MAPS = frozenset({"config", "podTemplate", "resources", "zoneAwareness"})
 NODESET_LISTS = frozenset({"volumeClaimTemplates"})
@@ -114,7 +115,7 @@ def _check_settings(config: Mapping[str, Any], key: str, problems: Problems) -> 
             weak = str(value).lower() != "required"
             problems.add(
                 path,
-                (f"{value!r} weakens mutual TLS (INV-MTLS); remove it. " if weak else "")
+                (f"{quoted(value)} weakens mutual TLS (INV-MTLS); remove it. " if weak else "")
                 + "It is rendered from transport.clientAuthentication ('required'; 'optional'/"
                 "'none' only with transport.waiver)",
             )
@@ -140,21 +141,21 @@ def _check_profile_setting(
     elif setting == "client_authentication" and str(value).lower() != "required":
         problems.add(
             path,
-            f"{value!r} weakens mutual TLS on transport profile {profile!r} (INV-MTLS); remove "
-            "it: profiles inherit transport.clientAuthentication ('required'; 'optional'/'none' "
-            "only with transport.waiver)",
+            f"{quoted(value)} weakens mutual TLS on transport profile {quoted(profile)} "
+            "(INV-MTLS); remove it: profiles inherit transport.clientAuthentication ('required'; "
+            "'optional'/'none' only with transport.waiver)",
         )
     elif setting == "verification_mode" and str(value).lower() == "none":
         problems.add(
             path,
-            f"'none' turns off certificate verification on transport profile {profile!r}, so "
+            f"'none' turns off certificate verification on transport profile {quoted(profile)}, so "
             "any peer is trusted (INV-VERIFY); remove it (profiles inherit the cluster's mode) "
             "or use 'full' or 'certificate'",
         )
     elif setting in _PROFILE_CREDENTIALS or setting.startswith(_PROFILE_STORES):
         problems.add(
             path,
-            f"gives transport profile {profile!r} certificates or trust other than the "
+            f"gives transport profile {quoted(profile)} certificates or trust other than the "
             "cluster's dedicated CA (INV-CA-DEDICATED); remove it: profiles inherit the "
             "transport certificates and trust es-transport-pki sets",
         )

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from components.quoting import quoted
+
 try:
     from yaml import CSafeLoader as _FastestSafeLoader
 except ImportError:  # PyYAML built without libyaml
@@ -55,7 +57,7 @@ def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
         return loader.construct_yaml_timestamp(node)
     except ValueError as err:  # an explicit !!timestamp of a day that does not exist
         raise yaml.constructor.ConstructorError(
-            None, None, f"{node.value!r} is not a date ({err})", node.start_mark,
+            None, None, f"{quoted(node.value)} is not a date ({err})", node.start_mark,
         ) from None
 
 

@@ -31,6 +31,8 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
 
+from components.quoting import quoted
+
 # Wire encodings of the engine (sdk/go/common/resource/plugin/rpc.go).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -130,7 +132,8 @@ class PolicyConfigError(ValueError):
 def _level_problems(where: str, level: Any) -> list[str]:
     if isinstance(level, str) and level in LEVEL_CODES:
         return []
-    return [f"{where}: {level!r} is not an enforcement level; use one of {', '.join(LEVEL_CODES)}"]
+    return [f"{where}: {quoted(level)} is not an enforcement level; use one of "
+            f"{', '.join(LEVEL_CODES)}"]
 
 
 def _entry_problems(name: str, value: Any, known: Mapping[str, PolicyInfo]) -> list[str]:
@@ -143,7 +146,7 @@ def _entry_problems(name: str, value: Any, known: Mapping[str, PolicyInfo]) -> l
     if isinstance(value, str):
         return _level_problems(name, value)
     if not isinstance(value, Mapping):
-        return [f"{name}: must be an enforcement level or an object, not {value!r}"]
+        return [f"{name}: must be an enforcement level or an object, not {quoted(value)}"]
     if "enforcementLevel" not in value:
         return []
     return _level_problems(f"{name}.enforcementLevel", value["enforcementLevel"])
@@ -163,10 +166,16 @@ def schema_problems(policy: PolicyInfo, props: Mapping[str, Any]) -> list[str]:
     jsonschema.Draft7Validator.check_schema(schema)
     errors = jsonschema.Draft7Validator(schema).iter_errors(dict(props))
     return sorted(
-        f"{policy.name}.{'.'.join(str(part) for part in error.absolute_path)}: {error.message}"
-        if error.absolute_path else f"{policy.name}: {error.message}"
+        f"{policy.name}.{'.'.join(str(part) for part in error.absolute_path)}: {_message(error)}"
+        if error.absolute_path else f"{policy.name}: {_message(error)}"
         for error in errors
     )
+
+
+def _message(error: Any) -> str:
+    """jsonschema's message for `error`, quoting the value it judges as `quoted` does."""
+    message: str = error.message
+    return message.replace(repr(error.instance), quoted(error.instance))
 
 
 def _properties(entry: object) -> dict[str, Any]:

@@ -21,12 +21,19 @@ from components.config_reader import (
     MAX_DEPTH,
     NAMESPACE,
     TOO_DEEP,
-    join,
+    join_name,
     too_deep,
     type_name,
 )
 from components.stack_settings import is_secure_value, secure_paths
 from components.yaml_load import safe_load
+from harness.stack_file_keys import (
+    key_text,
+    misread_key,
+    misread_key_problem,
+    shown_key,
+    twice_problem,
+)
 
 
 class StackFileError(Exception):
@@ -136,14 +143,14 @@ def _merged(stored: Any, decrypted: Any, where: str) -> Any:
             raise _MismatchError(where)
         return decrypted
     if isinstance(stored, dict):
-        if not isinstance(decrypted, dict) or {str(k) for k in stored} != set(decrypted):
+        names = {key_text(k): v for k, v in stored.items()}
+        if not isinstance(decrypted, dict) or set(names) != set(decrypted):
             raise _MismatchError(where)
-        return {str(k): _merged(v, decrypted[str(k)], join(where, str(k)))
-                for k, v in stored.items()}
+        return {k: _merged(v, decrypted[k], join_name(where, k)) for k, v in names.items()}
     if isinstance(stored, list):
         if not isinstance(decrypted, list) or len(stored) != len(decrypted):
             raise _MismatchError(where)
-        return [_merged(v, d, join(where, i))
+        return [_merged(v, d, join_name(where, i))
                 for i, (v, d) in enumerate(zip(stored, decrypted, strict=True))]
     if type(stored) is type(decrypted) and stored == decrypted:
         return stored
@@ -254,7 +261,7 @@ def _unusable(document: Mapping[str, Any], raw_config: Mapping[Any, Any]) -> lis
     for key, value in raw_config.items():
         if not isinstance(key, str):
             problems.append(
-                f"config key {_shown(key)} is not text: a config key is `<namespace>:<name>`, "
+                f"config key {shown_key(key)} is not text: a config key is `<namespace>:<name>`, "
                 f"like {NAMESPACE}:clusters; quote it, or remove it")
         elif _expands_too_far(value):
             problems.append(
@@ -275,22 +282,20 @@ def _unwritable_values(value: object, key: str) -> list[str]:
         if kind := _unwritable(item):
             problems.append(f"{where}: is {kind}{_NO_SETTING}")
         elif isinstance(item, dict):
+            texts: set[str] = set()
             for name, child in item.items():
                 if kind := _unwritable(name):
                     problems.append(f"{where}: has a key that is {kind}{_NO_SETTING}")
+                elif what := misread_key(name):
+                    problems.append(misread_key_problem(where, name, what))
+                elif (text := key_text(name)) in texts:
+                    problems.append(twice_problem(where, text))
                 else:
-                    pending.append((join(where, str(name)), child))
+                    texts.add(text)
+                    pending.append((join_name(where, text), child))
         elif isinstance(item, list):
-            pending += [(join(where, index), child) for index, child in enumerate(item)]
+            pending += [(join_name(where, index), child) for index, child in enumerate(item)]
     return problems
-
-
-def _shown(key: object) -> str:
-    """A YAML key as YAML spells it (null, true, 1.5), or its type."""
-    try:
-        return json.dumps(key)
-    except (TypeError, ValueError):
-        return f"of type {type(key).__name__}"
 
 
 _NO_SETTING = ", which no setting takes; write text, a number, true or false, a list or a map"

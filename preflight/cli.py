@@ -20,6 +20,7 @@ from rich.markup import escape
 from components.config import ConfigError
 from components.local_files import LocalFilesError
 from components.program import main as program
+from components.quoting import quoted
 from harness.analyzer import PolicyConfigError
 from harness.mock_runtime import run_program
 from harness.policy_run import StreamedPolicies
@@ -143,8 +144,8 @@ def _run(
     if args.stack is not None and not path.is_file():
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
                        for p in path.parent.glob("Pulumi.*.yaml"))
-        raise StackFileError(f"no stack {args.stack!r} in {path.parent}: the stacks there are "
-                             f"{', '.join(known)}; or give any stack file with --stack-file")
+        raise StackFileError(f"no stack {quoted(args.stack)} in {path.parent}: the stacks there "
+                             f"are {', '.join(known)}; or give any stack file with --stack-file")
     decrypted = (None if args.decrypted_config is None
                  else _decrypted_config(args.decrypted_config))
     stack_file = load_stack_file(path, decrypted)

@@ -227,6 +227,20 @@ TOO_DEEP = "nests more than 64 maps and lists deep, deeper than any setting"
     (CLUSTERS + "!!set {a, b}\n", "es-transport-pki:clusters: is a !!set value"),
     (CLUSTERS + "[{ca: {validityDays: !!timestamp 2030-01-01}}]\n",
      "es-transport-pki:clusters[0].ca.validityDays: is a !!timestamp value"),
+    (CLUSTERS + '[{"node.attr": {"a[0]": !!binary aGVsbG8=}}]\n',
+     'es-transport-pki:clusters[0]["node.attr"]["a[0]"]: is a !!binary value'),
+    (CLUSTERS + "[{nodeRotationEpochs: {1.0: 2}}]\n",
+     "es-transport-pki:clusters[0].nodeRotationEpochs: has the key 1.0, which YAML reads as a "
+     "floating-point number (the CLI passes it as Go prints it: 1.0 as 1), not as written; "
+     "quote the key if it is a name, or remove it"),
+    (CLUSTERS + "[{nodeRotationEpochs: {~: 2}}]\n",
+     "es-transport-pki:clusters[0].nodeRotationEpochs: has the key null, which YAML reads as "
+     "null (the CLI passes <nil>)"),
+    (CLUSTERS + "[{nodeRotationEpochs: {18446744073709551616: 2}}]\n",
+     "has the key 18446744073709551616, which YAML reads as a whole number beyond 64 bits"),
+    (CLUSTERS + '[{nodeRotationEpochs: {1: 2, "1": 3}}]\n',
+     'es-transport-pki:clusters[0].nodeRotationEpochs: has two keys that are both "1" once '
+     "read as text"),
     (CLUSTERS + "[{name: 0x" + "f" * 4000 + "}]\n",
      "es-transport-pki:clusters[0].name: is an integer of more than 4300 digits"),
     ("config: &c\n  es-transport-pki:clusters: *c\n",
@@ -237,8 +251,9 @@ TOO_DEEP = "nests more than 64 maps and lists deep, deeper than any setting"
     (ALIAS_BOMB, "es-transport-pki:clusters: holds more than 1,000,000 values once its YAML "
      "aliases are expanded"),
 ], ids=["a list", "a number", "a number as key", "true as key", "binary", "set", "timestamp",
-        "4800 digits", "an alias of itself", "900 levels", "secretsprovider not text",
-        "an alias bomb"])
+        "under keys the --path syntax quotes", "a float as key", "null as key",
+        "65 bits as key", "1 and '1' as keys", "4800 digits", "an alias of itself", "900 levels",
+        "secretsprovider not text", "an alias bomb"])
 def test_a_stack_file_no_program_could_be_handed_exits_2_naming_where(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, expected: str
 ) -> None:

@@ -174,6 +174,40 @@ def test_a_decrypted_config_of_another_stack_file_is_refused_naming_where(
     ]
 
 
+def test_a_mismatch_under_a_key_with_a_dot_is_named_as_the_path_syntax_quotes_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    ca: Issued,
+) -> None:
+    """`node.attr` is one key: `clusters[0].node.attr` would name a key `attr` under `node`."""
+    value = clusters(ca, CIPHERTEXT)
+    value[0]["node.attr"] = "rack-1"
+    path = stack_file(tmp_path, value)
+    other = clusters(ca, ca.key_pem)
+    other[0]["node.attr"] = "rack-2"
+    code, report, _ = run(monkeypatch, capsys, printed(other), "--stack-file", str(path))
+    assert code == EXIT_CONFIG
+    assert report["configErrors"][0].startswith(
+        f'{KEY}[0]["node.attr"]: the decrypted config does not hold what the stack file holds')
+
+
+def test_keys_yaml_reads_as_a_number_or_true_pass_as_the_text_the_cli_makes_of_them(
+    tmp_path: Path, ca: Issued,
+) -> None:
+    """The CLI prints a key `2` or `true` as Go does ("2", "true"); Python would say "True"."""
+    path = tmp_path / "Pulumi.ci.yaml"
+    value = clusters(ca, CIPHERTEXT)
+    value[0]["nodeRotationEpochs"] = "__EPOCHS__"
+    path.write_text(yaml.safe_dump({"config": {KEY: value}}).replace(
+        "__EPOCHS__", "{2: 1, true: 3, 18446744073709551615: 4}"))
+    value[0]["ca"]["keyPem"] = ca.key_pem
+    value[0]["nodeRotationEpochs"] = {"2": 1, "true": 3, "18446744073709551615": 4}
+    stack = load_stack_file(path, read_decrypted_config(printed(value)))
+    assert json.loads(stack.config[KEY])[0]["nodeRotationEpochs"] == {
+        "2": 1, "true": 3, "18446744073709551615": 4}
+    without = load_stack_file(stack_file(tmp_path, [{"a": {2: 1, True: 3}}]))
+    assert json.loads(without.config[KEY]) == [{"a": {"2": 1, "true": 3}}]
+
+
 @pytest.mark.parametrize(("document", "expected"), [
     ("{", "not JSON (line 1 column 2: Expecting property name enclosed in double quotes)"),
     ("[" * 100_000 + "]" * 100_000, "nests deeper than any stack config"),

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import textwrap
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -121,3 +123,45 @@ def negative_serial(issued: Issued) -> tuple[bytes, bytes]:
     length = serial.bit_length() // 8 + 1  # DER: a leading 0 bit says positive
     content = serial.to_bytes(length, "big")
     return bytes([2, length]) + content, bytes([2, length, content[0] | 0x80]) + content[1:]
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    width = (size.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | width]) + size.to_bytes(width, "big") + content
+
+
+def _der_elements(content: bytes) -> list[bytes]:
+    """The DER elements (tag, length and content each) that `content` holds one after another."""
+    elements: list[bytes] = []
+    while content:
+        first = content[1]
+        width = first & 0x7F if first & 0x80 else 0
+        size = int.from_bytes(content[2:2 + width], "big") if width else first
+        elements.append(content[:2 + width + size])
+        content = content[2 + width + size:]
+    return elements
+
+
+def _der_content(element: bytes) -> bytes:
+    width = element[1] & 0x7F if element[1] & 0x80 else 0
+    return element[2 + width:]
+
+
+def with_serial(issued: Issued, issuer: Issued, serial: int) -> Issued:
+    """`issued` signed again by `issuer` (an ECDSA CA) with serial number `serial`, which may be
+    0 or negative as RFC 5280 forbids (cryptography's builder refuses to write one)."""
+    assert isinstance(issuer.key, ec.EllipticCurvePrivateKey)
+    (certificate,) = _der_elements(issued.cert.public_bytes(serialization.Encoding.DER))
+    tbs, algorithm, _ = _der_elements(_der_content(certificate))
+    version, _, *rest = _der_elements(_der_content(tbs))
+    width = (serial if serial >= 0 else ~serial).bit_length() // 8 + 1
+    number = _der(0x02, serial.to_bytes(width, "big", signed=True))
+    signed = _der(0x30, version + number + b"".join(rest))
+    signature = issuer.key.sign(signed, ec.ECDSA(hashes.SHA256()))
+    der = _der(0x30, signed + algorithm + _der(0x03, b"\0" + signature))
+    with warnings.catch_warnings():  # cryptography warns of a serial that is not positive
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return Issued(x509.load_der_x509_certificate(der), issued.key)

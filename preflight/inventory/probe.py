@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from components.certificate_facts import sha256_fingerprint
+from components.quoting import quoted
 from preflight.inventory.rows import CertRow
 
 
@@ -83,5 +84,5 @@ def check(
 def parse_target(target: str) -> tuple[str, int]:
     host, _, port = target.rpartition(":")
     if not host or not port.isdigit():
-        raise ValueError(f"{target!r}: expected host:port, e.g. es-1.internal:9300")
+        raise ValueError(f"{quoted(target)}: expected host:port, e.g. es-1.internal:9300")
     return host.strip("[]"), int(port)

@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from components.certificate_facts import sha256_fingerprint
 from components.eck_layout import pod_cert_file
+from components.quoting import quoted
 from components.rotation_state import RENEW_BEFORE_HOURS, RENEWAL_DUE, parse_time
 from preflight.rendered import RECORD, eck_material, vm_bundles
 
@@ -53,7 +54,7 @@ class InventoryError(ValueError):
 def _time(value: object, what: str) -> datetime:
     parsed = parse_time(value)
     if parsed is None:
-        raise InventoryError(f"{what}: not a timestamp: {value!r}")
+        raise InventoryError(f"{what}: not a timestamp: {quoted(value)}")
     return parsed
 
 
