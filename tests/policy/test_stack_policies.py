@@ -271,6 +271,22 @@ def test_date_cluster_names_are_names(analyzer: PolicyAnalyzer) -> None:
     assert "shared by clusters ['2024-01-01', '2024-01-02T10:00:00']" in diagnostics[0].message
 
 
+def test_boolean_cluster_names_are_true_and_false(analyzer: PolicyAnalyzer) -> None:
+    """YAML reads `cluster.name: yes` as a boolean; Elasticsearch's parser (YAML 1.1 booleans
+    too) as a boolean it stores as "true". Taken for no name, clusters named `yes` and `off`
+    were one (Elasticsearch's default), their shared CA unseen."""
+    records = _at_stack_root({"a-1": "yes", "b-1": "off"})
+    diagnostics = analyzer.analyze_stack(_unquoted(records, "yes", "off"))
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert "shared by clusters ['false', 'true']" in diagnostics[0].message
+
+
+def test_yaml_booleans_of_one_value_name_one_cluster(analyzer: PolicyAnalyzer) -> None:
+    """`yes` and `True` are both "true" to Elasticsearch: one cluster, one CA."""
+    records = _at_stack_root({"a-1": "yes", "b-1": "True"})
+    assert stack(analyzer, _unquoted(records, "yes", "True")) == set()
+
+
 def _eck_trusting(es_name: str, material: Pki, ca_pem: str) -> list[Record]:
     """Per-node ECK whose certificateAuthorities ConfigMap holds `ca_pem` as literal text."""
     certs, trust, es = eck_per_node(es_name, material)
