@@ -146,6 +146,20 @@ def is_transport_ssl(key: str) -> bool:
     return transport_ssl_setting(key) is not None
 
 
+def _scalar_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    return loader.construct_scalar(node)
+
+
+# Elasticsearch reads elasticsearch.yml with Jackson's YAML parser and stores a number as its
+# text (Settings.fromXContent puts `parser.text()`: `010`, `1.50`, `0x1F`, `1_000` stay so) and
+# knows no timestamps (text too); null and YAML 1.1's booleans it reads as PyYAML does (a
+# boolean it stores as "true"/"false"). So this loader is PyYAML's safe loader with the
+# numbers and timestamps (implicit or tagged) constructed as their text.
+_SETTINGS_LOADER: type[yaml.SafeLoader] = type("SettingsLoader", (_SAFE_LOADER,), {})
+for _tag in ("int", "float", "timestamp"):
+    _SETTINGS_LOADER.add_constructor(f"tag:yaml.org,2002:{_tag}", _scalar_text)
+
+
 def parse_settings(text: str | Unknown) -> dict[str, Any] | Unknown | None:
     if is_unknown(text):
         return UNKNOWN
@@ -159,11 +173,11 @@ def parse_settings(text: str | Unknown) -> dict[str, Any] | Unknown | None:
 def _parsed_settings(text: str) -> dict[str, Any] | None:
     """Flattened settings of one elasticsearch.yml text. Several stack rules read the same
     bundles' settings, each once per policy (AnalyzeStack spent a quarter of its time in the
-    pure-Python YAML parser, docs/benchmarks.md), hence the cache and libyaml's safe loader
-    (same SafeConstructor, so the same values) where PyYAML was built with it. None: not
-    YAML, or more than MAX_SETTINGS settings."""
+    pure-Python YAML parser, docs/benchmarks.md), hence the cache and libyaml's parser where
+    PyYAML was built with it (`_SETTINGS_LOADER`: values as Elasticsearch reads them). None:
+    not YAML, or more than MAX_SETTINGS settings."""
     try:
-        loaded = yaml.load(text, Loader=_SAFE_LOADER)
+        loaded = yaml.load(text, Loader=_SETTINGS_LOADER)
         return flatten(loaded, limit=MAX_SETTINGS) if isinstance(loaded, Mapping) else {}
     except (yaml.YAMLError, TooManySettingsError):
         return None

@@ -23,7 +23,6 @@ import posixpath
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -172,18 +171,14 @@ def _identity_of(graph: StackGraph, node: Node, bundle: bool) -> _Identity:
 
 
 def _name_text(value: Any) -> str | None:
-    """A `cluster.name` as Elasticsearch reads it, as text: YAML may read a name such as 2024
-    as a number, or 2024-01-01 as a date; a YAML boolean (`yes`, `on`, `True`, ...: YAML 1.1's,
-    in PyYAML as in the SnakeYAML under Elasticsearch's Jackson parser) Elasticsearch stores
-    as `true` or `false` (Settings.fromXContent puts `parser.booleanValue()`). None: no name
-    (null, a list, a map)."""
+    """A `cluster.name` as Elasticsearch reads it, as text. Numbers and dates are read as their
+    text already (documents._SETTINGS_LOADER); a YAML boolean (`yes`, `on`, `True`, ...: YAML
+    1.1's, in PyYAML as in the SnakeYAML under Elasticsearch's Jackson parser) Elasticsearch
+    stores as `true` or `false` (Settings.fromXContent puts `parser.booleanValue()`). None: no
+    name (null, a list, a map)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, date):  # a datetime too
-        return value.isoformat()
-    if isinstance(value, str | int | float):
-        return str(value)
-    return None
+    return value if isinstance(value, str) else None
 
 
 def _top_component(graph: StackGraph, node: Node) -> str | None:

@@ -262,6 +262,16 @@ def test_numeric_cluster_names_are_names(analyzer: PolicyAnalyzer) -> None:
         ("es-transport-ca-dedicated", M)}
 
 
+@pytest.mark.parametrize(("a", "b"), [("010", "8"), ("1.50", "1.5"), ("0x1F", "31")])
+def test_numeric_cluster_names_are_their_text(analyzer: PolicyAnalyzer, a: str, b: str) -> None:
+    """Elasticsearch stores a number as its text: `010` and `8` name two clusters (PyYAML
+    reads both as 8, which made them one and their shared CA unseen)."""
+    records = _at_stack_root({"a-1": a, "b-1": b})
+    diagnostics = analyzer.analyze_stack(_unquoted(records, a, b))
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert f"shared by clusters {sorted([a, b])!r}" in diagnostics[0].message
+
+
 def test_date_cluster_names_are_names(analyzer: PolicyAnalyzer) -> None:
     """YAML reads `cluster.name: 2024-01-01` as a date; Elasticsearch as the name. Taken for
     no name, two such clusters were one (Elasticsearch's default), their shared CA unseen."""
