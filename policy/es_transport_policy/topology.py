@@ -28,9 +28,10 @@ from typing import Any
 
 from . import tokens
 from .chain import Chains
-from .documents import entries, flatten, is_transport_ssl, referenced_entries, settings_documents
+from .documents import entries, is_transport_ssl, referenced_entries, settings_documents
 from .graph import Node, StackGraph
 from .pem import pem_material
+from .settings_text import flatten
 from .values import Unknown, as_list, as_map, is_unknown, path
 
 HTTP = "xpack.security.http.ssl."
@@ -172,7 +173,7 @@ def _identity_of(graph: StackGraph, node: Node, bundle: bool) -> _Identity:
 
 def _name_text(value: Any) -> str | None:
     """A `cluster.name` as Elasticsearch reads it, as text. Numbers and dates are read as their
-    text already (documents._SETTINGS_LOADER); a YAML boolean (`yes`, `on`, `True`, ...: YAML
+    text already (settings_text); a YAML boolean (`yes`, `on`, `True`, ...: YAML
     1.1's, in PyYAML as in the SnakeYAML under Elasticsearch's Jackson parser) Elasticsearch
     stores as `true` or `false` (Settings.fromXContent puts `parser.booleanValue()`). None: no
     name (null, a list, a map)."""

@@ -111,13 +111,25 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
                         {("es-transport-leaf-usage", A)}),
     "leaf-uses-unknown-in-a-list": (leaf(allowedUses=["digital_signature", UNKNOWN]), set()),
     # elasticsearch.yml texts YAML reads as a map holding itself, as 2**20 settings (aliases)
-    # or as maps nested 990 deep (libyaml's limit is 1000): the first two are not read, as if
-    # not YAML; the last is, beyond Python's recursion limit.
+    # or as maps nested 990 deep (libyaml's limit is 1000): the first two are not read, and
+    # reported (the transport invariants cannot be shown); the last is read, beyond Python's
+    # recursion limit.
     "configmap-yml-holding-itself": (f.config_map("c", {"elasticsearch.yml": "x: &a {b: *a}\n"}),
-                                     set()),
+                                     {("es-transport-mtls", M)}),
     "configmap-yml-of-2-to-the-20-settings": (f.config_map("c", {"elasticsearch.yml": "".join(
         f"a{i}: &a{i} {{p: *a{i - 1}, q: *a{i - 1}}}\n" if i else "a0: &a0 {x: 1}\n"
-        for i in range(21))}), set()),
+        for i in range(21))}), {("es-transport-mtls", M)}),
+    # Not YAML, or YAML that is not a map (Elasticsearch refuses both): reported, where the
+    # pack read nothing (or, for a list or scalar, no settings at all).
+    "configmap-yml-not-yaml": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "a: b\n c: d\n"}), {("es-transport-mtls", M)}),
+    "bundle-yml-a-list": (f.bundle("b", {"elasticsearch.yml": ("- a\n- b\n", "0644")}),
+                          {("es-transport-mtls", M)}),
+    "secret-yml-a-scalar": (f.secret("s", {"elasticsearch.yml": "xpack\n"}),
+                            {("es-transport-mtls", M)}),
+    # Pass fixture: the same settings, with comments and a document start, are read.
+    "configmap-yml-with-comments-and-a-document-start": (f.config_map("c", {
+        "elasticsearch.yml": "# node settings\n---\n" + f.yml(f.good_vm_settings())}), set()),
     "configmap-yml-nested-990-deep": (
         f.config_map("c", {"elasticsearch.yml": f"{{{T}client_authentication: none, a: "
                            + "{a: " * 989 + "1" + "}" * 990}),
@@ -144,6 +156,15 @@ NAMED: dict[str, tuple[str, ...]] = {
     "ca-uses-text": ("allowedUses is 'cert_signing', not a list of usages",
                      'Fix: set allowed_uses to a list: ["cert_signing", "crl_signing"]'),
     "leaf-uses-map": ("allowedUses is {'server_auth': True}, not a list of usages",),
+    "configmap-yml-holding-itself": (
+        "data[elasticsearch.yml]: elasticsearch.yml holds more than 10000 settings",
+        "Fix: write elasticsearch.yml as one YAML map of settings"),
+    "configmap-yml-not-yaml": ("data[elasticsearch.yml]: elasticsearch.yml is not YAML: "
+                               "mapping values are not allowed in this context (line 8, "
+                               "column 3)", "cannot be shown"),
+    "bundle-yml-a-list": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML list, not a "
+                          "map of settings",),
+    "secret-yml-a-scalar": ("data[elasticsearch.yml]: elasticsearch.yml is a YAML scalar",),
     "provided-ca-extensions-malformed": ("has extensions that cannot be parsed",
                                          "neither basicConstraints CA:true nor keyUsage"),
     "provided-ca-extension-duplicated": ("has extensions that cannot be parsed",),

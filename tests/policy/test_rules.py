@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from es_transport_policy.documents import flatten, settings_documents
+from es_transport_policy.documents import settings_documents
 from es_transport_policy.pem import ca_problems, certificates
 from es_transport_policy.rules.transport import mtls
+from es_transport_policy.settings_text import flatten
 from es_transport_policy.values import UNKNOWN, plain
 from es_transport_policy.view import ResourceView
 from es_transport_policy.waivers import Waiver, find_waiver
