@@ -57,10 +57,20 @@ def _scalar_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
     return loader.construct_scalar(node)
 
 
-# PyYAML's safe loader with numbers and timestamps (implicit or tagged) as their text.
+def _boolean(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool | str:
+    """A `!!bool` scalar: a YAML 1.1 boolean in any casing (Jackson's equalsIgnoreCase), else
+    its text (Jackson: a string), where PyYAML's constructor raised KeyError."""
+    text = loader.construct_scalar(node)
+    value: bool | None = loader.bool_values.get(text.lower())
+    return text if value is None else value
+
+
+# PyYAML's safe loader with numbers and timestamps (implicit or tagged) as their text, and
+# `!!bool` on a word that is no boolean as that word.
 _SETTINGS_LOADER: type[yaml.SafeLoader] = type("SettingsLoader", (_SAFE_LOADER,), {})
 for _tag in ("int", "float", "timestamp"):
     _SETTINGS_LOADER.add_constructor(f"tag:yaml.org,2002:{_tag}", _scalar_text)
+_SETTINGS_LOADER.add_constructor("tag:yaml.org,2002:bool", _boolean)
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

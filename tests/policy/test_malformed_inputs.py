@@ -127,6 +127,13 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
                           {("es-transport-mtls", M)}),
     "secret-yml-a-scalar": (f.secret("s", {"elasticsearch.yml": "xpack\n"}),
                             {("es-transport-mtls", M)}),
+    # `!!bool` on a word that is no boolean: Jackson reads the word (Elasticsearch then refuses
+    # it as a boolean); PyYAML's constructor raised KeyError, which failed the call.
+    "configmap-yml-bool-tag-on-a-word": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "xpack.security.enabled: !!bool maybe\n"}),
+        {("es-transport-mtls", M)}),
+    "configmap-yml-bool-tag-on-yes": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "xpack.security.enabled: !!bool YES\n"}), set()),
     # Pass fixture: the same settings, with comments and a document start, are read.
     "configmap-yml-with-comments-and-a-document-start": (f.config_map("c", {
         "elasticsearch.yml": "# node settings\n---\n" + f.yml(f.good_vm_settings())}), set()),
@@ -164,6 +171,7 @@ NAMED: dict[str, tuple[str, ...]] = {
                                "column 3)", "cannot be shown"),
     "bundle-yml-a-list": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML list, not a "
                           "map of settings",),
+    "configmap-yml-bool-tag-on-a-word": ("xpack.security.enabled is 'maybe'",),
     "secret-yml-a-scalar": ("data[elasticsearch.yml]: elasticsearch.yml is a YAML scalar",),
     "provided-ca-extensions-malformed": ("has extensions that cannot be parsed",
                                          "neither basicConstraints CA:true nor keyUsage"),
