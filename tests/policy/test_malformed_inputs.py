@@ -110,6 +110,14 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "leaf-uses-asset": (leaf(allowedUses={SECRET_SIG_KEY: ASSET_SIG, "text": "server_auth"}),
                         {("es-transport-leaf-usage", A)}),
     "leaf-uses-unknown-in-a-list": (leaf(allowedUses=["digital_signature", UNKNOWN]), set()),
+    # isCaCertificate that is not a boolean (pulumi-tls refuses it): whether the certificate
+    # is a CA cannot be told, where it was judged a leaf. Unset is false.
+    "ca-is-ca-text": (f.ca_cert("ca", KEY, isCaCertificate="true"),
+                      {("es-transport-ca-shape", M)}),
+    "leaf-is-ca-number": (leaf(isCaCertificate=1), {("es-transport-ca-shape", M)}),
+    "leaf-is-ca-list": (leaf(isCaCertificate=[True]), {("es-transport-ca-shape", M)}),
+    "leaf-is-ca-null-is-false": (leaf(isCaCertificate=None), set()),
+    "leaf-is-ca-false": (leaf(isCaCertificate=False), set()),
     # elasticsearch.yml texts YAML reads as a map holding itself, as 2**20 settings (aliases)
     # or as maps nested 990 deep (libyaml's limit is 1000): the first two are not read, and
     # reported (the transport invariants cannot be shown); the last is read, beyond Python's
@@ -163,6 +171,9 @@ NAMED: dict[str, tuple[str, ...]] = {
     "ca-uses-text": ("allowedUses is 'cert_signing', not a list of usages",
                      'Fix: set allowed_uses to a list: ["cert_signing", "crl_signing"]'),
     "leaf-uses-map": ("allowedUses is {'server_auth': True}, not a list of usages",),
+    "ca-is-ca-text": ("isCaCertificate is 'true', not a boolean",
+                      "Fix: set is_ca_certificate to true (a CA) or false"),
+    "leaf-is-ca-list": ("isCaCertificate is [True], not a boolean",),
     "configmap-yml-holding-itself": (
         "data[elasticsearch.yml]: elasticsearch.yml holds more than 10000 settings",
         "Fix: write elasticsearch.yml as one YAML map of settings"),
@@ -233,6 +244,11 @@ STACK_CASES: dict[str, tuple[list[Record], set[tuple[str, str]], tuple[str, ...]
         [*(node := pki("a", allowedUses="digital_signature")).records, vm_bundle("a", node)],
         {("es-transport-leaf", M)},
         ("allowedUses is 'digital_signature', not a list of usages",)),
+    # A node certificate delivered for transport whose isCaCertificate is not a boolean.
+    "transport-cert-is-ca-text": (
+        [*(text_ca := pki("a", isCaCertificate="false")).records, vm_bundle("a", text_ca)],
+        {("es-transport-leaf", M)},
+        ("isCaCertificate is 'false', not a boolean",)),
     # Parents that loop (the engine never sends them) made the topology walk up forever.
     "bundle-its-own-parent": (
         [*(own := pki("a")).records, dataclasses.replace(
