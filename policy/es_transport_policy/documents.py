@@ -32,7 +32,7 @@ class Entry:
     where: str
     key: str
     text: str | Unknown
-    mode: str | Unknown | None = None
+    mode: Any = None  # as given (a bundle file's); the project's provider takes "0600" only
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,12 @@ def rsa(bits: object) -> Record:
     return f.record(f.KEY, "k", {"algorithm": "RSA", "rsaBits": bits})
 
 
+def _key_file(content: object, mode: object) -> Record:
+    """A bundle whose node key (named by transport.ssl.key) has `content` and `mode`."""
+    return f.bundle("b", {"elasticsearch.yml": (f.yml(f.good_vm_settings()), "0644"),
+                          "certs/node.key": (content, mode)})
+
+
 CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     # Not base64 (the API server refuses the object): nothing is delivered, nothing judged.
     "secret-data-not-ascii": (f.secret("s", {"elasticsearch.yml": "é"}, encode=False), set()),
@@ -142,6 +148,20 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
         {("es-transport-mtls", M)}),
     "configmap-yml-bool-tag-on-yes": (f.config_map("c", {"elasticsearch.yml": f.yml(
         f.good_vm_settings()) + "xpack.security.enabled: !!bool YES\n"}), set()),
+    # A key file whose mode is not a string: the bundle's provider (LocalFiles) takes only a
+    # 4-digit octal string, so no mode can be shown; it was not judged at all.
+    "bundle-key-mode-384": (_key_file(pems.NODE_KEY, 384), {("es-transport-key-custody", M)}),
+    "bundle-key-mode-0o644": (_key_file(pems.NODE_KEY, 0o644),
+                              {("es-transport-key-custody", M)}),
+    "bundle-key-mode-boolean": (_key_file(pems.NODE_KEY, True),
+                                {("es-transport-key-custody", M)}),
+    "bundle-key-mode-list": (_key_file(pems.NODE_KEY, ["0600"]),
+                             {("es-transport-key-custody", M)}),
+    "bundle-key-without-mode": (_key_file(pems.NODE_KEY, None),
+                                {("es-transport-key-custody", M)}),
+    "bundle-named-key-mode-384": (_key_file(UNKNOWN, 384), {("es-transport-key-custody", M)}),
+    "bundle-key-mode-0400": (_key_file(pems.NODE_KEY, "0400"), set()),
+    "bundle-named-key-mode-unknown": (_key_file(UNKNOWN, UNKNOWN), set()),
     # Pass fixture: the same settings, with comments and a document start, are read.
     "configmap-yml-with-comments-and-a-document-start": (f.config_map("c", {
         "elasticsearch.yml": "# node settings\n---\n" + f.yml(f.good_vm_settings())}), set()),
@@ -183,6 +203,10 @@ NAMED: dict[str, tuple[str, ...]] = {
     "bundle-yml-a-list": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML list, not a "
                           "map of settings",),
     "configmap-yml-bool-tag-on-a-word": ("xpack.security.enabled is 'maybe'",),
+    "bundle-key-mode-384": ("key file files[certs/node.key] has mode 384, not a 4-digit octal "
+                            'string such as "0600"', "0o600", "Fix: write key files"),
+    "bundle-key-mode-list": ("has mode ['0600'], not a 4-digit octal string",),
+    "bundle-named-key-mode-384": ("(named by xpack.security.transport.ssl.key)",),
     "secret-yml-a-scalar": ("data[elasticsearch.yml]: elasticsearch.yml is a YAML scalar",),
     "provided-ca-extensions-malformed": ("has extensions that cannot be parsed",
                                          "neither basicConstraints CA:true nor keyUsage"),
