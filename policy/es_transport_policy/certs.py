@@ -8,11 +8,21 @@ from . import tokens
 from .values import UNKNOWN, Unknown, contains_unknown, is_unknown, shown
 
 
-def is_ca(props: dict[str, Any]) -> bool | Unknown:
+def is_ca(props: dict[str, Any]) -> bool | Unknown | None:
+    """`isCaCertificate` (unset: false); None when it is not a boolean, which pulumi-tls
+    refuses: whether the certificate is a CA cannot be told from it (`ca_problem` says so)."""
     value = props.get("isCaCertificate")
     if is_unknown(value):
         return UNKNOWN
-    return value is True
+    if value is None:
+        return False
+    return value if isinstance(value, bool) else None
+
+
+def ca_problem(props: dict[str, Any]) -> str:
+    """What is wrong with an `isCaCertificate` that `is_ca` cannot read."""
+    return (f"isCaCertificate is {shown(props.get('isCaCertificate'))}, not a boolean, so "
+            "whether the certificate is a CA cannot be judged (pulumi-tls refuses it)")
 
 
 def allowed_uses(props: dict[str, Any]) -> frozenset[str] | Unknown | None:

@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import base64
 import posixpath
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-import yaml
-
-from . import tokens
+from . import settings_text, tokens
+from .settings_text import flatten
 from .values import UNKNOWN, Unknown, as_list, as_map, is_unknown, path
 
 YML = "elasticsearch.yml"
 TRANSPORT_SSL = "xpack.security.transport.ssl."
 PROFILES = "transport.profiles."
 PROFILE_SSL = "xpack.security.ssl."
-_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# An elasticsearch.yml holds tens of settings; one with more is not read (as if not YAML).
-MAX_SETTINGS = 10_000
 
 
 @dataclass(frozen=True)
@@ -37,7 +32,7 @@ class Entry:
     where: str
     key: str
     text: str | Unknown
-    mode: str | Unknown | None = None
+    mode: Any = None  # as given (a bundle file's); the project's provider takes "0600" only
 
 
 @dataclass(frozen=True)
@@ -47,38 +42,6 @@ class SettingsDoc:
     where: str
     settings: dict[str, Any] | Unknown
     eck: bool
-
-
-class TooManySettingsError(ValueError):
-    """A settings document past `flatten`'s limit."""
-
-
-def flatten(
-    obj: Mapping[str, Any], prefix: str = "", *, limit: int | None = None
-) -> dict[str, Any]:
-    """Nested maps as dotted keys, depth first. Iterative: YAML nests up to a thousand levels
-    deep, past Python's recursion limit. With `limit`, reading more than `limit` keys (in all
-    maps) raises TooManySettingsError: YAML aliases can make a map hold itself, or a few lines
-    hold 2**n settings."""
-    flat: dict[str, Any] = {}
-    todo: list[tuple[str, Iterator[tuple[Any, Any]]]] = [(prefix, iter(obj.items()))]
-    read = 0
-    while todo:
-        at, items = todo[-1]
-        item = next(items, None)
-        if item is None:
-            todo.pop()
-            continue
-        read += 1
-        if limit is not None and read > limit:
-            raise TooManySettingsError(f"more than {limit} settings")
-        key, value = item
-        name = f"{at}{key}"
-        if isinstance(value, Mapping):
-            todo.append((name + ".", iter(value.items())))
-        else:
-            flat[name] = value
-    return flat
 
 
 def _decode(value: Any) -> str | Unknown | None:
@@ -146,27 +109,28 @@ def is_transport_ssl(key: str) -> bool:
     return transport_ssl_setting(key) is not None
 
 
-def parse_settings(text: str | Unknown) -> dict[str, Any] | Unknown | None:
+def parse_settings(text: str | Unknown) -> dict[str, Any] | Unknown | str:
+    """The settings of an elasticsearch.yml text (`settings_text.read`), UNKNOWN while the
+    text is; a str says why it cannot be read."""
     if is_unknown(text):
         return UNKNOWN
     assert isinstance(text, str)
-    parsed = _parsed_settings(text)
+    parsed = settings_text.read(text)
     # A copy: the cached document is shared by every rule and every call.
-    return None if parsed is None else dict(parsed)
+    return parsed if isinstance(parsed, str) else dict(parsed)
 
 
-@lru_cache(maxsize=4096)
-def _parsed_settings(text: str) -> dict[str, Any] | None:
-    """Flattened settings of one elasticsearch.yml text. Several stack rules read the same
-    bundles' settings, each once per policy (AnalyzeStack spent a quarter of its time in the
-    pure-Python YAML parser, docs/benchmarks.md), hence the cache and libyaml's safe loader
-    (same SafeConstructor, so the same values) where PyYAML was built with it. None: not
-    YAML, or more than MAX_SETTINGS settings."""
-    try:
-        loaded = yaml.load(text, Loader=_SAFE_LOADER)
-        return flatten(loaded, limit=MAX_SETTINGS) if isinstance(loaded, Mapping) else {}
-    except (yaml.YAMLError, TooManySettingsError):
-        return None
+def _yml_documents(type_: str, props: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(where, `parse_settings`) of every elasticsearch.yml the resource carries."""
+    return [(entry.where, parse_settings(entry.text))
+            for entry in entries(type_, props) if entry.key.endswith(YML)]
+
+
+def unreadable_settings(type_: str, props: dict[str, Any]) -> list[tuple[str, str]]:
+    """(where, why) of every elasticsearch.yml the resource carries that cannot be read
+    (`settings_documents` leaves them out)."""
+    return [(where, parsed) for where, parsed in _yml_documents(type_, props)
+            if isinstance(parsed, str)]
 
 
 def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
@@ -181,13 +145,8 @@ def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
             settings = UNKNOWN if is_unknown(config) else flatten(as_map(config))
             docs.append(SettingsDoc(where, settings, eck=True))
         return docs
-    docs = []
-    for entry in entries(type_, props):
-        if entry.key.endswith(YML):
-            parsed = parse_settings(entry.text)
-            if parsed is not None:
-                docs.append(SettingsDoc(entry.where, parsed, eck=False))
-    return docs
+    return [SettingsDoc(where, parsed, eck=False)
+            for where, parsed in _yml_documents(type_, props) if not isinstance(parsed, str)]
 
 
 def _named_paths(

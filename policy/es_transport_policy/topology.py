@@ -23,15 +23,15 @@ import posixpath
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from . import tokens
 from .chain import Chains
-from .documents import entries, flatten, is_transport_ssl, referenced_entries, settings_documents
+from .documents import entries, is_transport_ssl, referenced_entries, settings_documents
 from .graph import Node, StackGraph
 from .pem import pem_material
+from .settings_text import flatten
 from .values import Unknown, as_list, as_map, is_unknown, path
 
 HTTP = "xpack.security.http.ssl."
@@ -172,13 +172,14 @@ def _identity_of(graph: StackGraph, node: Node, bundle: bool) -> _Identity:
 
 
 def _name_text(value: Any) -> str | None:
-    """A `cluster.name` as Elasticsearch reads it, as text: YAML may read a name such as 2024
-    as a number, or 2024-01-01 as a date. None: no name (null, a boolean, a list, a map)."""
-    if isinstance(value, date):  # a datetime too
-        return value.isoformat()
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value)
-    return None
+    """A `cluster.name` as Elasticsearch reads it, as text. Numbers and dates are read as their
+    text already (settings_text); a YAML boolean (`yes`, `on`, `True`, ...: YAML
+    1.1's, in PyYAML as in the SnakeYAML under Elasticsearch's Jackson parser) Elasticsearch
+    stores as `true` or `false` (Settings.fromXContent puts `parser.booleanValue()`). None: no
+    name (null, a list, a map)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else None
 
 
 def _top_component(graph: StackGraph, node: Node) -> str | None:

@@ -134,7 +134,7 @@ def good_vm_settings(**overrides: Any) -> dict[str, Any]:
 
 
 def bundle(
-    name: str, files: Mapping[str, tuple[Any, str]], deps: Sequence[Record] = (),
+    name: str, files: Mapping[str, tuple[Any, Any]], deps: Sequence[Record] = (),
     cluster: str | None = None,
 ) -> Record:
     props: dict[str, Any] = {

@@ -64,6 +64,12 @@ def rsa(bits: object) -> Record:
     return f.record(f.KEY, "k", {"algorithm": "RSA", "rsaBits": bits})
 
 
+def _key_file(content: object, mode: object) -> Record:
+    """A bundle whose node key (named by transport.ssl.key) has `content` and `mode`."""
+    return f.bundle("b", {"elasticsearch.yml": (f.yml(f.good_vm_settings()), "0644"),
+                          "certs/node.key": (content, mode)})
+
+
 CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     # Not base64 (the API server refuses the object): nothing is delivered, nothing judged.
     "secret-data-not-ascii": (f.secret("s", {"elasticsearch.yml": "é"}, encode=False), set()),
@@ -110,14 +116,55 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "leaf-uses-asset": (leaf(allowedUses={SECRET_SIG_KEY: ASSET_SIG, "text": "server_auth"}),
                         {("es-transport-leaf-usage", A)}),
     "leaf-uses-unknown-in-a-list": (leaf(allowedUses=["digital_signature", UNKNOWN]), set()),
+    # isCaCertificate that is not a boolean (pulumi-tls refuses it): whether the certificate
+    # is a CA cannot be told, where it was judged a leaf. Unset is false.
+    "ca-is-ca-text": (f.ca_cert("ca", KEY, isCaCertificate="true"),
+                      {("es-transport-ca-shape", M)}),
+    "leaf-is-ca-number": (leaf(isCaCertificate=1), {("es-transport-ca-shape", M)}),
+    "leaf-is-ca-list": (leaf(isCaCertificate=[True]), {("es-transport-ca-shape", M)}),
+    "leaf-is-ca-null-is-false": (leaf(isCaCertificate=None), set()),
+    "leaf-is-ca-false": (leaf(isCaCertificate=False), set()),
     # elasticsearch.yml texts YAML reads as a map holding itself, as 2**20 settings (aliases)
-    # or as maps nested 990 deep (libyaml's limit is 1000): the first two are not read, as if
-    # not YAML; the last is, beyond Python's recursion limit.
+    # or as maps nested 990 deep (libyaml's limit is 1000): the first two are not read, and
+    # reported (the transport invariants cannot be shown); the last is read, beyond Python's
+    # recursion limit.
     "configmap-yml-holding-itself": (f.config_map("c", {"elasticsearch.yml": "x: &a {b: *a}\n"}),
-                                     set()),
+                                     {("es-transport-mtls", M)}),
     "configmap-yml-of-2-to-the-20-settings": (f.config_map("c", {"elasticsearch.yml": "".join(
         f"a{i}: &a{i} {{p: *a{i - 1}, q: *a{i - 1}}}\n" if i else "a0: &a0 {x: 1}\n"
-        for i in range(21))}), set()),
+        for i in range(21))}), {("es-transport-mtls", M)}),
+    # Not YAML, or YAML that is not a map (Elasticsearch refuses both): reported, where the
+    # pack read nothing (or, for a list or scalar, no settings at all).
+    "configmap-yml-not-yaml": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "a: b\n c: d\n"}), {("es-transport-mtls", M)}),
+    "bundle-yml-a-list": (f.bundle("b", {"elasticsearch.yml": ("- a\n- b\n", "0644")}),
+                          {("es-transport-mtls", M)}),
+    "secret-yml-a-scalar": (f.secret("s", {"elasticsearch.yml": "xpack\n"}),
+                            {("es-transport-mtls", M)}),
+    # `!!bool` on a word that is no boolean: Jackson reads the word (Elasticsearch then refuses
+    # it as a boolean); PyYAML's constructor raised KeyError, which failed the call.
+    "configmap-yml-bool-tag-on-a-word": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "xpack.security.enabled: !!bool maybe\n"}),
+        {("es-transport-mtls", M)}),
+    "configmap-yml-bool-tag-on-yes": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "xpack.security.enabled: !!bool YES\n"}), set()),
+    # A key file whose mode is not a string: the bundle's provider (LocalFiles) takes only a
+    # 4-digit octal string, so no mode can be shown; it was not judged at all.
+    "bundle-key-mode-384": (_key_file(pems.NODE_KEY, 384), {("es-transport-key-custody", M)}),
+    "bundle-key-mode-0o644": (_key_file(pems.NODE_KEY, 0o644),
+                              {("es-transport-key-custody", M)}),
+    "bundle-key-mode-boolean": (_key_file(pems.NODE_KEY, True),
+                                {("es-transport-key-custody", M)}),
+    "bundle-key-mode-list": (_key_file(pems.NODE_KEY, ["0600"]),
+                             {("es-transport-key-custody", M)}),
+    "bundle-key-without-mode": (_key_file(pems.NODE_KEY, None),
+                                {("es-transport-key-custody", M)}),
+    "bundle-named-key-mode-384": (_key_file(UNKNOWN, 384), {("es-transport-key-custody", M)}),
+    "bundle-key-mode-0400": (_key_file(pems.NODE_KEY, "0400"), set()),
+    "bundle-named-key-mode-unknown": (_key_file(UNKNOWN, UNKNOWN), set()),
+    # Pass fixture: the same settings, with comments and a document start, are read.
+    "configmap-yml-with-comments-and-a-document-start": (f.config_map("c", {
+        "elasticsearch.yml": "# node settings\n---\n" + f.yml(f.good_vm_settings())}), set()),
     "configmap-yml-nested-990-deep": (
         f.config_map("c", {"elasticsearch.yml": f"{{{T}client_authentication: none, a: "
                            + "{a: " * 989 + "1" + "}" * 990}),
@@ -144,6 +191,23 @@ NAMED: dict[str, tuple[str, ...]] = {
     "ca-uses-text": ("allowedUses is 'cert_signing', not a list of usages",
                      'Fix: set allowed_uses to a list: ["cert_signing", "crl_signing"]'),
     "leaf-uses-map": ("allowedUses is {'server_auth': True}, not a list of usages",),
+    "ca-is-ca-text": ("isCaCertificate is 'true', not a boolean",
+                      "Fix: set is_ca_certificate to true (a CA) or false"),
+    "leaf-is-ca-list": ("isCaCertificate is [True], not a boolean",),
+    "configmap-yml-holding-itself": (
+        "data[elasticsearch.yml]: elasticsearch.yml holds more than 10000 settings",
+        "Fix: write elasticsearch.yml as one YAML map of settings"),
+    "configmap-yml-not-yaml": ("data[elasticsearch.yml]: elasticsearch.yml is not YAML: "
+                               "mapping values are not allowed in this context (line 8, "
+                               "column 3)", "cannot be shown"),
+    "bundle-yml-a-list": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML list, not a "
+                          "map of settings",),
+    "configmap-yml-bool-tag-on-a-word": ("xpack.security.enabled is 'maybe'",),
+    "bundle-key-mode-384": ("key file files[certs/node.key] has mode 384, not a 4-digit octal "
+                            'string such as "0600"', "0o600", "Fix: write key files"),
+    "bundle-key-mode-list": ("has mode ['0600'], not a 4-digit octal string",),
+    "bundle-named-key-mode-384": ("(named by xpack.security.transport.ssl.key)",),
+    "secret-yml-a-scalar": ("data[elasticsearch.yml]: elasticsearch.yml is a YAML scalar",),
     "provided-ca-extensions-malformed": ("has extensions that cannot be parsed",
                                          "neither basicConstraints CA:true nor keyUsage"),
     "provided-ca-extension-duplicated": ("has extensions that cannot be parsed",),
@@ -204,6 +268,11 @@ STACK_CASES: dict[str, tuple[list[Record], set[tuple[str, str]], tuple[str, ...]
         [*(node := pki("a", allowedUses="digital_signature")).records, vm_bundle("a", node)],
         {("es-transport-leaf", M)},
         ("allowedUses is 'digital_signature', not a list of usages",)),
+    # A node certificate delivered for transport whose isCaCertificate is not a boolean.
+    "transport-cert-is-ca-text": (
+        [*(text_ca := pki("a", isCaCertificate="false")).records, vm_bundle("a", text_ca)],
+        {("es-transport-leaf", M)},
+        ("isCaCertificate is 'false', not a boolean",)),
     # Parents that loop (the engine never sends them) made the topology walk up forever.
     "bundle-its-own-parent": (
         [*(own := pki("a")).records, dataclasses.replace(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from es_transport_policy.documents import flatten, settings_documents
+from es_transport_policy.documents import settings_documents
 from es_transport_policy.pem import ca_problems, certificates
 from es_transport_policy.rules.transport import mtls
+from es_transport_policy.settings_text import flatten
 from es_transport_policy.values import UNKNOWN, plain
 from es_transport_policy.view import ResourceView
 from es_transport_policy.waivers import Waiver, find_waiver
@@ -29,7 +30,7 @@ def test_plain_marks_unknowns_instead_of_raising() -> None:
 def test_secret_data_is_base64_decoded() -> None:
     record = f.secret("s", {"elasticsearch.yml": "a.b: 1\n"})
     (doc,) = settings_documents(record.type, dict(record.properties))
-    assert doc.settings == {"a.b": 1}
+    assert doc.settings == {"a.b": "1"}  # a number as its text, as Elasticsearch reads it
 
 
 def test_mtls_rule_without_the_sdk() -> None:

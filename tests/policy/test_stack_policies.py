@@ -262,6 +262,16 @@ def test_numeric_cluster_names_are_names(analyzer: PolicyAnalyzer) -> None:
         ("es-transport-ca-dedicated", M)}
 
 
+@pytest.mark.parametrize(("a", "b"), [("010", "8"), ("1.50", "1.5"), ("0x1F", "31")])
+def test_numeric_cluster_names_are_their_text(analyzer: PolicyAnalyzer, a: str, b: str) -> None:
+    """Elasticsearch stores a number as its text: `010` and `8` name two clusters (PyYAML
+    reads both as 8, which made them one and their shared CA unseen)."""
+    records = _at_stack_root({"a-1": a, "b-1": b})
+    diagnostics = analyzer.analyze_stack(_unquoted(records, a, b))
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert f"shared by clusters {sorted([a, b])!r}" in diagnostics[0].message
+
+
 def test_date_cluster_names_are_names(analyzer: PolicyAnalyzer) -> None:
     """YAML reads `cluster.name: 2024-01-01` as a date; Elasticsearch as the name. Taken for
     no name, two such clusters were one (Elasticsearch's default), their shared CA unseen."""
@@ -269,6 +279,22 @@ def test_date_cluster_names_are_names(analyzer: PolicyAnalyzer) -> None:
     diagnostics = analyzer.analyze_stack(_unquoted(records, "2024-01-01", "2024-01-02T10:00:00"))
     assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
     assert "shared by clusters ['2024-01-01', '2024-01-02T10:00:00']" in diagnostics[0].message
+
+
+def test_boolean_cluster_names_are_true_and_false(analyzer: PolicyAnalyzer) -> None:
+    """YAML reads `cluster.name: yes` as a boolean; Elasticsearch's parser (YAML 1.1 booleans
+    too) as a boolean it stores as "true". Taken for no name, clusters named `yes` and `off`
+    were one (Elasticsearch's default), their shared CA unseen."""
+    records = _at_stack_root({"a-1": "yes", "b-1": "off"})
+    diagnostics = analyzer.analyze_stack(_unquoted(records, "yes", "off"))
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert "shared by clusters ['false', 'true']" in diagnostics[0].message
+
+
+def test_yaml_booleans_of_one_value_name_one_cluster(analyzer: PolicyAnalyzer) -> None:
+    """`yes` and `True` are both "true" to Elasticsearch: one cluster, one CA."""
+    records = _at_stack_root({"a-1": "yes", "b-1": "True"})
+    assert stack(analyzer, _unquoted(records, "yes", "True")) == set()
 
 
 def _eck_trusting(es_name: str, material: Pki, ca_pem: str) -> list[Record]:

@@ -54,6 +54,8 @@ def transport_leaf(graph: StackGraph, _config: Mapping[str, Any]) -> list[Findin
         problems: list[str] = []
         if ca is True:
             problems.append("the node certificate is a CA (is_ca_certificate: true)")
+        elif ca is None:
+            problems.append(certs.ca_problem(node.props))
         elif ca is False and isinstance(uses, frozenset):
             problems += certs.leaf_usage_problems(uses, chains.is_rsa(chains.key_of(cert)))
         elif ca is False and uses is None:  # not a list: also stands for es-transport-eku

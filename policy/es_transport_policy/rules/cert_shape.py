@@ -64,7 +64,22 @@ def leaf_usage(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
 
 
 def ca_shape(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
-    if view.type not in tokens.CERTS or certs.is_ca(view.props) is not True:
+    if view.type not in tokens.CERTS:
+        return []
+    ca = certs.is_ca(view.props)
+    if ca is None:
+        return [
+            Finding(
+                "INV-CA-SHAPE",
+                certs.ca_problem(view.props),
+                "a CA needs basicConstraints CA:true and keyCertSign, a node certificate must "
+                "not be a CA; neither can be shown",
+                "set is_ca_certificate to true (a CA) or false (a node certificate; unset is "
+                "false)",
+                view.urn,
+            )
+        ]
+    if ca is not True:
         return []
     uses = certs.allowed_uses(view.props)
     if uses is None:

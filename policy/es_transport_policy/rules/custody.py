@@ -16,10 +16,25 @@ from .. import tokens
 from ..documents import entries, named_files
 from ..findings import Finding
 from ..pem import has_private_key
+from ..values import is_unknown, number, shown
 from ..view import ResourceView
 
 KEY_FILE_MODES = ("0600", "0400")
 KEY_SETTINGS = (".ssl.key", ".ssl.keystore.path")
+
+
+def _mode_text(mode: object) -> str:
+    """A bundle file's mode as a message gives it. The project's bundle provider (LocalFiles)
+    takes only a 4-digit octal string and refuses anything else at `up`, so a mode of another
+    type says nothing of the bits the key would get."""
+    if isinstance(mode, str):
+        return mode
+    value = number(mode)  # the engine sends every number as a float
+    whole = int(value) if value is not None and float(value).is_integer() else None
+    bits = "" if whole is None else f"; as bits, 0o{whole:o}"
+    return (f"{shown(mode) if whole is None else whole}, not a 4-digit octal string such as "
+            f"\"0600\" (the bundle's provider refuses it{bits}), so the key cannot be shown "
+            "to be written 0600")
 
 
 def _names_key(setting: str) -> bool:
@@ -45,15 +60,16 @@ def key_custody(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]
                 )
             )
         elif (
-            (pem_key or entry.key in key_files)
-            and isinstance(entry.mode, str)
+            bundle
+            and (pem_key or entry.key in key_files)
+            and not is_unknown(entry.mode)
             and entry.mode not in KEY_FILE_MODES
         ):
             named_by = key_files.get(entry.key)
             findings.append(
                 Finding(
                     "INV-CUSTODY",
-                    f"key file {entry.where} has mode {entry.mode}"
+                    f"key file {entry.where} has mode {_mode_text(entry.mode)}"
                     + (f" (named by {', '.join(named_by)})" if named_by else ""),
                     "a private key file readable by other users lets them impersonate the node",
                     'write key files with mode "0600"',

@@ -95,6 +95,9 @@ def validity(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
     if is_unknown(ca):
         return []
     kind, limit_key = ("CA", "maxCaValidityHours") if ca else ("leaf", "maxLeafValidityHours")
+    if ca is None:  # not a boolean (es-transport-ca-shape): what exceeds either limit
+        kind, limit_key = "certificate", max(
+            ("maxCaValidityHours", "maxLeafValidityHours"), key=lambda k: int(config[k]))
     limit = int(config[limit_key])
     findings: list[Finding] = []
     hours = view.props.get("validityPeriodHours")

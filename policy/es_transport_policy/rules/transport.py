@@ -17,6 +17,7 @@ from ..documents import (
     TRANSPORT_SSL,
     settings_documents,
     transport_ssl_scope,
+    unreadable_settings,
 )
 from ..findings import Finding, Grade
 from ..values import is_unknown, shown, truthy
@@ -56,8 +57,20 @@ def _ssl_scopes(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+UNREADABLE_WHY = (
+    "its transport settings cannot be judged, so TLS on, client certificates required and "
+    "peer verification cannot be shown (Elasticsearch itself refuses to start on a file that "
+    "is not YAML or not a map)"
+)
+
+
 def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
-    findings: list[Finding] = []
+    findings = [
+        _finding(view, f"{where}: elasticsearch.yml {why}", UNREADABLE_WHY,
+                 "write elasticsearch.yml as one YAML map of settings (nested or dotted keys), "
+                 "without aliases, under 10,000 settings")
+        for where, why in unreadable_settings(view.type, view.props)
+    ]
     for doc in settings_documents(view.type, view.props):
         if is_unknown(doc.settings):
             continue
