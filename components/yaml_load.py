@@ -1,10 +1,14 @@
 """YAML documents read as the Pulumi CLI reads `Pulumi.yaml` and `Pulumi.<stack>.yaml`, parsed
 by libyaml when PyYAML was built with it.
 
-The CLI's Go YAML decoder hands a timestamp-looking plain scalar (`expires: 2027-01-31`) to the
-program as the string it is written as, for backward compatibility; PyYAML's safe loader makes
-it a `date`, which the program would never see (and JSON cannot encode). Timestamps are
-therefore not resolved here; every other implicit type resolves as with `yaml.safe_load`.
+The CLI decodes them with gopkg.in/yaml.v2 (pulumi/sdk/go/common/encoding), whose plain
+scalars resolve by its own table (`resolve.go`), not by YAML 1.1's regular expressions that
+PyYAML's safe loader applies. So every plain scalar here is resolved as yaml.v2 2.4.0 resolves
+it (`plain_scalar`): `y`/`n` are booleans, `0o17` and `1e3` numbers, `1:20` (a base-60 number
+to PyYAML) and `=` text; a timestamp-looking scalar stays the string it is written as, as
+yaml.v2 hands it to an untyped value. Quoted and explicitly tagged scalars read as in PyYAML.
+tests/test_yaml_load.py holds both readings side by side, and checks them against yaml.v2
+itself where Go and its source are installed (.ci/run installs them).
 
 libyaml parses a 100-node stack file about 8 times faster than PyYAML's pure-Python parser; the
 constructor and resolver are the same (`CSafeLoader` is `SafeLoader` on a C parser), so are
@@ -13,6 +17,8 @@ the values.
 
 from __future__ import annotations
 
+import math
+import re
 import sys
 from typing import Any
 
@@ -26,18 +32,108 @@ except ImportError:  # PyYAML built without libyaml
     from yaml import SafeLoader as _FastestSafeLoader  # type: ignore[assignment]
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_RESOLVERS = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+_MERGE = "tag:yaml.org,2002:merge"
+# A plain (unquoted, untagged) scalar, resolved by `plain_scalar` when it is constructed.
+_PLAIN = "tag:es-transport-pki,2026:yaml.v2-plain"
+
+_WORDS: dict[str, object] = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"),
+                    True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"),
+                    False),
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), None),
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), math.nan),
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), math.inf),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), -math.inf),
 }
+# yaml.v2 looks a scalar up in `_WORDS` only when its first character is one of these.
+_WORD_STARTS = frozenset("yYnNtTfFoO~.+-0123456789")
+_NUMBER_STARTS = frozenset("+-0123456789")
+# Go's strconv.ParseInt(text, 0, 64) syntax (underscores already removed, as yaml.v2 does).
+_GO_INT = re.compile(
+    r"([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|0([0-7]*)|([1-9][0-9]*))\Z")
+# yaml.v2's `yamlStyleFloat`, and what Go's ParseFloat reads of a scalar starting with '.'.
+_YAML_STYLE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_DOT_FLOAT = re.compile(r"\.[0-9]+([eE][-+]?[0-9]+)?\Z")
+_BASES = (16, 8, 2, 8, 10)  # of _GO_INT's groups after the sign
+INT64 = range(-(2**63), 2**63)  # Go's int64
+_UINT64 = range(2**64)
 
 
-class _PythonLoader(yaml.SafeLoader):
-    yaml_implicit_resolvers = _RESOLVERS
+def plain_scalar(text: str) -> object:
+    """What yaml.v2 2.4.0 makes of a plain scalar `text` decoded into an untyped value
+    (`resolve` in its resolve.go, for Go 1.13+'s strconv)."""
+    if not text or text[0] in _WORD_STARTS:
+        if text in _WORDS:
+            return _WORDS[text]
+    else:
+        return text
+    if text[0] == ".":
+        return _go_float(text) if _DOT_FLOAT.match(text) else text
+    if text[0] not in _NUMBER_STARTS:
+        return text
+    plain = text.replace("_", "")
+    if (number := _GO_INT.match(plain)) is not None:
+        sign, *forms = number.groups()
+        digits, base = next((d, b) for d, b in zip(forms, _BASES, strict=True) if d is not None)
+        # More than 64 digits is beyond 64 bits in any base (and past what int() reads).
+        value = int(f"{sign}{digits or 0}", base) if len(digits) <= 64 else None
+        # ParseInt, then ParseUint (which takes no sign); else a float, below.
+        if value is not None and (value in INT64 or (not sign and value in _UINT64)):
+            return value
+    if _YAML_STYLE_FLOAT.match(plain):
+        return _go_float(plain)
+    return text
 
 
-class _FastLoader(_FastestSafeLoader):
-    yaml_implicit_resolvers = _RESOLVERS
+def _go_float(text: str) -> object:
+    """Go's ParseFloat: out of range (±Inf) is an error, and yaml.v2 then keeps the text."""
+    value = float(text)
+    return text if math.isinf(value) else value
+
+
+def _resolved_plain(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    return plain_scalar(node.value)
+
+
+def _merge_as_value(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    """`<<` anywhere but as a map key: yaml.v2 reads it as text."""
+    return loader.construct_scalar(node)
+
+
+class _YamlV2Plain:
+    """Plain scalars tagged for `plain_scalar`, `<<` as the merge key: PyYAML's resolver for
+    everything else (quoted scalars, maps, lists)."""
+
+    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _MERGE if value == "<<" else _PLAIN
+        resolved: str = super().resolve(kind, value, implicit)  # type: ignore[misc]
+        return resolved
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """PyYAML's map, refusing two keys that Python takes for one (`1` and `true`, `1` and
+        `1.0`): Python's dict would keep one value silently, where the CLI keeps both keys
+        (`1`, `true`) or either value (`1`, `1.0`)."""
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep)  # type: ignore[misc]
+        first: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep)  # type: ignore[attr-defined]
+            earlier = first.setdefault(key, key)
+            if type(earlier) is not type(key):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found the keys {earlier!r} and {key!r}, which Python takes for one key; "
+                    "quote them if they are names, or remove one", key_node.start_mark)
+        return mapping
+
+
+class _PythonLoader(_YamlV2Plain, yaml.SafeLoader):
+    pass
+
+
+class _FastLoader(_YamlV2Plain, _FastestSafeLoader):
+    pass
 
 
 def _int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
@@ -62,6 +158,8 @@ def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
 
 
 for _loader in (_PythonLoader, _FastLoader):
+    _loader.add_constructor(_PLAIN, _resolved_plain)
+    _loader.add_constructor(_MERGE, _merge_as_value)
     _loader.add_constructor("tag:yaml.org,2002:int", _int)
     _loader.add_constructor(_TIMESTAMP, _timestamp)
 
@@ -73,8 +171,9 @@ _LIBYAML_ONLY = frozenset({
 
 
 def safe_load(text: str) -> Any:
-    """`yaml.safe_load(text)` with timestamps left as strings, faster. On a syntax error the
-    pure-Python parser's error is raised: unlike libyaml's it quotes the offending line.
+    """`yaml.safe_load(text)` with plain scalars read as yaml.v2 reads them, faster. On a
+    syntax error the pure-Python parser's error is raised: unlike libyaml's it quotes the
+    offending line.
 
     What libyaml refuses stays refused, as by the Pulumi CLI (its Go YAML decoder is a port of
     libyaml): a `\\ud800` escape (half a UTF-16 pair, no character), nesting over 1000 levels.

@@ -8,10 +8,12 @@ that document, the encrypted values are taken from it and reach the program as s
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,9 @@ from components.config_reader import (
     too_deep,
     type_name,
 )
+from components.quoting import quoted
 from components.stack_settings import is_secure_value, secure_paths
-from components.yaml_load import safe_load
+from components.yaml_load import INT64, safe_load
 from harness.stack_file_keys import (
     key_text,
     misread_key,
@@ -157,14 +160,15 @@ def _merged(stored: Any, decrypted: Any, where: str) -> Any:
     if isinstance(decrypted, str) and not isinstance(stored, str) and _yaml_1_1_reading(
         stored, decrypted
     ):
-        # PyYAML reads YAML 1.1 (`yes` is true, `1:20` is 80); a CLI that reads a later
-        # YAML prints the scalar as a string. The CLI's reading is what `pulumi up` passes.
+        # The stack file reads as yaml.v2 reads it (`yes` is true); a CLI built on a YAML 1.2
+        # decoder would print the scalar as text. The CLI's reading is what `pulumi up` passes.
         return decrypted
     raise _MismatchError(where)
 
 
 def _yaml_1_1_reading(stored: Any, text: str) -> bool:
-    """Whether `stored` is how PyYAML reads the plain scalar the CLI printed as `text`."""
+    """Whether `stored` is how the stack file's reader reads the plain scalar the CLI printed
+    as `text`."""
     try:
         reading = safe_load(text)
     except yaml.YAMLError:
@@ -275,12 +279,42 @@ def _unusable(document: Mapping[str, Any], raw_config: Mapping[Any, Any]) -> lis
     return problems
 
 
+def _beyond_the_cli(value: object) -> str | None:
+    """What `value` is, when the CLI reads it but cannot hand it on; else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value not in INT64:
+        # yaml.v2 reads 2**63 to 2**64 - 1 as an unsigned integer, which the CLI's config
+        # object has no case for (unmarshalObject: "unexpected wire type uint64").
+        return (f"the whole number {quoted(value)}, beyond the 64-bit integers the Pulumi CLI "
+                "holds; quote it if it is text")
+    if isinstance(value, float) and not math.isfinite(value):
+        # The CLI's config object is JSON, which has no NaN or infinity (encoding/json fails).
+        spelled = ".nan" if math.isnan(value) else f"{'-' if value < 0 else ''}.inf"
+        return (f"{spelled}, a number that JSON cannot hold, so neither can the Pulumi CLI; "
+                "quote it if it is text")
+    return None
+
+
+def cli_value(value: Any) -> Any:
+    """`value` as the CLI's config object holds it and writes it for the program: JSON from
+    Go's encoding/json, which writes a whole float64 under 1e21 without a fraction (`1.0` as
+    `1`, `1e3` as `1000`), so the program reads an integer."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(Decimal(repr(value)))  # Go's digits: the shortest that read back as value
+    if isinstance(value, dict):
+        return {key: cli_value(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [cli_value(child) for child in value]
+    return value
+
+
 def _unwritable_values(value: object, key: str) -> list[str]:
     problems: list[str] = []
     pending: list[tuple[str, object]] = [(key, value)]
     for where, item in pending:  # grows as it goes: maps and lists add their entries
         if kind := _unwritable(item):
             problems.append(f"{where}: is {kind}{_NO_SETTING}")
+        elif kind := _beyond_the_cli(item):
+            problems.append(f"{where}: is {kind}")
         elif isinstance(item, dict):
             texts: set[str] = set()
             for name, child in item.items():
@@ -343,6 +377,7 @@ def load_stack_file(
         raise StackFileError(f"{path}: 'config' must be a map of keys to values")
     if problems := _unusable(document, raw_config):
         raise StackFileError("\n".join(f"{path}: {problem}" for problem in problems))
+    raw_config = {key: cli_value(value) for key, value in raw_config.items()}
     stack = stack_name(path)
     provider = document.get("secretsprovider")
     if decrypted is not None:

@@ -237,11 +237,19 @@ TOO_DEEP = "nests more than 64 maps and lists deep, deeper than any setting"
      "es-transport-pki:clusters[0].nodeRotationEpochs: has the key null, which YAML reads as "
      "null (the CLI passes <nil>)"),
     (CLUSTERS + "[{nodeRotationEpochs: {18446744073709551616: 2}}]\n",
+     "has the key 1.8446744073709552e+19, which YAML reads as a floating-point number"),
+    (CLUSTERS + "[{nodeRotationEpochs: {!!int 18446744073709551616: 2}}]\n",
      "has the key 18446744073709551616, which YAML reads as a whole number beyond 64 bits"),
     (CLUSTERS + '[{nodeRotationEpochs: {1: 2, "1": 3}}]\n',
      'es-transport-pki:clusters[0].nodeRotationEpochs: has two keys that are both "1" once '
      "read as text"),
-    (CLUSTERS + "[{name: 0x" + "f" * 4000 + "}]\n",
+    (CLUSTERS + "[{name: 9223372036854775808}]\n",
+     "es-transport-pki:clusters[0].name: is the whole number 9223372036854775808, beyond the "
+     "64-bit integers the Pulumi CLI holds; quote it if it is text"),
+    (CLUSTERS + "[{name: [.nan, -.inf]}]\n",
+     "es-transport-pki:clusters[0].name[1]: is -.inf, a number that JSON cannot hold, so "
+     "neither can the Pulumi CLI; quote it if it is text"),
+    (CLUSTERS + "[{name: !!int 0x" + "f" * 4000 + "}]\n",
      "es-transport-pki:clusters[0].name: is an integer of more than 4300 digits"),
     ("config: &c\n  es-transport-pki:clusters: *c\n",
      'es-transport-pki:clusters["es-transport-pki:clusters"]'),
@@ -252,7 +260,8 @@ TOO_DEEP = "nests more than 64 maps and lists deep, deeper than any setting"
      "aliases are expanded"),
 ], ids=["a list", "a number", "a number as key", "true as key", "binary", "set", "timestamp",
         "under keys the --path syntax quotes", "a float as key", "null as key",
-        "65 bits as key", "1 and '1' as keys", "4800 digits", "an alias of itself", "900 levels",
+        "65 bits as key", "65 bits tagged as a whole number as key", "1 and '1' as keys",
+        "2**63", "-.inf", "4800 digits", "an alias of itself", "900 levels",
         "secretsprovider not text", "an alias bomb"])
 def test_a_stack_file_no_program_could_be_handed_exits_2_naming_where(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, expected: str
