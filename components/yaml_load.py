@@ -111,22 +111,6 @@ class _YamlV2Plain:
         resolved: str = super().resolve(kind, value, implicit)  # type: ignore[misc]
         return resolved
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        """PyYAML's map, refusing two keys that Python takes for one (`1` and `true`, `1` and
-        `1.0`): Python's dict would keep one value silently, where the CLI keeps both keys
-        (`1`, `true`) or either value (`1`, `1.0`)."""
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep)  # type: ignore[misc]
-        first: dict[Any, Any] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep)  # type: ignore[attr-defined]
-            earlier = first.setdefault(key, key)
-            if type(earlier) is not type(key):
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    f"found the keys {earlier!r} and {key!r}, which Python takes for one key; "
-                    "quote them if they are names, or remove one", key_node.start_mark)
-        return mapping
-
 
 class _PythonLoader(_YamlV2Plain, yaml.SafeLoader):
     pass
@@ -164,27 +148,60 @@ for _loader in (_PythonLoader, _FastLoader):
     _loader.add_constructor(_TIMESTAMP, _timestamp)
 
 
+class _OneValuePerKey:
+    """Python's dict would keep one value of two keys it takes for one, silently, where the
+    CLI keeps both keys (`1`, `true`) or either value (`1`, `1.0`)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """PyYAML's map, refusing two keys that Python takes for one (`1` and `true`, `1` and
+        `1.0`)."""
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep)  # type: ignore[misc]
+        first: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep)  # type: ignore[attr-defined]
+            earlier = first.setdefault(key, key)
+            if type(earlier) is not type(key):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found the keys {earlier!r} and {key!r}, which Python takes for one key; "
+                    "quote them if they are names, or remove one", key_node.start_mark)
+        return mapping
+
+
+
+class _StrictPythonLoader(_OneValuePerKey, _PythonLoader):
+    pass
+
+
+class _StrictFastLoader(_OneValuePerKey, _FastLoader):
+    pass
+
+
 # libyaml's problems for what the pure-Python parser does not refuse.
 _LIBYAML_ONLY = frozenset({
     "exceeded maximum nesting depth", "found invalid Unicode character escape code",
 })
 
 
-def safe_load(text: str) -> Any:
+def safe_load(text: str, *, one_value_per_key: bool = False) -> Any:
     """`yaml.safe_load(text)` with plain scalars read as yaml.v2 reads them, faster. On a
     syntax error the pure-Python parser's error is raised: unlike libyaml's it quotes the
-    offending line.
+    offending line. `one_value_per_key`: refuse two keys of a map that Python takes for one
+    (what the config is read for; the program's own reading of its stack file, for its
+    secrets provider, keeps PyYAML's dict).
 
     What libyaml refuses stays refused, as by the Pulumi CLI (its Go YAML decoder is a port of
     libyaml): a `\\ud800` escape (half a UTF-16 pair, no character), nesting over 1000 levels.
     The pure-Python parser would take the one and overflow Python's stack on the other."""
+    fast, python = ((_StrictFastLoader, _StrictPythonLoader) if one_value_per_key
+                    else (_FastLoader, _PythonLoader))
     try:
-        return yaml.load(text, Loader=_FastLoader)
+        return yaml.load(text, Loader=fast)
     except yaml.YAMLError as fast_error:
         if getattr(fast_error, "problem", None) in _LIBYAML_ONLY:
             raise  # the pure-Python parser would take it, or take seconds to overflow
         try:
-            yaml.load(text, Loader=_PythonLoader)
+            yaml.load(text, Loader=python)
         except yaml.YAMLError as error:
             raise error from None
         except RecursionError:

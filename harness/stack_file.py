@@ -360,7 +360,7 @@ def load_stack_file(
     setting takes.
     """
     try:
-        document = safe_load(path.read_text(encoding="utf-8"))
+        document = safe_load(path.read_text(encoding="utf-8"), one_value_per_key=True)
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
         raise StackFileError(f"{path}: cannot read the stack file: {err}") from err
     if document is None:  # empty

@@ -54,7 +54,8 @@ def test_quoted_and_tagged_scalars_read_as_written() -> None:
 def test_keys_python_takes_for_one_are_refused_naming_them(keys: str) -> None:
     """The CLI keeps both (`1`, `true`) or either value (`1`, `1.0`); a dict would keep one."""
     with pytest.raises(yaml.YAMLError, match="which Python takes for one key; quote them"):
-        safe_load(f"a: {{{keys}}}\n")
+        safe_load(f"a: {{{keys}}}\n", one_value_per_key=True)
+    assert len(safe_load(f"a: {{{keys}}}\n")["a"]) == 1  # the program's reading, for posture
 
 
 def test_the_merge_key_merges_and_is_text_elsewhere() -> None:
