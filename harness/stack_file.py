@@ -335,6 +335,22 @@ def _unwritable_values(value: object, key: str) -> list[str]:
 _NO_SETTING = ", which no setting takes; write text, a number, true or false, a list or a map"
 
 
+def _refuse_project_config(project_file: Path | None, path: Path, stack: str) -> None:
+    if project_file is None or not project_file.is_file():
+        return
+    try:
+        project = safe_load(project_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
+        raise StackFileError(f"{project_file}: cannot read the project file: {err}") from err
+    if isinstance(project, dict) and project.get("config"):
+        raise StackFileError(
+            f"{project_file}: sets project config (config:), which the Pulumi CLI merges into "
+            f"every stack's and preflight does not; give preflight the config the CLI merges: "
+            f"`pulumi config --json --show-secrets --stack {stack} | python -m preflight "
+            f"--stack-file {path} --decrypted-config -`"
+        )
+
+
 def _unwritable(value: object) -> str | None:
     """What `value` is, when the engine could not pass it as JSON text; else None."""
     for kind, tag in _TAGS:
@@ -349,9 +365,13 @@ def _unwritable(value: object) -> str | None:
 
 
 def load_stack_file(
-    path: Path, decrypted: Mapping[str, DecryptedValue] | None = None
+    path: Path, decrypted: Mapping[str, DecryptedValue] | None = None,
+    project_file: Path | None = None,
 ) -> StackFile:
     """Config as the engine passes it: strings as they are, structured values JSON-encoded.
+    Config the CLI merges in from elsewhere (an ESC environment the file imports, the `config:`
+    of the project file `project_file`) comes only with `decrypted`; without it such a stack is
+    refused rather than judged without it.
 
     Encrypted (`secure:`) values are taken from `decrypted` (`read_decrypted_config`), and
     their keys are secret; without it they are refused, with the key named, rather than
@@ -383,6 +403,14 @@ def load_stack_file(
     if decrypted is not None:
         config, secret_keys = _with_decrypted(raw_config, decrypted, stack)
         return StackFile(path, config, secret_keys, provider)
+    _refuse_project_config(project_file, path, stack)
+    if document.get("environment"):
+        raise StackFileError(
+            f"{path}: imports Pulumi ESC environments (environment:), whose values the Pulumi "
+            "CLI merges into the config and preflight cannot open offline; give preflight the "
+            f"config the CLI merges: `pulumi config --json --show-secrets --stack {stack} | "
+            f"python -m preflight --stack-file {path} --decrypted-config -`"
+        )
     encrypted = sorted(key for key, value in raw_config.items() if _has_secure_value(value))
     if encrypted:
         raise StackFileError(

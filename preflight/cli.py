@@ -148,7 +148,7 @@ def _run(
                              f"are {', '.join(known)}; or give any stack file with --stack-file")
     decrypted = (None if args.decrypted_config is None
                  else _decrypted_config(args.decrypted_config))
-    stack_file = load_stack_file(path, decrypted)
+    stack_file = load_stack_file(path, decrypted, project_file=REPO / "Pulumi.yaml")
     policy_config = {} if args.policy_config is None else _policy_config(args.policy_config)
     # The pack starts now and judges each resource as the program registers it, as the
     # engine's preview does: its start and its Analyze calls overlap the program.

@@ -328,3 +328,38 @@ def test_a_plain_scalar_the_cli_read_as_another_value_is_still_refused(
         load_stack_file(path, read_decrypted_config(json.dumps(document)))
     assert str(refused.value).startswith(
         "es-transport-pki:tag: the decrypted config does not hold what the stack file holds there")
+
+
+def test_an_esc_environment_needs_the_config_the_cli_merges(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    ca: Issued,
+) -> None:
+    """Its values reach `pulumi up` and not the stack file: refused, naming the way, rather than
+    judged without them; with the CLI's merged config it runs."""
+    path = tmp_path / "Pulumi.ci.yaml"
+    stored = {"environment": ["team/es-pki"], "config": {KEY: clusters(ca, CIPHERTEXT)}}
+    path.write_text(yaml.safe_dump(stored))
+    with pytest.raises(StackFileError, match=(
+        r"imports Pulumi ESC environments \(environment:\), whose values the Pulumi CLI merges "
+        r"into the config and preflight cannot open offline; give preflight the config the CLI "
+        r"merges: `pulumi config --json --show-secrets --stack ci \| python -m preflight "
+        r"--stack-file .*Pulumi\.ci\.yaml --decrypted-config -`")):
+        load_stack_file(path)
+    code, _report, _ = run(monkeypatch, capsys, printed(clusters(ca, ca.key_pem)),
+                           "--stack-file", str(path))
+    assert code == EXIT_CLEAN
+
+
+def test_project_config_needs_the_config_the_cli_merges(tmp_path: Path, ca: Issued) -> None:
+    path = stack_file(tmp_path, clusters(ca, ca.key_pem))
+    project = tmp_path / "Pulumi.yaml"
+    project.write_text("name: es-transport-pki\nruntime: python\n")
+    assert load_stack_file(path, project_file=project).config  # no project config: read
+    project.write_text("name: es-transport-pki\nruntime: python\nconfig:\n"
+                       "  es-transport-pki:protectCa: {default: true}\n")
+    with pytest.raises(StackFileError, match=(
+        r"Pulumi\.yaml: sets project config \(config:\), which the Pulumi CLI merges into every "
+        r"stack's and preflight does not; give preflight the config the CLI merges")):
+        load_stack_file(path, project_file=project)
+    decrypted = read_decrypted_config(printed(clusters(ca, ca.key_pem), secret=False))
+    assert load_stack_file(path, decrypted, project_file=project).config
