@@ -7,8 +7,10 @@ parser, YAML 1.1) feeds `Settings.fromXContent` token by token (elastic/elastics
 server/.../common/settings/Settings.java). So this reads libyaml's *events*, as Jackson reads
 SnakeYAML's, never PyYAML's composed document:
 
-* a map's keys are field names, its values settings under `key.`; scalars as `yaml_scalars`;
-  a list is a list of texts;
+* a map's keys are field names, the text as written (`true:` is "true", `yes:` "yes", `1.0:`
+  "1.0"); its values settings under `key.`, scalars as `yaml_scalars`; a list is a list of
+  texts, a boolean in it as written (`[yes, on]`; Settings.fromXContent adds `parser.text()`
+  where a map value becomes "true"/"false");
 * an alias (`*name`) is not expanded: Jackson's YAMLParser returns an Alias event as the text
   of the anchor's name (VALUE_STRING), so `<<: *base` is the setting `<<` = "base", not a
   merge, and a map holding itself is two settings;
@@ -73,7 +75,7 @@ def _key(loader: Any, event: yaml.Event) -> str:
         raise RefusedError(
             f"has a map key that is not text ({where(event)}): Elasticsearch refuses it "
             "(Jackson: \"Expected a field name (Scalar value in YAML)\")")
-    return f"{yaml_scalars.value(loader, event)}"
+    return str(event.value)  # as written: `true:` is the key "true", `yes:` "yes", `~:` "~"
 
 
 def _list(loader: Any) -> list[Any]:
@@ -84,7 +86,9 @@ def _list(loader: Any) -> list[Any]:
         if isinstance(event, yaml.AliasEvent):
             items.append(event.anchor)
         elif isinstance(event, yaml.ScalarEvent):
-            items.append(yaml_scalars.value(loader, event))
+            item = yaml_scalars.value(loader, event)
+            # A boolean is kept as written (`list.add(String.valueOf(parser.text()))`).
+            items.append(event.value if isinstance(item, bool) else item)
         else:
             raise RefusedError(
                 f"has a list holding a map or a list ({where(event)}): Elasticsearch refuses "

@@ -168,6 +168,18 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "bundle-named-key-mode-384": (_key_file(UNKNOWN, 384), {("es-transport-key-custody", M)}),
     "bundle-key-mode-0400": (_key_file(pems.NODE_KEY, "0400"), set()),
     "bundle-named-key-mode-unknown": (_key_file(UNKNOWN, UNKNOWN), set()),
+    # Keys, and booleans in lists, as Elasticsearch reads them: the text as written (Jackson's
+    # field names; Settings.fromXContent adds a list's boolean as `parser.text()`). A profile
+    # key `on:` is the profile "on" (PyYAML made it "True"); `certificate_authorities: [yes]`
+    # names the file `yes` (PyYAML made it true, which names no file, so the public root in it
+    # was not judged).
+    "configmap-yml-boolean-key-is-its-text": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "transport.profiles:\n  on:\n    xpack.security.ssl:\n"
+        "      client_authentication: none\n"}), {("es-transport-mtls", M)}),
+    "bundle-yml-boolean-in-a-list-is-its-text": (f.bundle("b", {
+        "elasticsearch.yml": (f.yml(f.good_vm_settings()).replace("- certs/ca.crt", "- yes"),
+                              "0644"),
+        "yes": (pems.public_root(), "0644")}), {("es-transport-trusted-ca", M)}),
     # Pass fixture: the same settings, with comments and a document start, are read.
     "configmap-yml-with-comments-and-a-document-start": (f.config_map("c", {
         "elasticsearch.yml": "# node settings\n---\n" + f.yml(f.good_vm_settings())}), set()),
@@ -209,6 +221,9 @@ NAMED: dict[str, tuple[str, ...]] = {
     "bundle-yml-a-list": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML list, not a "
                           "map of settings",),
     "configmap-yml-bool-tag-on-a-word": ("xpack.security.enabled is 'maybe'",),
+    "configmap-yml-boolean-key-is-its-text": (
+        "transport.profiles.on.xpack.security.ssl.client_authentication is 'none' (transport "
+        "profile 'on'",),
     "bundle-key-mode-384": ("key file files[certs/node.key] has mode 384, not a 4-digit octal "
                             'string such as "0600"', "0o600", "Fix: write key files"),
     "bundle-key-mode-list": ("has mode ['0600'], not a 4-digit octal string",),
