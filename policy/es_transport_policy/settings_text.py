@@ -70,7 +70,7 @@ def _not_a_map(event: yaml.Event) -> str:
             "\"expecting token of type [START_OBJECT]\")")
 
 
-def _key(loader: Any, event: yaml.Event) -> str:
+def _key(event: yaml.Event) -> str:
     if not isinstance(event, yaml.ScalarEvent):
         raise RefusedError(
             f"has a map key that is not text ({where(event)}): Elasticsearch refuses it "
@@ -97,25 +97,41 @@ def _list(loader: Any) -> list[Any]:
     return items
 
 
+def _duplicate(key: str, event: yaml.Event) -> RefusedError:
+    return RefusedError(
+        f"has the key {key!r} twice in one map ({where(event)}): Elasticsearch refuses to start "
+        f"on it (Jackson's strict duplicate detection: \"Duplicate field '{key}'\"), so neither "
+        "value holds")
+
+
 def _settings(loader: Any) -> dict[str, Any]:
     """Settings.fromXContent over the events of a map whose MappingStart is read: iterative,
-    since a map may nest a thousand levels deep."""
+    since a map may nest a thousand levels deep. A key twice in one map is refused (Jackson's
+    STRICT_DUPLICATE_DETECTION, which Elasticsearch's YamlXContentImpl turns on); one setting
+    written once flat and once nested (`a.b:` and `a: {b:}`) is two keys of different maps,
+    and the later value holds (Settings.Builder.put replaces, validateValue checks only for
+    null), as here."""
     flat: dict[str, Any] = {}
-    prefixes = [""]
+    maps: list[tuple[str, set[str]]] = [("", set())]
     read = 0
-    while prefixes:
+    while maps:
         event = loader.get_event()
         if isinstance(event, yaml.MappingEndEvent):
-            prefixes.pop()
+            maps.pop()
             continue
         read += 1
         if read > MAX_SETTINGS:
             raise RefusedError(f"holds more than {MAX_SETTINGS} settings, more than the pack "
                                "reads")
-        name = prefixes[-1] + _key(loader, event)
+        prefix, keys = maps[-1]
+        key = _key(event)
+        if key in keys:
+            raise _duplicate(key, event)
+        keys.add(key)
+        name = prefix + key
         event = loader.get_event()
         if isinstance(event, yaml.MappingStartEvent):
-            prefixes.append(name + ".")
+            maps.append((name + ".", set()))
         elif isinstance(event, yaml.SequenceStartEvent):
             flat[name] = _list(loader)
         elif isinstance(event, yaml.AliasEvent):

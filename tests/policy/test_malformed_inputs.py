@@ -180,6 +180,26 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
         "elasticsearch.yml": (f.yml(f.good_vm_settings()).replace("- certs/ca.crt", "- yes"),
                               "0644"),
         "yes": (pems.public_root(), "0644")}), {("es-transport-trusted-ca", M)}),
+    # A key twice in one map: Elasticsearch refuses to start (Jackson's strict duplicate
+    # detection), so neither value may be judged (PyYAML kept the last: `none` then
+    # `required` passed). The same setting once flat and once nested is two keys of two maps:
+    # Elasticsearch keeps the later value (Settings.Builder.put), and so does the pack.
+    "configmap-yml-key-twice-in-one-map": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + f"{T}client_authentication: none\n"
+        f"{T}client_authentication: required\n"}), {("es-transport-mtls", M)}),
+    "configmap-yml-nested-key-twice-in-one-map": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "xpack:\n  security:\n    transport.ssl.client_authentication: "
+        "none\n    transport.ssl.client_authentication: required\n"}), {("es-transport-mtls", M)}),
+    "configmap-yml-setting-flat-then-nested-keeps-the-later": (
+        f.config_map("c", {"elasticsearch.yml": f.yml(f.good_vm_settings()) +
+                           f"{T}client_authentication: none\n"
+                           "xpack: {security: {transport.ssl.client_authentication: required}}\n"}),
+        set()),
+    "configmap-yml-setting-nested-then-flat-keeps-the-later": (
+        f.config_map("c", {"elasticsearch.yml": "xpack: {security: {transport.ssl: "
+                           "{client_authentication: required}}}\n" + f.yml(f.good_vm_settings())
+                           + f"{T}client_authentication: none\n"}),
+        {("es-transport-mtls", M)}),
     # Pass fixture: the same settings, with comments and a document start, are read.
     "configmap-yml-with-comments-and-a-document-start": (f.config_map("c", {
         "elasticsearch.yml": "# node settings\n---\n" + f.yml(f.good_vm_settings())}), set()),
@@ -221,6 +241,11 @@ NAMED: dict[str, tuple[str, ...]] = {
     "bundle-yml-a-list": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML list, not a "
                           "map of settings",),
     "configmap-yml-bool-tag-on-a-word": ("xpack.security.enabled is 'maybe'",),
+    "configmap-yml-key-twice-in-one-map": (
+        "data[elasticsearch.yml]: elasticsearch.yml has the key "
+        "'xpack.security.transport.ssl.client_authentication' twice in one map (line 8, "
+        "column 1): Elasticsearch refuses to start on it", "Duplicate field",
+        "each key once in a map"),
     "configmap-yml-boolean-key-is-its-text": (
         "transport.profiles.on.xpack.security.ssl.client_authentication is 'none' (transport "
         "profile 'on'",),
