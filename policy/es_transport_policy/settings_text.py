@@ -85,14 +85,14 @@ def _list(loader: Any) -> list[Any]:
     while not isinstance(event, yaml.SequenceEndEvent):
         if isinstance(event, yaml.AliasEvent):
             items.append(event.anchor)
-        elif isinstance(event, yaml.ScalarEvent):
-            item = yaml_scalars.value(loader, event)
+        elif isinstance(event, yaml.ScalarEvent) and (
+                item := yaml_scalars.value(loader, event)) is not None:
             # A boolean is kept as written (`list.add(String.valueOf(parser.text()))`).
             items.append(event.value if isinstance(item, bool) else item)
         else:
             raise RefusedError(
-                f"has a list holding a map or a list ({where(event)}): Elasticsearch refuses "
-                "it (\"only value lists are allowed in serialized settings\")")
+                f"has a list holding a map, a list or null ({where(event)}): Elasticsearch "
+                "refuses it (\"only value lists are allowed in serialized settings\")")
         event = loader.get_event()
     return items
 
@@ -102,6 +102,15 @@ def _duplicate(key: str, event: yaml.Event) -> RefusedError:
         f"has the key {key!r} twice in one map ({where(event)}): Elasticsearch refuses to start "
         f"on it (Jackson's strict duplicate detection: \"Duplicate field '{key}'\"), so neither "
         "value holds")
+
+
+def _null(name: str, event: yaml.Event) -> RefusedError:
+    """A setting with no value (`key:`, `key: ~`, `key: null`): loadFromPath reads with
+    acceptNullValues false, and Settings.validateValue refuses it."""
+    return RefusedError(
+        f"leaves the setting {name!r} without a value ({where(event)}): Elasticsearch refuses "
+        f"to start on it (\"null-valued setting found for key [{name}]\"); an empty or `~` "
+        "value is null in YAML, not unset")
 
 
 def _settings(loader: Any) -> dict[str, Any]:
@@ -136,8 +145,10 @@ def _settings(loader: Any) -> dict[str, Any]:
             flat[name] = _list(loader)
         elif isinstance(event, yaml.AliasEvent):
             flat[name] = event.anchor
+        elif (value := yaml_scalars.value(loader, event)) is None:
+            raise _null(name, event)
         else:
-            flat[name] = yaml_scalars.value(loader, event)
+            flat[name] = value
     return flat
 
 

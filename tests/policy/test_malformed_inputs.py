@@ -200,6 +200,19 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
                            "{client_authentication: required}}}\n" + f.yml(f.good_vm_settings())
                            + f"{T}client_authentication: none\n"}),
         {("es-transport-mtls", M)}),
+    # A setting without a value (`key:`, `~`, `null`), or null in a list: Elasticsearch loads
+    # elasticsearch.yml refusing nulls ("null-valued setting found for key [...]"; "only value
+    # lists are allowed"), where the pack took the setting for unset (client_authentication:
+    # required by default) or skipped the item. Quoted empty text is a value.
+    "configmap-yml-setting-without-a-value": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + f"{T}client_authentication:\n"}), {("es-transport-mtls", M)}),
+    "secret-yml-setting-null": (f.secret("s", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + f"{T}client_authentication: ~\n"}), {("es-transport-mtls", M)}),
+    "bundle-yml-null-in-a-list": (f.bundle("b", {"elasticsearch.yml": (f.yml(
+        f.good_vm_settings()).replace("- certs/ca.crt", "- certs/ca.crt\n- null"), "0644")}),
+        {("es-transport-mtls", M)}),
+    "configmap-yml-setting-quoted-empty": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + 'node.attr.rack: ""\n'}), set()),
     # Pass fixture: the same settings, with comments and a document start, are read.
     "configmap-yml-with-comments-and-a-document-start": (f.config_map("c", {
         "elasticsearch.yml": "# node settings\n---\n" + f.yml(f.good_vm_settings())}), set()),
@@ -241,6 +254,12 @@ NAMED: dict[str, tuple[str, ...]] = {
     "bundle-yml-a-list": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML list, not a "
                           "map of settings",),
     "configmap-yml-bool-tag-on-a-word": ("xpack.security.enabled is 'maybe'",),
+    "configmap-yml-setting-without-a-value": (
+        "elasticsearch.yml leaves the setting 'xpack.security.transport.ssl.client_authentication'"
+        " without a value (line 7, column 52): Elasticsearch refuses to start on it "
+        "(\"null-valued setting found for key [xpack.security.transport.ssl."
+        "client_authentication]\")", "each setting with a value"),
+    "bundle-yml-null-in-a-list": ("has a list holding a map, a list or null (line 4, column 3)",),
     "configmap-yml-key-twice-in-one-map": (
         "data[elasticsearch.yml]: elasticsearch.yml has the key "
         "'xpack.security.transport.ssl.client_authentication' twice in one map (line 8, "

@@ -68,8 +68,9 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     findings = [
         _finding(view, f"{where}: elasticsearch.yml {why}", UNREADABLE_WHY,
                  "write elasticsearch.yml as one YAML map of settings (nested or dotted keys), "
-                 "each key once in a map, values written out (no aliases), under 10,000 "
-                 "settings")
+                 "each key once in a map, each setting with a value (quote \"\" for empty "
+                 "text; remove a setting to unset it), values written out (no aliases), under "
+                 "10,000 settings")
         for where, why in unreadable_settings(view.type, view.props)
     ]
     for doc in settings_documents(view.type, view.props):
