@@ -15,7 +15,7 @@ SnakeYAML's, never PyYAML's composed document:
   of the anchor's name (VALUE_STRING), so `<<: *base` is the setting `<<` = "base", not a
   merge, and a map holding itself is two settings;
 * a file with no document (empty, comments only) holds no settings; a document that is not a
-  map Elasticsearch refuses ("expecting token of type [START_OBJECT]").
+  map, null included (`~`), Elasticsearch refuses ("expecting token of type [START_OBJECT]").
 """
 
 from __future__ import annotations
@@ -63,9 +63,17 @@ def _next(loader: Any) -> yaml.Event:
     return event
 
 
-def _not_a_map(event: yaml.Event) -> str:
-    """Why a document whose first event is `event` (not a map) is refused."""
-    kind = "list" if isinstance(event, yaml.SequenceStartEvent) else "scalar"
+def _not_a_map(loader: Any, event: yaml.Event) -> str:
+    """Why a document whose first event is `event` (not a map) is refused. A document that is
+    null (`~`, `null`, or `---` with nothing after it) is one too: loadFromStream takes only a
+    stream with no token at all for an empty file, and Jackson gives such a document the token
+    VALUE_NULL, which fromXContent's ensureExpectedToken(START_OBJECT) refuses."""
+    if isinstance(event, yaml.SequenceStartEvent):
+        kind = "list"
+    elif isinstance(event, yaml.ScalarEvent) and yaml_scalars.value(loader, event) is None:
+        kind = "null (`~`, `null`, or a document start with nothing after it)"
+    else:
+        kind = "scalar"
     return (f"is a YAML {kind}, not a map of settings (Elasticsearch refuses it: "
             "\"expecting token of type [START_OBJECT]\")")
 
@@ -157,10 +165,8 @@ def _document(loader: Any) -> dict[str, Any]:
     event = _next(loader)
     if isinstance(event, yaml.StreamEndEvent):
         return {}  # empty, or comments only
-    if isinstance(event, yaml.ScalarEvent) and yaml_scalars.value(loader, event) is None:
-        return {}
     if not isinstance(event, yaml.MappingStartEvent):
-        raise RefusedError(_not_a_map(event))
+        raise RefusedError(_not_a_map(loader, event))
     settings = _settings(loader)
     event = _next(loader)
     if not isinstance(event, yaml.StreamEndEvent):

@@ -213,6 +213,18 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
         {("es-transport-mtls", M)}),
     "configmap-yml-setting-quoted-empty": (f.config_map("c", {"elasticsearch.yml": f.yml(
         f.good_vm_settings()) + 'node.attr.rack: ""\n'}), set()),
+    # A document that is null (`~`, `null`, a document start with nothing after it):
+    # Elasticsearch refuses it (VALUE_NULL, not START_OBJECT); only a text with no document at
+    # all (empty, comments only) holds no settings (so transport TLS is not enabled). The pack
+    # read the first three as empty too.
+    "configmap-yml-a-null-document": (f.config_map("c", {"elasticsearch.yml": "~\n"}),
+                                      {("es-transport-mtls", M)}),
+    "secret-yml-a-null-document": (f.secret("s", {"elasticsearch.yml": "# tls\nnull\n"}),
+                                   {("es-transport-mtls", M)}),
+    "bundle-yml-an-empty-document": (f.bundle("b", {"elasticsearch.yml": ("---\n", "0644")}),
+                                     {("es-transport-mtls", M)}),
+    "configmap-yml-comments-only": (f.config_map("c", {"elasticsearch.yml": "# none yet\n"}),
+                                    {("es-transport-mtls", M)}),
     # Pass fixture: the same settings, with comments and a document start, are read.
     "configmap-yml-with-comments-and-a-document-start": (f.config_map("c", {
         "elasticsearch.yml": "# node settings\n---\n" + f.yml(f.good_vm_settings())}), set()),
@@ -254,6 +266,11 @@ NAMED: dict[str, tuple[str, ...]] = {
     "bundle-yml-a-list": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML list, not a "
                           "map of settings",),
     "configmap-yml-bool-tag-on-a-word": ("xpack.security.enabled is 'maybe'",),
+    "configmap-yml-a-null-document": (
+        "data[elasticsearch.yml]: elasticsearch.yml is a YAML null (`~`, `null`, or a document "
+        "start with nothing after it), not a map of settings (Elasticsearch refuses it",),
+    "bundle-yml-an-empty-document": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML null",),
+    "configmap-yml-comments-only": ("xpack.security.transport.ssl.enabled is None, not true",),
     "configmap-yml-setting-without-a-value": (
         "elasticsearch.yml leaves the setting 'xpack.security.transport.ssl.client_authentication'"
         " without a value (line 7, column 52): Elasticsearch refuses to start on it "
