@@ -225,6 +225,19 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
                                      {("es-transport-mtls", M)}),
     "configmap-yml-comments-only": (f.config_map("c", {"elasticsearch.yml": "# none yet\n"}),
                                     {("es-transport-mtls", M)}),
+    # A boolean setting given text that is no boolean ("yes" quoted, "False"): Elasticsearch
+    # accepts only true/false (Booleans.parseBoolean) and refuses to start; the message said the
+    # traffic was plaintext (and `"True"` passed as true).
+    "configmap-yml-transport-enabled-quoted-yes": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings(**{T + "enabled": "yes"}))}), {("es-transport-mtls", M)}),
+    "configmap-yml-transport-enabled-quoted-capital-true": (
+        f.config_map("c", {"elasticsearch.yml": f.yml(f.good_vm_settings(
+            **{T + "enabled": "True"}))}),
+        {("es-transport-mtls", M)}),
+    "secret-yml-security-enabled-quoted-capital-false": (f.secret("s", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings(**{"xpack.security.enabled": "False"}))}), {("es-transport-mtls", M)}),
+    "configmap-yml-transport-enabled-quoted-true": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings(**{T + "enabled": "true"}))}), set()),
     # Pass fixture: the same settings, with comments and a document start, are read.
     "configmap-yml-with-comments-and-a-document-start": (f.config_map("c", {
         "elasticsearch.yml": "# node settings\n---\n" + f.yml(f.good_vm_settings())}), set()),
@@ -265,7 +278,14 @@ NAMED: dict[str, tuple[str, ...]] = {
                                "column 3)", "cannot be shown"),
     "bundle-yml-a-list": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML list, not a "
                           "map of settings",),
-    "configmap-yml-bool-tag-on-a-word": ("xpack.security.enabled is 'maybe'",),
+    "configmap-yml-bool-tag-on-a-word": ("xpack.security.enabled is 'maybe', not a boolean",
+                                         "refuses to start"),
+    "configmap-yml-transport-enabled-quoted-yes": (
+        "data[elasticsearch.yml]: xpack.security.transport.ssl.enabled is 'yes', not a boolean",
+        "Elasticsearch accepts only true or false for it and refuses to start",
+        "Fix: set xpack.security.transport.ssl.enabled: true"),
+    "secret-yml-security-enabled-quoted-capital-false": (
+        "xpack.security.enabled is 'False', not a boolean",),
     "configmap-yml-a-null-document": (
         "data[elasticsearch.yml]: elasticsearch.yml is a YAML null (`~`, `null`, or a document "
         "start with nothing after it), not a map of settings (Elasticsearch refuses it",),
