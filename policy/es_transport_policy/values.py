@@ -119,10 +119,13 @@ def shown(value: object) -> str:
     return repr(_quotable(value))
 
 
-def truthy(value: object) -> bool | Unknown:
-    """YAML/JSON booleans as Elasticsearch reads them (`true`/`"true"`)."""
+def setting_boolean(value: object) -> bool | Unknown | None:
+    """A boolean setting's value as Elasticsearch parses it: a YAML/JSON boolean, or exactly
+    the text "true" or "false" (Booleans.parseBoolean, elastic/elasticsearch libs/core; a YAML
+    1.1 boolean such as an unquoted `yes` reaches it as "true"). None for anything else, on
+    which Elasticsearch refuses to start: "yes" or "True" quoted, " true", 1, a list."""
     if isinstance(value, Unknown):
         return UNKNOWN
-    if isinstance(value, str):
-        return value.strip().lower() == "true"
-    return value is True
+    if isinstance(value, bool):
+        return value
+    return {"true": True, "false": False}.get(value) if isinstance(value, str) else None

@@ -124,15 +124,21 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "leaf-is-ca-list": (leaf(isCaCertificate=[True]), {("es-transport-ca-shape", M)}),
     "leaf-is-ca-null-is-false": (leaf(isCaCertificate=None), set()),
     "leaf-is-ca-false": (leaf(isCaCertificate=False), set()),
-    # elasticsearch.yml texts YAML reads as a map holding itself, as 2**20 settings (aliases)
-    # or as maps nested 990 deep (libyaml's limit is 1000): the first two are not read, and
-    # reported (the transport invariants cannot be shown); the last is read, beyond Python's
-    # recursion limit.
-    "configmap-yml-holding-itself": (f.config_map("c", {"elasticsearch.yml": "x: &a {b: *a}\n"}),
-                                     {("es-transport-mtls", M)}),
-    "configmap-yml-of-2-to-the-20-settings": (f.config_map("c", {"elasticsearch.yml": "".join(
-        f"a{i}: &a{i} {{p: *a{i - 1}, q: *a{i - 1}}}\n" if i else "a0: &a0 {x: 1}\n"
-        for i in range(21))}), {("es-transport-mtls", M)}),
+    # YAML aliases and merge keys as Elasticsearch reads them: Jackson's YAMLParser does not
+    # expand an alias, it reads `*name` as the text "name"; so a map holding itself is two
+    # settings, and `<<: *tls` is the setting `<<` = "tls", not the anchored map merged in
+    # (the pack expanded both: a merged `client_authentication: none` was judged, and a few
+    # lines of aliases were 2**n settings). Elasticsearch then refuses the unknown setting
+    # `xpack.security.transport.ssl.<<`, so no transport runs without client certificates.
+    # Past 10,000 settings a text is not read.
+    "configmap-yml-alias-is-its-anchor-name": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "node.attr.x: &a {b: *a}\n"}), set()),
+    "configmap-yml-merge-key-is-not-expanded": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "node.attr.tls: &tls {client_authentication: none}\n"
+        "xpack.security.transport.ssl: {<<: *tls}\n"}), set()),
+    "configmap-yml-of-10001-settings": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "".join(f"node.attr.a{i}: x\n" for i in range(10_001))}),
+        {("es-transport-mtls", M)}),
     # Not YAML, or YAML that is not a map (Elasticsearch refuses both): reported, where the
     # pack read nothing (or, for a list or scalar, no settings at all).
     "configmap-yml-not-yaml": (f.config_map("c", {"elasticsearch.yml": f.yml(
@@ -162,6 +168,76 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "bundle-named-key-mode-384": (_key_file(UNKNOWN, 384), {("es-transport-key-custody", M)}),
     "bundle-key-mode-0400": (_key_file(pems.NODE_KEY, "0400"), set()),
     "bundle-named-key-mode-unknown": (_key_file(UNKNOWN, UNKNOWN), set()),
+    # Keys, and booleans in lists, as Elasticsearch reads them: the text as written (Jackson's
+    # field names; Settings.fromXContent adds a list's boolean as `parser.text()`). A profile
+    # key `on:` is the profile "on" (PyYAML made it "True"); `certificate_authorities: [yes]`
+    # names the file `yes` (PyYAML made it true, which names no file, so the public root in it
+    # was not judged).
+    "configmap-yml-boolean-key-is-its-text": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "transport.profiles:\n  on:\n    xpack.security.ssl:\n"
+        "      client_authentication: none\n"}), {("es-transport-mtls", M)}),
+    "bundle-yml-boolean-in-a-list-is-its-text": (f.bundle("b", {
+        "elasticsearch.yml": (f.yml(f.good_vm_settings()).replace("- certs/ca.crt", "- yes"),
+                              "0644"),
+        "yes": (pems.public_root(), "0644")}), {("es-transport-trusted-ca", M)}),
+    # A key twice in one map: Elasticsearch refuses to start (Jackson's strict duplicate
+    # detection), so neither value may be judged (PyYAML kept the last: `none` then
+    # `required` passed). The same setting once flat and once nested is two keys of two maps:
+    # Elasticsearch keeps the later value (Settings.Builder.put), and so does the pack.
+    "configmap-yml-key-twice-in-one-map": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + f"{T}client_authentication: none\n"
+        f"{T}client_authentication: required\n"}), {("es-transport-mtls", M)}),
+    "configmap-yml-nested-key-twice-in-one-map": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + "xpack:\n  security:\n    transport.ssl.client_authentication: "
+        "none\n    transport.ssl.client_authentication: required\n"}), {("es-transport-mtls", M)}),
+    "configmap-yml-setting-flat-then-nested-keeps-the-later": (
+        f.config_map("c", {"elasticsearch.yml": f.yml(f.good_vm_settings()) +
+                           f"{T}client_authentication: none\n"
+                           "xpack: {security: {transport.ssl.client_authentication: required}}\n"}),
+        set()),
+    "configmap-yml-setting-nested-then-flat-keeps-the-later": (
+        f.config_map("c", {"elasticsearch.yml": "xpack: {security: {transport.ssl: "
+                           "{client_authentication: required}}}\n" + f.yml(f.good_vm_settings())
+                           + f"{T}client_authentication: none\n"}),
+        {("es-transport-mtls", M)}),
+    # A setting without a value (`key:`, `~`, `null`), or null in a list: Elasticsearch loads
+    # elasticsearch.yml refusing nulls ("null-valued setting found for key [...]"; "only value
+    # lists are allowed"), where the pack took the setting for unset (client_authentication:
+    # required by default) or skipped the item. Quoted empty text is a value.
+    "configmap-yml-setting-without-a-value": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + f"{T}client_authentication:\n"}), {("es-transport-mtls", M)}),
+    "secret-yml-setting-null": (f.secret("s", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + f"{T}client_authentication: ~\n"}), {("es-transport-mtls", M)}),
+    "bundle-yml-null-in-a-list": (f.bundle("b", {"elasticsearch.yml": (f.yml(
+        f.good_vm_settings()).replace("- certs/ca.crt", "- certs/ca.crt\n- null"), "0644")}),
+        {("es-transport-mtls", M)}),
+    "configmap-yml-setting-quoted-empty": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings()) + 'node.attr.rack: ""\n'}), set()),
+    # A document that is null (`~`, `null`, a document start with nothing after it):
+    # Elasticsearch refuses it (VALUE_NULL, not START_OBJECT); only a text with no document at
+    # all (empty, comments only) holds no settings (so transport TLS is not enabled). The pack
+    # read the first three as empty too.
+    "configmap-yml-a-null-document": (f.config_map("c", {"elasticsearch.yml": "~\n"}),
+                                      {("es-transport-mtls", M)}),
+    "secret-yml-a-null-document": (f.secret("s", {"elasticsearch.yml": "# tls\nnull\n"}),
+                                   {("es-transport-mtls", M)}),
+    "bundle-yml-an-empty-document": (f.bundle("b", {"elasticsearch.yml": ("---\n", "0644")}),
+                                     {("es-transport-mtls", M)}),
+    "configmap-yml-comments-only": (f.config_map("c", {"elasticsearch.yml": "# none yet\n"}),
+                                    {("es-transport-mtls", M)}),
+    # A boolean setting given text that is no boolean ("yes" quoted, "False"): Elasticsearch
+    # accepts only true/false (Booleans.parseBoolean) and refuses to start; the message said the
+    # traffic was plaintext (and `"True"` passed as true).
+    "configmap-yml-transport-enabled-quoted-yes": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings(**{T + "enabled": "yes"}))}), {("es-transport-mtls", M)}),
+    "configmap-yml-transport-enabled-quoted-capital-true": (
+        f.config_map("c", {"elasticsearch.yml": f.yml(f.good_vm_settings(
+            **{T + "enabled": "True"}))}),
+        {("es-transport-mtls", M)}),
+    "secret-yml-security-enabled-quoted-capital-false": (f.secret("s", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings(**{"xpack.security.enabled": "False"}))}), {("es-transport-mtls", M)}),
+    "configmap-yml-transport-enabled-quoted-true": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings(**{T + "enabled": "true"}))}), set()),
     # Pass fixture: the same settings, with comments and a document start, are read.
     "configmap-yml-with-comments-and-a-document-start": (f.config_map("c", {
         "elasticsearch.yml": "# node settings\n---\n" + f.yml(f.good_vm_settings())}), set()),
@@ -194,7 +270,7 @@ NAMED: dict[str, tuple[str, ...]] = {
     "ca-is-ca-text": ("isCaCertificate is 'true', not a boolean",
                       "Fix: set is_ca_certificate to true (a CA) or false"),
     "leaf-is-ca-list": ("isCaCertificate is [True], not a boolean",),
-    "configmap-yml-holding-itself": (
+    "configmap-yml-of-10001-settings": (
         "data[elasticsearch.yml]: elasticsearch.yml holds more than 10000 settings",
         "Fix: write elasticsearch.yml as one YAML map of settings"),
     "configmap-yml-not-yaml": ("data[elasticsearch.yml]: elasticsearch.yml is not YAML: "
@@ -202,7 +278,33 @@ NAMED: dict[str, tuple[str, ...]] = {
                                "column 3)", "cannot be shown"),
     "bundle-yml-a-list": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML list, not a "
                           "map of settings",),
-    "configmap-yml-bool-tag-on-a-word": ("xpack.security.enabled is 'maybe'",),
+    "configmap-yml-bool-tag-on-a-word": ("xpack.security.enabled is 'maybe', not a boolean",
+                                         "refuses to start"),
+    "configmap-yml-transport-enabled-quoted-yes": (
+        "data[elasticsearch.yml]: xpack.security.transport.ssl.enabled is 'yes', not a boolean",
+        "Elasticsearch accepts only true or false for it and refuses to start",
+        "Fix: set xpack.security.transport.ssl.enabled: true"),
+    "secret-yml-security-enabled-quoted-capital-false": (
+        "xpack.security.enabled is 'False', not a boolean",),
+    "configmap-yml-a-null-document": (
+        "data[elasticsearch.yml]: elasticsearch.yml is a YAML null (`~`, `null`, or a document "
+        "start with nothing after it), not a map of settings (Elasticsearch refuses it",),
+    "bundle-yml-an-empty-document": ("files[elasticsearch.yml]: elasticsearch.yml is a YAML null",),
+    "configmap-yml-comments-only": ("xpack.security.transport.ssl.enabled is None, not true",),
+    "configmap-yml-setting-without-a-value": (
+        "elasticsearch.yml leaves the setting 'xpack.security.transport.ssl.client_authentication'"
+        " without a value (line 7, column 52): Elasticsearch refuses to start on it "
+        "(\"null-valued setting found for key [xpack.security.transport.ssl."
+        "client_authentication]\")", "each setting with a value"),
+    "bundle-yml-null-in-a-list": ("has a list holding a map, a list or null (line 4, column 3)",),
+    "configmap-yml-key-twice-in-one-map": (
+        "data[elasticsearch.yml]: elasticsearch.yml has the key "
+        "'xpack.security.transport.ssl.client_authentication' twice in one map (line 8, "
+        "column 1): Elasticsearch refuses to start on it", "Duplicate field",
+        "each key once in a map"),
+    "configmap-yml-boolean-key-is-its-text": (
+        "transport.profiles.on.xpack.security.ssl.client_authentication is 'none' (transport "
+        "profile 'on'",),
     "bundle-key-mode-384": ("key file files[certs/node.key] has mode 384, not a 4-digit octal "
                             'string such as "0600"', "0o600", "Fix: write key files"),
     "bundle-key-mode-list": ("has mode ['0600'], not a 4-digit octal string",),

@@ -326,7 +326,8 @@ ODD_YAML = (
     "xpack.security.transport.ssl.certificate_authorities: certs/ca.crt\n",
 )
 # Maps YAML builds beyond what a recursive reader survives: holding themselves, nested near
-# libyaml's limit of 1000, or 2**n settings of n aliases.
+# libyaml's limit of 1000, or 2**n settings of n aliases (read as Elasticsearch reads them: an
+# alias is the text of its anchor's name).
 DEEP_YAML = (
     "x: &a {b: *a}\n", "a: &a\n  b: *a\n", "{a: " * 995 + "1" + "}" * 995,
     "a:\n" + "".join("  " * i + f"b{i}:\n" for i in range(1, 990)) + "  " * 990 + "c: 1\n",

@@ -20,7 +20,7 @@ from ..documents import (
     unreadable_settings,
 )
 from ..findings import Finding, Grade
-from ..values import is_unknown, shown, truthy
+from ..values import is_unknown, setting_boolean, shown
 from ..view import ResourceView
 
 PREFIX = TRANSPORT_SSL
@@ -68,7 +68,9 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     findings = [
         _finding(view, f"{where}: elasticsearch.yml {why}", UNREADABLE_WHY,
                  "write elasticsearch.yml as one YAML map of settings (nested or dotted keys), "
-                 "without aliases, under 10,000 settings")
+                 "each key once in a map, each setting with a value (quote \"\" for empty "
+                 "text; remove a setting to unset it), values written out (no aliases), under "
+                 "10,000 settings")
         for where, why in unreadable_settings(view.type, view.props)
     ]
     for doc in settings_documents(view.type, view.props):
@@ -76,7 +78,9 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
             continue
         assert isinstance(doc.settings, dict)
         security = doc.settings.get(SECURITY_ENABLED)
-        if security is not None and truthy(security) is False:
+        if security is not None and setting_boolean(security) is None:
+            findings.append(_not_a_boolean(view, doc.where, SECURITY_ENABLED, security))
+        elif security is not None and setting_boolean(security) is False:
             findings.append(
                 _finding(
                     view, f"{doc.where}: {SECURITY_ENABLED} is {shown(security)}",
@@ -86,7 +90,9 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
                 )
             )
         enabled = doc.settings.get(ENABLED)
-        if (not doc.eck or enabled is not None) and truthy(enabled) is False:
+        if enabled is not None and setting_boolean(enabled) is None:
+            findings.append(_not_a_boolean(view, doc.where, ENABLED, enabled))
+        elif (not doc.eck and enabled is None) or setting_boolean(enabled) is False:
             findings.append(
                 _finding(
                     view, f"{doc.where}: {ENABLED} is {shown(enabled)}, not true",
@@ -123,6 +129,19 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
             if key.startswith(DEFAULT_PROFILE_SSL)
         ]
     return findings
+
+
+def _not_a_boolean(view: ResourceView, where: str, setting: str, value: Any) -> Finding:
+    """A boolean setting whose value is neither true nor false: Elasticsearch refuses to start
+    (it does not run with TLS off, nor with security off)."""
+    return _finding(
+        view, f"{where}: {setting} is {shown(value)}, not a boolean",
+        "Elasticsearch accepts only true or false for it and refuses to start "
+        "(Booleans.parseBoolean: \"Failed to parse value [...] as only [true] or [false] are "
+        "allowed\"); a quoted YAML word (\"yes\", \"on\") or another casing (\"True\") is "
+        "text, not a boolean",
+        f"set {setting}: true",
+    )
 
 
 def verify(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
