@@ -3,9 +3,10 @@
 A stack of two clusters, `logs` (VM bundles written to a directory, generated HTTP certificates
 per node) and `search` (ECK, a transport certificate per pod, one shared HTTP certificate),
 goes through edits drawn at random, one or several per `up`: add, remove or rename a node,
-change a node's SANs, scale the ECK nodeSet, raise a rotation epoch, change the key algorithm
-or the bundle format, take the documented next CA rotation step or roll one back, ask for any
-CA state near the current one (most of them illegal jumps), toggle `protectCa`, decommission or
+change a node's SANs or the pods' extra DNS name, scale the ECK nodeSet, raise or lower a
+rotation epoch, change the key algorithm, the node certificate lifetime, `ca.organization` or
+the bundle format, take the documented next CA rotation step or roll one back, ask for any CA
+state near the current one (most of them illegal jumps), toggle `protectCa`, decommission or
 re-add the ECK cluster, turn the VM cluster's HTTP certificates off or on; or time passes
 (renewal windows open, CAs enter theirs), the same config is re-run, or the config is made
 invalid. Every step is a `run_program` on the same EngineState and output directory, some with
@@ -19,12 +20,15 @@ a `preview` first. After each one:
    says, SANs exactly as configured, outside its renewal window; every node trusts exactly the
    generations the rotation state says; a CA generation never changes while it lives, and
    generations in state are protected exactly when `protectCa` says (withdrawn ones: never);
-   the inventory output matches what the nodes hold; HTTP certificates are serverAuth only,
-   from an HTTP CA that is no transport CA and never changes, with no transport key;
+   a CA generation created later carries the `ca.organization` configured then; the inventory
+   output matches what the nodes hold; HTTP certificates are serverAuth only, from an HTTP CA
+   that is no transport CA and never changes, with no transport key;
 3. exactly the certificates the step must re-issue are re-issued, and exactly the keys it must
    re-key are re-keyed (nothing else is touched: no needless reloads), transport and HTTP;
 4. custody: private keys appear in registrations, stack outputs and state only inside secrets;
-   key files are 0600;
+   no CA key reaches a node (bundle files, ECK Secrets); key and password files are 0600;
+   elasticsearch.yml, the store passwords and the Elasticsearch resource change only with
+   the edits the docs say need a rolling restart;
 5. a re-run of the same config changes nothing (beyond deleting withdrawn CA generations, as
    docs/rotation.md says) and rewrites no file; a preview changes nothing and plans the
    creates, replaces and deletes the `up` then makes; the only warnings are the documented
@@ -70,7 +74,7 @@ from hypothesis.stateful import (
 from components import vm_bundle
 from components.certificate_facts import sha256_fingerprint
 from components.config import ConfigError
-from components.model import KeyAlgorithm
+from components.model import BundleFormat, KeyAlgorithm
 from harness.handshake import (
     HandshakePair,
     Identity,
@@ -89,7 +93,7 @@ from tests.test_vm_lifecycle import mtimes
 # the way.
 LIMIT = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
 T0 = LIMIT - timedelta(days=8, hours=23)
-NODE_LIFETIME = {"validityDays": 10, "renewBeforeDays": 3}
+NODE_LIFETIMES = ((10, 3), (12, 4), (10, 4))  # (validityDays, renewBeforeDays)
 # CAs enter their (wide) renew-before window 5 days after they are created: `up` warns.
 CA_LIFETIME = {"validityDays": 30, "renewBeforeDays": 25}
 VM, ECK = "logs", "search"
@@ -120,8 +124,10 @@ class Ca:
             "retire": ((n + 1,), n + 1),
         }[self.step]
 
-    def config(self) -> dict[str, Any]:
+    def config(self, organization: str | None) -> dict[str, Any]:
         ca: dict[str, Any] = dict(CA_LIFETIME)
+        if organization is not None:
+            ca["organization"] = organization
         if self.generation != 1:
             ca["generation"] = self.generation
         if self.step is not None:
@@ -135,11 +141,14 @@ class Cluster:
     ca: Ca = field(default_factory=Ca)
     epoch: int = 0
     node_epochs: dict[str, int] = field(default_factory=dict)
+    lifetime: tuple[int, int] = NODE_LIFETIMES[0]
+    organization: str | None = None  # ca.organization: for CA generations created from now
 
     def common(self, name: str) -> dict[str, Any]:
+        validity, renew_before = self.lifetime
         entry: dict[str, Any] = {
-            "name": name, "keyAlgorithm": self.algorithm, "ca": self.ca.config(),
-            "nodeCertificates": dict(NODE_LIFETIME),
+            "name": name, "keyAlgorithm": self.algorithm, "ca": self.ca.config(self.organization),
+            "nodeCertificates": {"validityDays": validity, "renewBeforeDays": renew_before},
         }
         if self.epoch:
             entry["rotationEpoch"] = self.epoch
@@ -158,6 +167,7 @@ class Config:
     protect: bool = True
     eck: bool = True  # the ECK cluster is configured (decommissioned: False)
     vm_http: bool = True  # the VM cluster has generated HTTP certificates
+    extra_dns: tuple[str, ...] = ()  # eck.extraDns: a name every pod's certificate covers
 
     def live(self) -> list[str]:
         """The clusters configured, in config order."""
@@ -176,7 +186,7 @@ class Config:
             return set(self.vm_nodes[node])
         pod = f"{node}.{STATEFULSET}.{NAMESPACE}.svc"
         return {pod, f"{pod}.cluster.local", TRANSPORT_SERVICE,
-                f"{TRANSPORT_SERVICE}.cluster.local"}
+                f"{TRANSPORT_SERVICE}.cluster.local", *self.extra_dns}
 
     def http_sans(self, cluster: str, role: str) -> tuple[set[str], list[str]]:
         """(DNS names, IP addresses) of the HTTP certificate of `role` (a node, or shared)."""
@@ -197,7 +207,8 @@ class Config:
         eck = self.clusters[ECK].common(ECK) | {
             "delivery": "eck",
             "eck": {"name": ECK_NAME, "namespace": NAMESPACE, "version": "8.19.2",
-                    "nodeSets": [{"name": NODE_SET, "count": self.pods}]},
+                    "nodeSets": [{"name": NODE_SET, "count": self.pods}],
+                    **({"extraDns": list(self.extra_dns)} if self.extra_dns else {})},
             "http": {"mode": "generated"},  # one certificate for every pod
         }
         return [vm, eck] if self.eck else [vm]
@@ -234,14 +245,16 @@ def expected(before: Config, after: Config, cluster: str) -> Expected:
     sans = {n for n in nodes & set(before.nodes(cluster))
             if before.sans(cluster, n) != after.sans(cluster, n)}
     issuer = nodes if old.ca.trust()[1] != new.ca.trust()[1] else set()
+    lifetime = nodes if old.lifetime != new.lifetime else set()
     if cluster == VM:
-        return Expected(rekey | sans | issuer, rekey, rekey | sans, rekey)
+        return Expected(rekey | sans | issuer | lifetime, rekey, rekey | sans | lifetime, rekey)
 
     def raised(spec: Cluster) -> dict[str, int]:
         return {n: e for n, e in spec.node_epochs.items() if e}
 
     shared = {"shared"} if everyone or raised(old) != raised(new) else set()
-    return Expected(rekey | sans | issuer, rekey, shared, shared)
+    return Expected(rekey | sans | issuer | lifetime, rekey,
+                    shared | ({"shared"} if lifetime else set()), shared)
 
 
 # --- what the nodes hold -----------------------------------------------------------------------
@@ -479,12 +492,35 @@ def rekey_node(config: Config, draw: Draw) -> None:
     epochs[node] = epochs.get(node, 0) + 1
 
 
+def lower_epochs(config: Config, draw: Draw) -> None:
+    """docs/rotation.md: lowering an epoch re-keys again (only raise them, it says)."""
+    spec = config.clusters[live_cluster(config, draw)]
+    if draw(st.booleans()):
+        spec.epoch = 0
+    else:
+        spec.node_epochs = {}
+
+
+def toggle_extra_dns(config: Config, draw: Draw) -> None:
+    config.extra_dns = () if config.extra_dns else ("search.example.com",)
+
+
 def rekey_cluster(config: Config, draw: Draw) -> None:
     config.clusters[live_cluster(config, draw)].epoch += 1
 
 
 def change_algorithm(config: Config, draw: Draw) -> None:
     config.clusters[live_cluster(config, draw)].algorithm = draw(st.sampled_from(ALGORITHMS))
+
+
+def change_lifetime(config: Config, draw: Draw) -> None:
+    config.clusters[live_cluster(config, draw)].lifetime = draw(st.sampled_from(NODE_LIFETIMES))
+
+
+def change_ca_organization(config: Config, draw: Draw) -> None:
+    """Applies to CA generations created later; a deployed CA ignores it."""
+    organization = draw(st.sampled_from((None, "Example Corp", "Other Org")))
+    config.clusters[live_cluster(config, draw)].organization = organization
 
 
 def change_format(config: Config, draw: Draw) -> None:
@@ -530,8 +566,10 @@ def any_ca_state(config: Config, draw: Draw) -> None:
 
 
 EDITS: dict[str, Callable[[Config, Draw], None]] = {edit.__name__: edit for edit in (
-    add_node, remove_node, rename_node, change_sans, scale_eck, rekey_node, rekey_cluster,
-    change_algorithm, change_format, toggle_protection, toggle_eck_cluster, toggle_vm_http,
+    add_node, remove_node, rename_node, change_sans, scale_eck, toggle_extra_dns, rekey_node,
+    rekey_cluster, lower_epochs,
+    change_algorithm, change_lifetime, change_ca_organization, change_format, toggle_protection,
+    toggle_eck_cluster, toggle_vm_http,
     next_rotation_step, roll_back, any_ca_state,
 )}
 
@@ -557,6 +595,8 @@ class Lifecycle(RuleBasedStateMachine):
         self.ca_seen: dict[str, dict[int, bytes]] = {VM: {}, ECK: {}}
         # (server name, server material, client material) of every handshake that succeeded.
         self.proven: set[tuple[str, bytes, bytes]] = set()
+        # What a change of needs a rolling restart, as the last `up` left it.
+        self.restart: dict[str, bytes] = {}
 
     def teardown(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -654,7 +694,8 @@ class Lifecycle(RuleBasedStateMachine):
             changes = expected(self.deployed or config, config, cluster)
             self.check_cluster(run, config, cluster, after[cluster], changes)
             self.check_http(run, config, cluster, delivered[cluster], changes)
-        self.check_custody(run)
+        self.check_custody(run, snapshot)
+        self.check_no_restart(run, config, snapshot)
         self.check_handshakes(after)
         for old in self.root.glob("after-*"):
             if old != snapshot:
@@ -735,6 +776,11 @@ class Lifecycle(RuleBasedStateMachine):
         # (a protected stack's, for one `up`) unprotected, so that the next `up` deletes them.
         assert set(trusted) <= set(in_state), (trusted, in_state)
         for generation, protected in in_state.items():
+            if generation not in self.ca_seen[cluster]:  # created by this `up`
+                organization = cas[generation].subject.get_attributes_for_oid(
+                    NameOID.ORGANIZATION_NAME)
+                assert [a.value for a in organization] == (
+                    [spec.organization] if spec.organization else []), cluster
             expected = config.protect and generation in trusted
             assert protected is expected, (cluster, generation, in_state, config.protect)
             seen = self.ca_seen[cluster].setdefault(generation, fingerprint(cas[generation]))
@@ -745,7 +791,7 @@ class Lifecycle(RuleBasedStateMachine):
 
         assert sorted(after) == sorted(config.nodes(cluster)), (cluster, sorted(after))
         algorithm = KeyAlgorithm(spec.algorithm)
-        not_after_limit = self.clock + timedelta(days=NODE_LIFETIME["renewBeforeDays"])
+        not_after_limit = self.clock + timedelta(days=spec.lifetime[1])
         for node, material in after.items():
             cert = material.cert
             cert.verify_directly_issued_by(cas[issuing])
@@ -780,17 +826,21 @@ class Lifecycle(RuleBasedStateMachine):
                 for n, e in inventory["nodes"].items()} == {
             n: (sha256_fingerprint(m.cert), issuing) for n, m in after.items()}
 
-        self.check_replaced(cluster, self.held[cluster], after, changes.reissue, changes.rekey)
+        self.check_replaced(cluster, self.held[cluster], after, reissue=changes.reissue,
+                            rekey=changes.rekey, renew_before_days=spec.lifetime[1])
 
     def check_replaced(
         self, what: str, before: Mapping[str, Held | HttpHeld],
-        after: Mapping[str, Held | HttpHeld], reissue: set[str], rekey: set[str],
+        after: Mapping[str, Held | HttpHeld], *, reissue: set[str], rekey: set[str],
+        renew_before_days: int,
     ) -> None:
         """Exactly the certificates in `reissue` or due for renewal were re-issued, exactly
-        the keys in `rekey` replaced (of those the step before had too)."""
+        the keys in `rekey` replaced (of those the step before had too); none is left inside
+        its renewal window."""
         kept = set(before) & set(after)
-        due = {n for n in kept if before[n].cert.not_valid_after_utc - timedelta(
-            days=NODE_LIFETIME["renewBeforeDays"]) <= self.clock}
+        window = timedelta(days=renew_before_days)
+        assert all(m.cert.not_valid_after_utc - window > self.clock for m in after.values())
+        due = {n for n in kept if before[n].cert.not_valid_after_utc - window <= self.clock}
         reissued = {n for n in kept if before[n].cert.serial_number != after[n].cert.serial_number}
         rekeyed = {n for n in kept if before[n].public_key != after[n].public_key}
         assert reissued == (reissue | due) & kept, (what, reissued, reissue, due)
@@ -834,10 +884,49 @@ class Lifecycle(RuleBasedStateMachine):
                     sorted(dns)[0])
                 assert result.ok, (cluster, role, result.error)
         self.check_replaced(f"{cluster} http", self.http_held[cluster], http,
-                            changes.http_reissue, changes.http_rekey)
+                            reissue=changes.http_reissue, rekey=changes.http_rekey,
+                            renew_before_days=config.clusters[cluster].lifetime[1])
 
-    def check_custody(self, run: Recording) -> None:
+    def check_no_restart(self, run: Recording, config: Config, snapshot: Path) -> None:
+        """Elasticsearch reloads certificate files but not elasticsearch.yml, secure settings or
+        a changed Elasticsearch resource: those change only with the config changes
+        docs/rotation.md and docs/http.md list as needing a rolling restart (`vm.format`
+        between PEM and stores, adding or removing `http`; under ECK, scaling)."""
+        before = self.deployed
+        restart: dict[str, bytes] = {}
+        for node in config.nodes(VM):
+            directory = snapshot / VM / node
+            for rel in (vm_bundle.ELASTICSEARCH_YML, vm_bundle.SECURE_SETTINGS):
+                if (directory / rel).exists():
+                    restart[f"{node}/{rel}"] = (directory / rel).read_bytes()
+        if config.eck:
+            spec = reveal(run.named(f"{ECK}-eck-elasticsearch").inputs["spec"])
+            restart["eck"] = repr(spec).encode()
+        if before is not None:
+            stores = vm_bundle.writes_stores
+            restarts = {
+                VM: before.vm_http != config.vm_http or stores(BundleFormat(before.vm_format))
+                != stores(BundleFormat(config.vm_format)),
+                ECK: before.pods != config.pods or before.eck != config.eck,
+            }
+            for name, content in restart.items():
+                cluster = ECK if name == "eck" else VM
+                # Store passwords are kept for the life of the node, whatever changes.
+                kept = name.endswith(vm_bundle.SECURE_SETTINGS) or not restarts[cluster]
+                if kept and name in self.restart:
+                    assert self.restart[name] == content, f"{name} changed: a restart"
+        self.restart = restart
+
+    def check_custody(self, run: Recording, snapshot: Path) -> None:
+        """Private keys only inside secrets; no CA key in anything a node receives (the VM
+        bundles and ECK Secrets copied to `snapshot`)."""
         keys = [str(reveal(r.outputs["privateKeyPem"])) for r in run.of_type(PRIVATE_KEY)]
+        ca_keys = [str(reveal(r.outputs["privateKeyPem"])).strip()[40:100].encode()
+                   for r in run.of_type(PRIVATE_KEY) if "-ca-" in r.name]
+        for path in snapshot.rglob("*"):
+            if path.is_file():
+                content = path.read_bytes()
+                assert not any(key in content for key in ca_keys), f"a CA key in {path}"
         for registration in run:
             if registration.type == PRIVATE_KEY:
                 assert isinstance(registration.outputs["privateKeyPem"], Secret)
