@@ -1032,7 +1032,7 @@ class Lifecycle(RuleBasedStateMachine):
 
 
 Lifecycle.TestCase.settings = settings(
-    max_examples=5, stateful_step_count=8, deadline=None, derandomize=True, database=None,
+    max_examples=4, stateful_step_count=8, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 TestLifecycle = Lifecycle.TestCase
