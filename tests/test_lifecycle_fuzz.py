@@ -7,10 +7,10 @@ change a node's SANs or the pods' extra DNS name, scale the ECK nodeSet, raise o
 rotation epoch, change the key algorithm, the node certificate lifetime, `ca.organization` or
 the bundle format, take the documented next CA rotation step or roll one back, ask for any CA
 state near the current one (most of them illegal jumps), toggle `protectCa`, decommission or
-re-add the ECK cluster, turn the VM cluster's HTTP certificates off or on; or time passes
-(renewal windows open, CAs enter theirs), the same config is re-run, or the config is made
-invalid. Every step is a `run_program` on the same EngineState and output directory, some with
-a `preview` first. After each one:
+re-add the ECK cluster, turn the VM cluster's HTTP certificates off or on, or between per-node
+and shared; or time passes (renewal windows open, CAs enter theirs), the same config is re-run,
+or the config is made invalid. Every step is a `run_program` on the same EngineState and output
+directory, some with a `preview` first. After each one:
 
 1. no outage: every ordered pair of live nodes completes mutual TLS (OpenSSL) with what each
    node holds, each side either at the step before or after (every mix of an `up` rolling out);
@@ -167,6 +167,7 @@ class Config:
     protect: bool = True
     eck: bool = True  # the ECK cluster is configured (decommissioned: False)
     vm_http: bool = True  # the VM cluster has generated HTTP certificates
+    vm_http_shared: bool = False  # ... one for every node (`http.certificates: shared`)
     extra_dns: tuple[str, ...] = ()  # eck.extraDns: a name every pod's certificate covers
 
     def live(self) -> list[str]:
@@ -190,11 +191,20 @@ class Config:
 
     def http_sans(self, cluster: str, role: str) -> tuple[set[str], list[str]]:
         """(DNS names, IP addresses) of the HTTP certificate of `role` (a node, or shared)."""
+        if cluster == VM and role == "shared":
+            return {d for dns in self.vm_nodes.values() for d in dns}, [
+                ip_of(n) for n in self.vm_nodes]
         if cluster == VM:
             return set(self.vm_nodes[role]), [ip_of(role)]
         service = f"{ECK_NAME}-es-http"
         return {service, f"{service}.{NAMESPACE}", f"{service}.{NAMESPACE}.svc",
                 f"{service}.{NAMESPACE}.svc.cluster.local"}, []
+
+    def http_roles(self, cluster: str) -> list[str]:
+        """The HTTP certificates of `cluster`: one per node, or `shared`."""
+        if not self.http(cluster):
+            return []
+        return ["shared"] if cluster == ECK or self.vm_http_shared else self.nodes(cluster)
 
     def render(self, out: Path) -> list[dict[str, Any]]:
         vm = self.clusters[VM].common(VM) | {
@@ -203,7 +213,8 @@ class Config:
                       for n, dns in self.vm_nodes.items()],
         }
         if self.vm_http:
-            vm["http"] = {"mode": "generated"}  # one certificate per node
+            vm["http"] = {"mode": "generated", "certificates": (
+                "shared" if self.vm_http_shared else "per-node")}
         eck = self.clusters[ECK].common(ECK) | {
             "delivery": "eck",
             "eck": {"name": ECK_NAME, "namespace": NAMESPACE, "version": "8.19.2",
@@ -246,15 +257,16 @@ def expected(before: Config, after: Config, cluster: str) -> Expected:
             if before.sans(cluster, n) != after.sans(cluster, n)}
     issuer = nodes if old.ca.trust()[1] != new.ca.trust()[1] else set()
     lifetime = nodes if old.lifetime != new.lifetime else set()
-    if cluster == VM:
+    if cluster == VM and not after.vm_http_shared:
         return Expected(rekey | sans | issuer | lifetime, rekey, rekey | sans | lifetime, rekey)
 
     def raised(spec: Cluster) -> dict[str, int]:
         return {n: e for n, e in spec.node_epochs.items() if e}
 
     shared = {"shared"} if everyone or raised(old) != raised(new) else set()
+    renamed = before.http_sans(cluster, "shared") != after.http_sans(cluster, "shared")
     return Expected(rekey | sans | issuer | lifetime, rekey,
-                    shared | ({"shared"} if lifetime else set()), shared)
+                    shared | ({"shared"} if lifetime or renamed else set()), shared)
 
 
 # --- what the nodes hold -----------------------------------------------------------------------
@@ -330,9 +342,9 @@ def write_pem(directory: Path, chain: list[x509.Certificate], key: Any,
 Snapshot = tuple[dict[str, Held], dict[str, HttpHeld]]
 
 
-def snapshot_vm(out: Path, snapshot: Path) -> Snapshot:
+def snapshot_vm(out: Path, snapshot: Path, *, shared_http: bool) -> Snapshot:
     """The VM nodes' bundles, copied to `snapshot` (a node keeps what it loaded): transport
-    and HTTP material per node."""
+    and HTTP material per node (`shared_http`: one for all, which every node holds)."""
     shutil.copytree(out / VM, snapshot / VM)
     transport, http = {}, {}
     for directory in sorted((snapshot / VM).iterdir()):
@@ -343,6 +355,10 @@ def snapshot_vm(out: Path, snapshot: Path) -> Snapshot:
             http[directory.name] = http_held(PemIdentity(
                 directory / vm_bundle.HTTP_CERTIFICATE, directory / vm_bundle.HTTP_KEY,
                 directory / vm_bundle.HTTP_CERTIFICATE_AUTHORITIES))
+    if shared_http and http:
+        first, *others = http.values()
+        assert all((o.cert, o.public_key) == (first.cert, first.public_key) for o in others)
+        return transport, {"shared": first}
     return transport, http
 
 
@@ -537,6 +553,11 @@ def toggle_eck_cluster(config: Config, draw: Draw) -> None:
     config.eck = not config.eck
 
 
+def toggle_vm_http_shared(config: Config, draw: Draw) -> None:
+    """`http.certificates` per-node ↔ shared."""
+    config.vm_http_shared = not config.vm_http_shared
+
+
 def toggle_vm_http(config: Config, draw: Draw) -> None:
     """`http.mode` generated ↔ none (refused while the HTTP CA is protected)."""
     config.vm_http = not config.vm_http
@@ -569,7 +590,7 @@ EDITS: dict[str, Callable[[Config, Draw], None]] = {edit.__name__: edit for edit
     add_node, remove_node, rename_node, change_sans, scale_eck, toggle_extra_dns, rekey_node,
     rekey_cluster, lower_epochs,
     change_algorithm, change_lifetime, change_ca_organization, change_format, toggle_protection,
-    toggle_eck_cluster, toggle_vm_http,
+    toggle_eck_cluster, toggle_vm_http, toggle_vm_http_shared,
     next_rotation_step, roll_back, any_ca_state,
 )}
 
@@ -682,7 +703,7 @@ class Lifecycle(RuleBasedStateMachine):
                 assert set(getattr(planned, step)) == set(getattr(run.changes, step)), step
             assert set(run.changes.updated) <= set(planned.updated)
         snapshot = self.root / f"after-{self.runs}"
-        delivered = {VM: snapshot_vm(self.out, snapshot), ECK: (
+        delivered = {VM: snapshot_vm(self.out, snapshot, shared_http=config.vm_http_shared), ECK: (
             snapshot_eck(run, snapshot) if config.eck else ({}, {}))}
         after = {cluster: transport for cluster, (transport, _) in delivered.items()}
         for cluster in (VM, ECK):
@@ -863,7 +884,7 @@ class Lifecycle(RuleBasedStateMachine):
         assert self.http_ca_seen.setdefault(cluster, fingerprint(ca)) == fingerprint(ca)
         transport_cas = {f for seen in self.ca_seen.values() for f in seen.values()}
         assert fingerprint(ca) not in transport_cas  # INV-SEPARATE
-        assert sorted(http) == (sorted(config.nodes(cluster)) if cluster == VM else ["shared"])
+        assert sorted(http) == sorted(config.http_roles(cluster))
         transport_keys = {m.public_key for m in transport.values()}
         for role, material in http.items():
             material.cert.verify_directly_issued_by(ca)
