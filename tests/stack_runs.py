@@ -43,14 +43,14 @@ def run_stack(
 def run_clusters(
     clusters: list[dict[str, Any]], *, stack: str = "test", secret: bool = False,
     state: EngineState | None = None, clock: Callable[[], datetime] | None = None,
-    settings: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None, preview: bool = False,
 ) -> Recording:
     """`settings`: other top-level keys of the namespace, e.g. {"protectCa": False}."""
     key = f"{NAMESPACE}:clusters"
     config = {f"{NAMESPACE}:{name}": json.dumps(value) for name, value in (settings or {}).items()}
     return run_clusters_config(
         config | {key: json.dumps(clusters)}, stack=stack,
-        secret_keys=[key] if secret else [], state=state, clock=clock,
+        secret_keys=[key] if secret else [], state=state, clock=clock, preview=preview,
     )
 
 
