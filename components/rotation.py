@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from components.config_reader import ConfigProblem, join
 from components.model import CaMode, ClusterSpec, Lifetime, StackSpec
 from components.model_http import HttpMode
-from components.model_rotation import DeployedCluster, DeployedNode, TrustState
+from components.model_rotation import DeployedCluster, DeployedNode, RotationStep, TrustState
 
 # The trust state of a stack deployed before rotation existed: one CA, generation 1.
 LEGACY_TRUST = TrustState((1,), 1)
@@ -36,10 +36,13 @@ def transition_problems(
     for generation in wanted.generations:
         retired = generation < max(previous.generations) and generation not in retained
         if generation not in previous.generations and retired:
+            # Retired with its key destroyed, or never deployed on this stack (a first `up`
+            # may start at any step): either way there is no such CA to come back to.
             problems.append(ConfigProblem(key, (
-                f"CA generation g{generation} was retired and its key destroyed; it cannot come "
-                f"back ({seen}). Set ca.generation to {previous.issuing} (the generation in "
-                "service) and rotate forward from there"
+                f"CA generation g{generation} is older than every generation in service and not "
+                f"in this stack's state (retired and its key destroyed, or never deployed here); "
+                f"it cannot come back ({seen}). Set ca.generation to {previous.issuing} (the "
+                "generation in service) and rotate forward from there"
             )))
     if wanted.issuing not in previous.generations:
         problems.append(ConfigProblem(key, (
@@ -147,6 +150,13 @@ def ca_expiry_warnings(
             warnings.append(
                 f"cluster {cluster.name}: the provided CA {expiring}. The program does not "
                 "rotate a provided CA; replace it as docs/rotation.md 'Provided CAs' describes"
+            )
+        elif cluster.ca.rotation.step is RotationStep.INTRODUCE:
+            # Its successor is trusted already: rotating it means finishing this rotation.
+            warnings.append(
+                f"cluster {cluster.name}: CA generation g{issuing} {expiring}. Its rotation to "
+                f"g{issuing + 1} is under way: continue it (docs/rotation.md): "
+                "ca.rotation.step: switch, then retire"
             )
         else:
             warnings.append(

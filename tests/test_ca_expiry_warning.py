@@ -49,6 +49,23 @@ def test_a_generated_ca_in_its_window_is_to_be_rotated_with_steps_the_config_acc
     assert _accepted(advised, start) == []
 
 
+def test_a_ca_in_its_window_during_its_own_rotation_is_to_be_rotated_on() -> None:
+    """Its successor is introduced already: the advice is the next step, which the config
+    accepts, not `introduce` again (the step deployed)."""
+    start = datetime(2027, 3, 1, tzinfo=UTC)
+    cluster: dict[str, Any] = {
+        "name": "logs", "delivery": "vm", "nodes": NODES, "nodeCertificates": NODE_LIFETIME,
+        "ca": {"validityDays": 200, "renewBeforeDays": 199, "generation": 1,
+               "rotation": {"step": "introduce"}},
+    }
+    [warning] = _warnings_a_day_later(cluster, start)
+    assert warning.startswith("cluster logs: CA generation g1 expires on 2027-09-17")
+    assert warning.endswith("Its rotation to g2 is under way: continue it (docs/rotation.md): "
+                            "ca.rotation.step: switch, then retire")
+    advised = {**cluster, "ca": {**cluster["ca"], "rotation": {"step": "switch"}}}
+    assert _accepted(advised, start) == []
+
+
 def test_a_generated_ca_outside_its_window_gives_no_warning() -> None:
     cluster: dict[str, Any] = {
         "name": "logs", "delivery": "vm", "nodes": NODES, "nodeCertificates": NODE_LIFETIME,

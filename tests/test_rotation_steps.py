@@ -105,10 +105,21 @@ def names(urns: list[str]) -> set[str]:
 def test_back_from_retire_is_refused_once_the_old_generation_is_destroyed() -> None:
     # Unprotected: `retire` destroys g1 in the same `up`; a protected stack, by the cleanup.
     at(*RETIRED, protect_ca=False).refused(
-        step("switch"), STEP_KEY, "g1 was retired and its key destroyed", "ca.generation to 2"
+        step("switch"), STEP_KEY, "g1 is older than every generation in service and not in "
+        "this stack's state (retired and its key destroyed, or never deployed here)",
+        "ca.generation to 2"
     )
     at(*RETIRED, step(None, generation=2)).refused(
-        step("switch"), STEP_KEY, "g1 was retired and its key destroyed"
+        step("switch"), STEP_KEY, "g1 is older than every generation in service"
+    )
+
+
+def test_a_generation_never_deployed_is_refused_without_claiming_it_was_retired() -> None:
+    """A first `up` may start at `retire`: g1 never existed on the stack, so it cannot come
+    back either, and the refusal does not say it was retired."""
+    at(step("retire")).refused(
+        step("switch"), STEP_KEY, "or never deployed here); it cannot come back",
+        "ca.generation to 2",
     )
 
 
