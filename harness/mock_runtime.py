@@ -224,9 +224,10 @@ def _changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> set[str]:
 
 
 def _replaces_on(type_: str, changed: set[str], replace_on_changes: Sequence[str]) -> bool:
-    # pulumi-tls: every input forces replacement (DESIGN §6); elsewhere only replaceOnChanges.
+    # pulumi-tls: every input but a certificate's earlyRenewalHours forces replacement (DESIGN
+    # §6); elsewhere only replaceOnChanges.
     if type_ in tls.TLS_TYPES:
-        return True
+        return tls.replaces(type_, changed)
     return "*" in replace_on_changes or bool(changed & set(replace_on_changes))
 
 
@@ -592,6 +593,10 @@ class RecordingMonitor(MockMonitor):
         if step == "same" and prior is not None:
             return prior.id, copy.deepcopy(prior.outputs)
         sdk_inputs = rpc.deserialize_properties(request.object)
+        if step == "update" and prior is not None and request.type in tls.TLS_TYPES:
+            # Known in a preview too: the provider plans the certificate it has.
+            return prior.id, tls.updated_outputs(
+                request.type, copy.deepcopy(prior.outputs), sdk_inputs)
         kept_id = prior.id if step == "update" and prior is not None else None
         if self.preview:
             # The engine previews a create/replace with inputs known and computed values not.

@@ -772,6 +772,28 @@ def create(type_token: str, inputs: Mapping[str, Any], now: datetime) -> tuple[s
     raise EmulatorError(f"not a pulumi-tls resource type: {type_token}")
 
 
+# terraform-provider-tls v4, which pulumi-tls bridges: every input of a resource requires
+# replacement (RequiresReplace, or a changed PEM) except a certificate's early_renewal_hours,
+# which has no such plan modifier: a change of it alone is an in-place update, whose Update
+# stores the plan (the same certificate, the new value).
+UPDATABLE_INPUTS: Final[Mapping[str, frozenset[str]]] = {
+    SELF_SIGNED_CERT: frozenset({"earlyRenewalHours"}),
+    LOCALLY_SIGNED_CERT: frozenset({"earlyRenewalHours"}),
+}
+
+
+def replaces(type_token: str, changed: set[str]) -> bool:
+    """Whether changing the inputs `changed` replaces the resource (else: updates it)."""
+    return not changed <= UPDATABLE_INPUTS.get(type_token, frozenset())
+
+
+def updated_outputs(type_token: str, prior: Outputs, inputs: Mapping[str, Any]) -> Outputs:
+    """An in-place update's outputs: the resource as it was, with its updated inputs."""
+    plain = unwrap_secrets(inputs)
+    updated = {name: int(plain.get(name) or 0) for name in UPDATABLE_INPUTS[type_token]}
+    return {**prior, **updated}
+
+
 def planned_outputs(type_token: str, inputs: Mapping[str, Any], unknown: Any) -> Outputs:
     """What a preview shows for a create/replace: inputs, computed properties unknown."""
     computed = {name: unknown for name in COMPUTED_OUTPUTS.get(type_token, ())}

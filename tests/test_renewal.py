@@ -168,3 +168,23 @@ def test_renewal_count_advances_from_the_start_of_the_window(
     now = not_after - timedelta(days=days_before_expiry)
     assert renewal_count(DeployedNode(not_after, 4), Lifetime(90, 10), now) == expected
     assert renewal_count(None, Lifetime(90, 10), now) == 0  # first deployment / new node
+
+
+def test_a_changed_renew_before_alone_updates_certificates_in_place_and_reissues_none() -> None:
+    """pulumi-tls updates early_renewal_hours in place (terraform-provider-tls: no
+    RequiresReplace on it): a wider window that has not opened yet re-issues nothing, and no
+    node's files change; one that has opened renews through the program's trigger."""
+    state = EngineState()
+    first = up(state, T0)
+    wider = {"validityDays": VALIDITY, "renewBeforeDays": 15}
+    run = run_clusters([cluster(nodeCertificates=wider)], state=state,
+                       clock=at(T0 + timedelta(days=5)))
+    assert changed(run, "updated") == {(LOCALLY_SIGNED, f"logs-{n}-cert") for n in NODES}
+    assert not (run.changes.replaced or run.changes.created or run.changes.deleted)
+    for node in NODES:
+        before, after = first.named(f"logs-{node}-cert"), run.named(f"logs-{node}-cert")
+        assert after.outputs["certPem"] == before.outputs["certPem"]
+        assert after.outputs["earlyRenewalHours"] == 15 * 24
+    opened = run_clusters([cluster(nodeCertificates=wider)], state=state,
+                          clock=at(T0 + timedelta(days=16)))
+    assert changed(opened, "replaced") == {(LOCALLY_SIGNED, f"logs-{n}-cert") for n in NODES}

@@ -766,3 +766,17 @@ def test_a_ca_certificate_with_a_negative_serial_fails_as_gos_x509_does(
     negative = damaged_pem(issued.cert_pem, *negative_serial(issued))
     with pytest.raises(emu.EmulatorError, match="x509: negative serial number"):
         sign(new_csr(new_key()), {"certPem": negative}, ca_key)
+
+
+def test_only_a_certificates_early_renewal_hours_is_updated_in_place() -> None:
+    """terraform-provider-tls v4 (bridged by pulumi-tls) puts RequiresReplace on every input but
+    early_renewal_hours; its Update keeps the certificate."""
+    assert not emu.replaces(emu.LOCALLY_SIGNED_CERT, {"earlyRenewalHours"})
+    assert not emu.replaces(emu.SELF_SIGNED_CERT, {"earlyRenewalHours"})
+    assert emu.replaces(emu.LOCALLY_SIGNED_CERT, {"earlyRenewalHours", "validityPeriodHours"})
+    assert emu.replaces(emu.SELF_SIGNED_CERT, {"allowedUses"})
+    assert emu.replaces(emu.PRIVATE_KEY, {"rsaBits"})
+    assert emu.replaces(emu.CERT_REQUEST, {"dnsNames"})
+    prior = {"certPem": "PEM", "earlyRenewalHours": 24, "readyForRenewal": False}
+    assert emu.updated_outputs(emu.LOCALLY_SIGNED_CERT, prior, {"earlyRenewalHours": 48}) == {
+        "certPem": "PEM", "earlyRenewalHours": 48, "readyForRenewal": False}
