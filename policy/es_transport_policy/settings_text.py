@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from . import yaml_scalars
-from .yaml_scalars import RefusedError, where
+from .yaml_scalars import RefusedError, position, where
 
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # An elasticsearch.yml holds tens of settings; one with more is not read.
@@ -181,9 +181,8 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     that differs from run to run)."""
     if isinstance(error, yaml.MarkedYAMLError) and error.problem is not None:
         context = f"{error.context}: " if error.context else ""
-        mark = error.problem_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        return f"{context}{error.problem}{where}"
+        at = position(error.problem_mark)
+        return f"{context}{error.problem}{f' ({at})' if at else ''}"
     return " ".join(str(error).split())
 
 

@@ -28,7 +28,11 @@ class RefusedError(ValueError):
 
 def where(event: yaml.Event) -> str:
     """Where `event` starts, as messages say it (1-based, as Jackson's locations)."""
-    mark = event.start_mark
+    return position(event.start_mark)
+
+
+def position(mark: yaml.Mark | yaml._yaml.Mark | None) -> str:
+    """A place in the text, as messages say it: 1-based line and column, or "" unknown."""
     return "" if mark is None else f"line {mark.line + 1}, column {mark.column + 1}"
 
 
