@@ -168,7 +168,6 @@ class _OneValuePerKey:
         return mapping
 
 
-
 class _StrictPythonLoader(_OneValuePerKey, _PythonLoader):
     pass
 

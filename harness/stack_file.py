@@ -69,6 +69,12 @@ def stack_name(path: Path) -> str:
     return path.name.removeprefix("Pulumi.").removesuffix(".yaml")
 
 
+def _merged_config_command(stack: str, path: Path) -> str:
+    """The command that hands preflight the config as the CLI decrypts and merges it."""
+    return (f"`pulumi config --json --show-secrets --stack {stack} | python -m preflight "
+            f"--stack-file {path} --decrypted-config -`")
+
+
 def _reprint(stack: str) -> str:
     return f"print it for this stack file: `pulumi config --json --show-secrets --stack {stack}`"
 
@@ -157,7 +163,7 @@ def _merged(stored: Any, decrypted: Any, where: str) -> Any:
                 for i, (v, d) in enumerate(zip(stored, decrypted, strict=True))]
     if type(stored) is type(decrypted) and stored == decrypted:
         return stored
-    if isinstance(decrypted, str) and not isinstance(stored, str) and _yaml_1_1_reading(
+    if isinstance(decrypted, str) and not isinstance(stored, str) and _same_reading(
         stored, decrypted
     ):
         # The stack file reads as yaml.v2 reads it (`yes` is true); a CLI built on a YAML 1.2
@@ -166,7 +172,7 @@ def _merged(stored: Any, decrypted: Any, where: str) -> Any:
     raise _MismatchError(where)
 
 
-def _yaml_1_1_reading(stored: Any, text: str) -> bool:
+def _same_reading(stored: Any, text: str) -> bool:
     """Whether `stored` is how the stack file's reader reads the plain scalar the CLI printed
     as `text`."""
     try:
@@ -335,22 +341,6 @@ def _unwritable_values(value: object, key: str) -> list[str]:
 _NO_SETTING = ", which no setting takes; write text, a number, true or false, a list or a map"
 
 
-def _refuse_project_config(project_file: Path | None, path: Path, stack: str) -> None:
-    if project_file is None or not project_file.is_file():
-        return
-    try:
-        project = safe_load(project_file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
-        raise StackFileError(f"{project_file}: cannot read the project file: {err}") from err
-    if isinstance(project, dict) and project.get("config"):
-        raise StackFileError(
-            f"{project_file}: sets project config (config:), which the Pulumi CLI merges into "
-            f"every stack's and preflight does not; give preflight the config the CLI merges: "
-            f"`pulumi config --json --show-secrets --stack {stack} | python -m preflight "
-            f"--stack-file {path} --decrypted-config -`"
-        )
-
-
 def _unwritable(value: object) -> str | None:
     """What `value` is, when the engine could not pass it as JSON text; else None."""
     for kind, tag in _TAGS:
@@ -362,6 +352,21 @@ def _unwritable(value: object) -> str | None:
         except ValueError:
             return f"an integer of more than {sys.get_int_max_str_digits()} digits"
     return None
+
+
+def _refuse_project_config(project_file: Path | None, path: Path, stack: str) -> None:
+    if project_file is None or not project_file.is_file():
+        return
+    try:
+        project = safe_load(project_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
+        raise StackFileError(f"{project_file}: cannot read the project file: {err}") from err
+    if isinstance(project, dict) and project.get("config"):
+        raise StackFileError(
+            f"{project_file}: sets project config (config:), which the Pulumi CLI merges into "
+            f"every stack's and preflight does not; give preflight the config the CLI merges: "
+            f"{_merged_config_command(stack, path)}"
+        )
 
 
 def load_stack_file(
@@ -408,16 +413,14 @@ def load_stack_file(
         raise StackFileError(
             f"{path}: imports Pulumi ESC environments (environment:), whose values the Pulumi "
             "CLI merges into the config and preflight cannot open offline; give preflight the "
-            f"config the CLI merges: `pulumi config --json --show-secrets --stack {stack} | "
-            f"python -m preflight --stack-file {path} --decrypted-config -`"
+            f"config the CLI merges: {_merged_config_command(stack, path)}"
         )
     encrypted = sorted(key for key, value in raw_config.items() if _has_secure_value(value))
     if encrypted:
         raise StackFileError(
             f"{path}: {', '.join(encrypted)} hold encrypted (secure:) values that only the "
             "Pulumi CLI can decrypt; give preflight the config it decrypts, read from stdin "
-            f"and kept in memory: `pulumi config --json --show-secrets --stack {stack} | "
-            f"python -m preflight --stack-file {path} --decrypted-config -`"
+            f"and kept in memory: {_merged_config_command(stack, path)}"
         )
     config = {str(key): _engine_text(value) for key, value in raw_config.items()}
     return StackFile(path, config, [], provider)
