@@ -8,6 +8,7 @@ in every scope and form; a mode it cannot parse, or a name it does not know, is 
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,18 @@ def test_finding_says_what_why_and_how(analyzer: PolicyAnalyzer, case: str) -> N
     for text in withheld:
         assert text not in diagnostic.message
     assert "\nWhy: " in diagnostic.message and "\nFix: " in diagnostic.message
+
+
+def test_the_settings_reference_agrees_with_the_pack() -> None:
+    """Every setting ../shared/schemas/elasticsearch/transport-ssl-settings.json lists is one
+    the pack knows (never reported as unknown), its secure ones are the pack's, and its modes
+    are those Elasticsearch parses."""
+    schema = json.loads((Path(__file__).resolve().parents[3] / "shared" / "schemas"
+                         / "elasticsearch" / "transport-ssl-settings.json").read_text())
+    names = {key.removeprefix(T): spec for key, spec in schema["settings"].items()}
+    assert set(names) <= SETTINGS
+    assert {n for n, spec in names.items() if spec.get("secure")} == SECURE
+    assert {n: set(names[n]["enum"]) for n in MODES} == {n: set(m) for n, m in MODES.items()}
 
 
 # ---------------------------------------------------------------------------- properties
