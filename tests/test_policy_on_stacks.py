@@ -189,10 +189,9 @@ def test_unprotected_cas_are_reported_outside_dev_except_a_retiring_one() -> Non
                        ("es-transport-ca-protected", "advisory", "logs-ca-cert")}
 
 
-def test_a_stack_waiver_still_needs_the_packs_own_waiver_as_the_example_config_gives() -> None:
-    """README `transport.waiver`: the stack's waiver lets the program render optional client
-    authentication; the pack blocks it unless its config waives each resource, as
-    policy/config.example.json does for logs-vm-es-1 (and for it alone)."""
+def _waived_optional_logs(*nodes: str) -> tuple[dict[str, Any], list[Record]]:
+    """policy/config.example.json (its waiver of es-transport-mtls on logs-vm-es-1), and the
+    records of a VM cluster `logs` whose stack waiver renders optional client authentication."""
     config = json.loads((REPO / "policy" / "config.example.json").read_text())
     # The example's date is an example: only its waiver's name and policy are under test here.
     for waiver in config["es-transport-mtls"]["waivers"]:
@@ -201,9 +200,16 @@ def test_a_stack_waiver_still_needs_the_packs_own_waiver_as_the_example_config_g
         "name": "logs", "delivery": "vm", "vm": {"writeLocalFiles": False},
         "transport": {"clientAuthentication": "optional", "waiver": {
             "name": "legacy-tribe", "reason": "OPS-1234", "expires": "2099-01-31"}},
-        "nodes": [{"name": n, "dns": [f"{n}.logs.internal"]} for n in ("es-1", "es-2")],
+        "nodes": [{"name": n, "dns": [f"{n}.logs.internal"]} for n in nodes],
     }
-    records = records_of(run_clusters([cluster]))
+    return config, records_of(run_clusters([cluster]))
+
+
+def test_a_stack_waiver_still_needs_the_packs_own_waiver_as_the_example_config_gives() -> None:
+    """README `transport.waiver`: the stack's waiver lets the program render optional client
+    authentication; the pack blocks it unless its config waives each resource, as
+    policy/config.example.json does for logs-vm-es-1 (and for it alone)."""
+    config, records = _waived_optional_logs("es-1", "es-2")
     mtls = {
         (d.policy_name, d.enforcement_level, d.urn.rsplit("::", 1)[-1])
         for d in run_policies(records, stack="dev", config=config)
@@ -219,16 +225,8 @@ def test_the_mtls_waiver_does_not_waive_a_setting_elasticsearch_refuses() -> Non
     """es-transport-settings is its own policy, so that the waiver a weakened
     client_authentication needs (config.example.json waives es-transport-mtls on logs-vm-es-1)
     never passes a node that would not start."""
-    config = json.loads((REPO / "policy" / "config.example.json").read_text())
-    for waiver in config["es-transport-mtls"]["waivers"]:
-        waiver["expires"] = "2099-01-31"
-    cluster = {
-        "name": "logs", "delivery": "vm", "vm": {"writeLocalFiles": False},
-        "transport": {"clientAuthentication": "optional", "waiver": {
-            "name": "legacy-tribe", "reason": "OPS-1234", "expires": "2099-01-31"}},
-        "nodes": [{"name": "es-1", "dns": ["es-1.logs.internal"]}],
-    }
-    records = _mutate(records_of(run_clusters([cluster])), "logs-vm-es-1", _misspell_vm_setting)
+    config, records = _waived_optional_logs("es-1")
+    records = _mutate(records, "logs-vm-es-1", _misspell_vm_setting)
     found = {(d.policy_name, d.enforcement_level, d.urn.rsplit("::", 1)[-1])
              for d in run_policies(records, stack="dev", config=config)}
     assert found == {
