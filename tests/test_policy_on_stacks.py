@@ -79,6 +79,19 @@ def _weaken_eck(props: dict[str, Any]) -> None:
     config["xpack.security.transport.ssl.client_authentication"] = "optional"
 
 
+def _misspell_eck_client_auth(props: dict[str, Any]) -> None:
+    config = props["spec"]["nodeSets"][0]["config"]
+    config["xpack.security.transport.ssl.client_authentication"] = "requried"
+
+
+def _misspell_vm_setting(props: dict[str, Any]) -> None:
+    """The node's elasticsearch.yml with a misspelled setting: Elasticsearch refuses to start."""
+    props["files"]["elasticsearch.yml"]["content"] += TYPO
+
+
+TYPO = "xpack.security.transport.ssl.certificate_authorites: [certs/transport-ca.crt]\n"
+
+
 def _ca_key_in_config_map(props: dict[str, Any]) -> None:
     props["data"]["ca.key"] = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----"
 
@@ -98,6 +111,10 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
         "logs-es-1-cert", lambda p: p.update(validityPeriodHours=87600), "es-transport-validity"),
     "client_authentication optional under ECK": (
         "search-eck-elasticsearch", _weaken_eck, "es-transport-mtls"),
+    "client_authentication misspelled under ECK": (
+        "search-eck-elasticsearch", _misspell_eck_client_auth, "es-transport-settings"),
+    "misspelled setting in a VM node's elasticsearch.yml": (
+        "logs-vm-es-1", _misspell_vm_setting, "es-transport-settings"),
     "private key in a ConfigMap": ("search-eck-trust", _ca_key_in_config_map,
                                    "es-transport-key-custody"),
 }
@@ -172,10 +189,9 @@ def test_unprotected_cas_are_reported_outside_dev_except_a_retiring_one() -> Non
                        ("es-transport-ca-protected", "advisory", "logs-ca-cert")}
 
 
-def test_a_stack_waiver_still_needs_the_packs_own_waiver_as_the_example_config_gives() -> None:
-    """README `transport.waiver`: the stack's waiver lets the program render optional client
-    authentication; the pack blocks it unless its config waives each resource, as
-    policy/config.example.json does for logs-vm-es-1 (and for it alone)."""
+def _waived_optional_logs(*nodes: str) -> tuple[dict[str, Any], list[Record]]:
+    """policy/config.example.json (its waiver of es-transport-mtls on logs-vm-es-1), and the
+    records of a VM cluster `logs` whose stack waiver renders optional client authentication."""
     config = json.loads((REPO / "policy" / "config.example.json").read_text())
     # The example's date is an example: only its waiver's name and policy are under test here.
     for waiver in config["es-transport-mtls"]["waivers"]:
@@ -184,9 +200,16 @@ def test_a_stack_waiver_still_needs_the_packs_own_waiver_as_the_example_config_g
         "name": "logs", "delivery": "vm", "vm": {"writeLocalFiles": False},
         "transport": {"clientAuthentication": "optional", "waiver": {
             "name": "legacy-tribe", "reason": "OPS-1234", "expires": "2099-01-31"}},
-        "nodes": [{"name": n, "dns": [f"{n}.logs.internal"]} for n in ("es-1", "es-2")],
+        "nodes": [{"name": n, "dns": [f"{n}.logs.internal"]} for n in nodes],
     }
-    records = records_of(run_clusters([cluster]))
+    return config, records_of(run_clusters([cluster]))
+
+
+def test_a_stack_waiver_still_needs_the_packs_own_waiver_as_the_example_config_gives() -> None:
+    """README `transport.waiver`: the stack's waiver lets the program render optional client
+    authentication; the pack blocks it unless its config waives each resource, as
+    policy/config.example.json does for logs-vm-es-1 (and for it alone)."""
+    config, records = _waived_optional_logs("es-1", "es-2")
     mtls = {
         (d.policy_name, d.enforcement_level, d.urn.rsplit("::", 1)[-1])
         for d in run_policies(records, stack="dev", config=config)
@@ -195,4 +218,18 @@ def test_a_stack_waiver_still_needs_the_packs_own_waiver_as_the_example_config_g
     assert mtls == {
         ("es-transport-mtls-advisory", "advisory", "logs-vm-es-1"),
         ("es-transport-mtls", "mandatory", "logs-vm-es-2"),
+    }
+
+
+def test_the_mtls_waiver_does_not_waive_a_setting_elasticsearch_refuses() -> None:
+    """es-transport-settings is its own policy, so that the waiver a weakened
+    client_authentication needs (config.example.json waives es-transport-mtls on logs-vm-es-1)
+    never passes a node that would not start."""
+    config, records = _waived_optional_logs("es-1")
+    records = _mutate(records, "logs-vm-es-1", _misspell_vm_setting)
+    found = {(d.policy_name, d.enforcement_level, d.urn.rsplit("::", 1)[-1])
+             for d in run_policies(records, stack="dev", config=config)}
+    assert found == {
+        ("es-transport-mtls-advisory", "advisory", "logs-vm-es-1"),
+        ("es-transport-settings", "mandatory", "logs-vm-es-1"),
     }

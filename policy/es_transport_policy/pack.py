@@ -14,6 +14,7 @@ from .rules import (
     custody,
     dedicated,
     protection,
+    refused,
     renewal,
     separate,
     strength,
@@ -62,6 +63,16 @@ RESOURCE_FAMILIES = (
             "none accepts any peer certificate",
             "verification_mode: full (default) or certificate", config=transport.VERIFY_CONFIG),
      transport.verify),
+    (Family("es-transport-settings", "INV-MTLS/INV-VERIFY/INV-CUSTODY",
+            "every transport SSL setting (every transport profile) is one Elasticsearch knows, "
+            "client_authentication and verification_mode are values it parses, and no secure "
+            "setting is in elasticsearch.yml",
+            "Elasticsearch refuses to start on each: the node does not come back from a "
+            "rolling restart",
+            "spell the setting as Elasticsearch does; client_authentication required, "
+            "verification_mode full or certificate; secure_* settings in the keystore (ECK: "
+            "spec.secureSettings)"),
+     refused.refused),
     (Family("es-transport-key-custody", "INV-CUSTODY",
             "no private key in a ConfigMap; key files in bundles (PEM keys, files named by "
             "*.ssl.key / *.ssl.keystore.path) are 0600 or 0400",

@@ -129,13 +129,14 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     # settings, and `<<: *tls` is the setting `<<` = "tls", not the anchored map merged in
     # (the pack expanded both: a merged `client_authentication: none` was judged, and a few
     # lines of aliases were 2**n settings). Elasticsearch then refuses the unknown setting
-    # `xpack.security.transport.ssl.<<`, so no transport runs without client certificates.
-    # Past 10,000 settings a text is not read.
+    # `xpack.security.transport.ssl.<<`, so no transport runs without client certificates;
+    # es-transport-settings reports that it does not start. Past 10,000 settings a text is
+    # not read.
     "configmap-yml-alias-is-its-anchor-name": (f.config_map("c", {"elasticsearch.yml": f.yml(
         f.good_vm_settings()) + "node.attr.x: &a {b: *a}\n"}), set()),
     "configmap-yml-merge-key-is-not-expanded": (f.config_map("c", {"elasticsearch.yml": f.yml(
         f.good_vm_settings()) + "node.attr.tls: &tls {client_authentication: none}\n"
-        "xpack.security.transport.ssl: {<<: *tls}\n"}), set()),
+        "xpack.security.transport.ssl: {<<: *tls}\n"}), {("es-transport-settings", M)}),
     "configmap-yml-of-10001-settings": (f.config_map("c", {"elasticsearch.yml": f.yml(
         f.good_vm_settings()) + "".join(f"node.attr.a{i}: x\n" for i in range(10_001))}),
         {("es-transport-mtls", M)}),

@@ -16,6 +16,7 @@ EXPECTED = {
     "es-transport-validity": "mandatory",
     "es-transport-mtls": "mandatory",
     "es-transport-verify": "mandatory",
+    "es-transport-settings": "mandatory",
     "es-transport-key-custody": "mandatory",
     "es-transport-trusted-ca": "mandatory",
     "es-transport-eku": "mandatory",

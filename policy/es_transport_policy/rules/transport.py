@@ -4,6 +4,8 @@ Elasticsearch reads transport SSL settings under `xpack.security.transport.ssl.`
 transport profile) and, for every named transport profile (its own port), under
 `transport.profiles.<name>.xpack.security.ssl.` (ProfileConfigurations): each such scope is
 judged alike. Any SSL setting of the `default` profile makes Elasticsearch refuse to start.
+Values are read as Elasticsearch parses them (`ssl_keys.setting_mode`); one it cannot parse
+(it refuses to start) is es-transport-settings' (rules/refused.py), not judged here.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..documents import (
     unreadable_settings,
 )
 from ..findings import Finding, Grade
+from ..ssl_keys import CLIENT_AUTHENTICATION_MODES, VERIFICATION_MODES, setting_mode
 from ..values import is_unknown, setting_boolean, shown
 from ..view import ResourceView
 
@@ -108,7 +111,7 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
         for prefix, note in _ssl_scopes(doc.settings):
             setting = prefix + "client_authentication"
             auth = doc.settings.get(setting)
-            if isinstance(auth, str) and auth.strip().lower() in ("optional", "none"):
+            if setting_mode(auth, CLIENT_AUTHENTICATION_MODES) in ("optional", "none"):
                 findings.append(
                     _finding(
                         view, f"{doc.where}: {setting} is {auth!r}{note}",
@@ -156,7 +159,10 @@ def verify(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
             mode = doc.settings.get(setting)
             if mode is None or is_unknown(mode):
                 continue
-            if str(mode).strip().lower() not in allowed:
+            parsed = setting_mode(mode, VERIFICATION_MODES)
+            # A mode Elasticsearch cannot parse is es-transport-settings' (it refuses to
+            # start); one that cannot be read here (`${VAR}`, a list) is not shown allowed.
+            if parsed is not None and parsed not in allowed:
                 findings.append(
                     _finding(
                         view, f"{doc.where}: {setting} is {shown(mode)}{note}",
