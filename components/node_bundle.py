@@ -48,6 +48,11 @@ OUT_CLOUD_INIT = "cloudInit"
 OUT_PASSWORDS = "passwords"
 OUT_STORE_FILES = "storeFiles"
 OUT_STORE_SOURCE = "storeSources"
+OUT_CLOUD_INIT_FORM = "cloudInitForm"
+# Raised whenever the cloud-init document changes form while no input changes (2: the appended
+# elasticsearch.yml keeps the packages' ownership and mode), so that the next `up` re-renders
+# every stored document instead of leaving the old form until a certificate changes.
+CLOUD_INIT_FORM = 2
 SECRET_OUTPUTS = (OUT_DIGESTS, OUT_CLOUD_INIT, OUT_PASSWORDS, OUT_STORE_FILES, OUT_STORE_SOURCE)
 _ECHOED = (IN_CLUSTER, IN_NODE, IN_DIRECTORY, IN_CONFIG_DIR, IN_OWNER)
 
@@ -191,6 +196,7 @@ class _Bundle:
                     rel: local_files.digest(content) for rel, (content, _) in sorted(files.items())
                 },
                 OUT_CLOUD_INIT: vm_bundle.cloud_init(config_dir, owner, files),
+                OUT_CLOUD_INIT_FORM: CLOUD_INIT_FORM,
                 OUT_PASSWORDS: None if self.passwords is None else asdict(self.passwords),
                 OUT_STORE_FILES: {
                     rel: base64.b64encode(content or b"").decode()
@@ -297,6 +303,7 @@ class NodeBundleProvider(dyn.ResourceProvider):
             return dyn.DiffResult(changes=True, replaces=[], delete_before_replace=False)
         echoed = {**news, IN_DIRECTORY: _directory(news)}
         changed = any(olds.get(k) != echoed.get(k) for k in _ECHOED)
+        changed = changed or olds.get(OUT_CLOUD_INIT_FORM) != CLOUD_INIT_FORM
         bundle = _expected(news, olds)
         recorded = {rel: (olds.get(OUT_MODES) or {}).get(rel) for rel in bundle.files}
         digests = olds.get(OUT_DIGESTS) or {}

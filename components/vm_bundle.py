@@ -174,10 +174,26 @@ def _alias(ca: x509.Certificate) -> bytes:
     return f"transport-ca-{ca.fingerprint(hashes.SHA256()).hex()[:16]}".encode()
 
 
+# cloud-init chowns and chmods a file it appends to as it does a file it writes (root:root
+# 0644 unless the entry says otherwise), so the entry appending to the node's own
+# elasticsearch.yml states the packages' ownership and mode for it: root:<group> 0660 (asserted
+# by Elasticsearch's packaging tests). Elasticsearch reads it through its group, cannot rewrite
+# its own settings, and nobody else reads them.
+CONFIG_FILE_MODE = "0660"
+
+
+def config_file_owner(owner: str) -> str:
+    """Who owns the appended elasticsearch.yml for a bundle owned by `owner` ('user[:group]'):
+    root with the group, or the user itself when no group is named (it must still read it)."""
+    user, _, group = owner.partition(":")
+    return f"root:{group}" if group else user
+
+
 def cloud_init(config_dir: str, owner: str, files: Mapping[str, tuple[bytes, str]]) -> str:
     """A `#cloud-config` document writing `files` (relative path → bytes, mode) under
     `config_dir`. Deferred to cloud-init's final stage so that `owner` exists (the package
-    creates it); elasticsearch.yml is appended to the node's own file, never replacing it."""
+    creates it); elasticsearch.yml is appended to the node's own file, never replacing it, and
+    keeps that file's ownership and mode."""
     entries = []
     for rel, (content, mode) in sorted(files.items()):
         entry: dict[str, object] = {"path": f"{config_dir.rstrip('/')}/{rel}"}
@@ -186,8 +202,10 @@ def cloud_init(config_dir: str, owner: str, files: Mapping[str, tuple[bytes, str
         except UnicodeDecodeError:
             entry["encoding"] = "b64"
             entry["content"] = base64.b64encode(content).decode("ascii")
-        entry.update(owner=owner, permissions=mode, defer=True)
         if rel == ELASTICSEARCH_YML:
-            entry["append"] = True
+            entry.update(owner=config_file_owner(owner), permissions=CONFIG_FILE_MODE,
+                         defer=True, append=True)
+        else:
+            entry.update(owner=owner, permissions=mode, defer=True)
         entries.append(entry)
     return "#cloud-config\n" + yaml_text.dump_block_list("write_files", entries)

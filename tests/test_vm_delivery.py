@@ -334,14 +334,39 @@ def test_cloud_init_writes_the_same_bytes_as_the_local_bundle(
             content = entry["content"]
             written[rel] = (base64.b64decode(content) if entry.get("encoding") == "b64"
                             else content.encode())
-            assert entry["owner"] == owner and entry["defer"] is True
-            assert entry["permissions"] == mode(directory / rel)
-            assert entry.get("append", False) is (rel == vm_bundle.ELASTICSEARCH_YML)
+            assert entry["defer"] is True
+            if rel == vm_bundle.ELASTICSEARCH_YML:
+                # Appended to the node's own file, which keeps the packages' root:<group> 0660.
+                assert entry["append"] is True
+                assert entry["owner"] == "root:" + owner.split(":")[1]
+                assert entry["permissions"] == "0660"
+            else:
+                assert "append" not in entry
+                assert entry["owner"] == owner and entry["permissions"] == mode(directory / rel)
         assert written == local
         binary = {e["path"].removeprefix(config_dir + "/") for e in entries
                   if e.get("encoding") == "b64"}
         assert binary == FILES[cluster_format(cluster)] & {vm_bundle.KEYSTORE,
                                                            vm_bundle.TRUSTSTORE}
+
+
+@pytest.mark.parametrize(
+    ("owner", "yml_owner"),
+    [("elasticsearch:elasticsearch", "root:elasticsearch"), ("es:search", "root:search"),
+     ("es", "es")],
+)
+def test_cloud_init_appends_to_elasticsearch_yml_as_root_with_the_group_and_mode_0660(
+    owner: str, yml_owner: str
+) -> None:
+    """cloud-init chowns and chmods a file it appends to (root:root 0644 unless told), so the
+    entry states the ownership and mode Elasticsearch's packages give elasticsearch.yml. With no
+    group named, the owner keeps it, still unreadable to anyone else."""
+    files = {vm_bundle.ELASTICSEARCH_YML: (b"a: 1\n", "0644"), vm_bundle.KEY: (b"k", "0600")}
+    entries = yaml.safe_load(vm_bundle.cloud_init("/etc/elasticsearch", owner, files))
+    by_path = {e["path"].removeprefix("/etc/elasticsearch/"): e for e in entries["write_files"]}
+    yml, key = by_path[vm_bundle.ELASTICSEARCH_YML], by_path[vm_bundle.KEY]
+    assert (yml["owner"], yml["permissions"], yml["append"]) == (yml_owner, "0660", True)
+    assert (key["owner"], key["permissions"], "append" in key) == (owner, "0600", False)
 
 
 def test_cloud_init_and_yml_are_the_pure_python_emitters_text(

@@ -56,6 +56,28 @@ def test_rerun_with_the_same_config_and_state_changes_nothing(tmp_path: Path) ->
     assert mtimes(node_dir(tmp_path)) == times  # nothing rewritten: Elasticsearch reloads nothing
 
 
+def test_a_bundle_stored_in_an_older_cloud_init_form_is_re_rendered_and_no_file_rewritten(
+    tmp_path: Path,
+) -> None:
+    """State written before the appended elasticsearch.yml kept the packages' ownership holds the
+    old document and no form marker: the next `up` updates each bundle's document only."""
+    state = EngineState()
+    clusters = [cluster(tmp_path, format="both")]
+    first = run_vm(clusters, state)
+    times = mtimes(node_dir(tmp_path))
+    for stored in state.resources.values():
+        if stored.type == NODE_BUNDLE:
+            del stored.outputs["cloudInitForm"]
+    second = run_vm(clusters, state)
+    assert sorted(second.changes.updated) == sorted(r.urn for r in bundles(first))
+    assert second.changes.created == second.changes.replaced == []
+    assert mtimes(node_dir(tmp_path)) == times
+    for bundle in bundles(second):
+        assert bundle.outputs["cloudInitForm"] == 2
+    third = run_vm(clusters, state)
+    assert third.changes.updated == []
+
+
 def test_a_reissued_certificate_rebuilds_the_keystore_but_keeps_the_passwords(
     tmp_path: Path,
 ) -> None:
