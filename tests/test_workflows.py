@@ -28,6 +28,21 @@ def test_workflows_validate_against_the_github_workflow_schema() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_tests_job_installs_what_ci_installs_so_no_test_is_skipped() -> None:
+    """.ci/run installs a JDK (JSSE handshakes) and Go with gopkg.in/yaml.v2 (the Pulumi CLI's
+    YAML decoder, the oracle of tests/test_stack_file_as_the_cli.py); without them those tests
+    skip, so the pull-request job sets up both."""
+    steps = _load("pull-request.yml")["jobs"]["tests"]["steps"]
+    uses = [str(step.get("uses", "")) for step in steps]
+    runs = " ".join(str(step.get("run", "")) for step in steps)
+    tests = next(i for i, step in enumerate(steps) if step.get("run") == "bin/test")
+    java = next(i for i, u in enumerate(uses) if u.startswith("actions/setup-java@"))
+    yaml_v2 = "golang-gopkg-yaml.v2-dev"
+    go = next(i for i, step in enumerate(steps) if yaml_v2 in step.get("run", ""))
+    assert java < tests and go < tests
+    assert "golang-go" in runs and yaml_v2 in (REPO / ".ci" / "run").read_text()
+
+
 def test_preflight_runs_for_every_stack_file_without_secrets() -> None:
     stacks = {p.name.removeprefix("Pulumi.").removesuffix(".yaml")
               for p in (REPO / "stacks").glob("Pulumi.*.yaml")}
