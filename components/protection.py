@@ -41,12 +41,13 @@ def protected_deletion_problems(
         if previous.ca_protected and cluster.ca.mode is CaMode.PROVIDED:
             problems.append(ConfigProblem(join(key, "ca.mode"), (
                 f"'provided' would delete cluster {name}'s generated CA, which is protected "
-                f"(and swap its CA in one update, see docs/rotation.md 'Provided CAs'). {TWO_STEPS}"
+                f"(and swap its CA in one update, see docs/rotation.md 'Provided CAs'). To do it, "
+                f"{TWO_STEPS}"
             )))
         http_generated = cluster.http is not None and cluster.http.mode is HttpMode.GENERATED
         if previous.http_ca_protected and not http_generated:
             problems.append(ConfigProblem(join(key, "http.mode"), (
-                f"would delete cluster {name}'s generated HTTP CA, which is protected. "
-                f"{TWO_STEPS}"
+                f"would delete cluster {name}'s generated HTTP CA, which is protected. To do "
+                f"it, {TWO_STEPS}"
             )))
     return problems

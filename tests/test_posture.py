@@ -178,6 +178,7 @@ def test_dropping_a_protected_http_ca_or_generated_ca_is_refused_up_front() -> N
     assert "would delete cluster logs's generated HTTP CA, which is protected" in (
         problems["clusters[0].http.mode"])
     assert all("pulumi config set protectCa false" in m for m in problems.values())
+    assert all(". To do it, first run `pulumi up`" in m for m in problems.values())
     assert state.resources == before
     # Lifted first, the HTTP CA can go.
     run_clusters([vm_cluster(http=http)], state=state, clock=lambda: NOW,
