@@ -66,12 +66,12 @@ RESOURCE_FAMILIES = (
     (Family("es-transport-settings", "INV-MTLS/INV-VERIFY/INV-CUSTODY",
             "every transport SSL setting (every transport profile) is one Elasticsearch knows, "
             "client_authentication and verification_mode are values it parses, and no secure "
-            "setting is in elasticsearch.yml",
-            "Elasticsearch refuses to start on each: the node does not come back from a "
-            "rolling restart",
+            "setting, nor a deprecated plain-text password, is in elasticsearch.yml",
+            "Elasticsearch refuses to start on each (the node does not come back from a "
+            "rolling restart), and a password in the settings is readable with them",
             "spell the setting as Elasticsearch does; client_authentication required, "
-            "verification_mode full or certificate; secure_* settings in the keystore (ECK: "
-            "spec.secureSettings)"),
+            "verification_mode full or certificate; passwords as secure_* settings in the "
+            "keystore (ECK: spec.secureSettings)"),
      refused.refused),
     (Family("es-transport-key-custody", "INV-CUSTODY",
             "no private key in a ConfigMap; key files in bundles (PEM keys, files named by "

@@ -33,6 +33,14 @@ SECURE = frozenset({
     "truststore.secure_password", "keystore.secure_password", "keystore.secure_key_password",
     "secure_key_passphrase",
 })
+# The legacy plain-text passwords (SSLConfigurationSettings' deprecated LEGACY_* settings,
+# still accepted for transport), each with the secure setting that replaces it.
+PLAIN_PASSWORDS = {
+    "keystore.password": "keystore.secure_password",
+    "keystore.key_password": "keystore.secure_key_password",
+    "truststore.password": "truststore.secure_password",
+    "key_passphrase": "secure_key_passphrase",
+}
 # Every scope alike (getProfileSettings registers settings() per profile).
 SETTINGS = frozenset({
     # SslConfigurationKeys.getStringKeys

@@ -18,7 +18,7 @@ import yaml
 from es_transport_policy.findings import Grade
 from es_transport_policy.rules.refused import refused
 from es_transport_policy.rules.transport import mtls, verify
-from es_transport_policy.ssl_keys import MODES, SECURE, SETTINGS
+from es_transport_policy.ssl_keys import MODES, PLAIN_PASSWORDS, SECURE, SETTINGS
 from es_transport_policy.view import ResourceView
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -53,15 +53,15 @@ def vm_text(text: str) -> Record:
     return f.bundle("b", {"elasticsearch.yml": (f.yml(f.good_vm_settings()) + text, "0644")})
 
 
-# Every setting Elasticsearch knows under a transport SSL prefix, with a value it takes.
+# Every setting Elasticsearch knows under a transport SSL prefix, with a value it takes, but
+# the passwords (secure ones, and the deprecated plain-text ones: reported, INV-CUSTODY).
 KNOWN_VALUES: dict[str, object] = {
     "enabled": True, "verification_mode": "certificate", "client_authentication": "required",
     "supported_protocols": ["TLSv1.3", "TLSv1.2"], "cipher_suites": ["TLS_AES_256_GCM_SHA384"],
     "certificate_authorities": ["certs/ca.crt"], "certificate": "certs/node.crt",
-    "key": "certs/node.key", "key_passphrase": "legacy", "keystore.path": "certs/t.p12",
-    "keystore.type": "PKCS12", "keystore.algorithm": "SunX509", "keystore.password": "legacy",
-    "keystore.key_password": "legacy", "truststore.path": "certs/t.p12",
-    "truststore.type": "PKCS12", "truststore.algorithm": "PKIX", "truststore.password": "legacy",
+    "key": "certs/node.key", "keystore.path": "certs/t.p12",
+    "keystore.type": "PKCS12", "keystore.algorithm": "SunX509", "truststore.path": "certs/t.p12",
+    "truststore.type": "PKCS12", "truststore.algorithm": "PKIX",
     "trust_restrictions.path": "trust.yml",
     "trust_restrictions.x509_fields": ["subjectAltName.dnsName"], "handshake_timeout": "10s",
 }
@@ -132,6 +132,14 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "eck-secure-setting-nested": (es({"xpack": {"security": {"transport": {"ssl": {
         "keystore": {"secure_key_password": "x"}}}}}}), {S}),
     "eck-secure-setting-unknown": (es({T + "keystore.secure_password": UNKNOWN}), set()),
+    # Deprecated plain-text passwords: Elasticsearch starts, the password is in the settings.
+    "vm-plain-keystore-password": (vm({T + "keystore.password": "hunter2"}), {S}),
+    "vm-profile-plain-key-passphrase": (vm({P + "client." + PS + "key_passphrase": "x"}), {S}),
+    "configmap-plain-truststore-password": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        f.good_vm_settings(**{T + "truststore.password": "x"}))}), {S}),
+    "eck-plain-key-password-nested": (es({"xpack": {"security": {"transport": {"ssl": {
+        "keystore": {"key_password": "x"}}}}}}), {S}),
+    "eck-plain-password-unknown": (es({T + "keystore.password": UNKNOWN}), set()),
 }
 
 
@@ -174,7 +182,20 @@ NAMED: dict[str, tuple[Record, tuple[str, ...], tuple[str, ...]]] = {
         ("hunter2",)),
     "secure-setting-under-eck": (
         es({T + "truststore.secure_password": "hunter2"}),
-        ("[INV-CUSTODY]", "spec.secureSettings"), ("hunter2",)),
+        ("[INV-CUSTODY]", "move it from nodeSets[].config to spec.secureSettings"),
+        ("hunter2",)),
+    "plain-password-on-a-vm": (
+        vm({T + "keystore.password": "hunter2"}),
+        ("[INV-CUSTODY]", "xpack.security.transport.ssl.keystore.password is a password in "
+         "plain text (value withheld)", "deprecated", "remove it from elasticsearch.yml and give "
+         "the same value as xpack.security.transport.ssl.keystore.secure_password in the "
+         "keystore (bin/elasticsearch-keystore add xpack.security.transport.ssl.keystore."
+         "secure_password)"), ("hunter2",)),
+    "plain-passphrase-in-a-profile-under-eck": (
+        es({P + "client." + PS + "key_passphrase": "hunter2"}),
+        ("[INV-CUSTODY]", "(transport profile 'client')", "spec.secureSettings (a Secret whose "
+         "key is transport.profiles.client.xpack.security.ssl.secure_key_passphrase"),
+        ("hunter2",)),
 }
 
 
@@ -243,8 +264,9 @@ def _valid(name: str) -> st.SearchStrategy[object]:
     return texts | st.lists(texts, min_size=1, max_size=3)
 
 
-known = st.lists(st.sampled_from(sorted(SETTINGS - SECURE)), min_size=1, max_size=6,
-                 unique=True).flatmap(
+# The passwords are reported whatever their value (INV-CUSTODY).
+PASSWORDLESS = sorted(SETTINGS - SECURE - set(PLAIN_PASSWORDS))
+known = st.lists(st.sampled_from(PASSWORDLESS), min_size=1, max_size=6, unique=True).flatmap(
     lambda names: st.tuples(*[st.tuples(st.just(n), _valid(n)) for n in names]))
 
 
@@ -281,6 +303,20 @@ def test_a_mode_is_judged_once_as_elasticsearch_parses_it(
         others = [x for x in mtls(view, {}) + verify(view, VERIFY_MODES)
                   if key in x.what and x.grade is Grade.BLOCKING]
         assert others == [], [x.message for x in others]
+
+
+@PROPERTIES
+@given(prefix=prefixes, name=st.sampled_from(sorted(PLAIN_PASSWORDS)),
+       value=st.from_regex(r"pw-[A-Za-z0-9]{6,12}", fullmatch=True), form=forms)
+def test_a_plain_text_password_is_reported_withheld_with_its_secure_twin(
+    prefix: str, name: str, value: str, form: dict[str, bool]
+) -> None:
+    view = _view({prefix + name: value}, **form)
+    (finding,) = refused(view, {})
+    assert finding.invariant == "INV-CUSTODY" and finding.grade is Grade.BLOCKING
+    assert f"{prefix}{name} is a password in plain text" in finding.what
+    assert PLAIN_PASSWORDS[name] in SECURE and prefix + PLAIN_PASSWORDS[name] in finding.fix
+    assert "(value withheld)" in finding.what and value not in finding.message
 
 
 unknown_names = st.from_regex(r"[a-z_]{1,12}(\.[a-z_]{1,12})?", fullmatch=True).filter(

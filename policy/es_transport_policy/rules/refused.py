@@ -9,7 +9,10 @@ profile's are es-transport-mtls's), of ECK `nodeSets[].config` and of every elas
 * `client_authentication` or `verification_mode` with a value SslClientAuthenticationMode /
   SslVerificationMode cannot parse (`requried`, `fulll`, " full"): INV-MTLS / INV-VERIFY;
 * a secure setting (`*.secure_password`, `secure_key_passphrase`) outside the keystore:
-  "must be stored inside the Elasticsearch keystore" (INV-CUSTODY: a password in a file).
+  "must be stored inside the Elasticsearch keystore" (INV-CUSTODY: a password in a file);
+* and one Elasticsearch does start on: a deprecated plain-text password (`keystore.password`,
+  `keystore.key_password`, `truststore.password`, `key_passphrase`), INV-CUSTODY for the same
+  reason (DESIGN §6: passwords belong in the keystore, never in the yml).
 
 Nothing is judged that is unknown at preview (an unknown value may be an empty map, i.e. no
 setting), nor a key holding `${`; a mode given as `${VAR}` or as a list is not judged either
@@ -23,7 +26,7 @@ from typing import Any
 
 from ..documents import SettingsDoc, settings_documents, transport_ssl_scope
 from ..findings import Finding
-from ..ssl_keys import MODES, PARSE_SOURCE, SECURE, SETTINGS, nearest, setting_mode
+from ..ssl_keys import MODES, PARSE_SOURCE, PLAIN_PASSWORDS, SECURE, SETTINGS, nearest, setting_mode
 from ..values import is_unknown, shown
 from ..view import ResourceView
 
@@ -39,6 +42,12 @@ SECURE_WHY = (
     "inside the Elasticsearch keystore, but was found inside elasticsearch.yml\" "
     f"(SecureSetting.get, {SOURCE}); and a password in a config file is readable by whoever "
     "reads the file"
+)
+PLAIN_PASSWORD_WHY = (
+    "the password that opens the node's key store (or its passphrase) is then readable by "
+    "whoever reads the settings: the file, the Kubernetes object or Pulumi state it comes from; "
+    "Elasticsearch accepts it only as a deprecated setting and reads its secure_* twin from the "
+    f"keystore (SSLConfigurationSettings, {SOURCE})"
 )
 MODE_WHY = (
     "Elasticsearch refuses to start ({source}, {repo}; recognised values [{modes}]): it "
@@ -69,6 +78,8 @@ def refused(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
                 findings.append(_unknown(view, doc, key, name, note))
             elif name in SECURE:
                 findings.append(_secure(view, doc, key, note))
+            elif name in PLAIN_PASSWORDS:
+                findings.append(_plain_password(view, doc, key, name, note))
             elif name in MODES and setting_mode(value, MODES[name]) is None:
                 findings.append(_bad_mode(view, doc, key, name, value=value, note=note))
     return findings
@@ -85,15 +96,32 @@ def _unknown(view: ResourceView, doc: SettingsDoc, key: str, name: str, note: st
 
 
 def _secure(view: ResourceView, doc: SettingsDoc, key: str, note: str) -> Finding:
-    if doc.eck:
-        fix = (f"remove it from nodeSets[].config and give it through spec.secureSettings (a "
-               f"Secret whose key is {key}); ECK adds it to the keystore")
-    else:
-        fix = (f"remove it from elasticsearch.yml and add it to the keystore: "
-               f"bin/elasticsearch-keystore add {key}")
     return Finding("INV-CUSTODY",
                    f"{doc.where}: {key} is set in the node's settings{note} (value withheld)",
-                   SECURE_WHY.format(key=key), fix, view.urn)
+                   SECURE_WHY.format(key=key),
+                   f"move it from {_settings_source(doc)} to {_keystore_route(doc, key)}",
+                   view.urn)
+
+
+def _plain_password(
+    view: ResourceView, doc: SettingsDoc, key: str, name: str, note: str
+) -> Finding:
+    secure = key[: len(key) - len(name)] + PLAIN_PASSWORDS[name]
+    return Finding("INV-CUSTODY",
+                   f"{doc.where}: {key} is a password in plain text{note} (value withheld)",
+                   PLAIN_PASSWORD_WHY,
+                   f"remove it from {_settings_source(doc)} and give the same value as {secure} "
+                   f"in {_keystore_route(doc, secure)}", view.urn)
+
+
+def _settings_source(doc: SettingsDoc) -> str:
+    return "nodeSets[].config" if doc.eck else "elasticsearch.yml"
+
+
+def _keystore_route(doc: SettingsDoc, key: str) -> str:
+    if doc.eck:
+        return f"spec.secureSettings (a Secret whose key is {key}; ECK adds it to the keystore)"
+    return f"the keystore (bin/elasticsearch-keystore add {key})"
 
 
 def _bad_mode(
