@@ -139,12 +139,14 @@ def _check_profile_setting(
             "(it takes xpack.security.transport.ssl.*, which es-transport-pki sets); remove it",
         )
     elif setting == "client_authentication" and str(value).lower() != "required":
-        problems.add(
-            path,
-            f"{quoted(value)} weakens mutual TLS on transport profile {quoted(profile)} "
-            "(INV-MTLS); remove it: profiles inherit transport.clientAuthentication ('required'; "
-            "'optional'/'none' only with transport.waiver)",
-        )
+        inherit = ("remove it: profiles inherit transport.clientAuthentication ('required'; "
+                   "'optional'/'none' only with transport.waiver)")
+        if str(value).lower() in ("optional", "none"):
+            problems.add(path, f"{quoted(value)} weakens mutual TLS on transport profile "
+                               f"{quoted(profile)} (INV-MTLS); {inherit}")
+        else:
+            problems.add(path, _unparsed_mode(value, profile, "client authentication",
+                                              "none, optional, required") + inherit)
     elif setting == "verification_mode" and str(value).lower() == "none":
         problems.add(
             path,
@@ -152,6 +154,12 @@ def _check_profile_setting(
             "any peer is trusted (INV-VERIFY); remove it (profiles inherit the cluster's mode) "
             "or use 'full' or 'certificate'",
         )
+    elif setting == "verification_mode" and "${" not in str(value) and (
+        str(value).lower() not in ("full", "certificate")
+    ):
+        problems.add(path, _unparsed_mode(value, profile, "verification", "full, certificate, none")
+                     + "remove it (profiles inherit the cluster's mode) or use 'full' or "
+                     "'certificate'")
     elif setting in _PROFILE_CREDENTIALS or setting.startswith(_PROFILE_STORES):
         problems.add(
             path,
@@ -159,6 +167,13 @@ def _check_profile_setting(
             "cluster's dedicated CA (INV-CA-DEDICATED); remove it: profiles inherit the "
             "transport certificates and trust es-transport-pki sets",
         )
+
+
+def _unparsed_mode(value: object, profile: str, kind: str, modes: str) -> str:
+    # SslClientAuthenticationMode / SslVerificationMode.parse lower-case the text, never trim it;
+    # a YAML boolean or number reaches them as its text.
+    return (f"{quoted(value)} is no {kind} mode Elasticsearch parses ({modes}: any case, nothing "
+            f"around it), so nodes with transport profile {quoted(profile)} do not start; ")
 
 
 def _flatten(

@@ -106,6 +106,28 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].eck.nodeSets[0].config.transport.profiles.open.xpack.security.ssl"
      ".verification_mode",
      r"'none' turns off certificate verification on transport profile 'open'.*\(INV-VERIFY\)"),
+    ("profile client auth misspelled", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{PROFILE}.client_authentication": "requried"}),
+        BASE),
+     f'clusters[0].eck.nodeSets[0].config["{PROFILE}.client_authentication"]',
+     r"'requried' is no client authentication mode Elasticsearch parses \(none, optional, "
+     r"required: any case, nothing around it\), so nodes with transport profile 'open' do not "
+     r"start; remove it: profiles inherit transport.clientAuthentication"),
+    ("profile verification misspelled", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{PROFILE}.verification_mode": "fulll"}), BASE),
+     f'clusters[0].eck.nodeSets[0].config["{PROFILE}.verification_mode"]',
+     r"'fulll' is no verification mode Elasticsearch parses \(full, certificate, none: .*\), so "
+     r"nodes with transport profile 'open' do not start; remove it .*or use 'full' or "
+     r"'certificate'"),
+    ("profile verification padded", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {"transport": {"profiles": {"open": {
+            "xpack": {"security": {"ssl": {"verification_mode": " full"}}}}}}}), BASE),
+     "clusters[0].eck.nodeSets[0].config.transport.profiles.open.xpack.security.ssl"
+     ".verification_mode", r"' full' is no verification mode Elasticsearch parses"),
+    ("profile verification a boolean", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{PROFILE}.verification_mode": True}), BASE),
+     f'clusters[0].eck.nodeSets[0].config["{PROFILE}.verification_mode"]',
+     r"True is no verification mode Elasticsearch parses"),
     ("profile trusts another CA", mutate(set_path(
         "clusters[0].eck.nodeSets[0].config", {f"{PROFILE}.certificate_authorities": ["o.crt"]}),
         BASE),
@@ -188,7 +210,9 @@ def test_a_profile_may_narrow_transport_tls() -> None:
     config = {
         "transport.profiles.open.port": 9400,
         f"{PROFILE}.client_authentication": "required",
-        f"{PROFILE}.verification_mode": "full",
+        f"{PROFILE}.verification_mode": "Certificate",  # Elasticsearch lower-cases it
+        # Substituted by Elasticsearch at startup: judged there.
+        "transport.profiles.env.xpack.security.ssl.verification_mode": "${MODE}",
         f"{PROFILE}.supported_protocols": ["TLSv1.3"],
         "xpack.security.enabled": True,
     }
