@@ -1042,18 +1042,20 @@ class Lifecycle(RuleBasedStateMachine):
 
     @rule(edit=st.sampled_from(sorted(EDITS)), data=st.data(), preview=st.booleans())
     def one_edit(self, edit: str, data: st.DataObject, preview: bool) -> None:
-        self.edit([edit], data, preview)
+        self.edit_with(EDITS, [edit], data, preview)
 
     @rule(edits=st.lists(st.sampled_from(sorted(EDITS)), min_size=2, max_size=3),
           data=st.data(), preview=st.booleans())
     def several_edits(self, edits: list[str], data: st.DataObject, preview: bool) -> None:
         """A user may change several things in one `up`."""
-        self.edit(edits, data, preview)
+        self.edit_with(EDITS, edits, data, preview)
 
-    def edit(self, edits: list[str], data: st.DataObject, preview: bool) -> None:
+    def edit_with(self, table: Mapping[str, Callable[[Config, Draw], None]], edits: list[str],
+                  data: st.DataObject, preview: bool) -> None:
+        """Apply the `edits` (names in `table`) and `up`, or see the result refused."""
         config = copy.deepcopy(self.config)
         for name in edits:
-            EDITS[name](config, data.draw)
+            table[name](config, data.draw)
         refused = self.legal(config)
         if refused:
             self.refused(config.render(self.out), config.protect, *refused)
