@@ -619,7 +619,8 @@ def any_ca_state(config: Config, draw: Draw) -> None:
     spec.ca = Ca(generation, draw(st.sampled_from(STEPS)))
 
 
-EDITS: dict[str, Callable[[Config, Draw], None]] = {edit.__name__: edit for edit in (
+Edit = Callable[[Config, Draw], None]
+EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
     add_node, remove_node, rename_node, change_sans, scale_eck, toggle_extra_dns, rekey_node,
     rekey_cluster, lower_epochs,
     change_algorithm, change_lifetime, change_ca_organization, change_format, toggle_protection,
@@ -629,6 +630,23 @@ EDITS: dict[str, Callable[[Config, Draw], None]] = {edit.__name__: edit for edit
 
 
 # --- the state machine -------------------------------------------------------------------------
+
+
+def edit_rules(table: Mapping[str, Edit]) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The rules `one_edit` and `several_edits` of a machine whose edits are `table`."""
+
+    @rule(edit=st.sampled_from(sorted(table)), data=st.data(), preview=st.booleans())
+    def one_edit(self: Lifecycle, edit: str, data: st.DataObject, preview: bool) -> None:
+        self.edit_with(table, [edit], data, preview)
+
+    @rule(edits=st.lists(st.sampled_from(sorted(table)), min_size=2, max_size=3),
+          data=st.data(), preview=st.booleans())
+    def several_edits(self: Lifecycle, edits: list[str], data: st.DataObject,
+                      preview: bool) -> None:
+        """A user may change several things in one `up`."""
+        self.edit_with(table, edits, data, preview)
+
+    return one_edit, several_edits
 
 
 class Lifecycle(RuleBasedStateMachine):
@@ -1040,18 +1058,10 @@ class Lifecycle(RuleBasedStateMachine):
         config.clusters[ECK].ca.step = step  # a first deployment may start at any step
         self.up(config)
 
-    @rule(edit=st.sampled_from(sorted(EDITS)), data=st.data(), preview=st.booleans())
-    def one_edit(self, edit: str, data: st.DataObject, preview: bool) -> None:
-        self.edit_with(EDITS, [edit], data, preview)
+    one_edit, several_edits = edit_rules(EDITS)
 
-    @rule(edits=st.lists(st.sampled_from(sorted(EDITS)), min_size=2, max_size=3),
-          data=st.data(), preview=st.booleans())
-    def several_edits(self, edits: list[str], data: st.DataObject, preview: bool) -> None:
-        """A user may change several things in one `up`."""
-        self.edit_with(EDITS, edits, data, preview)
-
-    def edit_with(self, table: Mapping[str, Callable[[Config, Draw], None]], edits: list[str],
-                  data: st.DataObject, preview: bool) -> None:
+    def edit_with(self, table: Mapping[str, Edit], edits: list[str], data: st.DataObject,
+                  preview: bool) -> None:
         """Apply the `edits` (names in `table`) and `up`, or see the result refused."""
         config = copy.deepcopy(self.config)
         for name in edits:
