@@ -11,6 +11,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+
 from components import eck_layout, transport_settings
 from components.model import ClusterSpec
 from components.model_eck import EckCertificates, EckSpec, NodeSetSpec
@@ -48,7 +50,26 @@ def node_certs_data(material: Mapping[str, tuple[str, str]]) -> dict[str, str]:
 
 def ca_secret_data(ca_cert_pem: str, ca_key_pem: str) -> dict[str, str]:
     """ECK's custom-CA Secret: exactly `ca.crt` (one certificate, no chain) and `ca.key`."""
-    return {eck_layout.CA_CERT_KEY: _b64(ca_cert_pem), eck_layout.CA_KEY_KEY: _b64(ca_key_pem)}
+    return {
+        eck_layout.CA_CERT_KEY: _b64(ca_cert_pem),
+        eck_layout.CA_KEY_KEY: _b64(eck_readable_key(ca_key_pem)),
+    }
+
+
+def eck_readable_key(key_pem: str) -> str:
+    """The CA key as ECK reads it. ECK takes SEC1 `EC PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY`,
+    and PKCS#8 `PRIVATE KEY` only holding an RSA key ("expected an RSA private key";
+    cloud-on-k8s pkg/controller/common/certificates/pem.go). A provided CA key in PKCS#8 (what
+    `openssl genpkey` writes) is re-encoded in the traditional form; any other is kept as it is
+    (pulumi-tls writes the traditional forms), so a deployed Secret does not change."""
+    if not key_pem.lstrip().startswith("-----BEGIN PRIVATE KEY-----"):
+        return key_pem
+    key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 def http_secret_data(key_pem: str, chain_pem: str, ca_pem: str | None) -> dict[str, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import itertools
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 from components import eck_manifests
 from components.model import ClusterSpec
+from harness import eck_operator
 from harness.handshake import (
     HandshakePair,
     PemIdentity,
@@ -27,6 +28,7 @@ from harness.mock_runtime import EngineState, Recording, Registration, Secret, r
 from tests.stack_runs import JUST_BEFORE_NOW, LOCALLY_SIGNED, cert_of, run_clusters
 from tests.test_config import parse
 from tests.test_eck_schemas import PASSTHROUGH_SPEC, core_errors, elasticsearch_errors
+from tests.x509_factory import make_ca, make_key
 
 NOW = JUST_BEFORE_NOW  # its certificates are handshake-tested
 SECRET = "kubernetes:core/v1:Secret"
@@ -309,6 +311,27 @@ def test_ca_to_eck_hands_over_exactly_the_ca(run: Recording) -> None:
     }
     assert body["spec"]["nodeSets"] == [{"name": "default", "count": 3, "config": {
         "xpack.security.transport.ssl.client_authentication": "required"}}]
+
+
+@pytest.mark.parametrize("kind", ["p256", "p384", "rsa2048"])
+def test_ca_to_eck_hands_a_provided_pkcs8_key_over_in_a_form_eck_reads(kind: str) -> None:
+    """ECK reads `ca.key` as SEC1 `EC PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY`, or PKCS#8 holding
+    an RSA key only (cloud-on-k8s pkg/controller/common/certificates/pem.go: "expected an RSA
+    private key"). A provided ECDSA CA key in PKCS#8, as `openssl genpkey` writes it, must reach
+    ECK in a form it reads, or ECK refuses the Secret and issues no pod certificate."""
+    external = make_ca("ops transport CA", key=make_key(kind), not_before=NOW - timedelta(days=1))
+    assert external.key_pem.startswith("-----BEGIN PRIVATE KEY-----")
+    cluster = {**eck("ext", [{"name": "default", "count": 2}], certificates="ca-to-eck"),
+               "ca": {"mode": "provided", "certPem": external.cert_pem,
+                      "keyPem": external.key_pem}}
+    run = run_clusters([cluster], secret=True, clock=clock)
+    registration = run.named("ext-eck-ca-secret")
+    assert isinstance(registration.inputs["data"], Secret)
+    data = {k: v.encode() for k, v in secret_data(registration).items()}
+    handed = eck_operator.custom_ca(data, NOW)  # raises CustomCaError where ECK refuses
+    assert handed.cert == external.cert
+    assert eck_operator.public_der(handed.key.public_key()) == eck_operator.public_der(
+        external.key.public_key())
 
 
 def _scaled(count: int) -> list[dict[str, Any]]:

@@ -169,13 +169,23 @@ class Config:
     vm_http: bool = True  # the VM cluster has generated HTTP certificates
     vm_http_shared: bool = False  # ... one for every node (`http.certificates: shared`)
     extra_dns: tuple[str, ...] = ()  # eck.extraDns: a name every pod's certificate covers
+    eck_certificates: str = "per-node"  # eck.certificates: per-node or ca-to-eck
+    eck_http: bool = True  # the ECK cluster has a generated HTTP certificate
 
     def live(self) -> list[str]:
         """The clusters configured, in config order."""
         return [VM, ECK] if self.eck else [VM]
 
+    def targets(self) -> list[str]:
+        """The clusters an edit of one cluster picks from."""
+        return self.live()
+
+    @property
+    def ca_to_eck(self) -> bool:
+        return self.eck and self.eck_certificates == "ca-to-eck"
+
     def http(self, cluster: str) -> bool:
-        return cluster in self.live() and (cluster == ECK or self.vm_http)
+        return cluster in self.live() and (self.eck_http if cluster == ECK else self.vm_http)
 
     def nodes(self, cluster: str) -> list[str]:
         if cluster == VM:
@@ -219,10 +229,24 @@ class Config:
             "delivery": "eck",
             "eck": {"name": ECK_NAME, "namespace": NAMESPACE, "version": "8.19.2",
                     "nodeSets": [{"name": NODE_SET, "count": self.pods}],
-                    **({"extraDns": list(self.extra_dns)} if self.extra_dns else {})},
-            "http": {"mode": "generated"},  # one certificate for every pod
+                    **({"extraDns": list(self.extra_dns)} if self.extra_dns else {}),
+                    **({"certificates": self.eck_certificates}
+                       if self.eck_certificates != "per-node" else {})},
         }
+        if self.eck_http:
+            eck["http"] = {"mode": "generated"}  # one certificate for every pod
         return [vm, eck] if self.eck else [vm]
+
+
+def eck_resource_changes(before: Config, after: Config) -> bool:
+    """The Elasticsearch resource changes (ECK rolls the pods): scaling, adding the cluster,
+    adding or removing HTTP, the certificates mode, and under ca-to-eck `eck.extraDns`
+    (`spec.transport.tls.subjectAltNames`; ECK then re-issues the pods' certificates)."""
+    return (
+        (before.pods, before.eck, before.eck_http, before.eck_certificates)
+        != (after.pods, after.eck, after.eck_http, after.eck_certificates)
+        or (after.ca_to_eck and before.extra_dns != after.extra_dns)
+    )
 
 
 def dns_of(node: str) -> list[str]:
@@ -379,7 +403,7 @@ def write_files(directory: Path, files: Mapping[str, bytes]) -> None:
 
 def snapshot_eck(run: Recording, snapshot: Path) -> Snapshot:
     """Each pod's files from the per-node Secret and the trust ConfigMap, as mounted, and the
-    shared HTTP Secret."""
+    shared HTTP Secret, if any."""
     data = secret_files(run, f"{ECK}-eck-node-certs")
     trust = reveal(run.named(f"{ECK}-eck-trust").inputs["data"])["ca.crt"].encode()
     transport = {}
@@ -392,25 +416,34 @@ def snapshot_eck(run: Recording, snapshot: Path) -> Snapshot:
             "tls.key": data[file], "tls.crt": data[f"{pod}.tls.crt"], "ca.crt": trust})
         pem = PemIdentity(directory / "tls.crt", directory / "tls.key", directory / "ca.crt")
         transport[pod] = held(pem, f"{pod}.{STATEFULSET}.{NAMESPACE}.svc")
+    return transport, snapshot_eck_http(run, snapshot)
+
+
+def snapshot_eck_http(run: Recording, snapshot: Path) -> dict[str, HttpHeld]:
+    """The shared HTTP Secret of the ECK cluster, as mounted (none: no HTTP certificate)."""
+    if not [r for r in run if r.name == f"{ECK}-eck-http-cert"]:
+        return {}
     directory = snapshot / f"{ECK}-http"
     write_files(directory, secret_files(run, f"{ECK}-eck-http-cert"))
     files = (directory / "tls.crt", directory / "tls.key", directory / "ca.crt")
-    return transport, {"shared": http_held(PemIdentity(*files))}
+    return {"shared": http_held(PemIdentity(*files))}
 
 
-def mixed_pairs(before: Mapping[str, Held], after: Mapping[str, Held]) -> Iterator[
-        tuple[str, tuple[Held, Held]]]:
-    """Every ordered pair of distinct live nodes, each side at the step before or after (pairs
-    of two nodes both before were checked at the last step): (label, (server, client))."""
+Stage = tuple[str, Mapping[str, Held]]  # (label, what each node holds at that stage)
+
+
+def mixed_pairs(stages: list[Stage]) -> Iterator[tuple[str, tuple[Held, Held]]]:
+    """Every ordered pair of distinct live nodes (those of the last stage), each side at any of
+    the `stages` an `up` rolls through, the step before first (pairs of two nodes both at it
+    were checked at the last step): (label, (server, client))."""
+    first, (_, after) = stages[0], stages[-1]
     for server, client in itertools.permutations(sorted(after), 2):
-        sides = [("after", after, "after", after)]
-        if server in before:
-            sides.append(("before", before, "after", after))
-        if client in before:
-            sides.append(("after", after, "before", before))
-        for server_at, server_side, client_at, client_side in sides:
-            yield (f"{client}@{client_at} -> {server}@{server_at}",
-                   (server_side[server], client_side[client]))
+        for (server_at, server_side), (client_at, client_side) in itertools.product(stages, stages):
+            if server_at == client_at == first[0]:
+                continue
+            if server in server_side and client in client_side:
+                yield (f"{client}@{client_at} -> {server}@{server_at}",
+                       (server_side[server], client_side[client]))
 
 
 def material_id(material: Held) -> bytes:
@@ -464,7 +497,7 @@ Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 
 def live_cluster(config: Config, draw: Draw) -> str:
-    return str(draw(st.sampled_from(config.live())))
+    return str(draw(st.sampled_from(config.targets())))
 
 
 def add_node(config: Config, draw: Draw) -> None:
@@ -586,7 +619,8 @@ def any_ca_state(config: Config, draw: Draw) -> None:
     spec.ca = Ca(generation, draw(st.sampled_from(STEPS)))
 
 
-EDITS: dict[str, Callable[[Config, Draw], None]] = {edit.__name__: edit for edit in (
+Edit = Callable[[Config, Draw], None]
+EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
     add_node, remove_node, rename_node, change_sans, scale_eck, toggle_extra_dns, rekey_node,
     rekey_cluster, lower_epochs,
     change_algorithm, change_lifetime, change_ca_organization, change_format, toggle_protection,
@@ -598,6 +632,23 @@ EDITS: dict[str, Callable[[Config, Draw], None]] = {edit.__name__: edit for edit
 # --- the state machine -------------------------------------------------------------------------
 
 
+def edit_rules(table: Mapping[str, Edit]) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The rules `one_edit` and `several_edits` of a machine whose edits are `table`."""
+
+    @rule(edit=st.sampled_from(sorted(table)), data=st.data(), preview=st.booleans())
+    def one_edit(self: Lifecycle, edit: str, data: st.DataObject, preview: bool) -> None:
+        self.edit_with(table, [edit], data, preview)
+
+    @rule(edits=st.lists(st.sampled_from(sorted(table)), min_size=2, max_size=3),
+          data=st.data(), preview=st.booleans())
+    def several_edits(self: Lifecycle, edits: list[str], data: st.DataObject,
+                      preview: bool) -> None:
+        """A user may change several things in one `up`."""
+        self.edit_with(table, edits, data, preview)
+
+    return one_edit, several_edits
+
+
 class Lifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -606,7 +657,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.state = EngineState()
         self.clock = T0
         self.runs = 0
-        self.config = Config({n: dns_of(n) for n in NAMES[:3]})
+        self.config = self.initial_config()
         self.deployed: Config | None = None
         self.held: dict[str, dict[str, Held]] = {VM: {}, ECK: {}}
         self.http_held: dict[str, dict[str, HttpHeld]] = {VM: {}, ECK: {}}
@@ -618,6 +669,9 @@ class Lifecycle(RuleBasedStateMachine):
         self.proven: set[tuple[str, bytes, bytes]] = set()
         # What a change of needs a rolling restart, as the last `up` left it.
         self.restart: dict[str, bytes] = {}
+
+    def initial_config(self) -> Config:
+        return Config({n: dns_of(n) for n in NAMES[:3]})
 
     def teardown(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -669,6 +723,8 @@ class Lifecycle(RuleBasedStateMachine):
             refused.append("clusters")  # its CA is protected in state: lift that first
         if deployed.protect and deployed.vm_http and not config.vm_http:
             refused.append("clusters[0].http.mode")
+        if deployed.protect and deployed.http(ECK) and config.eck and not config.eck_http:
+            refused.append("clusters[1].http.mode")
         for index, cluster in enumerate(config.live()):
             if cluster not in deployed.live():
                 continue  # a new cluster: any state is safe
@@ -704,7 +760,7 @@ class Lifecycle(RuleBasedStateMachine):
             assert set(run.changes.updated) <= set(planned.updated)
         snapshot = self.root / f"after-{self.runs}"
         delivered = {VM: snapshot_vm(self.out, snapshot, shared_http=config.vm_http_shared), ECK: (
-            snapshot_eck(run, snapshot) if config.eck else ({}, {}))}
+            self.deliver_eck(run, config, snapshot) if config.eck else ({}, {}))}
         after = {cluster: transport for cluster, (transport, _) in delivered.items()}
         for cluster in (VM, ECK):
             if cluster not in config.live():
@@ -712,7 +768,7 @@ class Lifecycle(RuleBasedStateMachine):
                 assert not self.generations_in_state(cluster), f"{cluster} left CAs behind"
                 self.check_http(run, config, cluster, delivered[cluster], Expected(*[set()] * 4))
                 continue
-            changes = expected(self.deployed or config, config, cluster)
+            changes = self.expected(self.deployed or config, config, cluster)
             self.check_cluster(run, config, cluster, after[cluster], changes)
             self.check_http(run, config, cluster, delivered[cluster], changes)
         self.check_custody(run, snapshot)
@@ -725,6 +781,13 @@ class Lifecycle(RuleBasedStateMachine):
         self.http_held = {cluster: http for cluster, (_, http) in delivered.items()}
         self.config = copy.deepcopy(config)
         return run
+
+    def deliver_eck(self, run: Recording, config: Config, snapshot: Path) -> Snapshot:
+        """What the ECK cluster's pods hold after the `up` of `config`, copied to `snapshot`."""
+        return snapshot_eck(run, snapshot)
+
+    def expected(self, before: Config, after: Config, cluster: str) -> Expected:
+        return expected(before, after, cluster)
 
     def expected_warnings(self, config: Config) -> list[str]:
         """The start of each CA expiry warning the `up` of `config` must log: the deployed CA
@@ -747,12 +810,16 @@ class Lifecycle(RuleBasedStateMachine):
                     warned.append(f"cluster {cluster}: the generated HTTP CA")
         return sorted(warned)
 
+    def stages(self, cluster: str, after: Mapping[str, Held]) -> list[Stage]:
+        """What the nodes of `cluster` hold as an `up` rolls out: before it, then after."""
+        return [("before", self.held[cluster]), ("after", after)]
+
     def check_handshakes(self, after: Mapping[str, Mapping[str, Held]]) -> None:
         """Every mix of the nodes before and after the `up`; a pair of materials proven once
         (a node whose files did not change) is not handshaken again."""
         labelled: list[tuple[str, HandshakePair]] = []
         for cluster in (VM, ECK):
-            for label, (server, client) in mixed_pairs(self.held[cluster], after[cluster]):
+            for label, (server, client) in mixed_pairs(self.stages(cluster, after[cluster])):
                 proof = (server.server_name, material_id(server), material_id(client))
                 if proof not in self.proven:
                     self.proven.add(proof)
@@ -791,25 +858,7 @@ class Lifecycle(RuleBasedStateMachine):
     ) -> None:
         spec = config.clusters[cluster]
         trusted, issuing = spec.ca.trust()
-        cas = self.ca_certs(run, cluster)
-        in_state = self.generations_in_state(cluster)
-        # Generations in state: the trusted ones, protected as configured; withdrawn ones
-        # (a protected stack's, for one `up`) unprotected, so that the next `up` deletes them.
-        assert set(trusted) <= set(in_state), (trusted, in_state)
-        for generation, protected in in_state.items():
-            if generation not in self.ca_seen[cluster]:  # created by this `up`
-                organization = cas[generation].subject.get_attributes_for_oid(
-                    NameOID.ORGANIZATION_NAME)
-                assert [a.value for a in organization] == (
-                    [spec.organization] if spec.organization else []), cluster
-            expected = config.protect and generation in trusted
-            assert protected is expected, (cluster, generation, in_state, config.protect)
-            seen = self.ca_seen[cluster].setdefault(generation, fingerprint(cas[generation]))
-            assert seen == fingerprint(cas[generation]), f"{cluster} g{generation} replaced"
-        self.ca_seen[cluster] = {g: f for g, f in self.ca_seen[cluster].items() if g in in_state}
-        other = VM if cluster == ECK else ECK
-        assert not {fingerprint(c) for c in cas.values()} & set(self.ca_seen[other].values())
-
+        cas = self.check_cas(run, config, cluster)
         assert sorted(after) == sorted(config.nodes(cluster)), (cluster, sorted(after))
         algorithm = KeyAlgorithm(spec.algorithm)
         not_after_limit = self.clock + timedelta(days=spec.lifetime[1])
@@ -837,18 +886,52 @@ class Lifecycle(RuleBasedStateMachine):
             assert cert.not_valid_before_utc <= self.clock
             assert cert.not_valid_after_utc > not_after_limit, "inside its renewal window"
 
-        # The inventory (`preflight.inventory` probes against it) says what the nodes hold.
+        self.check_inventory(run, config, cluster, cas, {
+            n: (sha256_fingerprint(m.cert), issuing) for n, m in after.items()})
+        self.check_replaced(cluster, self.held[cluster], after, reissue=changes.reissue,
+                            rekey=changes.rekey, renew_before_days=spec.lifetime[1])
+
+    def check_cas(
+        self, run: Recording, config: Config, cluster: str
+    ) -> dict[int, x509.Certificate]:
+        """The CA generations of `cluster` in state, by generation: the trusted ones, protected
+        as configured; withdrawn ones (a protected stack's, for one `up`) unprotected, so that
+        the next `up` deletes them; none replaced while it lives; each with the organization
+        configured when it was created; none shared with the other cluster."""
+        spec = config.clusters[cluster]
+        trusted = spec.ca.trust()[0]
+        cas = self.ca_certs(run, cluster)
+        in_state = self.generations_in_state(cluster)
+        assert set(trusted) <= set(in_state), (trusted, in_state)
+        for generation, protected in in_state.items():
+            if generation not in self.ca_seen[cluster]:  # created by this `up`
+                organization = cas[generation].subject.get_attributes_for_oid(
+                    NameOID.ORGANIZATION_NAME)
+                assert [a.value for a in organization] == (
+                    [spec.organization] if spec.organization else []), cluster
+            expected = config.protect and generation in trusted
+            assert protected is expected, (cluster, generation, in_state, config.protect)
+            seen = self.ca_seen[cluster].setdefault(generation, fingerprint(cas[generation]))
+            assert seen == fingerprint(cas[generation]), f"{cluster} g{generation} replaced"
+        self.ca_seen[cluster] = {g: f for g, f in self.ca_seen[cluster].items() if g in in_state}
+        other = VM if cluster == ECK else ECK
+        assert not {fingerprint(c) for c in cas.values()} & set(self.ca_seen[other].values())
+        return cas
+
+    def check_inventory(
+        self, run: Recording, config: Config, cluster: str, cas: Mapping[int, x509.Certificate],
+        nodes: Mapping[str, tuple[str, int]],
+    ) -> None:
+        """The inventory (`preflight.inventory` probes against it) says what the nodes hold:
+        `nodes` node → (SHA-256 fingerprint, CA generation)."""
+        trusted, issuing = config.clusters[cluster].ca.trust()
         inventory = reveal(run.stack_outputs["clusters"])[cluster]
         assert inventory["rotation"]["generations"] == list(trusted)
         assert inventory["rotation"]["issuingGeneration"] == issuing
         assert sorted(inventory["caGenerations"]) == sorted(str(g) for g in trusted)
         assert inventory["caFingerprintSha256"] == sha256_fingerprint(cas[issuing])
         assert {n: (e["fingerprintSha256"], e["caGeneration"])
-                for n, e in inventory["nodes"].items()} == {
-            n: (sha256_fingerprint(m.cert), issuing) for n, m in after.items()}
-
-        self.check_replaced(cluster, self.held[cluster], after, reissue=changes.reissue,
-                            rekey=changes.rekey, renew_before_days=spec.lifetime[1])
+                for n, e in inventory["nodes"].items()} == nodes
 
     def check_replaced(
         self, what: str, before: Mapping[str, Held | HttpHeld],
@@ -928,7 +1011,7 @@ class Lifecycle(RuleBasedStateMachine):
             restarts = {
                 VM: before.vm_http != config.vm_http or stores(BundleFormat(before.vm_format))
                 != stores(BundleFormat(config.vm_format)),
-                ECK: before.pods != config.pods or before.eck != config.eck,
+                ECK: eck_resource_changes(before, config),
             }
             for name, content in restart.items():
                 cluster = ECK if name == "eck" else VM
@@ -975,20 +1058,14 @@ class Lifecycle(RuleBasedStateMachine):
         config.clusters[ECK].ca.step = step  # a first deployment may start at any step
         self.up(config)
 
-    @rule(edit=st.sampled_from(sorted(EDITS)), data=st.data(), preview=st.booleans())
-    def one_edit(self, edit: str, data: st.DataObject, preview: bool) -> None:
-        self.edit([edit], data, preview)
+    one_edit, several_edits = edit_rules(EDITS)
 
-    @rule(edits=st.lists(st.sampled_from(sorted(EDITS)), min_size=2, max_size=3),
-          data=st.data(), preview=st.booleans())
-    def several_edits(self, edits: list[str], data: st.DataObject, preview: bool) -> None:
-        """A user may change several things in one `up`."""
-        self.edit(edits, data, preview)
-
-    def edit(self, edits: list[str], data: st.DataObject, preview: bool) -> None:
+    def edit_with(self, table: Mapping[str, Edit], edits: list[str], data: st.DataObject,
+                  preview: bool) -> None:
+        """Apply the `edits` (names in `table`) and `up`, or see the result refused."""
         config = copy.deepcopy(self.config)
         for name in edits:
-            EDITS[name](config, data.draw)
+            table[name](config, data.draw)
         refused = self.legal(config)
         if refused:
             self.refused(config.render(self.out), config.protect, *refused)
