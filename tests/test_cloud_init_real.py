@@ -37,8 +37,10 @@ ORACLE = Path(__file__).parent / "cloud_init" / "oracle.py"
 IS_ROOT = os.geteuid() == 0
 # The executed documents' owners: a user and group every Debian/Ubuntu system has.
 USER, GROUP = "nobody", "nogroup"
-# The "package" elasticsearch.yml: what an image's file may look like before cloud-init appends.
+# The "package" elasticsearch.yml: what an image's file may look like before cloud-init appends;
+# one whose last line has no newline (printf, a template engine that trims it) as well.
 PACKAGE_YML = b"cluster.name: logs\nnode.roles: [ master, data ]\npath.data: /var/lib/es\n"
+UNTERMINATED_YML = b"path.data: /var/lib/es\ncluster.name: audit"
 
 
 @functools.cache
@@ -89,7 +91,7 @@ def scenarios(executed: Path) -> list[Scenario]:
                           "owner": f"{USER}:{GROUP}"}, http=True, package_yml=PACKAGE_YML),
         # ... and an owner naming no group.
         Scenario("audit", {"format": "pkcs12", "configDir": str(executed / "audit"),
-                           "owner": USER}, package_yml=PACKAGE_YML),
+                           "owner": USER}, package_yml=UNTERMINATED_YML),
     ]
 
 
@@ -276,6 +278,8 @@ def test_the_init_stage_writes_nothing_every_entry_is_deferred(applied: list[App
 def test_the_final_stage_writes_the_local_bundles_bytes_and_nothing_else(
     applied: list[Applied],
 ) -> None:
+    """Every file as the local bundle holds it, but elasticsearch.yml: the node's own file, a
+    newline, then the bundle's; no other file or directory but the ones holding them."""
     for case in applied:
         local = bundle_files(case.rendered.bundle)
         package = case.rendered.scenario.package_yml
@@ -284,7 +288,7 @@ def test_the_final_stage_writes_the_local_bundles_bytes_and_nothing_else(
         yml = written.pop(vm_bundle.ELASTICSEARCH_YML)
         assert written == {rel: content for rel, content in local.items()
                            if rel != vm_bundle.ELASTICSEARCH_YML}
-        assert yml == package + local[vm_bundle.ELASTICSEARCH_YML]
+        assert yml == package + b"\n" + local[vm_bundle.ELASTICSEARCH_YML]
         directories = {rel for rel, entry in case.report["final"].items() if entry.get("dir")}
         assert directories == {str(Path(rel).parent) for rel in written} - {"."}
         assert not any(entry.get("other") for entry in case.report["final"].values())
@@ -292,6 +296,10 @@ def test_the_final_stage_writes_the_local_bundles_bytes_and_nothing_else(
 
 
 def test_the_node_keeps_its_own_settings_and_gains_the_bundles(applied: list[Applied]) -> None:
+    """Even where the node's file ends without a newline: cloud-init appends the bytes as they
+    are, and the bundle's first line must not run on into the node's last setting."""
+    assert {case.rendered.scenario.package_yml for case in applied} == {PACKAGE_YML,
+                                                                        UNTERMINATED_YML}
     for case in applied:
         package = case.rendered.scenario.package_yml
         assert package is not None
