@@ -180,6 +180,10 @@ def _alias(ca: x509.Certificate) -> bytes:
 # by Elasticsearch's packaging tests). Elasticsearch reads it through its group, cannot rewrite
 # its own settings, and nobody else reads them.
 CONFIG_FILE_MODE = "0660"
+# ... and cloud-init appends the bytes as they are: after a node file whose last line has no
+# newline, the bundle's first line would run on into it ("cluster.name: logs# Transport TLS of
+# node ..." is the value "logs# Transport ..."). The appended text starts a line of its own.
+APPENDED_PREFIX = b"\n"
 
 
 def config_file_owner(owner: str) -> str:
@@ -193,9 +197,10 @@ def cloud_init(config_dir: str, owner: str, files: Mapping[str, tuple[bytes, str
     """A `#cloud-config` document writing `files` (relative path → bytes, mode) under
     `config_dir`. Deferred to cloud-init's final stage so that `owner` exists (the package
     creates it); elasticsearch.yml is appended to the node's own file, never replacing it, and
-    keeps that file's ownership and mode."""
+    keeps that file's ownership and mode; the appended text starts on a line of its own."""
     entries = []
-    for rel, (content, mode) in sorted(files.items()):
+    for rel, (data, mode) in sorted(files.items()):
+        content = APPENDED_PREFIX + data if rel == ELASTICSEARCH_YML else data
         entry: dict[str, object] = {"path": f"{config_dir.rstrip('/')}/{rel}"}
         try:
             entry["content"] = content.decode("utf-8")

@@ -336,7 +336,10 @@ def test_cloud_init_writes_the_same_bytes_as_the_local_bundle(
                             else content.encode())
             assert entry["defer"] is True
             if rel == vm_bundle.ELASTICSEARCH_YML:
-                # Appended to the node's own file, which keeps the packages' root:<group> 0660.
+                # Appended to the node's own file, which keeps the packages' root:<group> 0660,
+                # on a line of its own.
+                assert written[rel].startswith(b"\n")
+                written[rel] = written[rel].removeprefix(b"\n")
                 assert entry["append"] is True
                 assert entry["owner"] == "root:" + owner.split(":")[1]
                 assert entry["permissions"] == "0660"

@@ -29,9 +29,10 @@ def test_workflows_validate_against_the_github_workflow_schema() -> None:
 
 
 def test_the_tests_job_installs_what_ci_installs_so_no_test_is_skipped() -> None:
-    """.ci/run installs a JDK (JSSE handshakes) and Go with gopkg.in/yaml.v2 (the Pulumi CLI's
-    YAML decoder, the oracle of tests/test_stack_file_as_the_cli.py); without them those tests
-    skip, so the pull-request job sets up both."""
+    """.ci/run installs a JDK (JSSE handshakes), Go with gopkg.in/yaml.v2 (the Pulumi CLI's
+    YAML decoder, the oracle of tests/test_stack_file_as_the_cli.py) and cloud-init (the oracle
+    of tests/test_cloud_init_real.py); without them those tests skip, so the pull-request job
+    sets up all three."""
     steps = _load("pull-request.yml")["jobs"]["tests"]["steps"]
     uses = [str(step.get("uses", "")) for step in steps]
     runs = " ".join(str(step.get("run", "")) for step in steps)
@@ -39,8 +40,12 @@ def test_the_tests_job_installs_what_ci_installs_so_no_test_is_skipped() -> None
     java = next(i for i, u in enumerate(uses) if u.startswith("actions/setup-java@"))
     yaml_v2 = "golang-gopkg-yaml.v2-dev"
     go = next(i for i, step in enumerate(steps) if yaml_v2 in step.get("run", ""))
-    assert java < tests and go < tests
-    assert "golang-go" in runs and yaml_v2 in (REPO / ".ci" / "run").read_text()
+    cloud_init = next(i for i, step in enumerate(steps)
+                      if "install" in step.get("run", "") and " cloud-init" in step["run"])
+    assert java < tests and go < tests and cloud_init < tests
+    ci_run = (REPO / ".ci" / "run").read_text()
+    assert "golang-go" in runs and yaml_v2 in ci_run
+    assert "--no-install-recommends cloud-init" in runs and "cloud-init" in ci_run
 
 
 def test_preflight_runs_for_every_stack_file_without_secrets() -> None:
