@@ -50,10 +50,10 @@ OUT_STORE_FILES = "storeFiles"
 OUT_STORE_SOURCE = "storeSources"
 OUT_CLOUD_INIT_FORM = "cloudInitForm"
 # Raised whenever the cloud-init document changes form while no input changes (2: the appended
-# elasticsearch.yml keeps the packages' ownership and mode; 3: the appended text starts with a
+# elasticsearch.yml keeps the packages' ownership and mode, and the appended text starts with a
 # newline), so that the next `up` re-renders every stored document instead of leaving the old
 # form until a certificate changes.
-CLOUD_INIT_FORM = 3
+CLOUD_INIT_FORM = 2
 SECRET_OUTPUTS = (OUT_DIGESTS, OUT_CLOUD_INIT, OUT_PASSWORDS, OUT_STORE_FILES, OUT_STORE_SOURCE)
 _ECHOED = (IN_CLUSTER, IN_NODE, IN_DIRECTORY, IN_CONFIG_DIR, IN_OWNER)
 

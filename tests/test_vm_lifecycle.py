@@ -73,7 +73,7 @@ def test_a_bundle_stored_in_an_older_cloud_init_form_is_re_rendered_and_no_file_
     assert second.changes.created == second.changes.replaced == []
     assert mtimes(node_dir(tmp_path)) == times
     for bundle in bundles(second):
-        assert bundle.outputs["cloudInitForm"] == 3
+        assert bundle.outputs["cloudInitForm"] == 2
     third = run_vm(clusters, state)
     assert third.changes.updated == []
 
