@@ -54,6 +54,7 @@ from components.model import (
     ClientAuthentication,
     ClusterSpec,
     Delivery,
+    JudgedClusters,
     KeyAlgorithm,
     Lifetime,
     NodeSpec,
@@ -70,7 +71,7 @@ from components.model_posture import SecretsProvider
 from components.quoting import quoted
 from components.stack_settings import read_stack_file
 
-__all__ = ["ConfigError", "parse_stack_config", "read_stack_config"]
+__all__ = ["ConfigError", "InvalidConfigError", "parse_stack_config", "read_stack_config"]
 
 CLUSTERS_KEY = "clusters"
 KUBERNETES_KEY = "kubernetes"
@@ -412,7 +413,7 @@ def parse_stack_config(
     secrecy = Secrecy(frozenset(secret_keys), secure_values or {})
     ctx = _Context(stack, now, secrecy, kubernetes.namespace)
     raw_clusters = raw.get(CLUSTERS_KEY)
-    clusters: list[ClusterSpec] = []
+    clusters: list[tuple[int, ClusterSpec]] = []
     if raw_clusters is None:
         problems.add(CLUSTERS_KEY, "is required: a list of clusters (see README, Configuration)")
     elif not isinstance(raw_clusters, list) or not raw_clusters:
@@ -422,11 +423,49 @@ def parse_stack_config(
         for index, item in enumerate(raw_clusters):
             cluster = _cluster(item, join(CLUSTERS_KEY, index), ctx, problems)
             if cluster is not None:
-                clusters.append(cluster)
-        _cross_cluster(clusters, problems)
+                clusters.append((index, cluster))
+        _cross_cluster([cluster for _, cluster in clusters], problems)
     if problems.items:
-        raise ConfigError(redacted(problems.items, raw, secrecy))
-    return StackSpec(tuple(clusters), kubernetes, stack_posture)
+        raise InvalidConfigError(
+            redacted(problems.items, raw, secrecy),
+            _still_judged(clusters, raw_clusters, problems.items),
+        )
+    return StackSpec(tuple(cluster for _, cluster in clusters), kubernetes, stack_posture)
+
+
+class InvalidConfigError(ConfigError):
+    """Invalid config, and what the checks against the last deployment can still judge."""
+
+    def __init__(self, problems: Sequence[ConfigProblem], judged: JudgedClusters) -> None:
+        super().__init__(problems)
+        self.judged = judged
+
+
+def _still_judged(
+    clusters: Sequence[tuple[int, ClusterSpec]], raw_clusters: object,
+    found: Sequence[ConfigProblem],
+) -> JudgedClusters:
+    """The clusters with no problem of their own (none when the list as a whole has one, such
+    as two clusters of one name), and the configured names if every entry has a valid one."""
+    keys = [problem.key for problem in found]
+    if not isinstance(raw_clusters, list) or CLUSTERS_KEY in keys:
+        return JudgedClusters((), None)
+
+    def untouched(index: int) -> bool:
+        own = join(CLUSTERS_KEY, index)
+        return not any(key == own or key.startswith((own + ".", own + "[")) for key in keys)
+
+    names = [
+        item.get("name") if isinstance(item, Mapping) else None for item in raw_clusters
+    ]
+    readable = all(
+        isinstance(name, str) and join(join(CLUSTERS_KEY, index), "name") not in keys
+        for index, name in enumerate(names)
+    )
+    return JudgedClusters(
+        tuple((index, cluster) for index, cluster in clusters if untouched(index)),
+        frozenset(n for n in names if isinstance(n, str)) if readable else None,
+    )
 
 
 def _decode(text: str) -> Any:

@@ -174,3 +174,17 @@ class StackSpec:
     clusters: tuple[ClusterSpec, ...]
     kubernetes: KubernetesSpec = field(default_factory=KubernetesSpec)
     posture: Posture = field(default_factory=Posture)
+
+
+@dataclass(frozen=True)
+class JudgedClusters:
+    """What the checks against the last deployment judge: clusters with their index in
+    `clusters`, and the names configured (None: an entry's name could not be read, so no
+    deployed cluster can be called unconfigured)."""
+
+    indexed: tuple[tuple[int, ClusterSpec], ...]
+    names: frozenset[str] | None
+
+    @classmethod
+    def of(cls, spec: StackSpec) -> JudgedClusters:
+        return cls(tuple(enumerate(spec.clusters)), frozenset(c.name for c in spec.clusters))

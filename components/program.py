@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from components import outputs
-from components.config import ConfigError, read_stack_config
+from components.config import ConfigError, InvalidConfigError, read_stack_config
+from components.config_reader import ConfigProblem
 from components.http_pki import HttpPki, HttpPkiArgs
-from components.model import ClusterSpec, StackSpec
+from components.model import ClusterSpec, JudgedClusters, StackSpec
+from components.model_rotation import DeployedCluster
 from components.protection import protected_deletion_problems
 from components.rotation import (
     ca_expiry_warnings,
@@ -33,9 +35,16 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     now = clock()
     # Validation runs before the first registration: invalid config creates nothing, and
     # neither does a CA rotation step that may not follow the last deployed one.
-    spec = read_stack_config(now)
+    try:
+        spec = read_stack_config(now)
+    except InvalidConfigError as invalid:
+        # The clusters the config problems leave untouched are judged against the last
+        # deployment too, so that one run reports both kinds.
+        raise ConfigError(
+            [*invalid.problems, *_deployment_problems(invalid.judged, read_deployed())]
+        ) from None
     deployed = read_deployed()
-    refused = stack_problems(spec, deployed) + protected_deletion_problems(spec, deployed)
+    refused = _deployment_problems(JudgedClusters.of(spec), deployed)
     if refused:
         raise ConfigError(refused)
     for posture_warning in spec.posture.warnings:
@@ -100,6 +109,13 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
 
 # ECK's modules load pulumi_kubernetes, ≈ 0.05 s of every run: a stack with no cluster
 # delivered to ECK never imports them.
+
+
+def _deployment_problems(
+    clusters: JudgedClusters, deployed: Mapping[str, DeployedCluster]
+) -> list[ConfigProblem]:
+    """What the last deployment refuses: CA transitions, and deleting protected CAs."""
+    return stack_problems(clusters, deployed) + protected_deletion_problems(clusters, deployed)
 
 
 def _kubernetes_provider(spec: StackSpec) -> k8s.Provider | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from components.config_reader import ConfigProblem, join
-from components.model import CaMode, StackSpec
+from components.model import CaMode, JudgedClusters
 from components.model_http import HttpMode
 from components.model_rotation import DeployedCluster
 
@@ -22,21 +22,21 @@ TWO_STEPS = (
 
 
 def protected_deletion_problems(
-    spec: StackSpec, deployed: Mapping[str, DeployedCluster]
+    clusters: JudgedClusters, deployed: Mapping[str, DeployedCluster]
 ) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
-    configured = {cluster.name: index for index, cluster in enumerate(spec.clusters)}
+    judged = {cluster.name: (index, cluster) for index, cluster in clusters.indexed}
     for name, previous in sorted(deployed.items()):
-        index = configured.get(name)
-        if index is None:
-            if previous.ca_protected or previous.http_ca_protected:
+        if name not in judged:
+            unconfigured = clusters.names is not None and name not in clusters.names
+            if unconfigured and (previous.ca_protected or previous.http_ca_protected):
                 problems.append(ConfigProblem("clusters", (
                     f"cluster {name!r} is deployed with protected CA resources and is no longer "
                     f"configured, so the engine would refuse to delete its CA. To decommission "
                     f"it, {TWO_STEPS}; or restore its entry"
                 )))
             continue
-        cluster = spec.clusters[index]
+        index, cluster = judged[name]
         key = join("clusters", index)
         if previous.ca_protected and cluster.ca.mode is CaMode.PROVIDED:
             problems.append(ConfigProblem(join(key, "ca.mode"), (

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from components.config_reader import ConfigProblem, join
-from components.model import CaMode, ClusterSpec, Lifetime, StackSpec
+from components.model import CaMode, ClusterSpec, JudgedClusters, Lifetime
 from components.model_http import HttpMode
 from components.model_rotation import DeployedCluster, DeployedNode, RotationStep, TrustState
 
@@ -78,11 +78,11 @@ def rotation_key(index: int, cluster: ClusterSpec) -> str:
 
 
 def stack_problems(
-    spec: StackSpec, deployed: Mapping[str, DeployedCluster]
+    clusters: JudgedClusters, deployed: Mapping[str, DeployedCluster]
 ) -> list[ConfigProblem]:
     """Every refused CA transition of the stack, each at its cluster's key."""
     problems: list[ConfigProblem] = []
-    for index, cluster in enumerate(spec.clusters):
+    for index, cluster in clusters.indexed:
         previous = deployed.get(cluster.name)
         if previous is None:
             continue  # a new cluster: no node runs anything yet, every state is safe

@@ -232,3 +232,50 @@ def test_eck_trust_config_map_carries_every_live_generation(certificates: str) -
     assert seen["introduce"] == ([g1, g2], [g1])
     assert seen["switch"] == ([g1, g2], [g2])
     assert seen["retire"] == ([g2], [g2])
+
+
+# --- config problems and deployment problems in one run -----------------------------------
+
+
+def test_an_illegal_step_is_reported_with_another_clusters_config_problem() -> None:
+    """One run names both: the config problem of a second cluster and the first cluster's
+    jump past the deployed step (nothing registered)."""
+    stack = at(step(None))
+    second = cluster({}) | {"name": "audit", "nodes": [{"name": "a-1", "dns": ["a-1.internal"]}],
+                            "vm": {"writeLocalFiles": False, "fromat": "pem"}}
+    before = copy.deepcopy(stack.state.resources)
+    with pytest.raises(ConfigError) as refused:
+        run_clusters([cluster(step("switch")), second], state=stack.state, clock=lambda: T0,
+                     settings={"protectCa": True})
+    keys = [problem.key for problem in refused.value.problems]
+    assert keys == ["clusters[1].vm.fromat", STEP_KEY], refused.value.problems
+    assert "deploy step 'introduce' first" in str(refused.value)
+    assert stack.state.resources == before
+
+
+def test_a_cluster_with_a_config_problem_is_not_also_judged_against_the_deployment() -> None:
+    """Its spec is incomplete: a step judged from it could be a consequence of the problem."""
+    stack = at(step(None))
+    broken = cluster(step("switch")) | {"vm": {"writeLocalFiles": False, "fromat": "pem"}}
+    with pytest.raises(ConfigError) as refused:
+        run_clusters([broken], state=stack.state, clock=lambda: T0, settings={"protectCa": True})
+    assert [p.key for p in refused.value.problems] == ["clusters[0].vm.fromat"]
+
+
+def test_a_dropped_protected_cluster_is_reported_with_a_config_problem() -> None:
+    stack = at(step(None))
+    other = cluster({}) | {"name": "audit", "delivery": "vmm"}
+    with pytest.raises(ConfigError) as refused:
+        run_clusters([other], state=stack.state, clock=lambda: T0, settings={"protectCa": True})
+    problems = {p.key: p.message for p in refused.value.problems}
+    assert problems.keys() == {"clusters[0].delivery", "clusters"}, problems
+    assert "cluster 'logs' is deployed with protected CA resources" in problems["clusters"]
+
+
+def test_no_cluster_is_called_unconfigured_while_an_entry_has_no_readable_name() -> None:
+    """`logs` may be the entry whose name is wrong: only the name is reported."""
+    stack = at(step(None))
+    with pytest.raises(ConfigError) as refused:
+        run_clusters([cluster({}) | {"name": "Logs"}], state=stack.state, clock=lambda: T0,
+                     settings={"protectCa": True})
+    assert [p.key for p in refused.value.problems] == ["clusters[0].name"]
