@@ -179,14 +179,14 @@ def _alias(ca: x509.Certificate) -> bytes:
 # elasticsearch.yml states the packages' ownership and mode for it: root:<group> 0660 (asserted
 # by Elasticsearch's packaging tests). Elasticsearch reads it through its group, cannot rewrite
 # its own settings, and nobody else reads them.
-CONFIG_FILE_MODE = "0660"
+_CONFIG_FILE_MODE = "0660"
 # ... and cloud-init appends the bytes as they are: after a node file whose last line has no
 # newline, the bundle's first line would run on into it ("cluster.name: logs# Transport TLS of
 # node ..." is the value "logs# Transport ..."). The appended text starts a line of its own.
-APPENDED_PREFIX = b"\n"
+_APPENDED_PREFIX = b"\n"
 
 
-def config_file_owner(owner: str) -> str:
+def _config_file_owner(owner: str) -> str:
     """Who owns the appended elasticsearch.yml for a bundle owned by `owner` ('user[:group]'):
     root with the group, or the user itself when no group is named (it must still read it)."""
     user, _, group = owner.partition(":")
@@ -200,7 +200,7 @@ def cloud_init(config_dir: str, owner: str, files: Mapping[str, tuple[bytes, str
     keeps that file's ownership and mode; the appended text starts on a line of its own."""
     entries = []
     for rel, (data, mode) in sorted(files.items()):
-        content = APPENDED_PREFIX + data if rel == ELASTICSEARCH_YML else data
+        content = _APPENDED_PREFIX + data if rel == ELASTICSEARCH_YML else data
         entry: dict[str, object] = {"path": f"{config_dir.rstrip('/')}/{rel}"}
         try:
             entry["content"] = content.decode("utf-8")
@@ -208,7 +208,7 @@ def cloud_init(config_dir: str, owner: str, files: Mapping[str, tuple[bytes, str
             entry["encoding"] = "b64"
             entry["content"] = base64.b64encode(content).decode("ascii")
         if rel == ELASTICSEARCH_YML:
-            entry.update(owner=config_file_owner(owner), permissions=CONFIG_FILE_MODE,
+            entry.update(owner=_config_file_owner(owner), permissions=_CONFIG_FILE_MODE,
                          defer=True, append=True)
         else:
             entry.update(owner=owner, permissions=mode, defer=True)
