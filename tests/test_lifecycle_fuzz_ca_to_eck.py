@@ -149,16 +149,19 @@ class CaToEckLifecycle(Lifecycle):
     # -- the refusals docs/rotation.md and the README list for ca-to-eck ---------------------
 
     def legal(self, config: Config) -> list[str]:
-        """The config's own problems, else the base machine's refusals. The program checks
-        the steps against the last deployment only once the config is valid, so a config that
-        is refused for its own problems is not also refused for an illegal jump (yet)."""
+        """The config's own problems (all the ECK cluster's) and the base machine's refusals
+        of the clusters they leave untouched: the program judges a cluster with a problem of
+        its own only for that problem, the others against the last deployment as well."""
         refused = []
         spec = config.clusters[ECK]
         if config.ca_to_eck and spec.node_epochs:
             refused.append("clusters[1].nodeRotationEpochs")
         if config.ca_to_eck and spec.epoch and not config.eck_http:
             refused.append("clusters[1].rotationEpoch")
-        return refused or super().legal(config)
+        deployment = super().legal(config)
+        if not refused:
+            return deployment
+        return [*refused, *(key for key in deployment if not key.startswith("clusters[1]"))]
 
     # -- ECK issues the pods' certificates ----------------------------------------------------
 
