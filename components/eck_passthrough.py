@@ -145,8 +145,9 @@ def _check_profile_setting(
             problems.add(path, f"{quoted(value)} weakens mutual TLS on transport profile "
                                f"{quoted(profile)} (INV-MTLS); {inherit}")
         else:
-            problems.add(path, _unparsed_mode(value, profile, "client authentication",
-                                              "none, optional, required") + inherit)
+            problems.add(path, _unshown_mode(value, profile, "client authentication",
+                                             "none, optional, required", "'required'")
+                         + inherit)
     elif setting == "verification_mode" and str(value).lower() == "none":
         problems.add(
             path,
@@ -154,10 +155,9 @@ def _check_profile_setting(
             "any peer is trusted (INV-VERIFY); remove it (profiles inherit the cluster's mode) "
             "or use 'full' or 'certificate'",
         )
-    elif setting == "verification_mode" and "${" not in str(value) and (
-        str(value).lower() not in ("full", "certificate")
-    ):
-        problems.add(path, _unparsed_mode(value, profile, "verification", "full, certificate, none")
+    elif setting == "verification_mode" and str(value).lower() not in ("full", "certificate"):
+        problems.add(path, _unshown_mode(value, profile, "verification", "full, certificate, none",
+                                         "'full' or 'certificate'")
                      + "remove it (profiles inherit the cluster's mode) or use 'full' or "
                      "'certificate'")
     elif setting in _PROFILE_CREDENTIALS or setting.startswith(_PROFILE_STORES):
@@ -169,7 +169,10 @@ def _check_profile_setting(
         )
 
 
-def _unparsed_mode(value: object, profile: str, kind: str, modes: str) -> str:
+def _unshown_mode(value: object, profile: str, kind: str, modes: str, wanted: str) -> str:
+    if "${" in str(value):
+        return (f"{quoted(value)} is substituted by Elasticsearch at startup, so nothing here "
+                f"can show that transport profile {quoted(profile)} gets {wanted}; ")
     # SslClientAuthenticationMode / SslVerificationMode.parse lower-case the text, never trim it;
     # a YAML boolean or number reaches them as its text.
     return (f"{quoted(value)} is no {kind} mode Elasticsearch parses ({modes}: any case, nothing "

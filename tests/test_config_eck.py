@@ -128,6 +128,17 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
         "clusters[0].eck.nodeSets[0].config", {f"{PROFILE}.verification_mode": True}), BASE),
      f'clusters[0].eck.nodeSets[0].config["{PROFILE}.verification_mode"]',
      r"True is no verification mode Elasticsearch parses"),
+    ("profile verification from the environment", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{PROFILE}.verification_mode": "${MODE}"}), BASE),
+     f'clusters[0].eck.nodeSets[0].config["{PROFILE}.verification_mode"]',
+     r"'\$\{MODE\}' is substituted by Elasticsearch at startup, so nothing here can show that "
+     r"transport profile 'open' gets 'full' or 'certificate'; remove it"),
+    ("profile client auth from the environment", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].config", {f"{PROFILE}.client_authentication": "${AUTH}"}),
+        BASE),
+     f'clusters[0].eck.nodeSets[0].config["{PROFILE}.client_authentication"]',
+     r"'\$\{AUTH\}' is substituted by Elasticsearch at startup, so nothing here can show that "
+     r"transport profile 'open' gets 'required'; remove it: profiles inherit"),
     ("profile trusts another CA", mutate(set_path(
         "clusters[0].eck.nodeSets[0].config", {f"{PROFILE}.certificate_authorities": ["o.crt"]}),
         BASE),
@@ -211,8 +222,6 @@ def test_a_profile_may_narrow_transport_tls() -> None:
         "transport.profiles.open.port": 9400,
         f"{PROFILE}.client_authentication": "required",
         f"{PROFILE}.verification_mode": "Certificate",  # Elasticsearch lower-cases it
-        # Substituted by Elasticsearch at startup: judged there.
-        "transport.profiles.env.xpack.security.ssl.verification_mode": "${MODE}",
         f"{PROFILE}.supported_protocols": ["TLSv1.3"],
         "xpack.security.enabled": True,
     }

@@ -89,9 +89,10 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
                                        set()),
     # A known elasticsearch.yml text holds no unknown (the engine sends a text that depends on
     # one as unknown as a whole): a value known only at startup is a `${VAR}` Elasticsearch
-    # substitutes, not judged.
+    # substitutes, which can never be shown to be required.
     "vm-profile-client-auth-from-env": (vm(f.good_vm_settings(**{
-        P + "client.xpack.security.ssl.client_authentication": "${CLIENT_AUTH}"})), set()),
+        P + "client.xpack.security.ssl.client_authentication": "${CLIENT_AUTH}"})),
+        {("es-transport-mtls", M)}),
     "eck-profile-unknown-client-auth": (es({
         P + "client.xpack.security.ssl.client_authentication": UNKNOWN}), set()),
     "eck-profile-sets-verification": (es({"transport": {"profiles": {"client": {
@@ -181,6 +182,18 @@ NAMED_FINDINGS: dict[str, tuple[Record, str, str, tuple[str, ...]]] = {
         es({P + "client.xpack.security.ssl.verification_mode": "none"}),
         "es-transport-verify", M,
         ("transport.profiles.client.xpack.security.ssl.verification_mode is 'none'",)),
+    "vm-profile-client-auth-from-env": (
+        vm(f.good_vm_settings(**{
+            P + "client.xpack.security.ssl.client_authentication": "${CLIENT_AUTH}"})),
+        "es-transport-mtls", M,
+        ("[INV-MTLS]", "client_authentication is '${CLIENT_AUTH}' (transport profile 'client'",
+         "which Elasticsearch substitutes at startup, so it cannot be shown to be required")),
+    "vm-verification-from-env": (
+        vm(f.good_vm_settings(**{T + "verification_mode": "${MODE}"})),
+        "es-transport-verify", M,
+        ("[INV-VERIFY]", "verification_mode is '${MODE}', which cannot be read here "
+         "(Elasticsearch substitutes a ${VAR} at startup",
+         "so it cannot be shown to be one of ['full', 'certificate']")),
     "vm-default-profile-ssl": (
         vm(f.good_vm_settings(**{
             P + "default.xpack.security.ssl.client_authentication": "required"})),

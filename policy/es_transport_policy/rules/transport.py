@@ -111,10 +111,15 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
         for prefix, note in _ssl_scopes(doc.settings):
             setting = prefix + "client_authentication"
             auth = doc.settings.get(setting)
-            if setting_mode(auth, CLIENT_AUTHENTICATION_MODES) in ("optional", "none"):
+            weak = setting_mode(auth, CLIENT_AUTHENTICATION_MODES) in ("optional", "none")
+            # A ${VAR} becomes its value only when Elasticsearch starts: never shown required.
+            from_env = isinstance(auth, str) and "${" in auth
+            if weak or from_env:
+                unread = (", which Elasticsearch substitutes at startup, so it cannot be shown "
+                          "to be required" if from_env else "")
                 findings.append(
                     _finding(
-                        view, f"{doc.where}: {setting} is {auth!r}{note}",
+                        view, f"{doc.where}: {setting} is {auth!r}{note}{unread}",
                         "optional/none lets anyone with network access open transport "
                         "connections and call internal APIs",
                         f"remove {setting} (default required) or set it to required",
@@ -163,9 +168,14 @@ def verify(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
             # A mode Elasticsearch cannot parse is es-transport-settings' (it refuses to
             # start); one that cannot be read here (`${VAR}`, a list) is not shown allowed.
             if parsed is not None and parsed not in allowed:
+                unread = "" if isinstance(parsed, str) else (
+                    ", which cannot be read here (Elasticsearch substitutes a ${VAR} at startup, "
+                    "and how it reads a list here is unsettled), so it cannot be shown to be one "
+                    f"of {allowed}"
+                )
                 findings.append(
                     _finding(
-                        view, f"{doc.where}: {setting} is {shown(mode)}{note}",
+                        view, f"{doc.where}: {setting} is {shown(mode)}{note}{unread}",
                         "`none` accepts any peer certificate, so the dedicated CA protects "
                         "nothing",
                         f"set {setting} to one of {allowed} (default full)",
