@@ -38,6 +38,7 @@ from components.config_reader import (
     choices,
     dns_label,
     integer,
+    is_within,
     join,
     join_name,
     mapping,
@@ -452,8 +453,7 @@ def _still_judged(
         return JudgedClusters((), None)
 
     def untouched(index: int) -> bool:
-        own = join(CLUSTERS_KEY, index)
-        return not any(key == own or key.startswith((own + ".", own + "[")) for key in keys)
+        return not any(is_within(key, join(CLUSTERS_KEY, index)) for key in keys)
 
     names = [
         item.get("name") if isinstance(item, Mapping) else None for item in raw_clusters

@@ -76,7 +76,13 @@ class Secrecy:
         if secure is None:
             return top in self.secret_keys
         # A `secure:` value encrypts everything below it (e.g. the whole `clusters` list).
-        return any(key == path or key.startswith((f"{path}.", f"{path}[")) for path in secure)
+        return any(is_within(key, path) for path in secure)
+
+
+def is_within(key: str, path: str) -> bool:
+    """Whether stack key `key` is `path` or lies below it (`clusters[1]` holds
+    `clusters[1].ca` and `clusters[1]["a.b"]`, not `clusters[10]`)."""
+    return key == path or key.startswith((f"{path}.", f"{path}["))
 
 
 # Shorter encrypted strings are left in messages: replacing them could garble the message's
