@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import difflib
 
-from .values import UNKNOWN, Unknown
+from .values import UNKNOWN, Unknown, substituted_at_startup
 
 # SslConfigurationKeys.getSecureStringKeys: SecureSetting.get refuses them in elasticsearch.yml.
 SECURE = frozenset({
@@ -80,7 +80,7 @@ def setting_mode(value: object, modes: tuple[str, ...]) -> str | Unknown | None:
     judged here: unknown at preview, a `${VAR}` Elasticsearch substitutes at startup, a list
     (how a version reads a list for a text setting is not settled: elastic/elasticsearch#33135)
     or a map (ECK config; not a setting)."""
-    if isinstance(value, Unknown | list | dict) or (isinstance(value, str) and "${" in value):
+    if isinstance(value, Unknown | list | dict) or substituted_at_startup(value):
         return UNKNOWN
     if isinstance(value, bool):
         text = "true" if value else "false"

@@ -25,6 +25,12 @@ class Unknown:
 UNKNOWN: Final = Unknown()
 
 
+def substituted_at_startup(text: object) -> bool:
+    """Whether Elasticsearch completes `text` only when it starts (a `${VAR}` it replaces with
+    the environment variable's value): nothing here can tell what it becomes."""
+    return isinstance(text, str) and "${" in text
+
+
 def plain(value: Any) -> Any:
     """A deep copy of `value` with unknowns replaced by `UNKNOWN`."""
     if isinstance(value, str | bytes):

@@ -27,7 +27,7 @@ from typing import Any
 from ..documents import SettingsDoc, settings_documents, transport_ssl_scope
 from ..findings import Finding
 from ..ssl_keys import MODES, PARSE_SOURCE, PLAIN_PASSWORDS, SECURE, SETTINGS, nearest, setting_mode
-from ..values import is_unknown, shown
+from ..values import is_unknown, shown, substituted_at_startup
 from ..view import ResourceView
 
 SOURCE = "elastic/elasticsearch"
@@ -70,7 +70,7 @@ def refused(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
         assert isinstance(doc.settings, dict)
         for key, value in doc.settings.items():
             scope = transport_ssl_scope(key)
-            if scope is None or is_unknown(value) or "${" in key:
+            if scope is None or is_unknown(value) or substituted_at_startup(key):
                 continue
             profile, name = scope
             note = "" if profile is None else f" (transport profile {profile!r})"

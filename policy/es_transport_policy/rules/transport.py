@@ -23,7 +23,7 @@ from ..documents import (
 )
 from ..findings import Finding, Grade
 from ..ssl_keys import CLIENT_AUTHENTICATION_MODES, VERIFICATION_MODES, setting_mode
-from ..values import is_unknown, setting_boolean, shown
+from ..values import is_unknown, setting_boolean, shown, substituted_at_startup
 from ..view import ResourceView
 
 PREFIX = TRANSPORT_SSL
@@ -112,8 +112,8 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
             setting = prefix + "client_authentication"
             auth = doc.settings.get(setting)
             weak = setting_mode(auth, CLIENT_AUTHENTICATION_MODES) in ("optional", "none")
-            # A ${VAR} becomes its value only when Elasticsearch starts: never shown required.
-            from_env = isinstance(auth, str) and "${" in auth
+            # Known only when Elasticsearch starts: never shown required.
+            from_env = substituted_at_startup(auth)
             if weak or from_env:
                 unread = (", which Elasticsearch substitutes at startup, so it cannot be shown "
                           "to be required" if from_env else "")
