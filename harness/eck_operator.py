@@ -32,9 +32,11 @@ from typing import TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from harness.tls_emulator import public_key_der, signature_hash
 
 # ECK's `--cert-validity` and `--cert-rotate-before` defaults.
 CERT_VALIDITY = timedelta(hours=8760)
@@ -123,16 +125,9 @@ def custom_ca(data: Mapping[str, bytes], now: datetime) -> CustomCa:
         raise CustomCaError("the CA certificate is not yet valid")
     if now > cert.not_valid_after_utc:
         raise CustomCaError("the CA certificate has expired")
-    if public_der(key.public_key()) != public_der(cert.public_key()):
+    if public_key_der(key.public_key()) != public_key_der(cert.public_key()):
         raise CustomCaError("the private key does not match the public one")
     return CustomCa(cert, key)
-
-
-def public_der(key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey | object) -> bytes:
-    assert isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
-    return key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
 
 
 def signed_by(leaf: x509.Certificate, ca: x509.Certificate) -> bool:
@@ -183,13 +178,6 @@ def _compatible(key: PrivateKey, ca_key: PrivateKey) -> bool:
     return isinstance(key, rsa.RSAPrivateKey) is isinstance(ca_key, rsa.RSAPrivateKey)
 
 
-def _hash_for(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384:
-    """Go's signature algorithm for a signing key: SHA-384 for P-384, else SHA-256."""
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size == 384:
-        return hashes.SHA384()
-    return hashes.SHA256()
-
-
 def issue(pod: Pod, es: Elasticsearch, key: PrivateKey, ca: CustomCa, now: datetime
           ) -> x509.Certificate:
     """createValidatedCertificateTemplate signed with the CA (Go's x509.CreateCertificate:
@@ -218,7 +206,7 @@ def issue(pod: Pod, es: Elasticsearch, key: PrivateKey, ca: CustomCa, now: datet
     if ski is not None:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier(ski.digest, None, None), critical=False)
-    return builder.sign(ca.key, _hash_for(ca.key))
+    return builder.sign(ca.key, signature_hash(ca.key))
 
 
 def needs_new_certificate(
@@ -228,7 +216,7 @@ def needs_new_certificate(
     sans = _extension(cert, x509.SubjectAlternativeName)
     return (
         not signed_by(cert, ca.cert)
-        or public_der(cert.public_key()) != public_der(key.public_key())
+        or public_key_der(cert.public_key()) != public_key_der(key.public_key())
         or now >= cert.not_valid_after_utc - ROTATE_BEFORE
         or sans is None or list(sans) != general_names(pod, es)
     )

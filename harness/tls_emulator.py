@@ -24,6 +24,7 @@ from typing import Any, Final
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
@@ -241,7 +242,7 @@ def ssh_fingerprints(public: PublicKey) -> tuple[str, str]:
     return ":".join(md5[i : i + 2] for i in range(0, len(md5), 2)), f"SHA256:{sha256}"
 
 
-def public_key_der(public: PublicKey) -> bytes:
+def public_key_der(public: PublicKeyTypes) -> bytes:
     return public.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -305,7 +306,7 @@ def parse_private_key_pem(pem: str) -> PrivateKey:
     return key
 
 
-def signature_hash(key: PrivateKey) -> hashes.HashAlgorithm | None:
+def signature_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None:
     """Go's signingParamsForKey: RSA→SHA256, ECDSA by curve size, Ed25519 pure."""
     if isinstance(key, rsa.RSAPrivateKey):
         return hashes.SHA256()
@@ -562,7 +563,7 @@ def build_certificate(
         builder = builder.add_extension(
             x509.SubjectAlternativeName(general_names), critical=len(subject) == 0
         )
-    return builder.sign(issuer.key, signature_hash(issuer.key))  # type: ignore[arg-type]
+    return builder.sign(issuer.key, signature_hash(issuer.key))
 
 
 def self_signed_certificate(
@@ -715,7 +716,7 @@ def create_cert_request(inputs: Mapping[str, Any]) -> tuple[str, Outputs]:
     general_names = alt_names_from_inputs(plain).general_names()
     if general_names:
         builder = builder.add_extension(x509.SubjectAlternativeName(general_names), critical=False)
-    csr = builder.sign(key, signature_hash(key))  # type: ignore[arg-type]
+    csr = builder.sign(key, signature_hash(key))
     pem = csr.public_bytes(serialization.Encoding.PEM).decode()
     request_id = hashlib.sha1(pem.encode(), usedforsecurity=False).hexdigest()
     outputs = {**_echo(inputs), "certRequestPem": pem, "keyAlgorithm": algorithm_of(key)}

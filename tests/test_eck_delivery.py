@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 from components import eck_manifests
 from components.model import ClusterSpec
-from harness import eck_operator
+from harness import eck_operator, tls_emulator
 from harness.handshake import (
     HandshakePair,
     PemIdentity,
@@ -330,7 +330,7 @@ def test_ca_to_eck_hands_a_provided_pkcs8_key_over_in_a_form_eck_reads(kind: str
     data = {k: v.encode() for k, v in secret_data(registration).items()}
     handed = eck_operator.custom_ca(data, NOW)  # raises CustomCaError where ECK refuses
     assert handed.cert == external.cert
-    assert eck_operator.public_der(handed.key.public_key()) == eck_operator.public_der(
+    assert tls_emulator.public_key_der(handed.key.public_key()) == tls_emulator.public_key_der(
         external.key.public_key())
 
 

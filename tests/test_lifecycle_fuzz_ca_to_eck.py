@@ -47,7 +47,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize, precondition, rule
 
 from components import eck_layout
-from harness import eck_operator
+from harness import eck_operator, tls_emulator
 from harness.handshake import PemIdentity
 from harness.mock_runtime import Recording, reveal
 from tests.stack_runs import PRIVATE_KEY
@@ -221,7 +221,7 @@ class CaToEckLifecycle(Lifecycle):
         (ca,) = x509.load_pem_x509_certificates(data[eck_layout.CA_CERT_KEY])
         assert fingerprint(ca) == fingerprint(cas[issuing]), "ECK holds another generation"
         key = eck_operator.parse_private_key(data[eck_layout.CA_KEY_KEY])
-        assert eck_operator.public_der(key.public_key()) == eck_operator.public_der(
+        assert tls_emulator.public_key_der(key.public_key()) == tls_emulator.public_key_der(
             ca.public_key())
         bundle = reveal(run.named(TRUST).inputs["data"])
         assert sorted(bundle) == [eck_layout.CA_CERT_KEY]
