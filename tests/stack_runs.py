@@ -55,13 +55,16 @@ def run_clusters(
 
 
 _PROJECT_DIRS: weakref.WeakKeyDictionary[EngineState, str] = weakref.WeakKeyDictionary()
+# Every run's project directory lives under this one, removed when the process exits: the runs
+# write node keys there, and a directory per run left in the temp dir adds up (~850 per suite).
+_RUNS_ROOT = tempfile.TemporaryDirectory(prefix="es-transport-pki-runs-")
 
 
 def _project_dir(state: EngineState | None) -> str:
     if state is None:
-        return tempfile.mkdtemp(prefix="es-transport-pki-run-")
+        return tempfile.mkdtemp(prefix="run-", dir=_RUNS_ROOT.name)
     if state not in _PROJECT_DIRS:
-        _PROJECT_DIRS[state] = tempfile.mkdtemp(prefix="es-transport-pki-run-")
+        _PROJECT_DIRS[state] = tempfile.mkdtemp(prefix="run-", dir=_RUNS_ROOT.name)
     return _PROJECT_DIRS[state]
 
 
