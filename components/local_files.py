@@ -321,6 +321,8 @@ def _prefixes(directory: str) -> list[str]:
 
 def _ensure_directory(directory: str, created: list[str]) -> None:
     """Creates missing directories (0750, umask defeated), appending each to `created` at once."""
+    if os.path.isdir(directory):
+        return  # the usual case: one stat instead of one per path component
     for path in _prefixes(directory):
         if os.path.isdir(path):
             continue
@@ -425,33 +427,36 @@ class _Written:
 def _write(desired: _Desired, written: _Written) -> None:
     """Stages every changed file, then renames them into place (sorted, deterministic)."""
     staged: list[tuple[str, str]] = []
+    committed = 0
     _ensure_directory(desired.directory, written.new_dirs)
     try:
         for rel, spec in sorted(desired.files.items()):
             final = _join(desired.directory, rel)
-            _ensure_directory(os.path.dirname(final), written.new_dirs)
+            if os.path.dirname(final) != desired.directory:
+                _ensure_directory(os.path.dirname(final), written.new_dirs)
             if spec.content is None:
                 raise LocalFilesError(f"cannot write {final!r}: its content is still unknown")
             if _on_disk(final) == (spec.mode, digest(spec.content)):
                 continue  # unchanged: leave mtime alone so Elasticsearch does not reload
             staged.append((_stage(final, spec.content, spec.mode), final))
-        _commit(staged, written)
+        for tmp, final in staged:
+            _commit(tmp, final, written)
+            committed += 1
     finally:
-        for tmp, _ in staged:
-            _unlink_quietly(tmp)  # no-op for committed files; cleans up after a failure
+        for tmp, _ in staged[committed:]:
+            _unlink_quietly(tmp)  # after a failure: the temp files not renamed into place
     for directory in sorted({os.path.dirname(final) for _, final in staged}):
         _fsync_directory(directory)
 
 
-def _commit(staged: list[tuple[str, str]], written: _Written) -> None:
-    for tmp, final in staged:
-        existed = os.path.lexists(final)
-        try:
-            os.replace(tmp, final)
-        except OSError as err:
-            raise _error("replace", final, err) from err
-        if not existed:
-            written.new_files.append(final)
+def _commit(tmp: str, final: str, written: _Written) -> None:
+    existed = os.path.lexists(final)
+    try:
+        os.replace(tmp, final)
+    except OSError as err:
+        raise _error("replace", final, err) from err
+    if not existed:
+        written.new_files.append(final)
 
 
 def _remove_file(path: str) -> None:

@@ -211,6 +211,31 @@ def test_failure_mid_update_leaves_the_old_file_intact(
     assert leftovers(tmp_path) == []
 
 
+def test_failure_after_some_renames_leaves_no_temp_file(
+    provider: LocalFilesProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node = tmp_path / "n"
+    olds = cast(dict[str, Any], provider.create(bundle(node)).outs)
+    real_replace = os.replace
+    renamed: list[Any] = []
+
+    def replace_once(src: Any, dst: Any) -> None:
+        if renamed:
+            raise OSError(errno.EIO, "Input/output error")
+        real_replace(src, dst)
+        renamed.append(dst)
+
+    monkeypatch.setattr(os, "replace", replace_once)
+    news = bundle(node, **{"certs/node.crt": {"content": "renewed", "mode": "0644"},
+                           "certs/node.key": {"content": "rotated", "mode": "0600"}})
+    with pytest.raises(LocalFilesError, match=r"cannot replace '.*node\.key'"):
+        provider.update(str(node), olds, news)
+    # Renamed in sorted order: the certificate made it, the key stayed; no temp file is left.
+    assert renamed == [str(node / "certs" / "node.crt")]
+    assert (node / "certs" / "node.key").read_text() == KEY_PEM
+    assert leftovers(tmp_path) == []
+
+
 def test_failure_while_staging_leaves_no_temp_file_and_the_old_file(
     provider: LocalFilesProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -102,3 +102,29 @@ def test_the_bundle_files_take_the_fast_path_except_indented_json() -> None:
     assert yaml_text.renders_alike(entry("QUJD" * 400))  # base64 of a PKCS#12 store
     # secure-settings.json lines start with spaces: double-quoted, pure-Python emitter.
     assert not yaml_text.renders_alike(entry(json.dumps({"k": "v"}, indent=2)))
+
+
+def random_data(rng: random.Random, depth: int = 0) -> Any:
+    """Nested data of every type `dump` builds nodes for, strings from the alphabets above."""
+    pick = rng.randrange(9 if depth < 3 else 5)
+    if pick == 0:
+        return "".join(rng.choice(rng.choice(ALPHABETS)) for _ in range(rng.randint(0, 90)))
+    if pick in (1, 2):
+        return rng.choice([True, False, rng.randint(-10**20, 10**20), None])
+    if pick in (3, 4):
+        return rng.choice(["x", "0600", "true", "~", "1e3", "- a", ""])
+    if pick in (5, 6):
+        return {rng.choice(PRINTABLE[:62]) * rng.randint(1, 3): random_data(rng, depth + 1)
+                for _ in range(rng.randint(0, 4))}
+    items = [random_data(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    return items if pick == 7 else tuple(items)
+
+
+def test_dump_is_pure_pythons_text_for_any_nesting_of_its_types() -> None:
+    rng = random.Random(11)
+    for _ in range(700):
+        document = {"doc": random_data(rng), "n": 7}
+        for sort_keys in (True, False):
+            assert yaml_text.dump(document, sort_keys=sort_keys) == pure_python(
+                document, sort_keys=sort_keys
+            )
