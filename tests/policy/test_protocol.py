@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,12 @@ def test_a_schemas_required_properties_are_enforced_like_the_engine_does(
         # A required property with a default is satisfied by it.
         sent = pack.configure({"ticketed": {"ticket": "SEC-1"}})
         assert sent["ticketed"] == {"enforcementLevel": "advisory", "ticket": "SEC-1", "hours": 1}
+
+
+def test_connecting_leaves_no_thread_behind_for_close_to_wait_for() -> None:
+    # grpc.channel_ready_future polls the channel from a thread every 0.2 s, and closing the
+    # channel waits for that poll: about 130 ms of every preflight went there.
+    before = set(threading.enumerate())
+    with PolicyAnalyzer() as analyzer:
+        assert set(threading.enumerate()) == before
+        assert analyzer.plugin_version()
