@@ -90,6 +90,25 @@ def dev() -> Recording:
     return run_stack("dev", clock=clock)
 
 
+def test_eck_pods_complete_mutual_tls_in_go_from_the_delivered_secret_and_config_map(
+    go: GoOracle, dev: Recording, tmp_path: Path
+) -> None:
+    """As mounted in the pods: `<pod>.tls.crt`/`.tls.key` from the node-certs Secret, and the
+    trust bundle ECK builds from the `certificateAuthorities` ConfigMap's `ca.crt`."""
+    secret = {name: base64.b64decode(value).decode()
+              for name, value in reveal(dev.named("search-eck-node-certs").inputs["data"]).items()}
+    trust = reveal(dev.named("search-eck-trust").inputs["data"])["ca.crt"]
+    files = write(tmp_path, {**secret, "ca.crt": trust})
+    pods = sorted(name.removesuffix(".tls.crt") for name in secret if name.endswith(".tls.crt"))
+    identities = {pod: PemIdentity(files[f"{pod}.tls.crt"], files[f"{pod}.tls.key"],
+                                   files["ca.crt"]) for pod in pods}
+    batch = [HandshakePair(identities[server], identities[client],
+                           f"{server}.search-es-default.search-dev.svc.cluster.local")
+             for server, client in itertools.permutations(pods, 2)]
+    results = go.handshakes(batch)
+    assert [r.error for r in results if not r.ok] == [] and len(results) == 6
+
+
 def cluster_name(algorithm: str) -> str:
     return algorithm.replace("-", "")
 
