@@ -6,13 +6,16 @@
 * ECK only and VM only, the program against the floor of the same estate;
 * VM only with each `NodeBundle`'s create doing nothing (no files, no cloud-init, no outputs):
   what is left is the cost of registering the bundle itself;
-* VM only with no `NodeBundle` registered at all (its inputs are still built).
+* VM only with no `NodeBundle` registered at all (its inputs are still built);
+* VM only with one bundle per cluster instead of one per node: the same inputs and the same
+  files, written by `NodeBundleProvider.create` node by node, through one resource (the
+  structural lever goal 1's decision is about).
 
 It prints medians and each run's ratio to the floor, and the extra milliseconds per node.
 `--calls` instead runs each row once counting function calls (Python and C, every thread): a
 measure of work that this machine's noise does not move, slower to take.
 
-The two VM variants patch the program in the child process only (`variant`); they are
+The VM variants patch the program in the child process only (`variant`); they are
 experiments, not configurations a user can ask for.
 """
 
@@ -33,12 +36,18 @@ import pulumi
 import pulumi.dynamic as dyn
 
 from bench.graph_build import child_figures, measure_once
-from components import vm_delivery
-from components.node_bundle import NodeBundleArgs, NodeBundleProvider
+from components import outputs, vm_delivery
+from components.node_bundle import (
+    OUT_CLOUD_INIT,
+    NodeBundleArgs,
+    NodeBundleProvider,
+    bundle_props,
+)
 
 AS_IS = "as-is"
 CREATE_DOES_NOTHING = "bundle create does nothing"
 NO_BUNDLE = "no bundle"
+PER_CLUSTER = "one bundle per cluster"
 # (estate, kind, variant), in the order they run and print.
 RUNS = (
     ("eck", "floor", AS_IS),
@@ -47,6 +56,7 @@ RUNS = (
     ("vm", "program", AS_IS),
     ("vm", "program", CREATE_DOES_NOTHING),
     ("vm", "program", NO_BUNDLE),
+    ("vm", "program", PER_CLUSTER),
 )
 
 
@@ -63,6 +73,43 @@ def _create_nothing(_self: NodeBundleProvider, props: dict[str, Any]) -> dyn.Cre
     return dyn.CreateResult(f"nothing/{props['cluster']}/{props['node']}", {})
 
 
+class _ClusterBundleProvider(dyn.ResourceProvider):
+    """Every node's bundle of a cluster, created as `NodeBundle`s create theirs."""
+
+    def create(self, props: dict[str, Any]) -> dyn.CreateResult:
+        per_node = NodeBundleProvider()
+        cloud_init = {
+            node: (per_node.create(node_props).outs or {})[OUT_CLOUD_INIT]
+            for node, node_props in sorted(props["nodes"].items())
+        }
+        return dyn.CreateResult(f"cluster/{props['cluster']}", {OUT_CLOUD_INIT: cloud_init})
+
+
+class _ClusterBundle(dyn.Resource, module="es-transport-pki-bench", name="ClusterBundle"):
+    def __init__(self, name: str, cluster: str, nodes: dict[str, NodeBundleArgs],
+                 opts: pulumi.ResourceOptions) -> None:
+        props = {"cluster": cluster, OUT_CLOUD_INIT: None,
+                 "nodes": {node: bundle_props(args) for node, args in nodes.items()}}
+        secret = pulumi.ResourceOptions(additional_secret_outputs=[OUT_CLOUD_INIT, "nodes"])
+        super().__init__(_ClusterBundleProvider(), name, props,
+                         pulumi.ResourceOptions.merge(opts, secret))
+
+
+def _deliver_per_cluster(
+    self: vm_delivery.VmDelivery, name: str, args: vm_delivery.VmDeliveryArgs,
+    opts: pulumi.ResourceOptions | None = None,
+) -> None:
+    """`VmDelivery.__init__` with one `_ClusterBundle` in place of a `NodeBundle` per node."""
+    pulumi.ComponentResource.__init__(
+        self, "es-transport-pki:vm_delivery:VmDelivery", name, None, opts
+    )
+    bundle = _ClusterBundle(f"{name}-bundle", args.cluster.name,
+                            vm_delivery.bundle_args(args), pulumi.ResourceOptions(parent=self))
+    self.bundles = {}
+    self.cloud_init = outputs.secret(getattr(bundle, OUT_CLOUD_INIT))
+    self.register_outputs({"cloudInit": self.cloud_init})
+
+
 @contextlib.contextmanager
 def variant(name: str) -> Iterator[None]:
     """The program as shipped (`AS_IS`), or with one of the experiments above patched in."""
@@ -70,6 +117,7 @@ def variant(name: str) -> Iterator[None]:
         AS_IS: contextlib.nullcontext(),
         CREATE_DOES_NOTHING: mock.patch.object(NodeBundleProvider, "create", _create_nothing),
         NO_BUNDLE: mock.patch.object(vm_delivery, "NodeBundle", _Unregistered),
+        PER_CLUSTER: mock.patch.object(vm_delivery.VmDelivery, "__init__", _deliver_per_cluster),
     }
     if name not in patches:
         raise ValueError(f"variant {name!r}: expected one of {', '.join(patches)}")

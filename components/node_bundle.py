@@ -85,37 +85,42 @@ class NodeBundle(dyn.Resource, module="es-transport-pki", name="NodeBundle"):
     def __init__(
         self, resource_name: str, args: NodeBundleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        stores: pulumi.Output[dict[str, str]] | None = None
-        if args.stores is not None:
-            stores = outputs.secret(
-                pulumi.Output.all(
-                    args.stores.key, args.stores.certificate, args.stores.certificate_authorities
-                ).apply(lambda pems: dict(zip(STORE_SOURCES, pems, strict=True)))
-            )
-        props: dict[str, Any] = {
-            IN_CLUSTER: args.cluster,
-            IN_NODE: args.node,
-            IN_DIRECTORY: args.directory,
-            IN_CONFIG_DIR: args.config_dir,
-            IN_OWNER: args.owner,
-            IN_FILES: _file_specs(args.files),
-            IN_HTTP_FILES: _file_specs(args.http_files),
-            IN_STORES: stores,
-            # The one output the program reads. The provider returns the others too; they are
-            # stored, and secret, all the same (each declared one costs the SDK an Output).
-            OUT_CLOUD_INIT: None,
-        }
         # The echoed files hold the node keys: secret outputs too (INV-CUSTODY).
         secret = pulumi.ResourceOptions(
             additional_secret_outputs=[*SECRET_OUTPUTS, IN_FILES, IN_HTTP_FILES]
         )
         super().__init__(
-            NodeBundleProvider(), resource_name, props, pulumi.ResourceOptions.merge(opts, secret)
+            NodeBundleProvider(), resource_name, bundle_props(args),
+            pulumi.ResourceOptions.merge(opts, secret),
         )
 
     @property
     def cloud_init(self) -> pulumi.Output[str]:
         return cast(pulumi.Output[str], getattr(self, OUT_CLOUD_INIT))
+
+
+def bundle_props(args: NodeBundleArgs) -> dict[str, Any]:
+    """The inputs a `NodeBundle` registers (its provider's `news`)."""
+    stores: pulumi.Output[dict[str, str]] | None = None
+    if args.stores is not None:
+        stores = outputs.secret(
+            pulumi.Output.all(
+                args.stores.key, args.stores.certificate, args.stores.certificate_authorities
+            ).apply(lambda pems: dict(zip(STORE_SOURCES, pems, strict=True)))
+        )
+    return {
+        IN_CLUSTER: args.cluster,
+        IN_NODE: args.node,
+        IN_DIRECTORY: args.directory,
+        IN_CONFIG_DIR: args.config_dir,
+        IN_OWNER: args.owner,
+        IN_FILES: _file_specs(args.files),
+        IN_HTTP_FILES: _file_specs(args.http_files),
+        IN_STORES: stores,
+        # The one output the program reads. The provider returns the others too; they are
+        # stored, and secret, all the same (each declared one costs the SDK an Output).
+        OUT_CLOUD_INIT: None,
+    }
 
 
 def _file_specs(files: Mapping[str, LocalFileArgs]) -> dict[str, Any]:

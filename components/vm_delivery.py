@@ -42,17 +42,10 @@ class VmDelivery(pulumi.ComponentResource):
         if cluster.vm is None:
             raise ValueError(f"cluster {cluster.name!r} is not delivered to VMs")
         vm = cluster.vm
-        yml_settings = vm_bundle.settings(cluster.transport, vm.format)
-        if args.http is not None:
-            yml_settings |= vm_bundle.http_yml_settings(with_ca=args.http.ca_pem is not None)
         child = pulumi.ResourceOptions(parent=self)
         self.bundles = {
-            node.name: NodeBundle(
-                f"{name}-{node.name}",
-                _bundle_args(cluster, vm, node, args.pki, yml_settings, http=args.http),
-                child,
-            )
-            for node in cluster.nodes
+            node: NodeBundle(f"{name}-{node}", node_args, child)
+            for node, node_args in bundle_args(args).items()
         }
         self.cloud_init = outputs.secret(
             pulumi.Output.all(**{n: b.cloud_init for n, b in self.bundles.items()})
@@ -67,6 +60,19 @@ class VmDelivery(pulumi.ComponentResource):
 
 def _directory(vm: VmSpec, cluster: ClusterSpec, node: str) -> str | None:
     return None if vm.output_dir is None else posixpath.join(vm.output_dir, cluster.name, node)
+
+
+def bundle_args(args: VmDeliveryArgs) -> dict[str, NodeBundleArgs]:
+    """Each node's bundle by node name, in the cluster's node order."""
+    cluster, vm = args.cluster, args.cluster.vm
+    assert vm is not None  # VmDelivery refuses a cluster without it
+    yml_settings = vm_bundle.settings(cluster.transport, vm.format)
+    if args.http is not None:
+        yml_settings |= vm_bundle.http_yml_settings(with_ca=args.http.ca_pem is not None)
+    return {
+        node.name: _bundle_args(cluster, vm, node, args.pki, yml_settings, http=args.http)
+        for node in cluster.nodes
+    }
 
 
 def _bundle_args(

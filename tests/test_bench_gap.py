@@ -85,3 +85,10 @@ def test_counting_calls_counts_every_thread_and_stops_with_its_block() -> None:
     work(100)
     assert count[0] == counted
     assert sys.getprofile() is None
+
+
+def test_one_bundle_per_cluster_writes_every_node_through_one_resource(tmp_path: Path) -> None:
+    types, written = _run(gap.PER_CLUSTER, tmp_path)
+    assert types[BUNDLE] == 0
+    assert types["pulumi-python:dynamic/es-transport-pki-bench:ClusterBundle"] == 1
+    assert len(written) == 6  # the same files as one bundle per node
