@@ -4,6 +4,7 @@ Recorded under the mock runtime and judged over the engine's gRPC Analyzer proto
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -27,14 +28,34 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> list[Record]:
 
 
 def test_both_layers_pass_every_policy(records: list[Record]) -> None:
-    """Only es-transport-leaf-eku's advisory on each serverAuth-only HTTP certificate: a
-    resource policy cannot tell HTTP from transport; the stack policies can, and pass."""
-    diagnostics = run_policies(records, stack="test")
-    assert {(d.policy_name, d.enforcement_level, d.urn.rsplit("::", 1)[-1])
-            for d in diagnostics} == {
-        ("es-transport-leaf-eku", "advisory", cert)
-        for cert in ("logs-http-es-1-cert", "logs-http-es-2-cert", "search-http-shared-cert")
-    }
+    """Not even es-transport-leaf-eku's advisory: the program's serverAuth-only HTTP
+    certificates are so by design, and es-transport-eku would block one used for transport."""
+    assert run_policies(records, stack="test") == []
+
+
+def test_an_http_certificate_delivered_for_transport_is_still_blocked(
+    records: list[Record],
+) -> None:
+    # The HTTP component's certificate as a node's transport certificate: es-transport-eku
+    # sees that use (which the skipped resource advisory cannot) and blocks it.
+    http_cert, http_key = _named(records, "logs-http-es-1-cert"), _named(records,
+                                                                        "logs-http-es-1-key")
+    pems = {vm_bundle.CERTIFICATE: (http_cert.outputs or {})["certPem"],
+            vm_bundle.KEY: (http_key.outputs or {})["privateKeyPem"]}
+
+    def transport_files_are_the_http_ones(props: dict[str, Any]) -> None:
+        for path, pem in pems.items():
+            props["files"][path]["content"] = pem
+
+    mutated = [
+        dataclasses.replace(r, property_dependencies={
+            **r.property_dependencies, "files": [http_cert.urn, http_key.urn]})
+        if r.name == "logs-vm-es-1" else r
+        for r in _mutate(records, "logs-vm-es-1", transport_files_are_the_http_ones)
+    ]
+    mandatory = {(d.policy_name, d.urn.rsplit("::", 1)[-1])
+                 for d in run_policies(mutated, stack="test") if d.enforcement_level == "mandatory"}
+    assert ("es-transport-eku", "logs-http-es-1-cert") in mandatory, mandatory
 
 
 def _http_yml_at_transport_files(props: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ Each stack is recorded under the mock runtime and sent over the engine's gRPC An
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import json
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from components.program import main
 from harness.analyzer import Record
@@ -20,6 +22,7 @@ from harness.mock_runtime import EngineState, Secret, Unknown, run_program
 from harness.policy_run import records_of, run_policies
 from harness.stack_file import load_stack_file
 from tests.stack_runs import REPO, run_clusters, run_stack
+from tests.x509_factory import Issued, make_ca, make_key
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +153,35 @@ def test_node_signed_by_another_clusters_ca_is_caught() -> None:
     diagnostics = run_policies(mutated, stack="test")
     assert {d.policy_name for d in diagnostics if d.enforcement_level == "mandatory"} == {
         "es-transport-ca-dedicated"}, diagnostics
+
+
+def _provided_ca_to_eck(ca: Issued) -> dict[str, Any]:
+    cluster = _eck_cluster("ext")
+    cluster["eck"] |= {"certificates": "ca-to-eck"}
+    return {**cluster, "ca": {"mode": "provided", "certPem": ca.cert_pem, "keyPem": ca.key_pem},
+            "http": {"mode": "generated"}}
+
+
+def test_a_provided_ca_key_is_known_by_its_certificate_wherever_it_goes() -> None:
+    """A provided CA handed to ECK signs nothing the pack sees: its key is recognised by the
+    CA certificate beside it, in any PEM form. Handed over it is the ca-to-eck advisory, as
+    for a generated CA; anywhere else it is a custody violation."""
+    ca = make_ca("ops transport CA", key=make_key("p256"))
+    records = records_of(run_clusters([_provided_ca_to_eck(ca)], secret=True))
+    diagnostics = run_policies(records, stack="test")
+    assert {(d.policy_name, d.urn.rsplit("::", 1)[-1]) for d in diagnostics} == {
+        ("es-transport-ca-key-custody-advisory", "ext-eck-ca-secret")}
+    sec1 = ca.key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption())
+
+    def add_ca_key(props: dict[str, Any]) -> None:
+        props["data"]["value"]["extra.key"] = base64.b64encode(sec1).decode()
+
+    diagnostics = run_policies(_mutate(records, "ext-eck-http-cert", add_ca_key), stack="test")
+    assert ("es-transport-ca-key-custody", "ext-eck-http-cert") in {
+        (d.policy_name, d.urn.rsplit("::", 1)[-1]) for d in diagnostics
+        if d.enforcement_level == "mandatory"}, diagnostics
 
 
 def test_a_first_preview_judges_inputs_without_guessing_unknowns() -> None:

@@ -12,8 +12,12 @@ import certifi
 from cryptography import utils, x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 PRIVATE_KEY_MARKER = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+PRIVATE_KEY_BLOCK = re.compile(
+    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----", re.S
+)
 CERT_BLOCK = re.compile(
     r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----"
 )
@@ -25,10 +29,10 @@ def has_private_key(text: str) -> bool:
 
 def private_key_blocks(text: str) -> set[str]:
     """Normalised PEM private-key blocks, for comparing key material by value."""
-    blocks = re.findall(
-        r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(.+?)-----END \1PRIVATE KEY-----", text, re.S
-    )
-    return {"".join(body.split()) for _, body in blocks}
+    return {
+        "".join(match.group(0).split("-----")[2].split())
+        for match in PRIVATE_KEY_BLOCK.finditer(text)
+    }
 
 
 def certificates(text: str) -> list[x509.Certificate]:
@@ -66,10 +70,40 @@ def spki_digest(cert: x509.Certificate) -> str | None:
         key = cert.public_key()
     except (ValueError, UnsupportedAlgorithm):
         return None
+    return _spki_hex(key)
+
+
+def _spki_hex(key: PublicKeyTypes) -> str:
     der = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return sha256(der).hexdigest()
+
+
+def private_key_spkis(text: str) -> set[str]:
+    """The `spki_digest` of the public half of each unencrypted private key in `text` that
+    reads: a key is known by its public key whatever its PEM form (PKCS#8, SEC1, PKCS#1)."""
+    return {
+        digest for match in PRIVATE_KEY_BLOCK.finditer(text)
+        if (digest := _key_spki(match.group(0))) is not None
+    }
+
+
+@lru_cache(maxsize=8192)
+def _key_spki(block: str) -> str | None:
+    try:
+        key = serialization.load_pem_private_key(block.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None  # encrypted, malformed or of an algorithm cryptography does not read
+    return _spki_hex(key.public_key())
+
+
+def is_ca_certificate(cert: x509.Certificate) -> bool:
+    """basicConstraints CA:true (unreadable extensions: not shown to be a CA)."""
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except (ValueError, x509.DuplicateExtension, x509.ExtensionNotFound):
+        return False
 
 
 def _subject(cert: x509.Certificate) -> str:

@@ -42,6 +42,17 @@ EKU_VALUES = frozenset(
 TRANSPORT_EKU = frozenset({"client_auth", "server_auth"})
 
 
+# The program's HTTP layer (components/http_pki.py): its certificates are serverAuth-only by
+# design (INV-SEPARATE), never a transport certificate.
+HTTP_PKI = "es-transport-pki:http_pki:HttpPki"
+
+
+def under_component(urn: str, component: str) -> bool:
+    """Whether `urn` names a resource registered inside a `component` (its type chain)."""
+    parts = urn.split("::")
+    return len(parts) > 2 and component in parts[2].split("$")[:-1]
+
+
 def is_elasticsearch(type_: str) -> bool:
     return type_.startswith(ECK_GROUP) and type_.endswith(":Elasticsearch")
 

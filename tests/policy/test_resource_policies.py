@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record, secret
@@ -157,6 +159,21 @@ def test_resource_policy(analyzer: PolicyAnalyzer, case: str) -> None:
     diagnostics = analyzer.analyze(record)
     assert verdicts(diagnostics) == expected, [d.message for d in diagnostics]
     assert all(d.urn == record.urn for d in diagnostics)
+
+
+@pytest.mark.parametrize(("parent_chain", "expected"), [
+    ("es-transport-pki:http_pki:HttpPki$es-transport-pki:node_certificate:NodeCertificate$",
+     set()),
+    ("es-transport-pki:transport_pki:TransportPki$", {("es-transport-leaf-eku", A)}),
+    ("my-org:web:HttpPki$", {("es-transport-leaf-eku", A)}),
+], ids=["the program's HTTP layer", "the transport layer", "another program's component"])
+def test_a_server_only_leaf_is_advised_unless_the_programs_http_layer_made_it(
+    analyzer: PolicyAnalyzer, parent_chain: str, expected: set[tuple[str, str]]
+) -> None:
+    record = leaf(allowedUses=["digital_signature", "server_auth"])
+    inside = dataclasses.replace(record, urn=record.urn.replace(
+        "::tls:index", f"::{parent_chain}tls:index"))
+    assert verdicts(analyzer.analyze(inside)) == expected
 
 
 # (record, the one policy and level expected, what its message must name)

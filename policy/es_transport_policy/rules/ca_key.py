@@ -2,8 +2,10 @@
 ECK's ca-to-eck Secret (exactly `ca.crt` + `ca.key`, referenced by
 `spec.transport.tls.certificate.secretName`), which is reported as advisory.
 
-A CA key is the key of a certificate with is_ca_certificate true (by dependencies) or any
-PEM key equal to a `caPrivateKeyPem` value or a CA key's known `privateKeyPem` output.
+A CA key is the key of a certificate with is_ca_certificate true (by dependencies), any PEM
+key equal to a `caPrivateKeyPem` value or a CA key's known `privateKeyPem` output, or any key
+whose public key is that of a CA certificate the stack carries: a provided CA handed to ECK
+(ca-to-eck) signs nothing the pack sees, so only its certificate tells its key apart.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ from ..chain import Chains
 from ..documents import entries
 from ..findings import Finding, Grade
 from ..graph import Node, StackGraph
-from ..pem import private_key_blocks
+from ..pem import (
+    certificates,
+    is_ca_certificate,
+    private_key_blocks,
+    private_key_spkis,
+    spki_digest,
+)
 from ..topology import consumers
 from ..values import as_map, is_unknown
 
@@ -53,6 +61,23 @@ def _ca_keys(graph: StackGraph, chains: Chains) -> tuple[set[str], set[str]]:
     return urns, bodies
 
 
+def _ca_public_keys(graph: StackGraph) -> set[str]:
+    """`pem.spki_digest` of every CA certificate in a certificate's inputs or outputs or in a
+    holder's entries."""
+    texts = [
+        value
+        for cert in graph.of_type(*tokens.CERTS)
+        for value in (cert.props.get("caCertPem"), cert.props.get("certPem"))
+        if isinstance(value, str)
+    ]
+    texts += [e.text for node in _holders(graph) for e in entries(node.type, node.props)
+              if isinstance(e.text, str)]
+    return {
+        digest for text in texts for cert in certificates(text)
+        if is_ca_certificate(cert) and (digest := spki_digest(cert)) is not None
+    }
+
+
 def _holders(graph: StackGraph) -> list[Node]:
     return [
         n for n in graph.nodes.values()
@@ -63,12 +88,15 @@ def _holders(graph: StackGraph) -> list[Node]:
 def ca_key_custody(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     chains = Chains(graph)
     key_urns, bodies = _ca_keys(graph, chains)
+    ca_public_keys = _ca_public_keys(graph)
     eck_ca = {c.urn for c in consumers(graph) if c.ca_to_eck}
     findings: list[Finding] = []
     for node in _holders(graph):
         delivered = chains.keys_delivered_to((node.urn,)) & key_urns
         held = any(
-            isinstance(e.text, str) and private_key_blocks(e.text) & bodies
+            isinstance(e.text, str)
+            and bool(private_key_blocks(e.text) & bodies or private_key_spkis(e.text)
+                     & ca_public_keys)
             for e in entries(node.type, node.props)
         )
         if not delivered and not held:

@@ -26,6 +26,10 @@ def _leaf_uses(view: ResourceView) -> frozenset[str] | Unknown | None:
 
 
 def leaf_eku(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
+    # The program's HTTP certificates are serverAuth-only on purpose; if one were used for
+    # transport all the same, es-transport-eku (which sees uses) blocks it.
+    if tokens.under_component(view.urn, tokens.HTTP_PKI):
+        return []
     uses = _leaf_uses(view)
     # An allowedUses that is not a list is es-transport-leaf-usage's finding.
     problem = certs.eku_problem(uses) if isinstance(uses, frozenset) else None
@@ -37,7 +41,8 @@ def leaf_eku(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
             f"{problem}. Advisory for any leaf certificate; es-transport-eku blocks it when "
             "the certificate is used for transport",
             EKU_WHY,
-            "give allowed_uses both server_auth and client_auth (or no EKU value at all)",
+            "for a transport certificate, give allowed_uses both server_auth and client_auth "
+            "(or no EKU value at all); an HTTP-only certificate may keep server_auth alone",
             view.urn,
         )
     ]
