@@ -4,8 +4,9 @@ ECK's ca-to-eck Secret (exactly `ca.crt` + `ca.key`, referenced by
 
 A CA key is the key of a certificate with is_ca_certificate true (by dependencies), any PEM
 key equal to a `caPrivateKeyPem` value or a CA key's known `privateKeyPem` output, or any key
-whose public key is that of a CA certificate the stack carries: a provided CA handed to ECK
-(ca-to-eck) signs nothing the pack sees, so only its certificate tells its key apart.
+whose public key is that of a CA certificate whose key is shown nowhere else: a provided CA
+handed to ECK (ca-to-eck) signs nothing the pack sees, so only its certificate tells its key
+apart, in whatever PEM form.
 """
 
 from __future__ import annotations
@@ -48,34 +49,37 @@ def ca_key_urns(graph: StackGraph, chains: Chains) -> set[str]:
     }
 
 
-def _ca_keys(graph: StackGraph, chains: Chains) -> tuple[set[str], set[str]]:
-    """(CA PrivateKey URNs, CA key PEM bodies)."""
+def _ca_keys(graph: StackGraph, chains: Chains) -> tuple[set[str], set[str], list[str]]:
+    """(CA PrivateKey URNs, CA key PEM bodies, the PEM texts those bodies came from)."""
     urns = ca_key_urns(graph, chains)
-    bodies: set[str] = set()
-    for cert in graph.of_type(tokens.LOCALLY_SIGNED_CERT):
-        value = cert.props.get("caPrivateKeyPem")
-        bodies |= private_key_blocks(value) if isinstance(value, str) else set()
-    for urn in urns:
-        value = graph.nodes[urn].props.get("privateKeyPem")
-        bodies |= private_key_blocks(value) if isinstance(value, str) else set()
-    return urns, bodies
+    texts = [
+        value for cert in graph.of_type(tokens.LOCALLY_SIGNED_CERT)
+        if isinstance(value := cert.props.get("caPrivateKeyPem"), str)
+    ]
+    texts += [value for urn in urns
+              if isinstance(value := graph.nodes[urn].props.get("privateKeyPem"), str)]
+    return urns, {body for text in texts for body in private_key_blocks(text)}, texts
 
 
-def _ca_public_keys(graph: StackGraph) -> set[str]:
-    """`pem.spki_digest` of every CA certificate in a certificate's inputs or outputs or in a
-    holder's entries."""
+def _keyless_ca_public_keys(graph: StackGraph, eck_ca: set[str], key_texts: list[str]) -> set[str]:
+    """`pem.spki_digest` of the CA certificates whose key the stack shows nowhere else: a
+    provided CA handed to ECK (ca-to-eck) signs nothing the pack sees. Its certificate is in
+    the ca-to-eck Secret; certificates' `caCertPem`/`certPem` are read too. Empty in the usual
+    case, which spares parsing every key the stack delivers."""
     texts = [
         value
         for cert in graph.of_type(*tokens.CERTS)
         for value in (cert.props.get("caCertPem"), cert.props.get("certPem"))
         if isinstance(value, str)
     ]
-    texts += [e.text for node in _holders(graph) for e in entries(node.type, node.props)
+    texts += [e.text for urn in sorted(eck_ca)
+              for e in entries(graph.nodes[urn].type, graph.nodes[urn].props)
               if isinstance(e.text, str)]
-    return {
+    cas = {
         digest for text in texts for cert in certificates(text)
         if is_ca_certificate(cert) and (digest := spki_digest(cert)) is not None
     }
+    return cas - {digest for text in key_texts for digest in private_key_spkis(text)}
 
 
 def _holders(graph: StackGraph) -> list[Node]:
@@ -87,16 +91,16 @@ def _holders(graph: StackGraph) -> list[Node]:
 
 def ca_key_custody(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     chains = Chains(graph)
-    key_urns, bodies = _ca_keys(graph, chains)
-    ca_public_keys = _ca_public_keys(graph)
-    eck_ca = {c.urn for c in consumers(graph) if c.ca_to_eck}
+    key_urns, bodies, key_texts = _ca_keys(graph, chains)
+    eck_ca = {c.urn for c in consumers(graph) if c.ca_to_eck and c.urn in graph.nodes}
+    keyless = _keyless_ca_public_keys(graph, eck_ca, key_texts)
     findings: list[Finding] = []
     for node in _holders(graph):
         delivered = chains.keys_delivered_to((node.urn,)) & key_urns
         held = any(
             isinstance(e.text, str)
-            and bool(private_key_blocks(e.text) & bodies or private_key_spkis(e.text)
-                     & ca_public_keys)
+            and bool(private_key_blocks(e.text) & bodies
+                     or (keyless and private_key_spkis(e.text) & keyless))
             for e in entries(node.type, node.props)
         )
         if not delivered and not held:
