@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -178,3 +179,46 @@ def test_connecting_leaves_no_thread_behind_for_close_to_wait_for() -> None:
     with PolicyAnalyzer() as analyzer:
         assert set(threading.enumerate()) == before
         assert analyzer.plugin_version()
+
+
+def _readme_rows(header: str) -> list[list[str]]:
+    """The rows of policy/README.md's table whose header row starts with `header`, as cells."""
+    lines = (Path(__file__).resolve().parents[2] / "policy" / "README.md").read_text(
+        encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip("|"))])
+    return rows
+
+
+def test_the_readme_lists_each_policy_with_its_invariant_level_and_kind(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    info = analyzer.get_analyzer_info()
+    primary = {p.name: p for p in info.policies if not p.name.endswith("-advisory")}
+    rows = {row[0]: row for row in _readme_rows("| policy | invariant | level |")}
+    assert set(rows) == set(primary)
+    for name, (_, invariants, level, *_rest) in rows.items():
+        policy = primary[name]
+        assert level.startswith(policy.enforcement_level), name
+        assert ("(stack" in level) == (policy.policy_type == "POLICY_TYPE_STACK"), name
+        assert policy.description.startswith(invariants.split(" / ")[0]), name
+
+
+def test_the_readme_config_table_names_only_keys_the_pack_takes(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    info = analyzer.get_analyzer_info()
+    rows = _readme_rows("| policy | property | default |")
+    assert rows
+    primary = [p.name for p in info.policies if not p.name.endswith("-advisory")]
+    for row_name, keys, _default in rows:
+        named = set(re.findall(r"`([A-Za-z]+)`", keys))
+        assert named, row_name
+        # `enforcementLevel` is the engine's, for every policy, not in the pack's schema.
+        for name in primary if row_name == "every primary policy" else [row_name]:
+            assert named - {"enforcementLevel"} <= set(info.policy(name).config_schema), (
+                name, named)
