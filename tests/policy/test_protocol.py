@@ -222,3 +222,18 @@ def test_the_readme_config_table_names_only_keys_the_pack_takes(
         for name in primary if row_name == "every primary policy" else [row_name]:
             assert named - {"enforcementLevel"} <= set(info.policy(name).config_schema), (
                 name, named)
+
+
+def test_every_invariant_design_enforces_by_policy_has_a_policy(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """DESIGN §2 names where each invariant is enforced; each it gives to the policy pack is
+    the invariant of at least one of the pack's policies, and the pack cites no other."""
+    design = Path(__file__).resolve().parents[3] / "shared" / "DESIGN.md"
+    rows = [line.split("|")[1:4] for line in design.read_text(encoding="utf-8").splitlines()
+            if line.startswith("| INV-")]
+    by_policy = {ident.strip() for ident, _rule, where in rows if "policy" in where}
+    cited = {ident for p in analyzer.get_analyzer_info().policies
+             for ident in p.description.split(":")[0].split("/")}
+    assert by_policy and by_policy <= cited, by_policy - cited
+    assert cited <= {ident.strip() for ident, _, _ in rows}, cited
