@@ -17,9 +17,7 @@ from __future__ import annotations
 import difflib
 import os
 import selectors
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
 
 from components.quoting import quoted
+from harness.pack_process import DEFAULT_PACK, PackProcess
 
 # Wire encodings of the engine (sdk/go/common/resource/plugin/rpc.go).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -44,7 +43,6 @@ LEVELS = {
     analyzer_pb2.DISABLED: "disabled",
 }
 LEVEL_CODES = {v: k for k, v in LEVELS.items()}
-DEFAULT_PACK = Path(__file__).resolve().parent.parent / "policy"
 START_TIMEOUT_S = 30.0
 
 
@@ -301,22 +299,16 @@ class PolicyAnalyzer:
         dry_run: bool = True,
         python: str = sys.executable,
         connect: bool = True,
+        started: PackProcess | None = None,
     ) -> None:
+        """`started`: a pack process the caller started already (for the same pack, project,
+        stack and dry run); the analyzer takes it over and closes it."""
         self.pack_dir, self.project, self.stack = pack_dir, project, stack
         self.dry_run = dry_run
-        env = {
-            **os.environ,
-            "PULUMI_PROJECT": project,
-            "PULUMI_STACK": stack,
-            "PULUMI_DRY_RUN": "true" if dry_run else "false",
-            "PULUMI_ORGANIZATION": "organization",
-            "PULUMI_CONFIG": "{}",
-        }
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        self._process = subprocess.Popen(
-            [python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
-            cwd=pack_dir, env=env, stdout=subprocess.PIPE, stderr=self._stderr,
+        self._pack = started or PackProcess(
+            pack_dir, project=project, stack=stack, dry_run=dry_run, python=python
         )
+        self._process = self._pack.process
         if connect:
             try:
                 self.connect()
@@ -352,22 +344,12 @@ class PolicyAnalyzer:
         return int(line.split(b"\n", 1)[0])
 
     def stderr(self) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")
+        return self._pack.stderr()
 
     def close(self) -> None:
         if getattr(self, "_channel", None) is not None:
             self._channel.close()
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        if self._process.stdout is not None:
-            self._process.stdout.close()
-        self._stderr.close()
+        self._pack.close()
 
     def __enter__(self) -> PolicyAnalyzer:
         return self

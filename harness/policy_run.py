@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.analyzer import (
-    DEFAULT_PACK,
     UNKNOWN,
     Diagnostic,
     PolicyAnalyzer,
@@ -19,6 +18,7 @@ from harness.analyzer import (
     secret,
 )
 from harness.mock_runtime import Recording, Registration, Secret, Sent, Unknown, detached
+from harness.pack_process import DEFAULT_PACK, PackProcess
 
 
 def to_wire(value: Any) -> Any:
@@ -110,9 +110,12 @@ class StreamedPolicies:
 
     def __init__(
         self, *, stack: str, config: Mapping[str, Any] | None = None,
-        pack_dir: Path = DEFAULT_PACK,
+        pack_dir: Path = DEFAULT_PACK, started: PackProcess | None = None,
     ) -> None:
+        """`started`: the pack's process, started by the caller for this stack (preflight
+        starts it before its imports); taken over and closed on leaving."""
         self._stack, self._config, self._pack_dir = stack, config or {}, pack_dir
+        self._started = started
         # None ends the stream: analyze the stack (or, once aborted, just stop). _CONFIGURE
         # starts the pack without a registration.
         self._queue: queue.SimpleQueue[Sent | object | None] = queue.SimpleQueue()
@@ -125,7 +128,9 @@ class StreamedPolicies:
         self.records: list[Record] = []
 
     def __enter__(self) -> StreamedPolicies:
-        self._analyzer = PolicyAnalyzer(self._pack_dir, stack=self._stack, connect=False)
+        self._analyzer = PolicyAnalyzer(
+            self._pack_dir, stack=self._stack, connect=False, started=self._started
+        )
         try:
             self._worker.start()
         except BaseException:

@@ -37,6 +37,7 @@ from harness.stack_file_keys import (
     shown_key,
     twice_problem,
 )
+from harness.stack_names import stack_name
 
 
 class StackFileError(Exception):
@@ -63,10 +64,6 @@ class DecryptedValue:
     text: str  # "value": what the engine passes the program (structured values as JSON)
     secret: bool  # "secret": some value in it is `secure:` in the stack file
     structured: Any  # "objectValue": the parsed structured value; None for a plain string
-
-
-def stack_name(path: Path) -> str:
-    return path.name.removeprefix("Pulumi.").removesuffix(".yaml")
 
 
 def _merged_config_command(stack: str, path: Path) -> str:

@@ -23,6 +23,7 @@ from components.program import main as program
 from components.quoting import quoted
 from harness.analyzer import PolicyConfigError
 from harness.mock_runtime import run_program
+from harness.pack_process import PackProcess
 from harness.policy_run import StreamedPolicies
 from harness.stack_file import (
     DecryptedConfigError,
@@ -30,55 +31,14 @@ from harness.stack_file import (
     StackFileError,
     load_stack_file,
     read_decrypted_config,
-    stack_name,
 )
 from preflight import render
+from preflight.args import REPO, arguments, stack_and_path
 from preflight.plan import cluster_plans
 from preflight.render import OutDirError
 from preflight.report import Report, Violation, print_report
 
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_CONFIG = 0, 1, 2
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _arguments(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m preflight",
-        description="Run a stack's program offline (mock runtime, real certificates), judge "
-        "it with the policy pack over the engine's protocol, and optionally render and "
-        "handshake-test what `pulumi up` would deliver. No cloud credentials needed.",
-    )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--stack", help="stack name: reads stacks/Pulumi.<stack>.yaml")
-    source.add_argument("--stack-file", type=Path, help="any Pulumi.<stack>.yaml file")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--policy-config", type=Path,
-                        help="policy pack config JSON, as for --policy-pack-config")
-    parser.add_argument("--out", type=Path,
-                        help="write VM bundles and Kubernetes YAML here (throwaway keys)")
-    parser.add_argument("--handshakes", action="store_true",
-                        help="mutual-TLS matrix over the rendered material (OpenSSL, and JSSE "
-                        "when a JDK is present)")
-    parser.add_argument("--decrypted-config", metavar="FILE",
-                        help="the stack's config as `pulumi config --json --show-secrets "
-                        "--stack <stack>` prints it, '-' for stdin: the stack file's secure: "
-                        "values are taken from it (kept in memory, never printed)")
-    args = parser.parse_args(argv)
-    if args.decrypted_config is not None and args.out is not None:
-        parser.error(
-            "--out cannot be used with --decrypted-config: the stack's own secrets (a provided "
-            "CA key) would issue the rendered node certificates, which its clusters trust, and "
-            "would be written with them; use --handshakes alone (it renders into a private "
-            "temporary directory, removed after the run)"
-        )
-    return args
-
-
-def _stack_path(args: argparse.Namespace) -> tuple[str, Path]:
-    if args.stack_file is not None:
-        path: Path = args.stack_file
-        return stack_name(path), path
-    return str(args.stack), REPO / "stacks" / f"Pulumi.{args.stack}.yaml"
 
 
 def _policy_config(path: Path) -> dict[str, Any]:
@@ -138,9 +98,9 @@ def _project_root(args: argparse.Namespace, stack: str, path: Path, scratch: Pat
 
 def _run(
     args: argparse.Namespace, report: Report, console: Console, out: Path | None,
-    scratch: Path,
+    scratch: Path, *, started: PackProcess | None,
 ) -> None:
-    _, path = _stack_path(args)
+    _, path = stack_and_path(args)
     if args.stack is not None and not path.is_file():
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
                        for p in path.parent.glob("Pulumi.*.yaml"))
@@ -150,9 +110,10 @@ def _run(
                  else _decrypted_config(args.decrypted_config))
     stack_file = load_stack_file(path, decrypted, project_file=REPO / "Pulumi.yaml")
     policy_config = {} if args.policy_config is None else _policy_config(args.policy_config)
-    # The pack starts now and judges each resource as the program registers it, as the
-    # engine's preview does: its start and its Analyze calls overlap the program.
-    with StreamedPolicies(stack=report.stack, config=policy_config) as policies:
+    # The pack (started now, unless `python -m preflight` started it before its imports)
+    # judges each resource as the program registers it, as the engine's preview does: its
+    # start and its Analyze calls overlap the program.
+    with StreamedPolicies(stack=report.stack, config=policy_config, started=started) as policies:
         if policy_config:  # judged before the program writes anything
             policies.check_config()
         recording = run_program(
@@ -190,9 +151,18 @@ def _input_of(err: Exception, args: argparse.Namespace, stack_path: Path) -> tup
     return "config", stack_path
 
 
-def main(argv: Sequence[str]) -> int:
-    args = _arguments(argv)
-    stack, path = _stack_path(args)
+def main(argv: Sequence[str], started: PackProcess | None = None) -> int:
+    """`started`: the policy pack's process for this stack, already started (closed here)."""
+    try:
+        return _main(argv, started)
+    finally:
+        if started is not None:  # a run that never reached the pack leaves it to us
+            started.close()
+
+
+def _main(argv: Sequence[str], started: PackProcess | None) -> int:
+    args = arguments(argv)
+    stack, path = stack_and_path(args)
     # No emoji codes: ":ab:" in a fingerprint or an IPv6 address is data, not 🆎.
     console = Console(stderr=args.json, emoji=False)
     report = Report(stack)
@@ -202,7 +172,7 @@ def main(argv: Sequence[str]) -> int:
         try:
             if args.out is not None:
                 render.check_out_dir(args.out)
-            _run(args, report, console, out, Path(scratch))
+            _run(args, report, console, out, Path(scratch), started=started)
         except (ConfigError, StackFileError, PolicyConfigError, OutDirError,
                 LocalFilesError) as err:
             what, source = _input_of(err, args, path)

@@ -41,17 +41,31 @@ def test_module_runs_clean_on_the_dev_stack() -> None:
 
 
 def test_module_sets_up_its_process_before_main() -> None:
-    """Collector thresholds for a large graph (F9) and cheap registration stack traces (F12)."""
+    """Collector thresholds for a large graph (F9), cheap registration stack traces (F12), and
+    the pack started for the stack before the program and the SDK were imported."""
     probe = (
-        "import gc, runpy, preflight.cli as cli; from pulumi.runtime import resource; "
-        "from harness import stack_trace; "
-        "cli.main = lambda argv: print(gc.get_threshold(), "
-        "resource._get_stack_trace is stack_trace.stack_trace) or 0; "
+        "import gc, sys, runpy, preflight.cli as cli; from pulumi.runtime import resource; "
+        "from harness import stack_trace, pack_process; "
+        "sys.argv = ['preflight', '--stack', 'staging']; "
+        "cli.main = lambda argv, started: print(gc.get_threshold(), "
+        "resource._get_stack_trace is stack_trace.stack_trace, started.stack, "
+        "started.process.poll() is None) or 0; "
         "runpy.run_module('preflight', run_name='__main__')"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
                           text=True, check=True)
-    assert done.stdout.strip() == f"{gc_thresholds.LARGE_GRAPH} True"
+    assert done.stdout.strip() == f"{gc_thresholds.LARGE_GRAPH} True staging True"
+
+
+def test_the_pack_starts_before_the_program_and_the_sdk_are_imported() -> None:
+    # What `python -m preflight` imports before it starts the pack: nothing heavy, so that the
+    # pack's boot overlaps the imports rather than following them.
+    probe = ("import sys, harness.pack_process, preflight.args; "
+             "print(sorted(m for m in ('pulumi', 'grpc', 'components.program', 'cryptography') "
+             "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 # Each is imported only by the runs that use it (docs/benchmarks.md, round 7).
