@@ -301,14 +301,14 @@ class PolicyAnalyzer:
         connect: bool = True,
         started: PackProcess | None = None,
     ) -> None:
-        """`started`: a pack process the caller started already (for the same pack, project,
-        stack and dry run); the analyzer takes it over and closes it."""
-        self.pack_dir, self.project, self.stack = pack_dir, project, stack
-        self.dry_run = dry_run
+        """`started`: a pack process the caller started already, whose pack, project, stack
+        and dry run then stand instead of the arguments'; the analyzer takes it over and
+        closes it."""
         self._pack = started or PackProcess(
             pack_dir, project=project, stack=stack, dry_run=dry_run, python=python
         )
-        self._process = self._pack.process
+        self.pack_dir, self.project = self._pack.pack_dir, self._pack.project
+        self.stack, self.dry_run = self._pack.stack, self._pack.dry_run
         if connect:
             try:
                 self.connect()
@@ -328,16 +328,16 @@ class PolicyAnalyzer:
         self._stub.GetPluginInfo(empty_pb2.Empty(), wait_for_ready=True, timeout=START_TIMEOUT_S)
 
     def _read_port(self) -> int:
-        assert self._process.stdout is not None
+        assert self._pack.process.stdout is not None
         selector = selectors.DefaultSelector()
-        selector.register(self._process.stdout, selectors.EVENT_READ)
+        selector.register(self._pack.process.stdout, selectors.EVENT_READ)
         deadline = time.monotonic() + START_TIMEOUT_S
         line = b""
         while not line.endswith(b"\n"):
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not selector.select(remaining):
                 raise AnalyzerError(f"no port within {START_TIMEOUT_S}s: {self.stderr()}")
-            chunk = os.read(self._process.stdout.fileno(), 64)
+            chunk = os.read(self._pack.process.stdout.fileno(), 64)
             if not chunk:
                 raise AnalyzerError(f"pack exited before printing its port: {self.stderr()}")
             line += chunk

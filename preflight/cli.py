@@ -32,6 +32,7 @@ from harness.stack_file import (
     load_stack_file,
     read_decrypted_config,
 )
+from harness.stack_names import stack_name
 from preflight import render
 from preflight.args import REPO, arguments, stack_and_path
 from preflight.plan import cluster_plans
@@ -102,8 +103,7 @@ def _run(
 ) -> None:
     _, path = stack_and_path(args)
     if args.stack is not None and not path.is_file():
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
-                       for p in path.parent.glob("Pulumi.*.yaml"))
+        known = sorted(stack_name(p) for p in path.parent.glob("Pulumi.*.yaml"))
         raise StackFileError(f"no stack {quoted(args.stack)} in {path.parent}: the stacks there "
                              f"are {', '.join(known)}; or give any stack file with --stack-file")
     decrypted = (None if args.decrypted_config is None
@@ -152,15 +152,8 @@ def _input_of(err: Exception, args: argparse.Namespace, stack_path: Path) -> tup
 
 
 def main(argv: Sequence[str], started: PackProcess | None = None) -> int:
-    """`started`: the policy pack's process for this stack, already started (closed here)."""
-    try:
-        return _main(argv, started)
-    finally:
-        if started is not None:  # a run that never reached the pack leaves it to us
-            started.close()
-
-
-def _main(argv: Sequence[str], started: PackProcess | None) -> int:
+    """`started`: the policy pack's process for this stack, already started by the caller,
+    who closes it (the run hands it to the analyzer, which closes it too)."""
     args = arguments(argv)
     stack, path = stack_and_path(args)
     # No emoji codes: ":ab:" in a fingerprint or an IPv6 address is data, not 🆎.

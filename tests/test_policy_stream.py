@@ -104,7 +104,7 @@ def test_analyze_calls_overlap_up_to_the_window(monkeypatch: pytest.MonkeyPatch)
 
 
 def _assert_closed(policies: StreamedPolicies) -> None:
-    assert policies._analyzer._process.poll() is not None
+    assert policies._analyzer._pack.process.poll() is not None
     assert not any(t.name == "policy-pack" for t in threading.enumerate())
 
 
