@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 PRIVATE_KEY_MARKER = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 PRIVATE_KEY_BLOCK = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----", re.S
+    r"-----BEGIN (?P<kind>[A-Z0-9 ]*)PRIVATE KEY-----(?P<body>.+?)"
+    r"-----END (?P=kind)PRIVATE KEY-----",
+    re.S,
 )
 CERT_BLOCK = re.compile(
     r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----"
@@ -30,7 +32,7 @@ def has_private_key(text: str) -> bool:
 def private_key_blocks(text: str) -> set[str]:
     """Normalised PEM private-key blocks, for comparing key material by value."""
     return {
-        "".join(match.group(0).split("-----")[2].split())
+        "".join(match["body"].split())
         for match in PRIVATE_KEY_BLOCK.finditer(text)
     }
 
@@ -101,8 +103,15 @@ def _key_spki(block: str) -> str | None:
 def is_ca_certificate(cert: x509.Certificate) -> bool:
     """basicConstraints CA:true (unreadable extensions: not shown to be a CA)."""
     try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except (ValueError, x509.DuplicateExtension, x509.ExtensionNotFound):
+        return _says_ca(cert.extensions)
+    except (ValueError, x509.DuplicateExtension):
+        return False
+
+
+def _says_ca(extensions: x509.Extensions) -> bool:
+    try:
+        return bool(extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
         return False
 
 
@@ -148,11 +157,7 @@ def ca_problems(cert: x509.Certificate, now: datetime | None = None) -> list[str
 
 def _extension_problems(subject: str, extensions: x509.Extensions) -> list[str]:
     problems: list[str] = []
-    try:
-        is_ca = extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        is_ca = False
-    if not is_ca:
+    if not _says_ca(extensions):
         problems.append(f"{subject!r} lacks basicConstraints CA:true")
     try:
         signs = extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
