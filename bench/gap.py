@@ -100,9 +100,7 @@ def _deliver_per_cluster(
     opts: pulumi.ResourceOptions | None = None,
 ) -> None:
     """`VmDelivery.__init__` with one `_ClusterBundle` in place of a `NodeBundle` per node."""
-    pulumi.ComponentResource.__init__(
-        self, "es-transport-pki:vm_delivery:VmDelivery", name, None, opts
-    )
+    pulumi.ComponentResource.__init__(self, vm_delivery.TYPE, name, None, opts)
     bundle = _ClusterBundle(f"{name}-bundle", args.cluster.name,
                             vm_delivery.bundle_args(args), pulumi.ResourceOptions(parent=self))
     self.bundles = {}

@@ -16,6 +16,8 @@ from components.node_bundle import NodeBundle, NodeBundleArgs, StoreSources
 from components.transport_pki import TransportPki
 from components.transport_settings import Setting
 
+TYPE = "es-transport-pki:vm_delivery:VmDelivery"
+
 
 @dataclass(frozen=True)
 class VmDeliveryArgs:
@@ -37,7 +39,7 @@ class VmDelivery(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: VmDeliveryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("es-transport-pki:vm_delivery:VmDelivery", name, None, opts)
+        super().__init__(TYPE, name, None, opts)
         cluster = args.cluster
         if cluster.vm is None:
             raise ValueError(f"cluster {cluster.name!r} is not delivered to VMs")
