@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from harness.mock_runtime import EngineState, Recording, reveal
 from tests.http_x509 import make_server_cert
 from tests.stack_runs import PRIVATE_KEY, run_clusters
-from tests.test_lifecycle_fuzz import PEM_KEY_MARK, base64_forms, plain_strings
+from tests.test_lifecycle_fuzz import base64_forms, engine_places, key_forms, plain_strings
 from tests.x509_factory import Issued, make_ca, make_key
 
 BUNDLE = "pulumi-python:dynamic/es-transport-pki:NodeBundle"
@@ -81,14 +81,7 @@ class Estate:
         return [str(p) for found in passwords if found for p in found.values()]
 
     def places(self) -> list[tuple[str, Any]]:
-        places: list[tuple[str, Any]] = [("stack outputs", self.run.stack_outputs),
-                                         ("warnings", self.run.warnings)]
-        places += [(f"{r.name} inputs", r.inputs) for r in self.run.registrations]
-        places += [(f"{r.name} outputs", r.outputs) for r in self.run.registrations]
-        # The emulated state keeps outputs in the engine's form; its inputs are kept revealed,
-        # for diffing, so they say nothing about what the engine would store.
-        places += [(f"state {u}", s.outputs) for u, s in self.state.resources.items()]
-        return places
+        return [("warnings", self.run.warnings), *engine_places(self.run, self.state)]
 
 
 @pytest.fixture(scope="module")
@@ -107,11 +100,7 @@ def test_the_estate_holds_every_kind_of_secret(estate: Estate) -> None:
 
 
 def test_no_key_of_any_origin_appears_outside_a_secret(estate: Estate) -> None:
-    forms = {PEM_KEY_MARK}
-    for key in estate.private_keys():
-        body = key.strip().splitlines()[1]  # a line of base64 inside the PEM
-        forms.add(body)
-        forms |= base64_forms(key.strip()[40:100])
+    forms = key_forms(estate.private_keys())
     leaks = [where for where, value in estate.places() for text in plain_strings(value)
              if any(form in text for form in forms)]
     assert leaks == []

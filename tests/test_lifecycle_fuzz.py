@@ -50,7 +50,7 @@ import itertools
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -489,6 +489,27 @@ def base64_forms(text: str) -> set[str]:
         encoded = base64.b64encode(b"\0" * shift + text.encode()).decode()
         forms.add(encoded[4 * ((shift + 2) // 3) + 4: -4])
     return forms
+
+
+def key_forms(keys: Iterable[str]) -> set[str]:
+    """What betrays one of these PEM private keys in a text: a PEM key marker, a line of a
+    key's base64, or any base64 encoding of part of one."""
+    forms = {PEM_KEY_MARK}
+    for key in keys:
+        forms.add(key.strip().splitlines()[1])
+        forms |= base64_forms(key.strip()[40:100])
+    return forms
+
+
+def engine_places(run: Recording, state: EngineState) -> list[tuple[str, Any]]:
+    """Where the engine keeps or shows what a run sent: stack outputs, every registration's
+    inputs and outputs, and the state's outputs (the emulated state keeps its inputs revealed,
+    for diffing: they say nothing about what the engine would store)."""
+    places: list[tuple[str, Any]] = [("stack outputs", run.stack_outputs)]
+    places += [(f"{r.name} inputs", r.inputs) for r in run]
+    places += [(f"{r.name} outputs", r.outputs) for r in run]
+    places += [(f"state {u}", s.outputs) for u, s in state.resources.items()]
+    return places
 
 
 # --- the edits a user makes between `up`s -------------------------------------------------------
@@ -1034,12 +1055,8 @@ class Lifecycle(RuleBasedStateMachine):
         for registration in run:
             if registration.type == PRIVATE_KEY:
                 assert isinstance(registration.outputs["privateKeyPem"], Secret)
-        forms = {PEM_KEY_MARK} | {f for key in keys for f in base64_forms(key.strip()[40:100])}
-        places: list[tuple[str, Any]] = [("stack outputs", run.stack_outputs)]
-        places += [(f"{r.name} inputs", r.inputs) for r in run]
-        places += [(f"{r.name} outputs", r.outputs) for r in run]
-        places += [(f"state {u}", s.outputs) for u, s in self.state.resources.items()]
-        for where, value in places:
+        forms = key_forms(keys)
+        for where, value in engine_places(run, self.state):
             for text in plain_strings(value):
                 assert not any(form in text for form in forms), f"key material in {where}"
 
