@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from harness.mock_runtime import EngineState, Recording, reveal
 from tests.http_x509 import make_server_cert
 from tests.stack_runs import PRIVATE_KEY, run_clusters
 from tests.test_lifecycle_fuzz import base64_forms, engine_places, key_forms, plain_strings
-from tests.x509_factory import Issued, make_ca, make_key
+from tests.x509_factory import make_ca, make_key
 
 BUNDLE = "pulumi-python:dynamic/es-transport-pki:NodeBundle"
 
@@ -28,14 +27,6 @@ BUNDLE = "pulumi-python:dynamic/es-transport-pki:NodeBundle"
 def _nodes(cluster: str) -> list[dict[str, Any]]:
     return [{"name": f"es-{i}", "dns": [f"es-{i}.{cluster}.internal"], "ips": [f"10.0.0.{i}"]}
             for i in (1, 2)]
-
-
-def _traditional(issued: Issued) -> str:
-    """The key as ca-to-eck hands an ECDSA key to ECK (SEC1), not as given (PKCS#8)."""
-    return issued.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 class Estate:
@@ -71,7 +62,7 @@ class Estate:
 
     def private_keys(self) -> list[str]:
         generated = [str(reveal(r.outputs["privateKeyPem"])) for r in self.run.of_type(PRIVATE_KEY)]
-        provided = [self.transport_ca.key_pem, self.eck_ca.key_pem, _traditional(self.eck_ca),
+        provided = [self.transport_ca.key_pem, self.eck_ca.key_pem, self.eck_ca.traditional_key_pem,
                     self.http.key_pem]
         return generated + provided
 
@@ -94,7 +85,7 @@ def test_the_estate_holds_every_kind_of_secret(estate: Estate) -> None:
     # they look for.
     assert len(estate.store_passwords()) >= 4  # keystore and truststore, two nodes
     handed = reveal(estate.run.named("ext-eck-ca-secret").inputs["data"])
-    assert base64.b64decode(handed["ca.key"]).decode() == _traditional(estate.eck_ca)
+    assert base64.b64decode(handed["ca.key"]).decode() == estate.eck_ca.traditional_key_pem
     keys = estate.private_keys()
     assert estate.transport_ca.key_pem in keys and estate.http.key_pem in keys
 

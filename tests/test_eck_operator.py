@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -24,15 +23,9 @@ ES = Elasticsearch("search", "es", extra_dns=("search.example.com",))
 PODS = [Pod(f"search-es-default-{i}", "search-es-default", f"10.1.0.{i + 1}") for i in range(2)]
 
 
-def traditional(issued: Issued) -> bytes:
-    return issued.key.private_bytes(serialization.Encoding.PEM,
-                                    serialization.PrivateFormat.TraditionalOpenSSL,
-                                    serialization.NoEncryption())
-
-
 def secret(issued: Issued, key: bytes | None = None) -> dict[str, bytes]:
-    return {"ca.crt": issued.cert_pem.encode(), "ca.key": traditional(issued) if key is None
-            else key}
+    return {"ca.crt": issued.cert_pem.encode(),
+            "ca.key": issued.traditional_key_pem.encode() if key is None else key}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +41,7 @@ def test_the_ca_secret_is_read_as_eck_reads_it(ca: Issued) -> None:
     refused = {
         "PKCS#8 ECDSA key": secret(ca, ca.key_pem.encode()),
         "a chain in ca.crt": {**secret(ca), "ca.crt": (ca.cert_pem + other.cert_pem).encode()},
-        "another CA's key": secret(ca, traditional(other)),
+        "another CA's key": secret(ca, other.traditional_key_pem.encode()),
         "no ca.key": {"ca.crt": ca.cert_pem.encode()},
         "tls.* beside ca.*": {**secret(ca), "tls.crt": ca.cert_pem.encode()},
     }

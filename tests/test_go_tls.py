@@ -48,7 +48,7 @@ from tests.stack_runs import (
 from tests.test_http_delivery import eck_http_cluster, vm_http_cluster
 from tests.test_rotation import NODES, ORDER, STEPS, mixes, pairs, up
 from tests.test_transport_handshakes import _server_auth_only, dns_name, node_identity
-from tests.x509_factory import make_ca, make_key
+from tests.x509_factory import Issued, make_ca, make_key
 
 UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
 INCOMPATIBLE_USAGE = "x509: certificate specifies an incompatible key usage"
@@ -409,11 +409,9 @@ def test_provided_pkcs8_ca_keys_reach_eck_in_a_form_go_reads(go: GoOracle) -> No
 def test_a_secret_eck_must_refuse_is_refused_by_the_go_oracle(go: GoOracle) -> None:
     ca, other = make_ca("search CA"), make_ca("other CA")
     not_a_ca = make_ca("leaf", is_ca=False)
-    traditional = serialization.PrivateFormat.TraditionalOpenSSL
 
-    def key_of(issued: Any) -> bytes:
-        return bytes(issued.key.private_bytes(serialization.Encoding.PEM, traditional,
-                                              serialization.NoEncryption()))
+    def key_of(issued: Issued) -> bytes:
+        return issued.traditional_key_pem.encode()
 
     mismatched, chain, leaf = go.eck_custom_cas([
         {"ca.crt": ca.cert_pem.encode(), "ca.key": key_of(other)},

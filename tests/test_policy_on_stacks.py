@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from components.program import main
 from harness.analyzer import Record
@@ -171,11 +170,8 @@ def test_a_provided_ca_key_is_known_by_its_certificate_wherever_it_goes() -> Non
     diagnostics = run_policies(records, stack="test")
     assert {(d.policy_name, d.urn.rsplit("::", 1)[-1]) for d in diagnostics} == {
         ("es-transport-ca-key-custody-advisory", "ext-eck-ca-secret")}
-    sec1 = ca.key.private_bytes(serialization.Encoding.PEM,
-                                serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption())
-
     def add_ca_key(props: dict[str, Any]) -> None:
+        sec1 = ca.traditional_key_pem.encode()
         props["data"]["value"]["extra.key"] = base64.b64encode(sec1).decode()
 
     diagnostics = run_policies(_mutate(records, "ext-eck-http-cert", add_ca_key), stack="test")

@@ -38,6 +38,15 @@ class Issued:
             serialization.NoEncryption(),
         ).decode()
 
+    @property
+    def traditional_key_pem(self) -> str:
+        """The key as `openssl` writes it traditionally: SEC1 for EC keys, PKCS#1 for RSA."""
+        return self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ).decode()
+
 
 def make_key(kind: str = "p256") -> PrivateKey:
     if kind.startswith("rsa"):
