@@ -32,19 +32,16 @@ class Issued:
 
     @property
     def key_pem(self) -> str:
-        return self.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
+        return self._key_pem(serialization.PrivateFormat.PKCS8)
 
     @property
     def traditional_key_pem(self) -> str:
         """The key as `openssl` writes it traditionally: SEC1 for EC keys, PKCS#1 for RSA."""
+        return self._key_pem(serialization.PrivateFormat.TraditionalOpenSSL)
+
+    def _key_pem(self, form: serialization.PrivateFormat) -> str:
         return self.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
+            serialization.Encoding.PEM, form, serialization.NoEncryption()
         ).decode()
 
 
