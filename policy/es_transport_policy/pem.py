@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Collection
 from datetime import UTC, datetime
 from functools import lru_cache
 from hashlib import sha256
@@ -82,12 +83,14 @@ def _spki_hex(key: PublicKeyTypes) -> str:
     return sha256(der).hexdigest()
 
 
-def private_key_spkis(text: str) -> set[str]:
+def private_key_spkis(text: str, skipped: Collection[str] = ()) -> set[str]:
     """The `spki_digest` of the public half of each unencrypted private key in `text` that
-    reads: a key is known by its public key whatever its PEM form (PKCS#8, SEC1, PKCS#1)."""
+    reads: a key is known by its public key whatever its PEM form (PKCS#8, SEC1, PKCS#1).
+    Keys whose body (as `private_key_blocks` gives it) is in `skipped` are not parsed."""
     return {
         digest for match in PRIVATE_KEY_BLOCK.finditer(text)
-        if (digest := _key_spki(match.group(0))) is not None
+        if "".join(match["body"].split()) not in skipped
+        and (digest := _key_spki(match.group(0))) is not None
     }
 
 

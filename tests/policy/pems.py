@@ -12,9 +12,13 @@ from tests.x509_factory import X509_V3, make_ca, make_key
 _CA = make_ca("cluster-a transport CA")
 PRIVATE_CA = _CA.cert_pem
 PRIVATE_CA_KEY = _CA.key_pem
+# The same key as `openssl` writes it traditionally (SEC1): another PEM body, the same key.
+PRIVATE_CA_KEY_TRADITIONAL = _CA.traditional_key_pem
 EXPIRED_CA = make_ca("old CA", not_before=datetime.now(UTC) - timedelta(days=20), days=10).cert_pem
 NOT_A_CA = make_ca("a leaf", is_ca=False, key_cert_sign=False).cert_pem
-NODE_KEY = make_ca("throwaway", key=make_key("p256")).key_pem
+_NODE = make_ca("throwaway", key=make_key("p256"))
+NODE_KEY = _NODE.key_pem
+NODE_KEY_TRADITIONAL = _NODE.traditional_key_pem
 OTHER_KEY = make_ca("throwaway 2").key_pem
 
 

@@ -618,6 +618,40 @@ def test_literal_ca_key_in_a_secret(analyzer: PolicyAnalyzer) -> None:
     assert stack(analyzer, [*a.records, leak]) == {("es-transport-ca-key-custody", M)}
 
 
+def test_literal_ca_key_in_another_pem_form_in_a_secret(analyzer: PolicyAnalyzer) -> None:
+    """A provided CA's key converted to SEC1: another body, known by its public key."""
+    a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)
+    leak = f.secret("leak", {"tls.key": pems.PRIVATE_CA_KEY_TRADITIONAL})
+    diagnostics = analyzer.analyze_stack([*a.records, leak])
+    assert verdicts(diagnostics) == {("es-transport-ca-key-custody", M)}
+    assert [d.urn for d in diagnostics] == [leak.urn]
+
+
+def _generated_ca_after_up() -> Pki:
+    """A generated CA once created: its key and certificate known, as after an `up`."""
+    a = pki("a")
+    return dataclasses.replace(
+        a, ca_key=_with_outputs(a.ca_key, privateKeyPem=pems.PRIVATE_CA_KEY),
+        ca=_with_outputs(a.ca, certPem=pems.PRIVATE_CA),
+        node_key=_with_outputs(a.node_key, privateKeyPem=pems.NODE_KEY),
+    )
+
+
+def test_generated_ca_key_pasted_in_another_pem_form(analyzer: PolicyAnalyzer) -> None:
+    """No dependency leads from the CA key to the Secret, and the body differs: the public
+    key still gives it away."""
+    a = _generated_ca_after_up()
+    leak = f.secret("leak", {"ca.key": pems.PRIVATE_CA_KEY_TRADITIONAL})
+    assert stack(analyzer, [*a.records, leak]) == {("es-transport-ca-key-custody", M)}
+
+
+def test_node_keys_in_any_pem_form_are_not_ca_keys(analyzer: PolicyAnalyzer) -> None:
+    a = _generated_ca_after_up()
+    node = f.secret("node", {"tls.key": pems.NODE_KEY, "other.key": pems.NODE_KEY_TRADITIONAL,
+                             "third.key": pems.OTHER_KEY})
+    assert stack(analyzer, [*a.records, node]) == set()
+
+
 def test_ca_to_eck_is_reported_as_advisory(analyzer: PolicyAnalyzer) -> None:
     a = pki("a")
     records = [a.ca_key, a.ca, *eck_ca_to_eck("es-a", a.ca_key, a.ca)]

@@ -3,10 +3,12 @@ ECK's ca-to-eck Secret (exactly `ca.crt` + `ca.key`, referenced by
 `spec.transport.tls.certificate.secretName`), which is reported as advisory.
 
 A CA key is the key of a certificate with is_ca_certificate true (by dependencies), any PEM
-key equal to a `caPrivateKeyPem` value or a CA key's known `privateKeyPem` output, or any key
-whose public key is that of a CA certificate whose key is shown nowhere else: a provided CA
-handed to ECK (ca-to-eck) signs nothing the pack sees, so only its certificate tells its key
-apart, in whatever PEM form.
+key equal to a `caPrivateKeyPem` value or a CA key's known `privateKeyPem` output, or any
+other key whose public key is that of a CA certificate the stack shows, in whatever PEM form:
+a provided CA handed to ECK (ca-to-eck) signs nothing the pack sees, and a CA key converted to
+another form (SEC1, PKCS#1) has another body. Keys pulumi-tls generated in this stack are
+known by their body and not parsed: one of them is a CA's key only through a certificate of
+this stack, whose dependencies show it.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ def ca_key_urns(graph: StackGraph, chains: Chains) -> set[str]:
     }
 
 
-def _ca_keys(graph: StackGraph, chains: Chains) -> tuple[set[str], set[str], list[str]]:
-    """(CA PrivateKey URNs, CA key PEM bodies, the PEM texts those bodies came from)."""
+def _ca_keys(graph: StackGraph, chains: Chains) -> tuple[set[str], set[str]]:
+    """(CA PrivateKey URNs, CA key PEM bodies)."""
     urns = ca_key_urns(graph, chains)
     texts = [
         value for cert in graph.of_type(tokens.LOCALLY_SIGNED_CERT)
@@ -58,14 +60,22 @@ def _ca_keys(graph: StackGraph, chains: Chains) -> tuple[set[str], set[str], lis
     ]
     texts += [value for urn in urns
               if isinstance(value := graph.nodes[urn].props.get("privateKeyPem"), str)]
-    return urns, {body for text in texts for body in private_key_blocks(text)}, texts
+    return urns, {body for text in texts for body in private_key_blocks(text)}
 
 
-def _keyless_ca_public_keys(graph: StackGraph, eck_ca: set[str], key_texts: list[str]) -> set[str]:
-    """`pem.spki_digest` of the CA certificates whose key the stack shows nowhere else: a
-    provided CA handed to ECK (ca-to-eck) signs nothing the pack sees. Its certificate is in
-    the ca-to-eck Secret; certificates' `caCertPem`/`certPem` are read too. Empty in the usual
-    case, which spares parsing every key the stack delivers."""
+def _generated_key_bodies(graph: StackGraph) -> set[str]:
+    """The PEM bodies of the keys pulumi-tls generated (known once created): no need to parse
+    them to tell whether they are a CA's."""
+    return {
+        body for key in graph.of_type(tokens.PRIVATE_KEY)
+        if isinstance(text := key.props.get("privateKeyPem"), str)
+        for body in private_key_blocks(text)
+    }
+
+
+def _ca_public_keys(graph: StackGraph, eck_ca: set[str]) -> set[str]:
+    """`pem.spki_digest` of every CA certificate the stack shows: certificates' `caCertPem`
+    and `certPem`, and the ca-to-eck Secrets' (a provided CA handed to ECK signs nothing)."""
     texts = [
         value
         for cert in graph.of_type(*tokens.CERTS)
@@ -75,11 +85,10 @@ def _keyless_ca_public_keys(graph: StackGraph, eck_ca: set[str], key_texts: list
     texts += [e.text for urn in sorted(eck_ca)
               for e in entries(graph.nodes[urn].type, graph.nodes[urn].props)
               if isinstance(e.text, str)]
-    cas = {
+    return {
         digest for text in texts for cert in certificates(text)
         if is_ca_certificate(cert) and (digest := spki_digest(cert)) is not None
     }
-    return cas - {digest for text in key_texts for digest in private_key_spkis(text)}
 
 
 def _holders(graph: StackGraph) -> list[Node]:
@@ -91,16 +100,18 @@ def _holders(graph: StackGraph) -> list[Node]:
 
 def ca_key_custody(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     chains = Chains(graph)
-    key_urns, bodies, key_texts = _ca_keys(graph, chains)
+    key_urns, bodies = _ca_keys(graph, chains)
     eck_ca = {c.urn for c in consumers(graph) if c.ca_to_eck and c.urn in graph.nodes}
-    keyless = _keyless_ca_public_keys(graph, eck_ca, key_texts)
+    ca_public_keys = _ca_public_keys(graph, eck_ca)
+    known = bodies | _generated_key_bodies(graph)
     findings: list[Finding] = []
     for node in _holders(graph):
         delivered = chains.keys_delivered_to((node.urn,)) & key_urns
         held = any(
             isinstance(e.text, str)
             and bool(private_key_blocks(e.text) & bodies
-                     or (keyless and private_key_spkis(e.text) & keyless))
+                     or (ca_public_keys
+                         and private_key_spkis(e.text, skipped=known) & ca_public_keys))
             for e in entries(node.type, node.props)
         )
         if not delivered and not held:
