@@ -3,8 +3,9 @@
 Launch, as the engine does (pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go,
 NewPolicyAnalyzer, and the `pulumi-analyzer-policy-python` shim): working directory = the pack
 directory, argv `python -u -m pulumi.policy <engine-address> .`, environment + PULUMI_PROJECT,
-PULUMI_STACK, PULUMI_DRY_RUN, PULUMI_ORGANIZATION, PULUMI_CONFIG. The pack prints its port as
-the first stdout line. Then, like the engine: Handshake (Python packs answer UNIMPLEMENTED,
+PULUMI_STACK, PULUMI_DRY_RUN, PULUMI_ORGANIZATION, PULUMI_CONFIG (`harness/pack_process.py`; the
+module runs through `harness/pack_main.py`, which ends it with its starter). The pack prints its
+port as the first stdout line. Then, like the engine: Handshake (Python packs answer UNIMPLEMENTED,
 which the engine tolerates), ConfigureStack, GetAnalyzerInfo, Configure (config reconciled the
 engine's way: schema defaults, then the JSON of `--policy-pack-config`, validated against each
 policy's schema), Analyze per resource, AnalyzeStack once.

@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import IO
 
 DEFAULT_PACK = Path(__file__).resolve().parent.parent / "policy"
+PACK_MAIN = Path(__file__).resolve().parent / "pack_main.py"
 
 
 class PackProcess:
     """`python -m pulumi.policy 127.0.0.1:0 .` in the pack's directory, with the engine's
-    environment for a stack. It prints its port on stdout; its stderr goes to a file."""
+    environment for a stack, through `harness/pack_main.py`: it ends with this process, whose
+    end of its stdin pipe it watches. It prints its port on stdout; its stderr goes to a
+    file."""
 
     def __init__(
         self,
@@ -41,8 +44,9 @@ class PackProcess:
         }
         self.stderr_file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
-            [python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
-            cwd=pack_dir, env=env, stdout=subprocess.PIPE, stderr=self.stderr_file,
+            [python, "-u", str(PACK_MAIN), "127.0.0.1:0", "."],
+            cwd=pack_dir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.stderr_file,
         )
 
     def stderr(self) -> str:
@@ -58,6 +62,7 @@ class PackProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
         self.stderr_file.close()

@@ -42,14 +42,9 @@ def _wait_for_key(tmp: Path, process: subprocess.Popen[str]) -> Path:
     raise AssertionError(f"no key file appeared under {tmp}; exit {process.poll()}")
 
 
-@pytest.mark.parametrize(("stop", "code"), [
-    (signal.SIGTERM, 128 + signal.SIGTERM),
-    (signal.SIGHUP, 128 + signal.SIGHUP),
-    (signal.SIGINT, 128 + signal.SIGINT),
-], ids=["TERM", "HUP", "INT"])
-def test_a_stopped_preflight_removes_its_key_material_and_its_pack(
-    tmp_path: Path, stop: signal.Signals, code: int
-) -> None:
+def _start(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    """Preflight on the dev stack's VM cluster with handshakes, its temporary files (and its
+    children's) in a folder of its own."""
     dev = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())
     dev["config"][CLUSTERS] = [c for c in dev["config"][CLUSTERS] if c["name"] == "logs"]
     stack = tmp_path / "Pulumi.dev.yaml"
@@ -61,6 +56,18 @@ def test_a_stopped_preflight_removes_its_key_material_and_its_pack(
         [sys.executable, "-m", "preflight", "--stack-file", str(stack), "--handshakes"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
+    return process, scratch
+
+
+@pytest.mark.parametrize(("stop", "code"), [
+    (signal.SIGTERM, 128 + signal.SIGTERM),
+    (signal.SIGHUP, 128 + signal.SIGHUP),
+    (signal.SIGINT, 128 + signal.SIGINT),
+], ids=["TERM", "HUP", "INT"])
+def test_a_stopped_preflight_removes_its_key_material_and_its_pack(
+    tmp_path: Path, stop: signal.Signals, code: int
+) -> None:
+    process, scratch = _start(tmp_path)
     try:
         key = _wait_for_key(scratch, process)
         process.send_signal(stop)
@@ -72,4 +79,23 @@ def test_a_stopped_preflight_removes_its_key_material_and_its_pack(
     assert not key.exists()
     assert list(scratch.glob("preflight-*")) == []
     assert "Traceback" not in stderr
+    assert _processes_with(f"TMPDIR={scratch}") == []
+
+
+def test_a_killed_preflight_takes_its_pack_with_it(tmp_path: Path) -> None:
+    """SIGKILL leaves preflight no chance to end its pack (nor to remove its temporary
+    folder): the pack, watching its stdin pipe from preflight, ends by itself."""
+    process, scratch = _start(tmp_path)
+    try:
+        _wait_for_key(scratch, process)
+        children = _processes_with(f"TMPDIR={scratch}")
+        assert len(children) > 1  # the pack, with preflight itself
+        process.kill()
+        process.communicate(timeout=60)
+        deadline = time.monotonic() + 10
+        while _processes_with(f"TMPDIR={scratch}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        if process.poll() is None:
+            process.kill()
     assert _processes_with(f"TMPDIR={scratch}") == []
