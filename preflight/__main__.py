@@ -1,23 +1,11 @@
 """`python -m preflight --stack dev`."""
 
 import os
-import signal
 import sys
-from types import FrameType
 
 from harness.pack_process import PackProcess
+from preflight import stopping
 from preflight.args import arguments, stack_and_path
-
-STOPPING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-
-
-def _stop(signum: int, _frame: FrameType | None) -> None:
-    # Unwind as an exception does, so every `with` cleans up: the temporary folders (with
-    # --decrypted-config --handshakes they hold certificates and keys of the real CA) and the
-    # pack's process. A second signal must not interrupt that cleanup.
-    for stopping in STOPPING_SIGNALS:
-        signal.signal(stopping, signal.SIG_IGN)
-    raise SystemExit(128 + signum)
 
 
 def _run(argv: list[str]) -> int:
@@ -39,13 +27,10 @@ def _run(argv: list[str]) -> int:
         started.close()
 
 
-for stopping in STOPPING_SIGNALS:
-    signal.signal(stopping, _stop)
+stopping.install()
 try:
     code = _run(sys.argv[1:])
-except KeyboardInterrupt:
-    code = 128 + signal.SIGINT
-except SystemExit as stop:  # a signal above, or argparse (--help, a bad option)
+except SystemExit as stop:  # a signal (preflight/stopping.py), or argparse (--help, a bad option)
     code = stop.code if isinstance(stop.code, int) else 1
 # Everything is written and closed by now (the pack process, temporary folders); what is left
 # is freeing the recorded graph, object by object, which took 0.35 s at exit for a 100-node

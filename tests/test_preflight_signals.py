@@ -4,15 +4,19 @@ its policy pack runs in a process of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+
+from preflight import stopping
 
 REPO = Path(__file__).resolve().parent.parent
 CLUSTERS = "es-transport-pki:clusters"
@@ -99,3 +103,49 @@ def test_a_killed_preflight_takes_its_pack_with_it(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
     assert _processes_with(f"TMPDIR={scratch}") == []
+
+
+@pytest.fixture()
+def handlers() -> Iterator[None]:
+    """`stopping.stop` ignores further signals, as preflight must while it cleans up; this
+    process gets its handlers back."""
+    saved = {s: signal.getsignal(s) for s in stopping.STOPPING_SIGNALS}
+    yield
+    for stopping_signal, handler in saved.items():
+        signal.signal(stopping_signal, handler)
+
+
+@pytest.mark.usefixtures("handlers")
+def test_a_signal_outside_the_event_loop_exits_at_once() -> None:
+    with pytest.raises(SystemExit) as stopped:
+        stopping.stop(signal.SIGTERM, None)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+@pytest.mark.usefixtures("handlers")
+def test_a_signal_inside_the_event_loop_exits_between_its_steps() -> None:
+    """Never in the middle of a step (where asyncio may be between finishing a task and
+    waking its waiter), yet promptly: a loop asleep in its select wakes for it."""
+    steps: list[str] = []
+
+    async def program() -> None:
+        stopping.stop(signal.SIGHUP, None)  # delivered in the middle of this step
+        steps.append("the step went on")
+        await asyncio.sleep(3600)
+        steps.append("never")
+
+    loop = asyncio.new_event_loop()
+    try:
+        started = time.monotonic()
+        with pytest.raises(SystemExit) as stopped:
+            loop.run_until_complete(program())
+        assert time.monotonic() - started < 5
+    finally:
+        left = asyncio.all_tasks(loop)
+        for task in left:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        loop.close()
+    assert stopped.value.code == 128 + signal.SIGHUP
+    assert steps == ["the step went on"]
