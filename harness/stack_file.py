@@ -30,6 +30,7 @@ from components.config_reader import (
 from components.quoting import quoted
 from components.stack_settings import is_secure_value, secure_paths
 from components.yaml_load import INT64, safe_load
+from harness.project_config import ProjectSetting, fits, read_project_config
 from harness.stack_file_keys import (
     key_text,
     misread_key,
@@ -351,19 +352,66 @@ def _unwritable(value: object) -> str | None:
     return None
 
 
-def _refuse_project_config(project_file: Path | None, path: Path, stack: str) -> None:
-    if project_file is None or not project_file.is_file():
-        return
+def _read_project(project_file: Path) -> tuple[list[ProjectSetting], list[str]]:
     try:
-        project = safe_load(project_file.read_text(encoding="utf-8"))
+        project = safe_load(project_file.read_text(encoding="utf-8"), one_value_per_key=True)
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
         raise StackFileError(f"{project_file}: cannot read the project file: {err}") from err
-    if isinstance(project, dict) and project.get("config"):
-        raise StackFileError(
-            f"{project_file}: sets project config (config:), which the Pulumi CLI merges into "
-            f"every stack's and preflight does not; give preflight the config the CLI merges: "
-            f"{_merged_config_command(stack, path)}"
-        )
+    return read_project_config(project) if isinstance(project, dict) else ([], [])
+
+
+def _checked_text(value: Any) -> Any:
+    """A stack value (as `cli_value` holds it) as the CLI checks it against a declared type: a
+    plain value as the text the program gets, a list or map as itself."""
+    return value if isinstance(value, dict | list) else _engine_text(value)
+
+
+def _given_text(value: Any) -> Any:
+    """A `default` or `value` of Pulumi.yaml as the CLI checks it (`createConfigValue`): text,
+    a whole number or true/false as text, anything else (a float too) as JSON, parsed."""
+    return _engine_text(value) if isinstance(value, str | int) else cli_value(value)
+
+
+def _with_project_config(
+    raw_config: Mapping[str, Any], project_file: Path, path: Path, stack: str,
+) -> dict[str, Any]:
+    """What the `config:` of `project_file` adds to the stack's config, as the CLI merges it
+    (`mergeConfig`): a key the stack file sets keeps its value, whether Pulumi.yaml gives a
+    `default` or a `value`; one it does not set takes that. A typed key's value, from either
+    file, must be of its type, and a typed `secret: true` key's encrypted."""
+    settings, found = _read_project(project_file)
+    problems = [f"{project_file}: {problem}" for problem in found]
+    given = {s.full_key: s.given for s in settings if s.given is not None}
+    problems += [f"{project_file}: {problem}" for problem in _unusable({}, given)]
+    added: dict[str, Any] = {}
+    for setting in settings:
+        key, full_key = setting.key, setting.full_key
+        on_stack = full_key in raw_config
+        if not on_stack and setting.given is None:
+            if setting.in_project:
+                problems.append(
+                    f"{path}: {full_key}: Stack '{stack}' is missing configuration value "
+                    f"'{key}': {project_file} declares it with no default; set it: "
+                    f"`pulumi config set --stack {stack} {full_key} <value>`")
+            continue
+        if not on_stack:
+            added[full_key] = setting.given
+        if setting.type is None:
+            continue
+        where = path if on_stack else project_file
+        text = _checked_text(raw_config[full_key]) if on_stack else _given_text(setting.given)
+        if setting.secret:
+            problems.append(
+                f"{where}: {full_key}: Stack '{stack}' with configuration key '{key}' must be "
+                "encrypted as it's secret; set it in the stack file: "
+                f"`pulumi config set --secret --stack {stack} {full_key}`")
+        elif not fits(setting.type, setting.items, text):
+            problems.append(
+                f"{where}: {full_key}: Stack '{stack}' with configuration key '{key}' must be "
+                f"of type '{setting.type_label()}'")
+    if problems:
+        raise StackFileError("\n".join(problems))
+    return {key: cli_value(value) for key, value in added.items()}
 
 
 def load_stack_file(
@@ -371,9 +419,11 @@ def load_stack_file(
     project_file: Path | None = None,
 ) -> StackFile:
     """Config as the engine passes it: strings as they are, structured values JSON-encoded.
-    Config the CLI merges in from elsewhere (an ESC environment the file imports, the `config:`
-    of the project file `project_file`) comes only with `decrypted`; without it such a stack is
-    refused rather than judged without it.
+    The `config:` of the project file `project_file` is merged in as the CLI merges it
+    (`_with_project_config`), or refused, naming the key, where it cannot be. Config the CLI
+    merges in from an ESC environment the file imports comes only with `decrypted`; without it
+    such a stack is refused rather than judged without it. `decrypted` is the config the CLI
+    merged, project config included: Pulumi.yaml is not read again then.
 
     Encrypted (`secure:`) values are taken from `decrypted` (`read_decrypted_config`), and
     their keys are secret; without it they are refused, with the key named, rather than
@@ -405,7 +455,6 @@ def load_stack_file(
     if decrypted is not None:
         config, secret_keys = _with_decrypted(raw_config, decrypted, stack)
         return StackFile(path, config, secret_keys, provider)
-    _refuse_project_config(project_file, path, stack)
     if document.get("environment"):
         raise StackFileError(
             f"{path}: imports Pulumi ESC environments (environment:), whose values the Pulumi "
@@ -419,5 +468,7 @@ def load_stack_file(
             "Pulumi CLI can decrypt; give preflight the config it decrypts, read from stdin "
             f"and kept in memory: {_merged_config_command(stack, path)}"
         )
+    if project_file is not None and project_file.is_file():
+        raw_config |= _with_project_config(raw_config, project_file, path, stack)
     config = {str(key): _engine_text(value) for key, value in raw_config.items()}
     return StackFile(path, config, [], provider)

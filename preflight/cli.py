@@ -40,6 +40,8 @@ from preflight.render import OutDirError
 from preflight.report import Report, Violation, print_report
 
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_CONFIG = 0, 1, 2
+# The project file whose `config:` the CLI merges into every stack's config.
+PROJECT_FILE = REPO / "Pulumi.yaml"
 
 
 def _policy_config(path: Path) -> dict[str, Any]:
@@ -108,7 +110,7 @@ def _run(
                              f"are {', '.join(known)}; or give any stack file with --stack-file")
     decrypted = (None if args.decrypted_config is None
                  else _decrypted_config(args.decrypted_config))
-    stack_file = load_stack_file(path, decrypted, project_file=REPO / "Pulumi.yaml")
+    stack_file = load_stack_file(path, decrypted, project_file=PROJECT_FILE)
     policy_config = {} if args.policy_config is None else _policy_config(args.policy_config)
     # The pack (started now, unless `python -m preflight` started it before its imports)
     # judges each resource as the program registers it, as the engine's preview does: its

@@ -350,16 +350,22 @@ def test_an_esc_environment_needs_the_config_the_cli_merges(
     assert code == EXIT_CLEAN
 
 
-def test_project_config_needs_the_config_the_cli_merges(tmp_path: Path, ca: Issued) -> None:
+def test_project_config_is_merged_and_the_decrypted_config_is_not_merged_again(
+    tmp_path: Path, ca: Issued,
+) -> None:
+    """Without the decrypted config, Pulumi.yaml's `config:` is merged as the CLI merges it
+    (tests/test_project_config.py); the decrypted config is the CLI's merge already, so
+    Pulumi.yaml is not read again: what it sets is taken as the CLI printed it."""
     path = stack_file(tmp_path, clusters(ca, ca.key_pem))
     project = tmp_path / "Pulumi.yaml"
     project.write_text("name: es-transport-pki\nruntime: python\n")
-    assert load_stack_file(path, project_file=project).config  # no project config: read
+    assert set(load_stack_file(path, project_file=project).config) == {KEY}
     project.write_text("name: es-transport-pki\nruntime: python\nconfig:\n"
                        "  es-transport-pki:protectCa: {default: true}\n")
-    with pytest.raises(StackFileError, match=(
-        r"Pulumi\.yaml: sets project config \(config:\), which the Pulumi CLI merges into every "
-        r"stack's and preflight does not; give preflight the config the CLI merges")):
-        load_stack_file(path, project_file=project)
-    decrypted = read_decrypted_config(printed(clusters(ca, ca.key_pem), secret=False))
-    assert load_stack_file(path, decrypted, project_file=project).config
+    config = load_stack_file(path, project_file=project).config
+    assert config["es-transport-pki:protectCa"] == "true"
+    printed_by_cli = json.loads(printed(clusters(ca, ca.key_pem), secret=False))
+    printed_by_cli["es-transport-pki:protectCa"] = {"value": "false", "secret": False}
+    decrypted = read_decrypted_config(json.dumps(printed_by_cli))
+    assert load_stack_file(path, decrypted, project_file=project).config[
+        "es-transport-pki:protectCa"] == "false"
