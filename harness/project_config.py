@@ -74,7 +74,9 @@ def fits(type_name: str, items: ItemsType | None, value: Any) -> bool:
         return isinstance(value, str)
     if type_name == "integer":
         if isinstance(value, str):
-            return _GO_ATOI.match(value) is not None and int(value) in _INT64
+            digits = value.lstrip("+-").lstrip("0") or "0"  # Python reads a few thousand only
+            return (_GO_ATOI.match(value) is not None and len(digits) <= len(str(2**63))
+                    and int(f"{value[0] if value[0] in '+-' else ''}{digits}") in _INT64)
         if isinstance(value, float):
             return value.is_integer()
         return isinstance(value, int) and not isinstance(value, bool)
@@ -168,7 +170,7 @@ def _setting(project: str, key: str, raw: object, problems: list[str]) -> Projec
     if kind == "array" and attributes.get("items") is None:
         found.append(f"The configuration key '{key}' declares an array but does not specify "
                      "the underlying type via the 'items' attribute")
-    elif kind == "array":
+    elif attributes.get("items") is not None:  # named in messages even on another type, as Go
         items = _items_type(attributes["items"], f"{key}.items", found)
     setting = ProjectSetting(key, full_key, in_project, kind, items, attributes.get("default"),
                              attributes.get("value"), attributes.get("secret") is True)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.project_config import fits
 from harness.stack_file import StackFileError, load_stack_file
 from preflight.cli import EXIT_CLEAN, EXIT_CONFIG, main
 
@@ -112,6 +113,13 @@ def test_values_the_types_take_as_the_cli_reads_them(tmp_path: Path) -> None:
         "ports": {"type": "array", "items": {"type": "integer"}},
     }, {f"{NS}:retries": "+7", f"{NS}:debug": "false", f"{NS}:ports": [1, "2"]})
     assert config[f"{NS}:retries"] == "+7" and config[f"{NS}:ports"] == '[1, "2"]'
+    assert fits("integer", None, f"-{'0' * 5000}{2**63}")  # Atoi: any leading zeros, int64
+
+
+@pytest.mark.parametrize("text", ["1_000", "0x10", "1.0", " 7", str(2**63), "9" * 5000])
+def test_text_go_atoi_does_not_read_is_no_integer(tmp_path: Path, text: str) -> None:
+    [problem] = refused(tmp_path, {"retries": {"type": "integer"}}, {f"{NS}:retries": text})
+    assert problem.endswith("must be of type 'integer'")
 
 
 def test_a_required_key_the_stack_does_not_set_is_refused_as_the_cli_refuses_it(
