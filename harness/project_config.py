@@ -19,14 +19,15 @@ from typing import Any
 
 from components.quoting import quoted
 from components.stack_settings import secure_paths
+from components.yaml_load import INT64
 from harness.stack_file_keys import shown_key
 
 # `simpleConfigType` in project.json.
 TYPES = ("string", "integer", "boolean", "array")
 _ATTRIBUTES = ("type", "description", "default", "value", "secret", "items")
-# Go's strconv.Atoi: an optional sign and decimal digits, within int64.
-_GO_ATOI = re.compile(r"[-+]?[0-9]+\Z")
-_INT64 = range(-(2**63), 2**63)
+# Go's strconv.Atoi: an optional sign and decimal digits, within int64 (19 digits at most,
+# past leading zeros).
+_GO_ATOI = re.compile(r"([-+]?)0*([0-9]{1,19})\Z")
 # The CLI looks a key's name up as a property path (`stackConfig.Get(key, true)`): `a.b`, `a[0]`.
 _PATH_SYNTAX = re.compile(r"[.\[\]\"]")
 
@@ -74,9 +75,8 @@ def fits(type_name: str, items: ItemsType | None, value: Any) -> bool:
         return isinstance(value, str)
     if type_name == "integer":
         if isinstance(value, str):
-            digits = value.lstrip("+-").lstrip("0") or "0"  # Python reads a few thousand only
-            return (_GO_ATOI.match(value) is not None and len(digits) <= len(str(2**63))
-                    and int(f"{value[0] if value[0] in '+-' else ''}{digits}") in _INT64)
+            number = _GO_ATOI.match(value)
+            return number is not None and int("".join(number.groups())) in INT64
         if isinstance(value, float):
             return value.is_integer()
         return isinstance(value, int) and not isinstance(value, bool)
@@ -98,8 +98,9 @@ def _items_type(raw: object, where: str, problems: list[str]) -> ItemsType | Non
     if kind == "array" and raw.get("items") is None:
         problems.append(f"{where}: an array needs `items`, the type of its entries")
         return None
-    items = None if kind != "array" else _items_type(raw["items"], f"{where}.items", problems)
-    return ItemsType(str(kind), items)
+    items = raw.get("items")
+    return ItemsType(str(kind), None if items is None
+                     else _items_type(items, f"{where}.items", problems))
 
 
 def _text_keys(value: object) -> Iterator[object]:

@@ -357,7 +357,13 @@ def _read_project(project_file: Path) -> tuple[list[ProjectSetting], list[str]]:
         project = safe_load(project_file.read_text(encoding="utf-8"), one_value_per_key=True)
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
         raise StackFileError(f"{project_file}: cannot read the project file: {err}") from err
-    return read_project_config(project) if isinstance(project, dict) else ([], [])
+    if not isinstance(project, dict):
+        return [], []
+    section = project.get("config")
+    # First what no program could be handed, which may be endless (a YAML alias of itself).
+    if isinstance(section, dict) and (problems := _unusable({}, section)):
+        return [], problems
+    return read_project_config(project)
 
 
 def _checked_text(value: Any) -> Any:
@@ -381,8 +387,6 @@ def _with_project_config(
     file, must be of its type, and a typed `secret: true` key's encrypted."""
     settings, found = _read_project(project_file)
     problems = [f"{project_file}: {problem}" for problem in found]
-    given = {s.full_key: s.given for s in settings if s.given is not None}
-    problems += [f"{project_file}: {problem}" for problem in _unusable({}, given)]
     added: dict[str, Any] = {}
     for setting in settings:
         key, full_key = setting.key, setting.full_key

@@ -5,6 +5,7 @@ the file named where the CLI would refuse it or preflight cannot tell what it wo
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -237,3 +238,28 @@ def test_preflight_refuses_a_stack_value_of_another_type_than_pulumi_yaml_declar
     assert code == EXIT_CONFIG
     assert any("Stack 'ci' with configuration key 'protectCa' must be of type 'boolean'" in error
                for error in report["configErrors"]), report["configErrors"]
+
+
+def _aliases(levels: int) -> str:
+    """Keys `a`, `b`, ...: each a list of ten aliases of the one before, 10**levels values."""
+    names = "abcdefghij"[:levels]
+    lines = ["&a [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"  {name}: &{name} [{', '.join([f'*{before}'] * 10)}]"
+              for before, name in itertools.pairwise(names)]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("value", [
+    "&a [*a]",  # endless
+    _aliases(7),  # more values than any config, under the keys f and g
+    "!!binary aGVsbG8=",
+], ids=["endless", "aliases", "binary"])
+def test_what_no_program_could_be_handed_is_refused_before_it_is_read(
+    tmp_path: Path, value: str,
+) -> None:
+    project_file = tmp_path / "Pulumi.yaml"
+    project_file.write_text(f"name: {NS}\nruntime: python\nconfig:\n  a: {value}\n")
+    path = tmp_path / "Pulumi.ci.yaml"
+    path.write_text("config: {}\n")
+    with pytest.raises(StackFileError, match=rf"{project_file}: [a-g]\b"):
+        load_stack_file(path, project_file=project_file)
