@@ -7,6 +7,7 @@ that document, the encrypted values are taken from it and reach the program as s
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import sys
@@ -86,11 +87,25 @@ def _engine_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _parsed_json(text: str) -> Any:
+    """`json.loads(text)` with the cyclic garbage collector paused: the parse allocates, and a
+    document nested to the recursion limit would have the collector run the finalizers of
+    whatever unrelated garbage is pending at that depth, where each fails (`Exception ignored`)
+    and its clean-up is lost."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return json.loads(text)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def read_decrypted_config(text: str) -> dict[str, DecryptedValue]:
     """Parse what `pulumi config --json --show-secrets` prints: full keys to
     {"value": string, "secret": bool, "objectValue": structured value, if structured}."""
     try:
-        document = json.loads(text)
+        document = _parsed_json(text)
         # A \ud800 escape makes half a UTF-16 pair, which no UTF-8 text holds.
         json.dumps(document, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as err:  # the position only: the text holds secrets
