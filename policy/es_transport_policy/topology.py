@@ -2,8 +2,9 @@
 
 A *consumer* is a resource that delivers TLS material to Elasticsearch, for one layer:
 * an ECK `Elasticsearch`, through the Secrets/ConfigMaps it references for transport
-  (`certificateAuthorities.configMapName`, pod volumes mounted where
-  transport SSL paths point: `xpack.security.transport.ssl.*` and each named profile's
+  (`certificateAuthorities.configMapName`, pod volumes (`secret`, `configMap`, `projected`)
+  mounted where transport SSL paths point, on a directory or as the file itself (`subPath`):
+  `xpack.security.transport.ssl.*` and each named profile's
   `transport.profiles.<name>.xpack.security.ssl.*`, documents.transport_ssl_setting) or for HTTP
   (`spec.http.tls.certificate.secretName`, volumes under `xpack.security.http.ssl.*` paths),
   all of a layer's objects together (a certificate and its key may come from two of them);
@@ -96,20 +97,32 @@ def _mounted_objects(node_set: Any, layer: Callable[[str], bool]) -> list[tuple[
         name
         for m in mounts
         if isinstance(name := path(m, "name"), str | Unknown)
-        and isinstance(path(m, "mountPath"), str)
-        and any(p.startswith(str(path(m, "mountPath")).rstrip("/") + "/") for p in paths)
+        and isinstance(mount := path(m, "mountPath"), str)
+        and any(_under(p, mount) for p in paths)
     }
     found: list[tuple[str, str]] = []
     for volume in as_list(pod.get("volumes")):
         name = path(volume, "name")
         if not isinstance(name, str | Unknown) or name not in used:
             continue
-        secret, config_map = path(volume, "secret", "secretName"), path(volume, "configMap", "name")
-        if isinstance(secret, str):
-            found.append((tokens.SECRET, secret))
-        if isinstance(config_map, str):
-            found.append((tokens.CONFIG_MAP, config_map))
+        # A volume of its own (`secret`, `configMap`), or one that projects several
+        # (`projected.sources[]`, whose Secret is named by `name`, not `secretName`).
+        sources = [(path(volume, "secret", "secretName"), path(volume, "configMap", "name"))]
+        sources += [(path(source, "secret", "name"), path(source, "configMap", "name"))
+                    for source in as_list(path(volume, "projected", "sources"))]
+        for secret, config_map in sources:
+            if isinstance(secret, str):
+                found.append((tokens.SECRET, secret))
+            if isinstance(config_map, str):
+                found.append((tokens.CONFIG_MAP, config_map))
     return found
+
+
+def _under(file: str, mount_path: str) -> bool:
+    """Whether a settings path is inside a volume mounted at `mount_path`: below it, or the
+    mount itself (a single file mounted with `subPath`)."""
+    mount = mount_path.rstrip("/")
+    return file == mount or file.startswith(mount + "/")
 
 
 def _eck_refs(es: Node) -> list[tuple[str, str, str, str]]:

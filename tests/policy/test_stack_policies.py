@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -447,6 +447,60 @@ def test_a_transport_profiles_mounted_material_is_transport_material(
 def test_eck_cert_and_key_from_different_objects_pass(analyzer: PolicyAnalyzer) -> None:
     a = pki("a")
     assert stack(analyzer, [*a.records, *_eck_cert_and_key_apart(a)]) == set()
+
+
+CONFIG_DIR = "/usr/share/elasticsearch/config"
+
+
+def _eck_mounting(material: Pki, volume: dict[str, Any], mounts: list[dict[str, Any]],
+                  key: str, certificate: str) -> list[Record]:
+    """Per-node ECK whose node certificate and key reach the pod through `volume`, mounted by
+    `mounts`, where transport.ssl's `key` and `certificate` point."""
+    certs = f.secret("es-a-certs", {"pod-0.tls.key": UNKNOWN, "pod-0.tls.crt": UNKNOWN},
+                     [material.node_key, material.cert])
+    trust = f.config_map("es-a-ca", {"ca.crt": UNKNOWN}, [material.ca])
+    node_set = f.node_set({T + "key": key, T + "certificate": certificate})
+    node_set["podTemplate"] = {"spec": {"volumes": [volume], "containers": [
+        {"name": "elasticsearch", "volumeMounts": mounts}]}}
+    es = f.elasticsearch("es-a", {"version": "9.1.0", "transport": {"tls": {
+        "selfSignedCertificates": {"disabled": True},
+        "certificateAuthorities": {"configMapName": trust.name}}}, "nodeSets": [node_set]})
+    return [certs, trust, es]
+
+
+def _projected(material: Pki) -> list[Record]:
+    """The Secret reaches the pod as a source of a projected volume."""
+    volume = {"name": "pki", "projected": {"sources": [{"secret": {"name": "es-a-certs"}}]}}
+    mounts = [{"name": "pki", "mountPath": CONFIG_DIR + "/pki"}]
+    return _eck_mounting(material, volume, mounts, CONFIG_DIR + "/pki/${POD_NAME}.tls.key",
+                         CONFIG_DIR + "/pki/${POD_NAME}.tls.crt")
+
+
+def _sub_path(material: Pki) -> list[Record]:
+    """Each file of the Secret mounted on its own (`subPath`), the settings naming the mount
+    itself (one absolute, one relative to the config directory)."""
+    volume = {"name": "pki", "secret": {"secretName": "es-a-certs"}}
+    mounts = [{"name": "pki", "mountPath": CONFIG_DIR + "/node.key", "subPath": "pod-0.tls.key"},
+              {"name": "pki", "mountPath": CONFIG_DIR + "/node.crt", "subPath": "pod-0.tls.crt"}]
+    return _eck_mounting(material, volume, mounts, CONFIG_DIR + "/node.key", "node.crt")
+
+
+@pytest.mark.parametrize("delivery", [_projected, _sub_path])
+def test_serverauth_only_cert_mounted_by_any_volume_shape(
+    analyzer: PolicyAnalyzer, delivery: Callable[[Pki], list[Record]]
+) -> None:
+    """A projected volume and a `subPath` mount are pod volumes mounted where the transport
+    settings point, as much as a plain `secret` volume mounted on a directory."""
+    a = pki("a", allowedUses=["digital_signature", "server_auth"])
+    assert stack(analyzer, [*a.records, *delivery(a)]) == {("es-transport-eku", M)}
+
+
+@pytest.mark.parametrize("delivery", [_projected, _sub_path])
+def test_node_cert_mounted_by_any_volume_shape_passes(
+    analyzer: PolicyAnalyzer, delivery: Callable[[Pki], list[Record]]
+) -> None:
+    a = pki("a")
+    assert stack(analyzer, [*a.records, *delivery(a)]) == set()
 
 
 def _http_pki(prefix: str) -> tuple[list[Record], Record]:
