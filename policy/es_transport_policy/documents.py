@@ -1,6 +1,7 @@
 """Where Elasticsearch settings and key material appear in a resource's properties.
 
-* ECK `Elasticsearch`: `spec.nodeSets[].config` (nested or dotted keys);
+* ECK `Elasticsearch`: `spec.nodeSets[].config` (nested or dotted keys) and the env of the
+  nodeSet's `elasticsearch` container (`env_setting`);
 * Kubernetes ConfigMap/Secret: an `elasticsearch.yml` key in `data`/`stringData`/`binaryData`
   (Secret `data` and ConfigMap `binaryData` are base64);
 * the project's VM bundles: `files` (and the HTTP layer's `httpFiles`) map relative paths to
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -133,18 +135,68 @@ def unreadable_settings(type_: str, props: dict[str, Any]) -> list[tuple[str, st
             if isinstance(parsed, str)]
 
 
+_ENV_SETTING = re.compile(r"[-a-z0-9_]+(\.[-a-z0-9_]+)+")
+_ENV_PREFIX = "ES_SETTING_"
+_ENV_UPPER_SETTING = re.compile(r"ES_SETTING(_{1,2}[A-Z0-9]+)+")
+# ECK's name for the container Elasticsearch runs in (a podTemplate container of another
+# name is a sidecar).
+ES_CONTAINER = "elasticsearch"
+
+
+def env_setting(name: str) -> str | None:
+    """The setting an environment variable of Elasticsearch's container sets, as the official
+    image reads its environment (EnvironmentAwareCommand, elastic/elasticsearch; Elastic's
+    "Install Elasticsearch with Docker"): a lower-case dotted name is the setting itself
+    (`xpack.security.enabled`); `ES_SETTING_` + upper case names one with `_` for `.` and `__`
+    for `_` (`ES_SETTING_XPACK_SECURITY_TRANSPORT_SSL_CLIENT__AUTHENTICATION`). None for any
+    other variable."""
+    if _ENV_SETTING.fullmatch(name):
+        return name
+    if not _ENV_UPPER_SETTING.fullmatch(name):
+        return None
+    return "_".join(part.replace("_", ".")
+                    for part in name[len(_ENV_PREFIX):].split("__")).lower()
+
+
+def _env_settings(env: Any) -> dict[str, Any] | Unknown:
+    """The settings a container's `env` gives (`env_setting`); a value from `valueFrom` is
+    unknown here, a missing one the empty text (Kubernetes')."""
+    if is_unknown(env):
+        return UNKNOWN
+    settings: dict[str, Any] = {}
+    for variable in as_list(env):
+        name = path(variable, "name")
+        setting = env_setting(name) if isinstance(name, str) else None
+        if setting is not None:
+            value = path(variable, "value")
+            settings[setting] = (UNKNOWN if is_unknown(value) or path(variable, "valueFrom")
+                                 else value if value is not None else "")
+    return settings
+
+
+def _eck_documents(index: int, node_set: Any) -> list[SettingsDoc]:
+    """A nodeSet's `config`, and the environment of its Elasticsearch container: the official
+    image takes settings from both."""
+    config = path(node_set, "config")
+    docs = [SettingsDoc(f"spec.nodeSets[{index}].config",
+                        UNKNOWN if is_unknown(config) else flatten(as_map(config)), eck=True)]
+    containers = path(node_set, "podTemplate", "spec", "containers")
+    for number, container in enumerate(as_list(containers)):
+        if path(container, "name") in (ES_CONTAINER, UNKNOWN):
+            settings = _env_settings(path(container, "env"))
+            if settings:
+                where = f"spec.nodeSets[{index}].podTemplate.spec.containers[{number}].env"
+                docs.append(SettingsDoc(where, settings, eck=True))
+    return docs
+
+
 def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
     if tokens.is_elasticsearch(type_):
         node_sets = path(props, "spec", "nodeSets")
         if is_unknown(node_sets):
             return [SettingsDoc("spec.nodeSets", UNKNOWN, eck=True)]
-        docs: list[SettingsDoc] = []
-        for index, node_set in enumerate(as_list(node_sets)):
-            config = path(node_set, "config")
-            where = f"spec.nodeSets[{index}].config"
-            settings = UNKNOWN if is_unknown(config) else flatten(as_map(config))
-            docs.append(SettingsDoc(where, settings, eck=True))
-        return docs
+        return [doc for index, node_set in enumerate(as_list(node_sets))
+                for doc in _eck_documents(index, node_set)]
     return [SettingsDoc(where, parsed, eck=False)
             for where, parsed in _yml_documents(type_, props) if not isinstance(parsed, str)]
 

@@ -29,6 +29,14 @@ def es(config: object) -> Record:
                                                                   "config": config}]})
 
 
+def es_env(*env: dict[str, object], container: str = "elasticsearch") -> Record:
+    """ECK whose container `container` has environment `env` (the official image reads
+    settings from it)."""
+    return f.elasticsearch("es", {"version": "9.1.0", "nodeSets": [{
+        "name": "d", "count": 1, "config": {},
+        "podTemplate": {"spec": {"containers": [{"name": container, "env": list(env)}]}}}]})
+
+
 def vm(settings: dict[str, object], **files: tuple[object, str]) -> Record:
     return f.bundle("b", {"elasticsearch.yml": (f.yml(settings), "0644"), **files})
 
@@ -77,6 +85,28 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
                               {("es-transport-verify", M), ("es-transport-verify-advisory", A)}),
     "eck-unknown-config": (es(UNKNOWN), set()),
     "eck-unknown-client-auth": (es({T + "client_authentication": UNKNOWN}), set()),
+    # The official image takes a setting from an environment variable named like it, or
+    # spelled ES_SETTING_ + upper case (`_` for `.`, `__` for `_`).
+    "eck-env-client-auth-optional": (
+        es_env({"name": T + "client_authentication", "value": "optional"}),
+        {("es-transport-mtls", M)}),
+    "eck-env-upper-verification-none": (
+        es_env({"name": "ES_SETTING_XPACK_SECURITY_TRANSPORT_SSL_VERIFICATION__MODE",
+                "value": "none"}),
+        {("es-transport-verify", M), ("es-transport-verify-advisory", A)}),
+    "eck-env-security-disabled": (es_env({"name": "xpack.security.enabled", "value": "false"}),
+                                  {("es-transport-mtls", M)}),
+    "eck-env-profile-client-auth-none": (
+        es_env({"name": "ES_SETTING_TRANSPORT_PROFILES_CLIENT_XPACK_SECURITY_SSL_CLIENT__"
+                        "AUTHENTICATION", "value": "none"}), {("es-transport-mtls", M)}),
+    "eck-env-good": (es_env({"name": T + "client_authentication", "value": "required"},
+                            {"name": "ES_JAVA_OPTS", "value": "-Xms2g -Xmx2g"},
+                            {"name": "xpack.security.enabled", "value": "true"}), set()),
+    "eck-env-from-secret": (es_env({"name": T + "client_authentication", "valueFrom": {
+        "secretKeyRef": {"name": "es-env", "key": "client-auth"}}}), set()),
+    "eck-env-unknown": (es_env({"name": T + "client_authentication", "value": UNKNOWN}), set()),
+    "eck-sidecar-env": (es_env({"name": T + "client_authentication", "value": "optional"},
+                               container="log-shipper"), set()),
     "vm-good": (vm(f.good_vm_settings()), set()),
     "vm-not-enabled": (vm(f.good_vm_settings(**{T + "enabled": "false"})),
                        {("es-transport-mtls", M)}),

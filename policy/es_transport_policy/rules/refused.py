@@ -115,7 +115,9 @@ def _plain_password(
 
 
 def _settings_source(doc: SettingsDoc) -> str:
-    return "nodeSets[].config" if doc.eck else "elasticsearch.yml"
+    if not doc.eck:
+        return "elasticsearch.yml"
+    return "nodeSets[].config" if doc.where.endswith(".config") else "the container's env"
 
 
 def _keystore_route(doc: SettingsDoc, key: str) -> str:
