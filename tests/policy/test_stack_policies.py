@@ -40,6 +40,32 @@ def test_clusters_sharing_a_ca(analyzer: PolicyAnalyzer) -> None:
     assert diagnostics[0].urn == a.ca.urn
 
 
+def test_clusters_sharing_a_ca_key_under_two_ca_certificates(analyzer: PolicyAnalyzer) -> None:
+    """A second CA certificate on the first CA's key is the same CA: its key signs both
+    clusters' node certificates (and with the same subject each cluster accepts the other's)."""
+    a = pki("a")
+    b = pki("b", ca=(a.ca_key, f.ca_cert("b-ca", a.ca_key)))
+    records = [*a.records, *b.records[1:], vm_bundle("a", a), *eck_per_node("es-b", b)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert diagnostics[0].urn == a.ca.urn
+    assert f"CA certificates on one key, {a.ca_key.urn}" in diagnostics[0].message
+
+
+def test_one_cluster_under_two_ca_certificates_on_one_key_passes(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """A CA certificate re-issued on the same key (as ECK renews its own CA), both in use by
+    one cluster's nodes."""
+    a = pki("a")
+    renewed = pki("a2", ca=(a.ca_key, f.ca_cert("a-ca-renewed", a.ca_key)))
+    bundle = vm_bundle("a", a)
+    second = dataclasses.replace(vm_bundle("a2", renewed), properties={
+        **vm_bundle("a2", renewed).properties, "cluster": "a"})
+    records = [*a.records, *renewed.records[1:], bundle, second]
+    assert stack(analyzer, records) == set()
+
+
 def test_clusters_sharing_an_external_ca_by_pem(analyzer: PolicyAnalyzer) -> None:
     records: list[Record] = []
     for name in ("a", "b"):

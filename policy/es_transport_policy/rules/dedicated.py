@@ -1,9 +1,10 @@
 """INV-CA-DEDICATED (stack): the transport certificates of different clusters never chain to
-the same CA, nor do the CAs they trust as PEM text (an ECK trust ConfigMap's `ca.crt`, files
-named by `xpack.security.transport.ssl.certificate_authorities`) coincide. A consumer whose
-cluster is not known (topology) takes no part. The CAs in an ECK trust ConfigMap get the
-checks es-transport-trusted-ca gives other CA PEMs (a resource policy cannot tell that a
-ConfigMap is one)."""
+the same CA (CA certificates on one key being one CA), nor do the CAs they trust as PEM text
+(an ECK trust ConfigMap's `ca.crt`, files named by
+`xpack.security.transport.ssl.certificate_authorities`) coincide. A consumer whose cluster is
+not known (topology) takes no part. The CAs in an ECK trust ConfigMap get the checks
+es-transport-trusted-ca gives other CA PEMs (a resource policy cannot tell that a ConfigMap is
+one)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from .. import tokens
 from ..chain import Chains
 from ..documents import entries, referenced_entries
 from ..findings import Finding
@@ -53,6 +55,7 @@ def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]
         for finding in ca_text_findings(where, text, urn)
     ]
     clusters: dict[str, set[str]] = defaultdict(set)
+    certs: dict[str, set[str]] = defaultdict(set)
     witness: dict[str, str] = {}
     for consumer in transport:
         if consumer.cluster is None:
@@ -62,17 +65,30 @@ def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]
             for cert in certificates(text):
                 roots.setdefault(chains.root(chains.ca_id(cert)), holder)
         for root, used_by in roots.items():
-            clusters[root].add(consumer.cluster)
-            witness.setdefault(root, used_by)
+            authority = _authority(graph, chains, root)
+            clusters[authority].add(consumer.cluster)
+            certs[authority].add(root)
+            witness.setdefault(authority, used_by)
     return findings + [
         Finding(
             "INV-CA-DEDICATED",
-            f"transport CA {root} is shared by clusters {sorted(names)}",
+            f"transport CA {', '.join(sorted(certs[authority]))} is shared by clusters "
+            f"{sorted(names)}" + (f" (CA certificates on one key, {authority})"
+                                  if len(certs[authority]) > 1 else ""),
             "a node of one cluster could open transport connections to the other and call "
             "its internal APIs",
-            "give every cluster its own CA (one ClusterCa per cluster)",
-            root if root in graph.nodes else witness[root],
+            "give every cluster its own CA (one ClusterCa per cluster, each with its own key)",
+            min((c for c in certs[authority] if c in graph.nodes), default=witness[authority]),
         )
-        for root, names in sorted(clusters.items())
+        for authority, names in sorted(clusters.items())
         if len(names) > 1
     ]
+
+
+def _authority(graph: StackGraph, chains: Chains, root: str) -> str:
+    """What signs for the CA at the top of a chain: a self-signed CA certificate's key (two
+    CA certificates on one key are one CA: its key signs for both, and with one subject
+    each verifies the other's certificates), else the root itself (an external CA's PEM)."""
+    node = graph.get(root)
+    key = chains.key_of(root) if node is not None and node.type == tokens.SELF_SIGNED_CERT else None
+    return key or root
