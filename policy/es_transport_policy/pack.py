@@ -78,8 +78,9 @@ RESOURCE_FAMILIES = (
             "*.ssl.key / *.ssl.keystore.path) are 0600 or 0400",
             "ConfigMaps and world-readable files expose keys",
             "keys in Secrets (Pulumi secrets); key files mode 0600"), custody.key_custody),
-    (Family("es-transport-trusted-ca", "INV-CA-DEDICATED/INV-CA-SHAPE",
-            "a CA given as PEM (provided CA, bundle trust files) is a valid private CA",
+    (Family("es-transport-trusted-ca", "INV-CA-DEDICATED/INV-CA-SHAPE/INV-STRENGTH",
+            "a CA given as PEM (provided CA, bundle trust files) is a valid private CA on a "
+            "strong key",
             "a public or broken CA in the transport trust list admits strangers or nobody",
             "use the cluster's own dedicated private CA"), trusted_ca.trusted_ca),
 )

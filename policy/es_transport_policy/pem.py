@@ -13,8 +13,12 @@ import certifi
 from cryptography import utils, x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+# INV-STRENGTH: the smallest RSA key, and the curves (cryptography's name: pulumi-tls's).
+MIN_RSA_BITS = 2048
+STRONG_CURVES = {"secp256r1": "P256", "secp384r1": "P384"}
 PRIVATE_KEY_MARKER = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 PRIVATE_KEY_BLOCK = re.compile(
     r"-----BEGIN (?P<kind>[A-Z0-9 ]*)PRIVATE KEY-----(?P<body>.+?)"
@@ -151,11 +155,32 @@ def ca_problems(cert: x509.Certificate, now: datetime | None = None) -> list[str
                         "keyCertSign can be shown")
     else:
         problems += _extension_problems(subject, extensions)
+    weak = _weak_key(cert)
+    if weak is not None:
+        problems.append(f"{subject!r} has {weak}: {WEAK_KEY}")
     if cert.not_valid_after_utc <= now:
         problems.append(f"{subject!r} expired on {cert.not_valid_after_utc:%Y-%m-%d}")
     elif cert.not_valid_before_utc > now:
         problems.append(f"{subject!r} is not valid before {cert.not_valid_before_utc:%Y-%m-%d}")
     return problems
+
+
+WEAK_KEY = "too weak for INV-STRENGTH (RSA of at least 2048 bits, or ECDSA on P-256 or P-384)"
+
+
+def _weak_key(cert: x509.Certificate) -> str | None:
+    """The certificate's key, named, when it is RSA below MIN_RSA_BITS or ECDSA on another
+    curve than STRONG_CURVES'; None for a strong key or one cryptography cannot read (then no
+    key problem can be shown)."""
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        return f"an RSA key of {key.key_size} bits"
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in STRONG_CURVES:
+        return f"an ECDSA key on {key.curve.name}"
+    return None
 
 
 def _extension_problems(subject: str, extensions: x509.Extensions) -> list[str]:

@@ -15,6 +15,10 @@ PRIVATE_CA_KEY = _CA.key_pem
 # The same key as `openssl` writes it traditionally (SEC1): another PEM body, the same key.
 PRIVATE_CA_KEY_TRADITIONAL = _CA.traditional_key_pem
 EXPIRED_CA = make_ca("old CA", not_before=datetime.now(UTC) - timedelta(days=20), days=10).cert_pem
+# Provided CAs on keys INV-STRENGTH refuses (and the weakest it accepts).
+RSA_1024_CA = make_ca("weak RSA CA", key=make_key("rsa1024")).cert_pem
+P224_CA = make_ca("P-224 CA", key=make_key("p224")).cert_pem
+RSA_2048_CA = make_ca("RSA CA", key=make_key("rsa2048")).cert_pem
 NOT_A_CA = make_ca("a leaf", is_ca=False, key_cert_sign=False).cert_pem
 _NODE = make_ca("throwaway", key=make_key("p256"))
 NODE_KEY = _NODE.key_pem

@@ -161,6 +161,12 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "provided-ca-good": (leaf(caCertPem=pems.PRIVATE_CA), set()),
     "provided-ca-public-root": (leaf(caCertPem=pems.public_root()),
                                 {("es-transport-trusted-ca", M)}),
+    # INV-STRENGTH holds for a provided CA's key as for a generated one.
+    "provided-ca-rsa-1024": (leaf(caCertPem=pems.RSA_1024_CA), {("es-transport-trusted-ca", M)}),
+    "provided-ca-p224": (leaf(caCertPem=pems.P224_CA), {("es-transport-trusted-ca", M)}),
+    "provided-ca-rsa-2048": (leaf(caCertPem=pems.RSA_2048_CA), set()),
+    "vm-trusts-p224-ca": (vm(f.good_vm_settings(), **{"certs/ca.crt": (pems.P224_CA, "0644")}),
+                          {("es-transport-trusted-ca", M)}),
     "provided-ca-expired": (leaf(caCertPem=pems.EXPIRED_CA), {("es-transport-trusted-ca", M)}),
     "provided-ca-not-a-ca": (leaf(caCertPem=pems.NOT_A_CA), {("es-transport-trusted-ca", M)}),
     "vm-trusts-public-root": (vm(f.good_vm_settings(),

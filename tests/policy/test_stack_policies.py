@@ -333,7 +333,8 @@ def _eck_trusting(es_name: str, material: Pki, ca_pem: str) -> list[Record]:
 @pytest.mark.parametrize(("ca_pem", "problem"), [
     (pems.public_root(), "is a public root CA"), (pems.EXPIRED_CA, "expired on"),
     (pems.NOT_A_CA, "lacks basicConstraints CA:true"),
-], ids=["public-root", "expired", "not-a-ca"])
+    (pems.RSA_1024_CA, "has an RSA key of 1024 bits"),
+], ids=["public-root", "expired", "not-a-ca", "weak-key"])
 def test_eck_trust_config_map_with_an_unfit_ca(
     analyzer: PolicyAnalyzer, ca_pem: str, problem: str
 ) -> None:

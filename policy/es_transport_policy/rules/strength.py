@@ -7,11 +7,11 @@ from typing import Any
 
 from .. import certs, tokens
 from ..findings import Finding, Grade
+from ..pem import MIN_RSA_BITS, STRONG_CURVES
 from ..values import is_unknown, number, shown
 from ..view import ResourceView
 
-MIN_RSA_BITS = 2048
-ALLOWED_CURVES = ("P256", "P384")
+ALLOWED_CURVES = tuple(STRONG_CURVES.values())
 
 
 def key_strength(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:

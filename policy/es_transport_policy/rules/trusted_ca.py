@@ -1,7 +1,7 @@
-"""INV-CA-DEDICATED / INV-CA-SHAPE on CA certificates that arrive as PEM text: a provided CA
-(`LocallySignedCert.caCertPem` as a literal) and the CA files a VM bundle's elasticsearch.yml
-trusts for transport. Judged when the PEM is known; an unknown PEM is ours (a SelfSignedCert's
-output) and is judged through that resource instead."""
+"""INV-CA-DEDICATED / INV-CA-SHAPE / INV-STRENGTH on CA certificates that arrive as PEM text:
+a provided CA (`LocallySignedCert.caCertPem` as a literal) and the CA files a VM bundle's
+elasticsearch.yml trusts for transport. Judged when the PEM is known; an unknown PEM is ours
+(a SelfSignedCert's output) and is judged through that resource instead."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from .. import tokens
 from ..documents import referenced_entries, transport_ssl_setting
 from ..findings import Finding
-from ..pem import ca_problems, certificates
+from ..pem import WEAK_KEY, ca_problems, certificates
 from ..values import is_unknown
 from ..view import ResourceView
 
@@ -40,14 +40,22 @@ def ca_text_findings(where: str, text: str, urn: str) -> list[Finding]:
     """What makes the CA certificates in `text` unfit as a cluster's transport CA."""
     return [
         Finding(
-            "INV-CA-DEDICATED" if "public root" in problem else "INV-CA-SHAPE",
+            _invariant(problem),
             f"{where}: {problem}",
             "whoever holds a certificate from a trusted CA can open transport "
-            "connections: the transport CA must be a valid CA dedicated to this cluster",
+            "connections: the transport CA must be a valid CA dedicated to this cluster, "
+            "with a key that cannot be broken to mint certificates",
             "use the cluster's own private CA (generated, or provided with CA:true, "
-            "keyCertSign and a validity covering the node certificates)",
+            "keyCertSign, an RSA >= 2048 or P-256/P-384 key and a validity covering the node "
+            "certificates)",
             urn,
         )
         for cert in certificates(text)
         for problem in ca_problems(cert)
     ]
+
+
+def _invariant(problem: str) -> str:
+    if "public root" in problem:
+        return "INV-CA-DEDICATED"
+    return "INV-STRENGTH" if WEAK_KEY in problem else "INV-CA-SHAPE"
