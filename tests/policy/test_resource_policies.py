@@ -172,6 +172,17 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "vm-trusts-public-root": (vm(f.good_vm_settings(),
                                  **{"certs/ca.crt": (pems.public_root(), "0644")}),
                               {("es-transport-trusted-ca", M)}),
+    # A ConfigMap (or Secret) holding elasticsearch.yml and the CA file it names, mounted
+    # together into the config directory (a StatefulSet without ECK).
+    "configmap-yml-trusts-public-root": (f.config_map("c", {
+        "elasticsearch.yml": f.yml(f.good_vm_settings(**{T + "certificate_authorities": "ca.crt"})),
+        "ca.crt": pems.public_root()}), {("es-transport-trusted-ca", M)}),
+    "secret-yml-trusts-p224-ca": (f.secret("s", {
+        "elasticsearch.yml": f.yml(f.good_vm_settings(**{T + "certificate_authorities": "ca.crt"})),
+        "ca.crt": pems.P224_CA}), {("es-transport-trusted-ca", M)}),
+    "configmap-yml-trusts-private-ca": (f.config_map("c", {
+        "elasticsearch.yml": f.yml(f.good_vm_settings(**{T + "certificate_authorities": "ca.crt"})),
+        "ca.crt": pems.PRIVATE_CA}), set()),
     "vm-trusts-private-ca": (vm(f.good_vm_settings(),
                                 **{"certs/ca.crt": (pems.PRIVATE_CA, "0644")}), set()),
     # A named transport profile's own trust list is transport trust too (its own port).

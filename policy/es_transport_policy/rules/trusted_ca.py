@@ -1,6 +1,7 @@
 """INV-CA-DEDICATED / INV-CA-SHAPE / INV-STRENGTH on CA certificates that arrive as PEM text:
-a provided CA (`LocallySignedCert.caCertPem` as a literal) and the CA files a VM bundle's
-elasticsearch.yml trusts for transport. Judged when the PEM is known; an unknown PEM is ours
+a provided CA (`LocallySignedCert.caCertPem` as a literal) and the CA files that the
+elasticsearch.yml of a VM bundle, Secret or ConfigMap trusts for transport (files of the same
+resource). Judged when the PEM is known; an unknown PEM is ours
 (a SelfSignedCert's output) and is judged through that resource instead."""
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
         pem = view.props.get("caCertPem")
         if isinstance(pem, str) and not is_unknown(pem):
             texts.append(("caCertPem", pem))
-    elif tokens.is_bundle(view.type, view.props):
+    elif tokens.is_bundle(view.type, view.props) or view.type in (tokens.SECRET,
+                                                                  tokens.CONFIG_MAP):
         texts = [
             (entry.where, entry.text)
             for entry in referenced_entries(view.type, view.props, names_transport_authorities)
