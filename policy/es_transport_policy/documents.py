@@ -2,8 +2,8 @@
 
 * ECK `Elasticsearch`: `spec.nodeSets[].config` (nested or dotted keys) and the env of the
   nodeSet's `elasticsearch` container (`env_setting`);
-* Kubernetes ConfigMap/Secret: an `elasticsearch.yml` key in `data`/`stringData`/`binaryData`
-  (Secret `data` and ConfigMap `binaryData` are base64);
+* Kubernetes ConfigMap/Secret (or a Patch of one): an `elasticsearch.yml` key in
+  `data`/`stringData`/`binaryData` (Secret `data` and ConfigMap `binaryData` are base64);
 * the project's VM bundles: `files` (and the HTTP layer's `httpFiles`) map relative paths to
   `{"content", "mode"}`.
 """
@@ -64,9 +64,10 @@ def _decode(value: Any) -> str | Unknown | None:
 
 def entries(type_: str, props: dict[str, Any]) -> list[Entry]:
     found: list[Entry] = []
-    if type_ in (tokens.CONFIG_MAP, tokens.SECRET):
-        encoded = "data" if type_ == tokens.SECRET else "binaryData"
-        plain_fields = ["stringData"] if type_ == tokens.SECRET else ["data"]
+    if type_ in tokens.CONFIG_MAPS + tokens.SECRETS:
+        secret = type_ in tokens.SECRETS
+        encoded = "data" if secret else "binaryData"
+        plain_fields = ["stringData"] if secret else ["data"]
         data = props.get(encoded)
         for key, value in as_map(data).items():
             text = _decode(value)

@@ -14,6 +14,10 @@ TLS_MATERIAL = frozenset({PRIVATE_KEY, SELF_SIGNED_CERT, LOCALLY_SIGNED_CERT, CE
 STACK = "pulumi:pulumi:Stack"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SECRET = "kubernetes:core/v1:Secret"
+# A Patch (server-side apply) writes its `data`/`stringData`/`binaryData` into the object it
+# names: what it holds, the object holds.
+CONFIG_MAPS = (CONFIG_MAP, CONFIG_MAP + "Patch")
+SECRETS = (SECRET, SECRET + "Patch")
 ECK_GROUP = "kubernetes:elasticsearch.k8s.elastic.co/"
 DYNAMIC_PREFIX = "pulumi-python:dynamic"
 # A bundle's files; the HTTP layer's arrive in their own property, so that the dependencies of

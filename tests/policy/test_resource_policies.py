@@ -144,6 +144,16 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
         f.good_vm_settings())}), set()),
     "configmap-with-key": (f.config_map("c", {"tls.key": pems.NODE_KEY}),
                            {("es-transport-key-custody", M)}),
+    # A ConfigMapPatch (server-side apply) writes its data into the ConfigMap it names.
+    "configmap-patch-with-key": (dataclasses.replace(
+        f.config_map("c", {"tls.key": pems.NODE_KEY}), type=f.CONFIG_MAP + "Patch"),
+        {("es-transport-key-custody", M)}),
+    "configmap-patch-with-certificate": (dataclasses.replace(
+        f.config_map("c", {"ca.crt": pems.PRIVATE_CA}), type=f.CONFIG_MAP + "Patch"), set()),
+    "configmap-patch-yml-client-auth-optional": (dataclasses.replace(
+        f.config_map("c", {"elasticsearch.yml": f.yml(f.good_vm_settings(
+            **{T + "client_authentication": "optional"}))}), type=f.CONFIG_MAP + "Patch"),
+        {("es-transport-mtls", M)}),
     "secret-with-key": (f.secret("s", {"tls.key": pems.NODE_KEY}), set()),
     "vm-key-0600": (vm(f.good_vm_settings(), **{"certs/node.key": (pems.NODE_KEY, "0600")}),
                     set()),

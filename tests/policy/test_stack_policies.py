@@ -699,6 +699,17 @@ def test_literal_ca_key_in_a_secret(analyzer: PolicyAnalyzer) -> None:
     assert stack(analyzer, [*a.records, leak]) == {("es-transport-ca-key-custody", M)}
 
 
+def test_literal_ca_key_in_a_secret_patch(analyzer: PolicyAnalyzer) -> None:
+    """A SecretPatch (server-side apply) writes its data into the Secret it names."""
+    a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)
+    leak = dataclasses.replace(f.secret("leak", {"tls.key": pems.PRIVATE_CA_KEY}),
+                               type=f.SECRET + "Patch")
+    node_key = dataclasses.replace(f.secret("node", {"tls.key": pems.NODE_KEY}),
+                                   type=f.SECRET + "Patch")
+    assert stack(analyzer, [*a.records, leak]) == {("es-transport-ca-key-custody", M)}
+    assert stack(analyzer, [*a.records, node_key]) == set()
+
+
 def test_literal_ca_key_in_another_pem_form_in_a_secret(analyzer: PolicyAnalyzer) -> None:
     """A provided CA's key converted to SEC1: another body, known by its public key."""
     a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)

@@ -94,7 +94,7 @@ def _ca_public_keys(graph: StackGraph, eck_ca: set[str]) -> set[str]:
 def _holders(graph: StackGraph) -> list[Node]:
     return [
         n for n in graph.nodes.values()
-        if n.type in (tokens.SECRET, tokens.CONFIG_MAP) or tokens.is_bundle(n.type, n.props)
+        if n.type in tokens.SECRETS + tokens.CONFIG_MAPS or tokens.is_bundle(n.type, n.props)
     ]
 
 

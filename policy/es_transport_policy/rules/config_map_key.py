@@ -36,7 +36,7 @@ def _unknown_content(node: Node) -> list[str]:
 def config_map_key(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     ca_keys = ca_key_urns(graph, Chains(graph))
     findings: list[Finding] = []
-    for node in graph.of_type(tokens.CONFIG_MAP):
+    for node in graph.of_type(*tokens.CONFIG_MAPS):
         unknown = _unknown_content(node)
         keys = sorted({
             urn for field in unknown for urn in node.deps_of(field)

@@ -47,7 +47,7 @@ def key_custody(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]
     key_files = named_files(view.type, view.props, _names_key) if bundle else {}
     for entry in entries(view.type, view.props):
         pem_key = isinstance(entry.text, str) and has_private_key(entry.text)
-        if view.type == tokens.CONFIG_MAP and pem_key:
+        if view.type in tokens.CONFIG_MAPS and pem_key:
             findings.append(
                 Finding(
                     "INV-CUSTODY",

@@ -28,8 +28,8 @@ def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
         pem = view.props.get("caCertPem")
         if isinstance(pem, str) and not is_unknown(pem):
             texts.append(("caCertPem", pem))
-    elif tokens.is_bundle(view.type, view.props) or view.type in (tokens.SECRET,
-                                                                  tokens.CONFIG_MAP):
+    elif view.type in tokens.SECRETS + tokens.CONFIG_MAPS or tokens.is_bundle(view.type,
+                                                                              view.props):
         texts = [
             (entry.where, entry.text)
             for entry in referenced_entries(view.type, view.props, names_transport_authorities)
