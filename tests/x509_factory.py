@@ -92,6 +92,14 @@ def make_ca(
     return Issued(cert, key)
 
 
+def make_csr(name: str, key: PrivateKey | None = None) -> str:
+    """A PEM certificate request for `name`, as a node that keeps its own key sends one."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    request = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    signed = request.sign(key or make_key(), hashes.SHA256())
+    return signed.public_bytes(serialization.Encoding.PEM).decode()
+
+
 # DER that make_ca and make_server_cert write, and what damaged_pem can put in its place.
 EC_PUBLIC_KEY_OID = bytes.fromhex("06072a8648ce3d0201")  # 1.2.840.10045.2.1 (id-ecPublicKey)
 UNKNOWN_KEY_OID = bytes.fromhex("06072a8648ce3d0263")  # 1.2.840.10045.2.99: no key type

@@ -93,9 +93,22 @@ class Chains:
         return {u for u in reach if self._type(u) == tokens.PRIVATE_KEY}
 
     def node_certs(self, sources: Iterable[str]) -> set[str]:
-        """Certificates delivered to the consumer together with their own key."""
+        """Certificates delivered to the consumer together with their own key, and those that
+        are no CA whose key is none of the stack's (`key_outside`): the node holds it."""
         keys = self.keys_delivered_to(sources)
-        return {c for c in self.certs_used_by(sources) if self.key_of(c) in keys}
+        return {
+            c for c in self.certs_used_by(sources)
+            if self.key_of(c) in keys or (self.key_outside(c) and not self.is_ca(c))
+        }
+
+    def key_outside(self, cert_urn: str) -> bool:
+        """Whether a certificate's key is no PrivateKey of the stack: signed from a request
+        given as PEM (a node that keeps its own key), or self-signed with a key given so."""
+        node = self.graph.get(cert_urn)
+        if node is None or node.type not in tokens.CERTS:
+            return False
+        given = "certRequestPem" if node.type == tokens.LOCALLY_SIGNED_CERT else "privateKeyPem"
+        return isinstance(node.props.get(given), str) and self.key_of(cert_urn) is None
 
     def _type(self, urn: str) -> str | None:
         node = self.graph.get(urn)

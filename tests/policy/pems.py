@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import certifi
 
-from tests.x509_factory import X509_V3, make_ca, make_key
+from tests.x509_factory import X509_V3, make_ca, make_csr, make_key
 
 _CA = make_ca("cluster-a transport CA")
 PRIVATE_CA = _CA.cert_pem
@@ -19,6 +19,8 @@ EXPIRED_CA = make_ca("old CA", not_before=datetime.now(UTC) - timedelta(days=20)
 RSA_1024_CA = make_ca("weak RSA CA", key=make_key("rsa1024")).cert_pem
 P224_CA = make_ca("P-224 CA", key=make_key("p224")).cert_pem
 RSA_2048_CA = make_ca("RSA CA", key=make_key("rsa2048")).cert_pem
+# A node's request for a certificate: its key stays on the node, outside the stack.
+NODE_CSR = make_csr("node-0")
 NOT_A_CA = make_ca("a leaf", is_ca=False, key_cert_sign=False).cert_pem
 _NODE = make_ca("throwaway", key=make_key("p256"))
 NODE_KEY = _NODE.key_pem

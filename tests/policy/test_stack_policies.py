@@ -398,6 +398,36 @@ def test_serverauth_only_cert_not_used_for_transport_is_only_advisory(
     assert verdicts(analyzer.analyze(a.cert)) == {("es-transport-leaf-eku", A)}
 
 
+def _external_csr(uses: list[str], *, protect: bool = False, **props: Any) -> list[Record]:
+    """A node that keeps its own key: the stack signs its request (a literal CSR, no
+    PrivateKey resource) and delivers the certificate and the CA, never the key."""
+    a = pki("a")
+    cert = f.record(f.LOCALLY_SIGNED, "a-node-cert", {
+        "certRequestPem": pems.NODE_CSR, "caCertPem": UNKNOWN, "caPrivateKeyPem": UNKNOWN,
+        "allowedUses": uses, "validityPeriodHours": 8760, "earlyRenewalHours": 720, **props,
+    }, {"caCertPem": [a.ca], "caPrivateKeyPem": [a.ca_key]}, protect=protect)
+    files = {"elasticsearch.yml": (f.yml(f.good_vm_settings()), "0644"),
+             "certs/node.crt": (UNKNOWN, "0644"), "certs/ca.crt": (UNKNOWN, "0644")}
+    return [a.ca_key, a.ca, cert, f.bundle("a-bundle", files, [cert, a.ca], cluster="a")]
+
+
+def test_serverauth_only_cert_for_a_node_keeping_its_key(analyzer: PolicyAnalyzer) -> None:
+    """A transport certificate is one whatever holds its key: delivered without it (the key
+    is none of the stack's), it is still the node's certificate."""
+    records = _external_csr(["digital_signature", "server_auth"])
+    assert stack(analyzer, records) == {("es-transport-eku", M)}
+    records = _external_csr([*f.NODE_USES, "cert_signing"])
+    assert stack(analyzer, records) == {("es-transport-leaf", M)}
+
+
+def test_cert_for_a_node_keeping_its_key_passes(analyzer: PolicyAnalyzer) -> None:
+    assert stack(analyzer, _external_csr(f.NODE_USES)) == set()
+    # An intermediate CA signed from a request is a CA the node trusts, no node certificate
+    # (protected, as a CA in service is: es-transport-ca-protected).
+    assert stack(analyzer, _external_csr(["cert_signing", "crl_signing"], protect=True,
+                                         isCaCertificate=True)) == set()
+
+
 def test_rsa_node_cert_without_key_encipherment(analyzer: PolicyAnalyzer) -> None:
     a = pki("a")
     rsa_key = f.record(f.KEY, "a-node-key", {"algorithm": "RSA", "rsaBits": 2048})

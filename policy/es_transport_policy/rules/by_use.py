@@ -1,7 +1,8 @@
 """Stack rules on node certificates used for transport: INV-EKU and INV-LEAF (mandatory).
 
 A node certificate is one delivered to a transport consumer together with its own key (for ECK:
-through any of the objects the Elasticsearch resource names for transport). A
+through any of the objects the Elasticsearch resource names for transport), or one that is no
+CA whose key is outside the stack (Chains.key_outside: the node keeps its key). A
 self-signed CA delivered with its key is es-transport-ca-key-custody's finding, not ours.
 """
 
