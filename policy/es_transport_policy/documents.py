@@ -175,7 +175,7 @@ def _env_settings(env: Any) -> dict[str, Any] | Unknown:
     return settings
 
 
-def _eck_documents(index: int, node_set: Any) -> list[SettingsDoc]:
+def node_set_documents(index: int, node_set: Any) -> list[SettingsDoc]:
     """A nodeSet's `config`, and the environment of its Elasticsearch container: the official
     image takes settings from both."""
     config = path(node_set, "config")
@@ -197,7 +197,7 @@ def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
         if is_unknown(node_sets):
             return [SettingsDoc("spec.nodeSets", UNKNOWN, eck=True)]
         return [doc for index, node_set in enumerate(as_list(node_sets))
-                for doc in _eck_documents(index, node_set)]
+                for doc in node_set_documents(index, node_set)]
     return [SettingsDoc(where, parsed, eck=False)
             for where, parsed in _yml_documents(type_, props) if not isinstance(parsed, str)]
 

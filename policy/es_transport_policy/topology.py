@@ -29,10 +29,15 @@ from typing import Any
 
 from . import tokens
 from .chain import Chains
-from .documents import entries, is_transport_ssl, referenced_entries, settings_documents
+from .documents import (
+    entries,
+    is_transport_ssl,
+    node_set_documents,
+    referenced_entries,
+    settings_documents,
+)
 from .graph import Node, StackGraph
 from .pem import pem_material
-from .settings_text import flatten
 from .values import Unknown, as_list, as_map, is_unknown, path
 
 HTTP = "xpack.security.http.ssl."
@@ -86,9 +91,13 @@ def _is_http_ssl(key: str) -> bool:
     return key.startswith(HTTP)
 
 
-def _mounted_objects(node_set: Any, layer: Callable[[str], bool]) -> list[tuple[str, str]]:
-    """(kind, name) of pod volumes mounted where the nodeSet's settings of `layer` point."""
-    paths = _setting_paths(flatten(as_map(path(node_set, "config"))), layer)
+def _mounted_objects(
+    index: int, node_set: Any, layer: Callable[[str], bool]
+) -> list[tuple[str, str]]:
+    """(kind, name) of pod volumes mounted where the nodeSet's settings of `layer` point (its
+    `config`, or its Elasticsearch container's env: documents.node_set_documents)."""
+    paths = [p for doc in node_set_documents(index, node_set) if isinstance(doc.settings, dict)
+             for p in _setting_paths(doc.settings, layer)]
     pod = as_map(path(node_set, "podTemplate", "spec"))
     mounts = [m for c in as_list(pod.get("containers")) for m in as_list(path(c, "volumeMounts"))]
     # Names are strings (or unknown at preview); any other value (the API server refuses it)
@@ -139,11 +148,9 @@ def _eck_refs(es: Node) -> list[tuple[str, str, str, str]]:
     http_secret = path(spec, "http", "tls", "certificate", "secretName")
     if isinstance(http_secret, str):
         refs.append((tokens.SECRET, http_secret, HTTP_ROLE, MOUNTED))
-    for node_set in as_list(path(spec, "nodeSets")):
-        refs += [
-            (k, n, TRANSPORT_ROLE, MOUNTED) for k, n in _mounted_objects(node_set, is_transport_ssl)
-        ]
-        refs += [(k, n, HTTP_ROLE, MOUNTED) for k, n in _mounted_objects(node_set, _is_http_ssl)]
+    for index, node_set in enumerate(as_list(path(spec, "nodeSets"))):
+        for role, layer in ((TRANSPORT_ROLE, is_transport_ssl), (HTTP_ROLE, _is_http_ssl)):
+            refs += [(k, n, role, MOUNTED) for k, n in _mounted_objects(index, node_set, layer)]
     return refs
 
 

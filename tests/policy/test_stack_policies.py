@@ -542,7 +542,22 @@ def _sub_path(material: Pki) -> list[Record]:
     return _eck_mounting(material, volume, mounts, CONFIG_DIR + "/node.key", "node.crt")
 
 
-@pytest.mark.parametrize("delivery", [_projected, _sub_path])
+def _named_in_env(material: Pki) -> list[Record]:
+    """The settings naming the mounted files given in the Elasticsearch container's env (the
+    official image's two spellings), none in `config`."""
+    volume = {"name": "pki", "secret": {"secretName": "es-a-certs"}}
+    mounts = [{"name": "pki", "mountPath": CONFIG_DIR + "/pki"}]
+    records = _eck_mounting(material, volume, mounts, "", "")
+    node_set = records[-1].properties["spec"]["nodeSets"][0]
+    node_set["config"] = {}
+    node_set["podTemplate"]["spec"]["containers"][0]["env"] = [
+        {"name": T + "key", "value": CONFIG_DIR + "/pki/${POD_NAME}.tls.key"},
+        {"name": "ES_SETTING_XPACK_SECURITY_TRANSPORT_SSL_CERTIFICATE",
+         "value": CONFIG_DIR + "/pki/${POD_NAME}.tls.crt"}]
+    return records
+
+
+@pytest.mark.parametrize("delivery", [_projected, _sub_path, _named_in_env])
 def test_serverauth_only_cert_mounted_by_any_volume_shape(
     analyzer: PolicyAnalyzer, delivery: Callable[[Pki], list[Record]]
 ) -> None:
@@ -552,7 +567,7 @@ def test_serverauth_only_cert_mounted_by_any_volume_shape(
     assert stack(analyzer, [*a.records, *delivery(a)]) == {("es-transport-eku", M)}
 
 
-@pytest.mark.parametrize("delivery", [_projected, _sub_path])
+@pytest.mark.parametrize("delivery", [_projected, _sub_path, _named_in_env])
 def test_node_cert_mounted_by_any_volume_shape_passes(
     analyzer: PolicyAnalyzer, delivery: Callable[[Pki], list[Record]]
 ) -> None:
