@@ -177,6 +177,13 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "provided-ca-rsa-2048": (leaf(caCertPem=pems.RSA_2048_CA), set()),
     "vm-trusts-p224-ca": (vm(f.good_vm_settings(), **{"certs/ca.crt": (pems.P224_CA, "0644")}),
                           {("es-transport-trusted-ca", M)}),
+    # A provided CA's key is its certificate's (in any PEM form).
+    "provided-ca-other-key": (leaf(caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.OTHER_KEY),
+                              {("es-transport-trusted-ca", M)}),
+    "provided-ca-own-key": (leaf(caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY),
+                            set()),
+    "provided-ca-own-key-sec1": (leaf(caCertPem=pems.PRIVATE_CA,
+                                      caPrivateKeyPem=pems.PRIVATE_CA_KEY_TRADITIONAL), set()),
     "provided-ca-expired": (leaf(caCertPem=pems.EXPIRED_CA), {("es-transport-trusted-ca", M)}),
     "provided-ca-not-a-ca": (leaf(caCertPem=pems.NOT_A_CA), {("es-transport-trusted-ca", M)}),
     "vm-trusts-public-root": (vm(f.good_vm_settings(),

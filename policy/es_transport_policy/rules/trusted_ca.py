@@ -1,8 +1,9 @@
 """INV-CA-DEDICATED / INV-CA-SHAPE / INV-STRENGTH on CA certificates that arrive as PEM text:
 a provided CA (`LocallySignedCert.caCertPem` as a literal) and the CA files that the
 elasticsearch.yml of a VM bundle, Secret or ConfigMap trusts for transport (files of the same
-resource). Judged when the PEM is known; an unknown PEM is ours
-(a SelfSignedCert's output) and is judged through that resource instead."""
+resource); and that a provided CA's key (`caPrivateKeyPem` as a literal) is its certificate's.
+Judged when the PEM is known; an unknown PEM is ours (a SelfSignedCert's output) and is judged
+through that resource instead."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from .. import tokens
 from ..documents import referenced_entries, transport_ssl_setting
 from ..findings import Finding
-from ..pem import WEAK_KEY, ca_problems, certificates
+from ..pem import WEAK_KEY, ca_problems, certificates, private_key_spkis, spki_digest
 from ..values import is_unknown
 from ..view import ResourceView
 
@@ -24,10 +25,12 @@ def names_transport_authorities(setting: str) -> bool:
 
 def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     texts: list[tuple[str, str]] = []
+    findings: list[Finding] = []
     if view.type == tokens.LOCALLY_SIGNED_CERT:
         pem = view.props.get("caCertPem")
         if isinstance(pem, str) and not is_unknown(pem):
             texts.append(("caCertPem", pem))
+            findings += _key_mismatch(view, pem)
     elif view.type in tokens.SECRETS + tokens.CONFIG_MAPS or tokens.is_bundle(view.type,
                                                                               view.props):
         texts = [
@@ -35,7 +38,29 @@ def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
             for entry in referenced_entries(view.type, view.props, names_transport_authorities)
             if isinstance(entry.text, str)
         ]
-    return [finding for where, text in texts for finding in ca_text_findings(where, text, view.urn)]
+    return findings + [
+        finding for where, text in texts for finding in ca_text_findings(where, text, view.urn)
+    ]
+
+
+def _key_mismatch(view: ResourceView, ca_pem: str) -> list[Finding]:
+    """INV-CA-SHAPE: a provided CA's key (`caPrivateKeyPem` given as PEM, in any form) is its
+    certificate's. Not judged when either does not read (encrypted, malformed)."""
+    key_pem = view.props.get("caPrivateKeyPem")
+    found = certificates(ca_pem)
+    if not isinstance(key_pem, str) or not found:
+        return []
+    keys, ca_key = private_key_spkis(key_pem), spki_digest(found[0])
+    if not keys or ca_key is None or ca_key in keys:
+        return []
+    return [Finding(
+        "INV-CA-SHAPE",
+        "caPrivateKeyPem is not the key of the CA certificate in caCertPem",
+        "the certificates it signs name the CA as issuer but carry another key's signature: no "
+        "node verifies them, and the key that signs is not the CA the nodes trust",
+        "give the CA certificate and its own private key (the pair that was issued together)",
+        view.urn,
+    )]
 
 
 def ca_text_findings(where: str, text: str, urn: str) -> list[Finding]:
