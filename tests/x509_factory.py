@@ -39,6 +39,11 @@ class Issued:
         """The key as `openssl` writes it traditionally: SEC1 for EC keys, PKCS#1 for RSA."""
         return self._key_pem(serialization.PrivateFormat.TraditionalOpenSSL)
 
+    @property
+    def openssh_key_pem(self) -> str:
+        """The key as pulumi-tls's `privateKeyOpenssh` (and `ssh-keygen`) write it."""
+        return self._key_pem(serialization.PrivateFormat.OpenSSH)
+
     def _key_pem(self, form: serialization.PrivateFormat) -> str:
         return self.key.private_bytes(
             serialization.Encoding.PEM, form, serialization.NoEncryption()

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 # INV-STRENGTH: the smallest RSA key, and the curves (cryptography's name: pulumi-tls's).
 MIN_RSA_BITS = 2048
 STRONG_CURVES = {"secp256r1": "P256", "secp384r1": "P384"}
+OPENSSH_KEY_BEGIN = "-----BEGIN OPENSSH PRIVATE KEY-----"
 PRIVATE_KEY_MARKER = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 PRIVATE_KEY_BLOCK = re.compile(
     r"-----BEGIN (?P<kind>[A-Z0-9 ]*)PRIVATE KEY-----(?P<body>.+?)"
@@ -89,7 +90,8 @@ def _spki_hex(key: PublicKeyTypes) -> str:
 
 def private_key_spkis(text: str, skipped: Collection[str] = ()) -> set[str]:
     """The `spki_digest` of the public half of each unencrypted private key in `text` that
-    reads: a key is known by its public key whatever its PEM form (PKCS#8, SEC1, PKCS#1).
+    reads: a key is known by its public key whatever its PEM form (PKCS#8, SEC1, PKCS#1,
+    OpenSSH's, which pulumi-tls gives as `privateKeyOpenssh`).
     Keys whose body (as `private_key_blocks` gives it) is in `skipped` are not parsed."""
     return {
         digest for match in PRIVATE_KEY_BLOCK.finditer(text)
@@ -100,8 +102,10 @@ def private_key_spkis(text: str, skipped: Collection[str] = ()) -> set[str]:
 
 @lru_cache(maxsize=8192)
 def _key_spki(block: str) -> str | None:
+    load = (serialization.load_ssh_private_key if block.startswith(OPENSSH_KEY_BEGIN)
+            else serialization.load_pem_private_key)
     try:
-        key = serialization.load_pem_private_key(block.encode(), password=None)
+        key = load(block.encode(), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         return None  # encrypted, malformed or of an algorithm cryptography does not read
     return _spki_hex(key.public_key())

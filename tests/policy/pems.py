@@ -14,6 +14,7 @@ PRIVATE_CA = _CA.cert_pem
 PRIVATE_CA_KEY = _CA.key_pem
 # The same key as `openssl` writes it traditionally (SEC1): another PEM body, the same key.
 PRIVATE_CA_KEY_TRADITIONAL = _CA.traditional_key_pem
+PRIVATE_CA_KEY_OPENSSH = _CA.openssh_key_pem
 EXPIRED_CA = make_ca("old CA", not_before=datetime.now(UTC) - timedelta(days=20), days=10).cert_pem
 # Provided CAs on keys INV-STRENGTH refuses (and the weakest it accepts).
 RSA_1024_CA = make_ca("weak RSA CA", key=make_key("rsa1024")).cert_pem
@@ -25,6 +26,7 @@ NOT_A_CA = make_ca("a leaf", is_ca=False, key_cert_sign=False).cert_pem
 _NODE = make_ca("throwaway", key=make_key("p256"))
 NODE_KEY = _NODE.key_pem
 NODE_KEY_TRADITIONAL = _NODE.traditional_key_pem
+NODE_KEY_OPENSSH = _NODE.openssh_key_pem
 OTHER_KEY = make_ca("throwaway 2").key_pem
 
 

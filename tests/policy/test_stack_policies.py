@@ -764,6 +764,15 @@ def test_literal_ca_key_in_another_pem_form_in_a_secret(analyzer: PolicyAnalyzer
     assert [d.urn for d in diagnostics] == [leak.urn]
 
 
+def test_literal_ca_key_in_openssh_form_in_a_secret(analyzer: PolicyAnalyzer) -> None:
+    """The OpenSSH form (pulumi-tls's `privateKeyOpenssh`) is one more PEM form of the key."""
+    a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)
+    leak = f.secret("leak", {"id": pems.PRIVATE_CA_KEY_OPENSSH})
+    assert stack(analyzer, [*a.records, leak]) == {("es-transport-ca-key-custody", M)}
+    node = f.secret("node", {"id": pems.NODE_KEY_OPENSSH})
+    assert stack(analyzer, [*a.records, node]) == set()
+
+
 def _generated_ca_after_up() -> Pki:
     """A generated CA once created: its key and certificate known, as after an `up`."""
     a = pki("a")
