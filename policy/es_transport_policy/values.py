@@ -68,6 +68,22 @@ def contains_unknown(value: object) -> bool:
     return False
 
 
+def texts(value: object) -> list[str]:
+    """Every string in `value` (maps' values, lists' items), depth first. Iterative: a value
+    may nest past Python's recursion limit."""
+    found: list[str] = []
+    todo = [value]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, str):
+            found.append(current)
+        elif isinstance(current, Mapping):
+            todo += reversed(list(current.values()))
+        elif isinstance(current, list):
+            todo += reversed(current)
+    return found
+
+
 def path(value: object, *keys: str | int) -> Any:
     """`value[k1][k2]...`, or None when a step is missing; UNKNOWN when a step is unknown."""
     current: Any = value

@@ -773,6 +773,30 @@ def test_literal_ca_key_in_openssh_form_in_a_secret(analyzer: PolicyAnalyzer) ->
     assert stack(analyzer, [*a.records, node]) == set()
 
 
+def _eck_with_env(material: Pki, value: str) -> list[Record]:
+    """Per-node ECK whose Elasticsearch container gets `value` in its env."""
+    records = eck_per_node("es-a", material)
+    node_set = records[-1].properties["spec"]["nodeSets"][0]
+    node_set["podTemplate"]["spec"]["containers"][0]["env"] = [{"name": "X", "value": value}]
+    return records
+
+
+def test_literal_ca_key_in_an_elasticsearch_pod_template(analyzer: PolicyAnalyzer) -> None:
+    """The env of the pod template reaches every pod: the CA key reaches every node."""
+    a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)
+    records = [*a.records, *_eck_with_env(a, pems.PRIVATE_CA_KEY_TRADITIONAL)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-key-custody", M)}
+    assert [d.urn for d in diagnostics] == [records[-1].urn]
+
+
+def test_ca_certificate_in_an_elasticsearch_pod_template_passes(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)
+    assert stack(analyzer, [*a.records, *_eck_with_env(a, pems.PRIVATE_CA)]) == set()
+
+
 def _generated_ca_after_up() -> Pki:
     """A generated CA once created: its key and certificate known, as after an `up`."""
     a = pki("a")

@@ -1,4 +1,5 @@
-"""INV-CUSTODY (stack): a CA private key reaches no Secret, ConfigMap or VM bundle, except
+"""INV-CUSTODY (stack): a CA private key reaches no Secret, ConfigMap or VM bundle, nor the
+`spec` of an ECK Elasticsearch (as text: its pod template reaches every pod), except
 ECK's ca-to-eck Secret (exactly `ca.crt` + `ca.key`, referenced by
 `spec.transport.tls.certificate.secretName`), which is reported as advisory.
 
@@ -29,7 +30,7 @@ from ..pem import (
     spki_digest,
 )
 from ..topology import consumers
-from ..values import as_map, is_unknown
+from ..values import as_map, is_unknown, texts
 
 ECK_CA_KEYS = frozenset({"ca.crt", "ca.key"})
 ECK_CA_WHY = (
@@ -95,7 +96,17 @@ def _holders(graph: StackGraph) -> list[Node]:
     return [
         n for n in graph.nodes.values()
         if n.type in tokens.SECRETS + tokens.CONFIG_MAPS or tokens.is_bundle(n.type, n.props)
+        or tokens.is_elasticsearch(n.type)
     ]
+
+
+def _held_texts(node: Node) -> list[str]:
+    """The known texts a holder carries to its nodes: a Secret's or ConfigMap's data, a
+    bundle's files, every text in an Elasticsearch resource's `spec` (a pod template's env or
+    annotations reach every pod)."""
+    if tokens.is_elasticsearch(node.type):
+        return texts(node.props.get("spec"))
+    return [e.text for e in entries(node.type, node.props) if isinstance(e.text, str)]
 
 
 def ca_key_custody(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
@@ -106,13 +117,14 @@ def ca_key_custody(graph: StackGraph, _config: Mapping[str, Any]) -> list[Findin
     known = bodies | _generated_key_bodies(graph)
     findings: list[Finding] = []
     for node in _holders(graph):
-        delivered = chains.keys_delivered_to((node.urn,)) & key_urns
+        # An Elasticsearch resource's `spec` depends on every object it names (the ca-to-eck
+        # Secret too): what it carries itself is known by value alone.
+        delivered = (set() if tokens.is_elasticsearch(node.type)
+                     else chains.keys_delivered_to((node.urn,)) & key_urns)
         held = any(
-            isinstance(e.text, str)
-            and bool(private_key_blocks(e.text) & bodies
-                     or (ca_public_keys
-                         and private_key_spkis(e.text, skipped=known) & ca_public_keys))
-            for e in entries(node.type, node.props)
+            private_key_blocks(text) & bodies
+            or (ca_public_keys and private_key_spkis(text, skipped=known) & ca_public_keys)
+            for text in _held_texts(node)
         )
         if not delivered and not held:
             continue
