@@ -2,6 +2,7 @@
 
 * ECK `Elasticsearch`: `spec.nodeSets[].config` (nested or dotted keys) and the env of the
   nodeSet's `elasticsearch` container (`env_setting`);
+* ECK `StackConfigPolicy`: `spec.elasticsearch.config` (ECK merges it into elasticsearch.yml);
 * Kubernetes ConfigMap/Secret (or a Patch of one): an `elasticsearch.yml` key in
   `data`/`stringData`/`binaryData` (Secret `data` and ConfigMap `binaryData` are base64);
 * the project's VM bundles: `files` (and the HTTP layer's `httpFiles`) map relative paths to
@@ -198,6 +199,10 @@ def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
             return [SettingsDoc("spec.nodeSets", UNKNOWN, eck=True)]
         return [doc for index, node_set in enumerate(as_list(node_sets))
                 for doc in node_set_documents(index, node_set)]
+    if tokens.is_stack_config_policy(type_):
+        config = path(props, "spec", "elasticsearch", "config")
+        settings = UNKNOWN if is_unknown(config) else flatten(as_map(config))
+        return [SettingsDoc("spec.elasticsearch.config", settings, eck=True)]
     return [SettingsDoc(where, parsed, eck=False)
             for where, parsed in _yml_documents(type_, props) if not isinstance(parsed, str)]
 

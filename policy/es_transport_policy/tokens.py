@@ -19,6 +19,7 @@ SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAPS = (CONFIG_MAP, CONFIG_MAP + "Patch")
 SECRETS = (SECRET, SECRET + "Patch")
 ECK_GROUP = "kubernetes:elasticsearch.k8s.elastic.co/"
+STACK_CONFIG_POLICY_GROUP = "kubernetes:stackconfigpolicy.k8s.elastic.co/"
 DYNAMIC_PREFIX = "pulumi-python:dynamic"
 # A bundle's files; the HTTP layer's arrive in their own property, so that the dependencies of
 # each layer's material stay apart.
@@ -59,6 +60,12 @@ def under_component(urn: str, component: str) -> bool:
 
 def is_elasticsearch(type_: str) -> bool:
     return type_.startswith(ECK_GROUP) and type_.endswith(":Elasticsearch")
+
+
+def is_stack_config_policy(type_: str) -> bool:
+    """ECK's StackConfigPolicy: its `spec.elasticsearch.config` goes into the elasticsearch.yml
+    of every cluster it selects (ECK 2.11+)."""
+    return type_.startswith(STACK_CONFIG_POLICY_GROUP) and type_.endswith(":StackConfigPolicy")
 
 
 def is_bundle(type_: str, props: dict[str, Any]) -> bool:

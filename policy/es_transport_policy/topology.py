@@ -155,7 +155,8 @@ def _eck_refs(es: Node) -> list[tuple[str, str, str, str]]:
 
 
 def _has_transport_yml(node: Node) -> bool:
-    return any(
+    """A Secret/ConfigMap whose elasticsearch.yml has transport TLS settings."""
+    return node.type in tokens.SECRETS + tokens.CONFIG_MAPS and any(
         isinstance(doc.settings, dict) and any(is_transport_ssl(k) for k in doc.settings)
         for doc in settings_documents(node.type, node.props)
     )

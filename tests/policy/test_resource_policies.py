@@ -37,6 +37,13 @@ def es_env(*env: dict[str, object], container: str = "elasticsearch") -> Record:
         "podTemplate": {"spec": {"containers": [{"name": container, "env": list(env)}]}}}]})
 
 
+def stack_config_policy(config: object) -> Record:
+    return f.record("kubernetes:stackconfigpolicy.k8s.elastic.co/v1alpha1:StackConfigPolicy",
+                    "policy", {"metadata": {"name": "policy", "namespace": "elastic-system"},
+                               "spec": {"resourceSelector": {"matchLabels": {"env": "prod"}},
+                                        "elasticsearch": {"config": config}}})
+
+
 def vm(settings: dict[str, object], **files: tuple[object, str]) -> Record:
     return f.bundle("b", {"elasticsearch.yml": (f.yml(settings), "0644"), **files})
 
@@ -107,6 +114,16 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "eck-env-unknown": (es_env({"name": T + "client_authentication", "value": UNKNOWN}), set()),
     "eck-sidecar-env": (es_env({"name": T + "client_authentication", "value": "optional"},
                                container="log-shipper"), set()),
+    # ECK's StackConfigPolicy puts `spec.elasticsearch.config` into the elasticsearch.yml of
+    # every cluster it selects.
+    "stack-config-policy-client-auth-optional": (stack_config_policy({
+        T + "client_authentication": "optional"}), {("es-transport-mtls", M)}),
+    "stack-config-policy-verification-none": (stack_config_policy({"xpack": {"security": {
+        "transport": {"ssl": {"verification_mode": "none"}}}}}),
+        {("es-transport-verify", M), ("es-transport-verify-advisory", A)}),
+    "stack-config-policy-good": (stack_config_policy({
+        T + "client_authentication": "required", "logger.org.elasticsearch": "info"}), set()),
+    "stack-config-policy-unknown": (stack_config_policy(UNKNOWN), set()),
     "vm-good": (vm(f.good_vm_settings()), set()),
     "vm-not-enabled": (vm(f.good_vm_settings(**{T + "enabled": "false"})),
                        {("es-transport-mtls", M)}),

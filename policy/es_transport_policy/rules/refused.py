@@ -117,7 +117,10 @@ def _plain_password(
 def _settings_source(doc: SettingsDoc) -> str:
     if not doc.eck:
         return "elasticsearch.yml"
-    return "nodeSets[].config" if doc.where.endswith(".config") else "the container's env"
+    if doc.where.endswith(".env"):
+        return "the container's env"
+    # A StackConfigPolicy's settings are named by where they are.
+    return "nodeSets[].config" if doc.where.startswith("spec.nodeSets") else doc.where
 
 
 def _keystore_route(doc: SettingsDoc, key: str) -> str:
