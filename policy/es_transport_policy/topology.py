@@ -66,7 +66,8 @@ class Consumer:
     # The resources whose material (with all they depend on) reaches Elasticsearch this way.
     sources: frozenset[str]
     ca_to_eck: bool = False
-    # ECK trust ConfigMaps among `sources`: their `ca.crt` holds CA PEMs every node trusts.
+    # ECK trust objects among `sources` (`certificateAuthorities` ConfigMaps, the ca-to-eck
+    # Secret): their `ca.crt` holds CA PEMs every node trusts.
     trust: frozenset[str] = frozenset()
 
 
@@ -335,7 +336,10 @@ def consumers(graph: StackGraph) -> tuple[Consumer, ...]:
             if role == TRANSPORT_ROLE:
                 eck_transport.add(urn)
             if how == CA_TO_ECK:
-                found[(urn, role)] = Consumer(urn, eck_cluster, role, frozenset({urn}), True)
+                # Its `ca.crt` is the CA ECK issues every node's certificate from, and which
+                # every node trusts.
+                found[(urn, role)] = Consumer(urn, eck_cluster, role, frozenset({urn}), True,
+                                              trust=frozenset({urn}))
                 continue
             named[role].add(urn)
             if how == TRUST:

@@ -828,6 +828,37 @@ def test_ca_to_eck_is_reported_as_advisory(analyzer: PolicyAnalyzer) -> None:
     assert stack(analyzer, records) == {("es-transport-ca-key-custody-advisory", A)}
 
 
+def _provided_ca_to_eck(ca_pem: str, es_name: str = "es-a") -> list[Record]:
+    """A provided CA (PEM text, no tls resource) handed to ECK to issue node certificates."""
+    ca_secret = f.secret(f"{es_name}-transport-ca", {"ca.crt": ca_pem, "ca.key": UNKNOWN})
+    spec = {"version": "9.1.0",
+            "transport": {"tls": {"certificate": {"secretName": ca_secret.name}}},
+            "nodeSets": [f.node_set({})]}
+    return [ca_secret, f.elasticsearch(es_name, spec)]
+
+
+def test_one_provided_ca_handed_to_two_eck_clusters(analyzer: PolicyAnalyzer) -> None:
+    records = [*_provided_ca_to_eck(pems.PRIVATE_CA), *_provided_ca_to_eck(pems.PRIVATE_CA, "es-b")]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert "shared by clusters ['search/es-a', 'search/es-b']" in diagnostics[0].message
+    # Each its own CA: two clusters, two CAs.
+    assert stack(analyzer, [*_provided_ca_to_eck(pems.PRIVATE_CA),
+                            *_provided_ca_to_eck(pems.RSA_2048_CA, "es-b")]) == set()
+
+
+def test_provided_ca_to_eck_on_a_weak_key(analyzer: PolicyAnalyzer) -> None:
+    """ECK issues every node certificate from the CA it is handed: it is the cluster's
+    transport CA, held to what es-transport-trusted-ca holds a provided CA to."""
+    diagnostics = analyzer.analyze_stack(_provided_ca_to_eck(pems.RSA_1024_CA))
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert "has an RSA key of 1024 bits" in diagnostics[0].message
+
+
+def test_provided_ca_to_eck_passes(analyzer: PolicyAnalyzer) -> None:
+    assert stack(analyzer, _provided_ca_to_eck(pems.PRIVATE_CA)) == set()
+
+
 def test_ca_to_eck_secret_with_extra_keys_is_mandatory(analyzer: PolicyAnalyzer) -> None:
     a = pki("a")
     records = [a.ca_key, a.ca, *eck_ca_to_eck("es-a", a.ca_key, a.ca, **{"tls.crt": UNKNOWN})]

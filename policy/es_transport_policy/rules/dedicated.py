@@ -1,10 +1,10 @@
 """INV-CA-DEDICATED (stack): the transport certificates of different clusters never chain to
 the same CA (CA certificates on one key being one CA), nor do the CAs they trust as PEM text
-(an ECK trust ConfigMap's `ca.crt`, files named by
+(the `ca.crt` of an ECK trust ConfigMap or ca-to-eck Secret, files named by
 `xpack.security.transport.ssl.certificate_authorities`) coincide. A consumer whose cluster is
-not known (topology) takes no part. The CAs in an ECK trust ConfigMap get the checks
-es-transport-trusted-ca gives other CA PEMs (a resource policy cannot tell that a ConfigMap is
-one)."""
+not known (topology) takes no part. The CAs in an ECK trust object get the checks
+es-transport-trusted-ca gives other CA PEMs (a resource policy cannot tell that a ConfigMap or
+Secret is one)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .trusted_ca import ca_text_findings, names_transport_authorities
 
 
 def _trust_map_pems(graph: StackGraph, urn: str) -> list[tuple[str, str]]:
-    """(where, known PEM text) of an ECK trust ConfigMap's `ca.crt`."""
+    """(where, known PEM text) of an ECK trust object's `ca.crt`."""
     node = graph.nodes[urn]
     return [
         (f"{node.name} {entry.where}", entry.text)
@@ -47,7 +47,7 @@ def _trusted_pems(graph: StackGraph, consumer: Consumer) -> list[tuple[str, str]
 def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     chains = Chains(graph)
     transport = [c for c in consumers(graph) if c.role == TRANSPORT_ROLE]
-    # Each trust ConfigMap once, however many Elasticsearch resources reference it.
+    # Each trust object once, however many Elasticsearch resources reference it.
     findings = [
         finding
         for urn in sorted({urn for consumer in transport for urn in consumer.trust})
