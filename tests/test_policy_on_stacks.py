@@ -145,8 +145,12 @@ def test_node_signed_by_another_clusters_ca_is_caught() -> None:
     assert run_policies(records, stack="test") == []
     foreign_ca = _named(records, "green-ca-cert")
     foreign_pem = (foreign_ca.outputs or {})["certPem"]
+    # Signed by the other cluster's CA: its certificate and its key (a certificate given
+    # with another CA's key is es-transport-trusted-ca's finding, INV-CA-SHAPE).
+    foreign_key = (_named(records, "green-ca-key").outputs or {})["privateKeyPem"]
     mutated = _mutate(
-        records, "blue-blue-es-default-1-cert", lambda p: p.update(caCertPem=foreign_pem),
+        records, "blue-blue-es-default-1-cert",
+        lambda p: p.update(caCertPem=foreign_pem, caPrivateKeyPem=foreign_key),
         dependency=("caCertPem", foreign_ca.urn),
     )
     diagnostics = run_policies(mutated, stack="test")
