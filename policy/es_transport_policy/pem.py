@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from functools import lru_cache
 from hashlib import sha256
@@ -159,7 +159,7 @@ def ca_problems(cert: x509.Certificate, now: datetime | None = None) -> list[str
                         "keyCertSign can be shown")
     else:
         problems += _extension_problems(subject, extensions)
-    weak = _weak_key(cert)
+    weak = _weak_key(cert.public_key)
     if weak is not None:
         problems.append(f"{subject!r} has {weak}: {WEAK_KEY}")
     if cert.not_valid_after_utc <= now:
@@ -172,12 +172,22 @@ def ca_problems(cert: x509.Certificate, now: datetime | None = None) -> list[str
 WEAK_KEY = "too weak for INV-STRENGTH (RSA of at least 2048 bits, or ECDSA on P-256 or P-384)"
 
 
-def _weak_key(cert: x509.Certificate) -> str | None:
-    """The certificate's key, named, when it is RSA below MIN_RSA_BITS or ECDSA on another
-    curve than STRONG_CURVES'; None for a strong key or one cryptography cannot read (then no
-    key problem can be shown)."""
+def request_key_weakness(text: str) -> str | None:
+    """`_weak_key` of the public key of the certificate request (CSR) in PEM `text`; None when
+    it is strong or does not read."""
     try:
-        key = cert.public_key()
+        request = x509.load_pem_x509_csr(text.encode())
+    except ValueError:
+        return None
+    return _weak_key(request.public_key)
+
+
+def _weak_key(public_key: Callable[[], PublicKeyTypes]) -> str | None:
+    """The key `public_key` reads, named, when it is RSA below MIN_RSA_BITS or ECDSA on
+    another curve than STRONG_CURVES'; None for a strong key or one cryptography cannot read
+    (then no key problem can be shown)."""
+    try:
+        key = public_key()
     except (ValueError, UnsupportedAlgorithm):
         return None
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:

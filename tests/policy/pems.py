@@ -22,6 +22,8 @@ P224_CA = make_ca("P-224 CA", key=make_key("p224")).cert_pem
 RSA_2048_CA = make_ca("RSA CA", key=make_key("rsa2048")).cert_pem
 # A node's request for a certificate: its key stays on the node, outside the stack.
 NODE_CSR = make_csr("node-0")
+P224_CSR = make_csr("node-1", make_key("p224"))
+RSA_1024_CSR = make_csr("node-2", make_key("rsa1024"))
 NOT_A_CA = make_ca("a leaf", is_ca=False, key_cert_sign=False).cert_pem
 _NODE = make_ca("throwaway", key=make_key("p256"))
 NODE_KEY = _NODE.key_pem

@@ -75,6 +75,11 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
                      {("es-transport-key-strength", M)}),
     "key-ed25519": (f.record(f.KEY, "k", {"algorithm": "ED25519"}),
                     {("es-transport-key-strength-advisory", A)}),
+    # A request given as PEM: its key is outside the stack, judged by the request's.
+    "leaf-request-p224": (leaf(certRequestPem=pems.P224_CSR), {("es-transport-key-strength", M)}),
+    "leaf-request-rsa-1024": (leaf(certRequestPem=pems.RSA_1024_CSR),
+                              {("es-transport-key-strength", M)}),
+    "leaf-request-p256": (leaf(certRequestPem=pems.NODE_CSR), set()),
     "leaf-too-long": (leaf(validityPeriodHours=20000), {("es-transport-validity", M)}),
     "leaf-no-renewal-window": (leaf(earlyRenewalHours=0), {("es-transport-validity", M)}),
     "leaf-unknown-validity": (leaf(validityPeriodHours=UNKNOWN), set()),

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import certs, tokens
 from ..findings import Finding, Grade
-from ..pem import MIN_RSA_BITS, STRONG_CURVES
+from ..pem import MIN_RSA_BITS, STRONG_CURVES, request_key_weakness
 from ..values import is_unknown, number, shown
 from ..view import ResourceView
 
@@ -15,6 +15,8 @@ ALLOWED_CURVES = tuple(STRONG_CURVES.values())
 
 
 def key_strength(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
+    if view.type == tokens.LOCALLY_SIGNED_CERT:
+        return _request_strength(view)
     if view.type != tokens.PRIVATE_KEY:
         return []
     algorithm = view.props.get("algorithm")
@@ -55,13 +57,24 @@ def key_strength(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding
     return []
 
 
+def _request_strength(view: ResourceView) -> list[Finding]:
+    """A certificate signed from a request given as PEM (the key stays with whoever made the
+    request, outside the stack): the request's key, as a PrivateKey's."""
+    request = view.props.get("certRequestPem")
+    weak = request_key_weakness(request) if isinstance(request, str) else None
+    if weak is None:
+        return []
+    return [_weak(view, f"certRequestPem holds {weak}",
+                  "a request for an RSA >= 2048 or ECDSA P-256/P-384 key (make the key anew)")]
+
+
 def _weak(view: ResourceView, what: str, fix: str) -> Finding:
     return Finding(
         "INV-STRENGTH",
         what,
         "transport keys protect every node-to-node connection; RSA below 2048 bits and curves "
         "other than P-256/P-384 are too weak or not accepted by every TLS stack",
-        f"set {fix} on the tls.PrivateKey",
+        f"set {fix} on the tls.PrivateKey" if view.type == tokens.PRIVATE_KEY else f"sign {fix}",
         view.urn,
     )
 
