@@ -1,7 +1,7 @@
 """Where Elasticsearch settings and key material appear in a resource's properties.
 
-* ECK `Elasticsearch`: `spec.nodeSets[].config` (nested or dotted keys) and the env of the
-  nodeSet's `elasticsearch` container (`env_setting`);
+* ECK `Elasticsearch`: `spec.nodeSets[].config` (nested or dotted keys), and the env
+  (`env_setting`) and command line (`-E`) of the nodeSet's `elasticsearch` container;
 * ECK `StackConfigPolicy`: `spec.elasticsearch.config` (ECK merges it into elasticsearch.yml);
 * Kubernetes ConfigMap/Secret (or a Patch of one): an `elasticsearch.yml` key in
   `data`/`stringData`/`binaryData` (Secret `data` and ConfigMap `binaryData` are base64);
@@ -176,19 +176,54 @@ def _env_settings(env: Any) -> dict[str, Any] | Unknown:
     return settings
 
 
+# What runs Elasticsearch on a command line: its binary (by base name), or the official
+# image's default command, which its entrypoint runs Elasticsearch for.
+_ES_COMMANDS = ("elasticsearch", "eswrapper")
+
+
+def _arg_settings(container: Any) -> dict[str, Any] | Unknown:
+    """The settings Elasticsearch reads from its command line (`-E name=value`,
+    `-Ename=value`: EnvironmentAwareCommand): the words after the first that runs it
+    (`_ES_COMMANDS`) in `command` + `args` (no `command`: the image's entrypoint takes `args`).
+    A word unknown at preview gives nothing; a pair without `=` none (Elasticsearch refuses an
+    empty setting)."""
+    command, args = path(container, "command"), path(container, "args")
+    if is_unknown(command) or is_unknown(args):
+        return UNKNOWN
+    words = as_list(command) + as_list(args)
+    start = next((number for number, word in enumerate(words)
+                  if isinstance(word, str) and posixpath.basename(word) in _ES_COMMANDS), None)
+    settings: dict[str, Any] = {}
+    options = iter(words[len(words) if start is None else start + 1:])
+    for word in options:
+        pair = next(options, None) if word == "-E" else (
+            word[2:] if isinstance(word, str) and word.startswith("-E") else None)
+        if isinstance(pair, str) and "=" in pair:
+            name, _, value = pair.partition("=")
+            settings[name] = value
+    return settings
+
+
+def _es_containers(index: int, node_set: Any) -> list[tuple[str, Any]]:
+    """(where, container) of the nodeSet's Elasticsearch container (ECK's name, or one unknown
+    at preview; another is a sidecar)."""
+    containers = path(node_set, "podTemplate", "spec", "containers")
+    return [(f"spec.nodeSets[{index}].podTemplate.spec.containers[{number}]", container)
+            for number, container in enumerate(as_list(containers))
+            if path(container, "name") in (ES_CONTAINER, UNKNOWN)]
+
+
 def node_set_documents(index: int, node_set: Any) -> list[SettingsDoc]:
-    """A nodeSet's `config`, and the environment of its Elasticsearch container: the official
-    image takes settings from both."""
+    """A nodeSet's `config`, and the environment and command line of its Elasticsearch
+    container: the official image takes settings from each."""
     config = path(node_set, "config")
     docs = [SettingsDoc(f"spec.nodeSets[{index}].config",
                         UNKNOWN if is_unknown(config) else flatten(as_map(config)), eck=True)]
-    containers = path(node_set, "podTemplate", "spec", "containers")
-    for number, container in enumerate(as_list(containers)):
-        if path(container, "name") in (ES_CONTAINER, UNKNOWN):
-            settings = _env_settings(path(container, "env"))
+    for where, container in _es_containers(index, node_set):
+        for field_name, settings in (("env", _env_settings(path(container, "env"))),
+                                     ("args", _arg_settings(container))):
             if settings:
-                where = f"spec.nodeSets[{index}].podTemplate.spec.containers[{number}].env"
-                docs.append(SettingsDoc(where, settings, eck=True))
+                docs.append(SettingsDoc(f"{where}.{field_name}", settings, eck=True))
     return docs
 
 

@@ -32,9 +32,14 @@ def es(config: object) -> Record:
 def es_env(*env: dict[str, object], container: str = "elasticsearch") -> Record:
     """ECK whose container `container` has environment `env` (the official image reads
     settings from it)."""
+    return es_container({"name": container, "env": list(env)})
+
+
+def es_container(container: dict[str, object]) -> Record:
+    """ECK whose nodeSet's pod template has `container`."""
     return f.elasticsearch("es", {"version": "9.1.0", "nodeSets": [{
         "name": "d", "count": 1, "config": {},
-        "podTemplate": {"spec": {"containers": [{"name": container, "env": list(env)}]}}}]})
+        "podTemplate": {"spec": {"containers": [container]}}}]})
 
 
 def stack_config_policy(config: object) -> Record:
@@ -117,6 +122,34 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "eck-env-from-secret": (es_env({"name": T + "client_authentication", "valueFrom": {
         "secretKeyRef": {"name": "es-env", "key": "client-auth"}}}), set()),
     "eck-env-unknown": (es_env({"name": T + "client_authentication", "value": UNKNOWN}), set()),
+    # Elasticsearch reads `-E name=value` / `-Ename=value` from its command line: the
+    # container's `args` (the image's entrypoint runs Elasticsearch for `eswrapper` or
+    # `elasticsearch`), or a `command` running the binary.
+    "eck-args-client-auth-optional": (
+        es_container({"name": "elasticsearch",
+                      "args": ["eswrapper", "-E", T + "client_authentication=optional"]}),
+        {("es-transport-mtls", M)}),
+    "eck-command-verification-none": (
+        es_container({"name": "elasticsearch",
+                      "command": ["/usr/share/elasticsearch/bin/elasticsearch"],
+                      "args": ["-Expack.security.transport.ssl.verification_mode=none"]}),
+        {("es-transport-verify", M), ("es-transport-verify-advisory", A)}),
+    "eck-args-unknown-setting": (
+        es_container({"name": "elasticsearch",
+                      "args": ["elasticsearch", "-E", T + "certificate_authorites=ca.crt"]}),
+        {("es-transport-settings", M)}),
+    "eck-args-good": (
+        es_container({"name": "elasticsearch", "args": [
+            "eswrapper", "-E", T + "client_authentication=required", "-Enode.roles=data"]}),
+        set()),
+    "eck-args-not-elasticsearch": (
+        es_container({"name": "elasticsearch", "command": ["sh", "-c"], "args": [
+            "echo -E " + T + "client_authentication=optional"]}), set()),
+    "eck-args-unknown": (
+        es_container({"name": "elasticsearch", "args": ["eswrapper", "-E", UNKNOWN]}), set()),
+    "eck-sidecar-args": (
+        es_container({"name": "log-shipper", "command": ["elasticsearch"],
+                      "args": ["-E", T + "client_authentication=optional"]}), set()),
     "eck-sidecar-env": (es_env({"name": T + "client_authentication", "value": "optional"},
                                container="log-shipper"), set()),
     # ECK's StackConfigPolicy puts `spec.elasticsearch.config` into the elasticsearch.yml of
@@ -333,6 +366,12 @@ NAMED_FINDINGS: dict[str, tuple[Record, str, str, tuple[str, ...]]] = {
         f.config_map("c", {"elasticsearch.yml": "xpack.security.enabled: 'false'\n"
                            + f.yml(f.good_vm_settings())}),
         "es-transport-mtls", M, ("xpack.security.enabled is 'false'",)),
+    "eck-args-plain-password": (
+        es_container({"name": "elasticsearch",
+                      "args": ["eswrapper", "-E" + T + "keystore.password=changeme"]}),
+        "es-transport-settings", M,
+        ("spec.nodeSets[0].podTemplate.spec.containers[0].args: " + T + "keystore.password",
+         "remove it from the container's args")),
     "eck-security-disabled-nested": (
         es({"xpack": {"security": {"enabled": "false"}}}),
         "es-transport-mtls", M, ("spec.nodeSets[0].config: xpack.security.enabled is 'false'",)),

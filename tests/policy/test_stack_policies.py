@@ -557,7 +557,18 @@ def _named_in_env(material: Pki) -> list[Record]:
     return records
 
 
-@pytest.mark.parametrize("delivery", [_projected, _sub_path, _named_in_env])
+def _named_in_args(material: Pki) -> list[Record]:
+    """The settings naming the mounted files given on Elasticsearch's command line (`-E`)."""
+    records = _named_in_env(material)
+    container = records[-1].properties["spec"]["nodeSets"][0]["podTemplate"]["spec"][
+        "containers"][0]
+    del container["env"]
+    container["args"] = ["eswrapper", f"-E{T}key={CONFIG_DIR}/pki/${{POD_NAME}}.tls.key",
+                         "-E", f"{T}certificate={CONFIG_DIR}/pki/${{POD_NAME}}.tls.crt"]
+    return records
+
+
+@pytest.mark.parametrize("delivery", [_projected, _sub_path, _named_in_env, _named_in_args])
 def test_serverauth_only_cert_mounted_by_any_volume_shape(
     analyzer: PolicyAnalyzer, delivery: Callable[[Pki], list[Record]]
 ) -> None:
@@ -567,7 +578,7 @@ def test_serverauth_only_cert_mounted_by_any_volume_shape(
     assert stack(analyzer, [*a.records, *delivery(a)]) == {("es-transport-eku", M)}
 
 
-@pytest.mark.parametrize("delivery", [_projected, _sub_path, _named_in_env])
+@pytest.mark.parametrize("delivery", [_projected, _sub_path, _named_in_env, _named_in_args])
 def test_node_cert_mounted_by_any_volume_shape_passes(
     analyzer: PolicyAnalyzer, delivery: Callable[[Pki], list[Record]]
 ) -> None:

@@ -117,8 +117,9 @@ def _plain_password(
 def _settings_source(doc: SettingsDoc) -> str:
     if not doc.eck:
         return "elasticsearch.yml"
-    if doc.where.endswith(".env"):
-        return "the container's env"
+    field_name = doc.where.rsplit(".", 1)[-1]
+    if field_name in ("env", "args"):
+        return f"the container's {field_name}"
     # A StackConfigPolicy's settings are named by where they are.
     return "nodeSets[].config" if doc.where.startswith("spec.nodeSets") else doc.where
 
