@@ -213,6 +213,74 @@ def _es_containers(index: int, node_set: Any) -> list[tuple[str, Any]]:
             if path(container, "name") in (ES_CONTAINER, UNKNOWN)]
 
 
+# The variables an `envFrom` source gives: (kind, name) of a ConfigMap or Secret in the
+# container's namespace → `env_variables`; UNKNOWN when not known (not in the stack).
+EnvSource = Callable[[str, str], "dict[str, Any] | Unknown"]
+
+
+def _text(value: Any) -> str | Unknown | None:
+    return value if isinstance(value, str | Unknown) else None
+
+
+def env_variables(type_: str, props: dict[str, Any]) -> dict[str, Any] | Unknown:
+    """The variables `envFrom` loads from a ConfigMap (`data`) or a Secret (`data`, base64,
+    and `stringData`, which the API server writes over it), key by key; UNKNOWN while a map
+    is. A value that is not text (nor base64, in a Secret's `data`) gives none."""
+    fields: list[tuple[str, Callable[[Any], str | Unknown | None]]] = (
+        [("data", _decode), ("stringData", _text)] if type_ in tokens.SECRETS
+        else [("data", _text)])
+    variables: dict[str, Any] = {}
+    for field_name, read in fields:
+        data = props.get(field_name)
+        if is_unknown(data):
+            return UNKNOWN
+        for key, value in as_map(data).items():
+            if (text := read(value)) is not None:
+                variables[key] = text
+    return variables
+
+
+def _env_from_settings(env_from: Any, source: EnvSource) -> dict[str, Any] | Unknown:
+    """The settings a container's `envFrom` gives (`env_setting` of prefix + key), a later
+    source winning. A source not known (named by an unknown, not in the stack, its data
+    unknown at preview) may set any variable: what earlier ones set is then unknown."""
+    if is_unknown(env_from):
+        return UNKNOWN
+    settings: dict[str, Any] = {}
+    for ref in as_list(env_from):
+        prefix = path(ref, "prefix") or ""
+        for kind, field_name in ((tokens.CONFIG_MAP, "configMapRef"), (tokens.SECRET, "secretRef")):
+            if path(ref, field_name) is None:
+                continue
+            name = path(ref, field_name, "name")
+            variables = (source(kind, name) if isinstance(name, str) and isinstance(prefix, str)
+                         else UNKNOWN)
+            if is_unknown(variables):
+                settings = dict.fromkeys(settings, UNKNOWN)
+                continue
+            assert isinstance(variables, dict)
+            for key, value in variables.items():
+                if (setting := env_setting(f"{prefix}{key}")) is not None:
+                    settings[setting] = value
+    return settings
+
+
+def env_from_documents(index: int, node_set: Any, source: EnvSource) -> list[SettingsDoc]:
+    """The settings the nodeSet's Elasticsearch container loads with `envFrom` and does not set
+    in its `env` (which takes precedence: node_set_documents reads it)."""
+    docs: list[SettingsDoc] = []
+    for where, container in _es_containers(index, node_set):
+        settings = _env_from_settings(path(container, "envFrom"), source)
+        env = _env_settings(path(container, "env"))
+        if is_unknown(env) and settings:
+            settings = UNKNOWN
+        elif isinstance(settings, dict) and isinstance(env, dict):
+            settings = {k: v for k, v in settings.items() if k not in env}
+        if settings:
+            docs.append(SettingsDoc(f"{where}.envFrom", settings, eck=True))
+    return docs
+
+
 def node_set_documents(index: int, node_set: Any) -> list[SettingsDoc]:
     """A nodeSet's `config`, and the environment and command line of its Elasticsearch
     container: the official image takes settings from each."""

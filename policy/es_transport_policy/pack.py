@@ -13,6 +13,7 @@ from .rules import (
     config_map_key,
     custody,
     dedicated,
+    env_from,
     protection,
     refused,
     renewal,
@@ -108,6 +109,23 @@ STACK_FAMILIES = (
             "expired transport certificates split the cluster",
             "advance the renewal generation / rotationEpoch and run pulumi up", ADVISORY,
             config=renewal.RENEWAL_CONFIG), renewal.renewal),
+    (Family("es-transport-mtls-env-from", "INV-MTLS",
+            "settings an ECK Elasticsearch container loads with envFrom (a ConfigMap or Secret "
+            "of the stack) pass es-transport-mtls's checks",
+            "the official image reads a variable named like a setting as that setting",
+            "no xpack.security.enabled: false; no client_authentication override in the "
+            "loaded object"), env_from.mtls),
+    (Family("es-transport-verify-env-from", "INV-VERIFY",
+            "settings an ECK Elasticsearch container loads with envFrom pass "
+            "es-transport-verify's checks", "none accepts any peer certificate",
+            "verification_mode: full (default) or certificate in the loaded object",
+            config=transport.VERIFY_CONFIG), env_from.verify),
+    (Family("es-transport-settings-env-from", "INV-MTLS/INV-VERIFY/INV-CUSTODY",
+            "settings an ECK Elasticsearch container loads with envFrom pass "
+            "es-transport-settings's checks",
+            "Elasticsearch refuses to start on them, or a password is readable with them",
+            "spell the setting as Elasticsearch does; passwords as secure_* settings in the "
+            "keystore (ECK: spec.secureSettings)"), env_from.refused),
     (Family("es-transport-ca-key-custody", "INV-CUSTODY",
             "a CA private key reaches no Secret, ConfigMap or bundle (ECK ca-to-eck: advisory)",
             "whoever reads the CA key can mint trusted node certificates",

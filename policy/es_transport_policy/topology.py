@@ -30,7 +30,11 @@ from typing import Any
 from . import tokens
 from .chain import Chains
 from .documents import (
+    EnvSource,
+    SettingsDoc,
     entries,
+    env_from_documents,
+    env_variables,
     is_transport_ssl,
     node_set_documents,
     referenced_entries,
@@ -38,7 +42,7 @@ from .documents import (
 )
 from .graph import Node, StackGraph
 from .pem import pem_material
-from .values import Unknown, as_list, as_map, is_unknown, path
+from .values import UNKNOWN, Unknown, as_list, as_map, is_unknown, path
 
 HTTP = "xpack.security.http.ssl."
 ECK_CONFIG_DIR = "/usr/share/elasticsearch/config"
@@ -93,11 +97,13 @@ def _is_http_ssl(key: str) -> bool:
 
 
 def _mounted_objects(
-    index: int, node_set: Any, layer: Callable[[str], bool]
+    index: int, node_set: Any, layer: Callable[[str], bool], source: EnvSource
 ) -> list[tuple[str, str]]:
     """(kind, name) of pod volumes mounted where the nodeSet's settings of `layer` point (its
-    `config`, or its Elasticsearch container's env: documents.node_set_documents)."""
-    paths = [p for doc in node_set_documents(index, node_set) if isinstance(doc.settings, dict)
+    `config`, or its Elasticsearch container's env, command line or `envFrom`:
+    documents.node_set_documents, documents.env_from_documents)."""
+    docs = node_set_documents(index, node_set) + env_from_documents(index, node_set, source)
+    paths = [p for doc in docs if isinstance(doc.settings, dict)
              for p in _setting_paths(doc.settings, layer)]
     pod = as_map(path(node_set, "podTemplate", "spec"))
     mounts = [m for c in as_list(pod.get("containers")) for m in as_list(path(c, "volumeMounts"))]
@@ -135,7 +141,47 @@ def _under(file: str, mount_path: str) -> bool:
     return file == mount or file.startswith(mount + "/")
 
 
-def _eck_refs(es: Node) -> list[tuple[str, str, str, str]]:
+@lru_cache(maxsize=1)
+def _k8s_objects(graph: StackGraph) -> dict[tuple[str, str, str], Node]:
+    """The stack's Secrets and ConfigMaps by (type, namespace, name), once per graph."""
+    return {
+        (n.type, *key): n
+        for n in graph.of_type(tokens.SECRET, tokens.CONFIG_MAP)
+        if (key := _k8s_key(n)) is not None
+    }
+
+
+def env_source(graph: StackGraph, namespace: str) -> EnvSource:
+    """What `envFrom` loads from the stack's objects in `namespace` (UNKNOWN for an object the
+    stack does not hold: it may hold anything)."""
+    objects = _k8s_objects(graph)
+
+    def variables(kind: str, name: str) -> dict[str, Any] | Unknown:
+        node = objects.get((kind, namespace, name))
+        return UNKNOWN if node is None else env_variables(node.type, node.props)
+
+    return variables
+
+
+@lru_cache(maxsize=1)
+def eck_env_from_documents(graph: StackGraph) -> tuple[tuple[str, tuple[SettingsDoc, ...]], ...]:
+    """(URN, documents) of every ECK Elasticsearch whose Elasticsearch containers load settings
+    with `envFrom` from the stack's objects (documents.env_from_documents); once per graph."""
+    found: list[tuple[str, tuple[SettingsDoc, ...]]] = []
+    for es in (n for n in graph.nodes.values() if tokens.is_elasticsearch(n.type)):
+        key = _k8s_key(es)
+        if key is None:
+            continue
+        source = env_source(graph, key[0])
+        docs = tuple(doc for index, node_set in enumerate(as_list(path(es.props, "spec",
+                                                                      "nodeSets")))
+                     for doc in env_from_documents(index, node_set, source))
+        if docs:
+            found.append((es.urn, docs))
+    return tuple(found)
+
+
+def _eck_refs(es: Node, source: EnvSource) -> list[tuple[str, str, str, str]]:
     """(kind, name, role, how) of the objects an Elasticsearch resource references, `how`
     CA_TO_ECK, TRUST (`ca.crt` holds CAs every node trusts for transport) or MOUNTED."""
     spec = es.props.get("spec")
@@ -151,7 +197,8 @@ def _eck_refs(es: Node) -> list[tuple[str, str, str, str]]:
         refs.append((tokens.SECRET, http_secret, HTTP_ROLE, MOUNTED))
     for index, node_set in enumerate(as_list(path(spec, "nodeSets"))):
         for role, layer in ((TRANSPORT_ROLE, is_transport_ssl), (HTTP_ROLE, _is_http_ssl)):
-            refs += [(k, n, role, MOUNTED) for k, n in _mounted_objects(index, node_set, layer)]
+            refs += [(k, n, role, MOUNTED)
+                     for k, n in _mounted_objects(index, node_set, layer, source)]
     return refs
 
 
@@ -312,11 +359,7 @@ def _bundle_layers(graph: StackGraph, node: Node, deps: set[str]) -> dict[str, s
 def consumers(graph: StackGraph) -> tuple[Consumer, ...]:
     """Every stack rule asks, once per AnalyzeStack (a graph per request: adapters._graph),
     hence the cache of the last graph's answer (by identity; rules only read it)."""
-    objects = {
-        (n.type, *key): n.urn
-        for n in graph.of_type(tokens.SECRET, tokens.CONFIG_MAP)
-        if (key := _k8s_key(n)) is not None
-    }
+    objects = {key: node.urn for key, node in _k8s_objects(graph).items()}
     found: dict[tuple[str, str], Consumer] = {}
     identities: dict[str, _Identity] = {}  # by URN: consumers other than ECK's
     eck_transport: set[str] = set()
@@ -329,7 +372,7 @@ def consumers(graph: StackGraph) -> tuple[Consumer, ...]:
         # (a ConfigMap and a Secret, both mounted), and pair up only together.
         named: dict[str, set[str]] = {TRANSPORT_ROLE: set(), HTTP_ROLE: set()}
         trust: set[str] = set()
-        for kind, name, role, how in _eck_refs(es):
+        for kind, name, role, how in _eck_refs(es, env_source(graph, key[0])):
             urn = objects.get((kind, key[0], name))
             if urn is None:
                 continue

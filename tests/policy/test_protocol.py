@@ -26,12 +26,17 @@ EXPECTED = {
     "es-transport-ca-dedicated": "mandatory",
     "es-transport-separate": "mandatory",
     "es-transport-renewal": "advisory",
+    "es-transport-mtls-env-from": "mandatory",
+    "es-transport-verify-env-from": "mandatory",
+    "es-transport-settings-env-from": "mandatory",
     "es-transport-ca-key-custody": "mandatory",
     "es-transport-config-map-key": "advisory",
     "es-transport-ca-protected": "advisory",
 }
 STACK = {"es-transport-eku", "es-transport-leaf", "es-transport-ca-dedicated",
          "es-transport-separate", "es-transport-renewal", "es-transport-ca-key-custody",
+         "es-transport-mtls-env-from", "es-transport-verify-env-from",
+         "es-transport-settings-env-from",
          "es-transport-config-map-key", "es-transport-ca-protected"}
 NO_COMPANION = {"es-transport-leaf-eku", "es-transport-leaf-usage",
                 "es-transport-config-map-key", "es-transport-ca-protected"}

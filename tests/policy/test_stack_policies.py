@@ -568,7 +568,20 @@ def _named_in_args(material: Pki) -> list[Record]:
     return records
 
 
-@pytest.mark.parametrize("delivery", [_projected, _sub_path, _named_in_env, _named_in_args])
+def _named_in_env_from(material: Pki) -> list[Record]:
+    """The settings naming the mounted files in a ConfigMap the container loads (`envFrom`)."""
+    records = _named_in_env(material)
+    container = records[-1].properties["spec"]["nodeSets"][0]["podTemplate"]["spec"][
+        "containers"][0]
+    env = f.config_map("es-a-env", {e["name"]: e["value"] for e in container.pop("env")})
+    container["envFrom"] = [{"configMapRef": {"name": env.name}}]
+    return [env, *records]
+
+
+DELIVERIES = [_projected, _sub_path, _named_in_env, _named_in_args, _named_in_env_from]
+
+
+@pytest.mark.parametrize("delivery", DELIVERIES)
 def test_serverauth_only_cert_mounted_by_any_volume_shape(
     analyzer: PolicyAnalyzer, delivery: Callable[[Pki], list[Record]]
 ) -> None:
@@ -578,7 +591,7 @@ def test_serverauth_only_cert_mounted_by_any_volume_shape(
     assert stack(analyzer, [*a.records, *delivery(a)]) == {("es-transport-eku", M)}
 
 
-@pytest.mark.parametrize("delivery", [_projected, _sub_path, _named_in_env, _named_in_args])
+@pytest.mark.parametrize("delivery", DELIVERIES)
 def test_node_cert_mounted_by_any_volume_shape_passes(
     analyzer: PolicyAnalyzer, delivery: Callable[[Pki], list[Record]]
 ) -> None:
@@ -949,3 +962,85 @@ def test_exempt_stacks_are_not_checked() -> None:
         exempting.configure_stack()
         exempting.configure({"es-transport-ca-protected": {"exemptStacks": ["te*"]}})
         assert stack(exempting, records) == set()
+
+
+def _eck_env_from(*sources: Record, env_from: list[dict[str, Any]],
+                  env: list[dict[str, Any]] | None = None,
+                  container_name: str = "elasticsearch") -> list[Record]:
+    """ECK whose Elasticsearch container (or `container_name`) loads `env_from` (and `env`),
+    next to `sources`."""
+    container: dict[str, Any] = {"name": container_name, "envFrom": env_from}
+    if env is not None:
+        container["env"] = env
+    es = f.elasticsearch("es-a", {"version": "9.1.0", "nodeSets": [{
+        "name": "d", "count": 1, "config": {}, "podTemplate": {"spec": {
+            "containers": [container]}}}]})
+    return [*sources, es]
+
+
+ENV_FROM_CASES: dict[str, tuple[list[Record], set[tuple[str, str]]]] = {
+    "config-map-client-auth-optional": (_eck_env_from(
+        f.config_map("es-env", {T + "client_authentication": "optional"}),
+        env_from=[{"configMapRef": {"name": "es-env"}}]),
+        {("es-transport-mtls-env-from", M)}),
+    "secret-prefixed-verification-none": (_eck_env_from(
+        f.secret("es-env", {"XPACK_SECURITY_TRANSPORT_SSL_VERIFICATION__MODE": "none"}),
+        env_from=[{"secretRef": {"name": "es-env"}, "prefix": "ES_SETTING_"}]),
+        {("es-transport-verify-env-from", M), ("es-transport-verify-env-from-advisory", A)}),
+    "secret-string-data-unknown-setting": (_eck_env_from(
+        f.record(f.SECRET, "es-env", {"metadata": {"name": "es-env", "namespace": "search"},
+                                      "stringData": {T + "certificate_authorites": "ca.crt"}}),
+        env_from=[{"secretRef": {"name": "es-env"}}]),
+        {("es-transport-settings-env-from", M)}),
+    "later-source-wins": (_eck_env_from(
+        f.config_map("weak", {T + "client_authentication": "optional"}),
+        f.config_map("strict", {T + "client_authentication": "required"}),
+        env_from=[{"configMapRef": {"name": "weak"}}, {"configMapRef": {"name": "strict"}}]),
+        set()),
+    "env-wins": (_eck_env_from(
+        f.config_map("es-env", {T + "client_authentication": "optional"}),
+        env_from=[{"configMapRef": {"name": "es-env"}}],
+        env=[{"name": T + "client_authentication", "value": "required"}]), set()),
+    "config-map-client-auth-required": (_eck_env_from(
+        f.config_map("es-env", {T + "client_authentication": "required",
+                                "ES_JAVA_OPTS": "-Xms2g"}),
+        env_from=[{"configMapRef": {"name": "es-env"}}]), set()),
+    "not-in-the-stack": (_eck_env_from(env_from=[{"configMapRef": {"name": "es-env"}}]), set()),
+    "in-another-namespace": (_eck_env_from(
+        f.config_map("es-env", {T + "client_authentication": "optional"}, namespace="other"),
+        env_from=[{"configMapRef": {"name": "es-env"}}]), set()),
+    "data-unknown-at-preview": (_eck_env_from(
+        f.record(f.CONFIG_MAP, "es-env", {"metadata": {"name": "es-env", "namespace": "search"},
+                                          "data": UNKNOWN}),
+        env_from=[{"configMapRef": {"name": "es-env"}}]), set()),
+    "later-source-unknown": (_eck_env_from(
+        f.config_map("weak", {T + "client_authentication": "optional"}),
+        env_from=[{"configMapRef": {"name": "weak"}}, {"secretRef": {"name": UNKNOWN}}]),
+        set()),
+    "sidecar": (_eck_env_from(
+        f.config_map("es-env", {T + "client_authentication": "optional"}),
+        env_from=[{"configMapRef": {"name": "es-env"}}], container_name="log-shipper"), set()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ENV_FROM_CASES))
+def test_settings_loaded_with_env_from(analyzer: PolicyAnalyzer, case: str) -> None:
+    """`envFrom` loads every key of a ConfigMap/Secret (prefixed) as a variable of the
+    Elasticsearch container: settings, as its env's (`env` wins, then the later source)."""
+    records, expected = ENV_FROM_CASES[case]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == expected, [d.message for d in diagnostics]
+    assert all(d.urn == records[-1].urn for d in diagnostics)
+
+
+def test_a_setting_loaded_with_env_from_is_named_with_its_route(analyzer: PolicyAnalyzer) -> None:
+    records = _eck_env_from(
+        f.secret("es-env", {T + "keystore.password": "changeme"}),
+        env_from=[{"secretRef": {"name": "es-env"}}])
+    (diagnostic,) = analyzer.analyze_stack(records)
+    assert diagnostic.policy_name == "es-transport-settings-env-from"
+    assert ("spec.nodeSets[0].podTemplate.spec.containers[0].envFrom: " + T + "keystore.password"
+            in diagnostic.message)
+    assert "remove it from the ConfigMap/Secret the container's envFrom loads" in (
+        diagnostic.message)
+    assert "changeme" not in diagnostic.message

@@ -21,7 +21,7 @@ setting), nor a key holding `${`; a mode given as `${VAR}` or as a list is not j
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..documents import SettingsDoc, settings_documents, transport_ssl_scope
@@ -63,8 +63,13 @@ MODE_ADVICE = {
 
 
 def refused(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
+    return refused_documents(view.urn, settings_documents(view.type, view.props))
+
+
+def refused_documents(urn: str, docs: Iterable[SettingsDoc]) -> list[Finding]:
+    """es-transport-settings's checks of settings documents of the resource `urn`."""
     findings: list[Finding] = []
-    for doc in settings_documents(view.type, view.props):
+    for doc in docs:
         if is_unknown(doc.settings):
             continue
         assert isinstance(doc.settings, dict)
@@ -75,43 +80,43 @@ def refused(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
             profile, name = scope
             note = "" if profile is None else f" (transport profile {profile!r})"
             if name not in SETTINGS:
-                findings.append(_unknown(view, doc, key, name, note))
+                findings.append(_unknown(urn, doc, key, name, note))
             elif name in SECURE:
-                findings.append(_secure(view, doc, key, note))
+                findings.append(_secure(urn, doc, key, note))
             elif name in PLAIN_PASSWORDS:
-                findings.append(_plain_password(view, doc, key, name, note))
+                findings.append(_plain_password(urn, doc, key, name, note))
             elif name in MODES and setting_mode(value, MODES[name]) is None:
-                findings.append(_bad_mode(view, doc, key, name, value=value, note=note))
+                findings.append(_bad_mode(urn, doc, key, name, value=value, note=note))
     return findings
 
 
-def _unknown(view: ResourceView, doc: SettingsDoc, key: str, name: str, note: str) -> Finding:
+def _unknown(urn: str, doc: SettingsDoc, key: str, name: str, note: str) -> Finding:
     prefix = key[: len(key) - len(name)]
     near = nearest(name, SETTINGS)
     fix = (f"rename it to {prefix}{near}, the nearest setting Elasticsearch knows there"
            if near is not None else
            f"remove it; the settings under {prefix} are {', '.join(sorted(SETTINGS))}")
     return Finding("INV-MTLS", f"{doc.where}: {key} is not a setting Elasticsearch knows{note}",
-                   UNKNOWN_WHY.format(key=key), fix, view.urn)
+                   UNKNOWN_WHY.format(key=key), fix, urn)
 
 
-def _secure(view: ResourceView, doc: SettingsDoc, key: str, note: str) -> Finding:
+def _secure(urn: str, doc: SettingsDoc, key: str, note: str) -> Finding:
     return Finding("INV-CUSTODY",
                    f"{doc.where}: {key} is set in the node's settings{note} (value withheld)",
                    SECURE_WHY.format(key=key),
                    f"move it from {_settings_source(doc)} to {_keystore_route(doc, key)}",
-                   view.urn)
+                   urn)
 
 
 def _plain_password(
-    view: ResourceView, doc: SettingsDoc, key: str, name: str, note: str
+    urn: str, doc: SettingsDoc, key: str, name: str, note: str
 ) -> Finding:
     secure = key[: len(key) - len(name)] + PLAIN_PASSWORDS[name]
     return Finding("INV-CUSTODY",
                    f"{doc.where}: {key} is a password in plain text{note} (value withheld)",
                    PLAIN_PASSWORD_WHY,
                    f"remove it from {_settings_source(doc)} and give the same value as {secure} "
-                   f"in {_keystore_route(doc, secure)}", view.urn)
+                   f"in {_keystore_route(doc, secure)}", urn)
 
 
 def _settings_source(doc: SettingsDoc) -> str:
@@ -120,6 +125,8 @@ def _settings_source(doc: SettingsDoc) -> str:
     field_name = doc.where.rsplit(".", 1)[-1]
     if field_name in ("env", "args"):
         return f"the container's {field_name}"
+    if field_name == "envFrom":
+        return "the ConfigMap/Secret the container's envFrom loads"
     # A StackConfigPolicy's settings are named by where they are.
     return "nodeSets[].config" if doc.where.startswith("spec.nodeSets") else doc.where
 
@@ -131,7 +138,7 @@ def _keystore_route(doc: SettingsDoc, key: str) -> str:
 
 
 def _bad_mode(
-    view: ResourceView, doc: SettingsDoc, key: str, name: str, *, value: object, note: str
+    urn: str, doc: SettingsDoc, key: str, name: str, *, value: object, note: str
 ) -> Finding:
     modes = MODES[name]
     near = nearest(str(value).strip().lower(), modes)
@@ -143,5 +150,5 @@ def _bad_mode(
                         modes=",".join(modes)),
         MODE_ADVICE[name].format(key=key)
         + f"; Elasticsearch accepts {', '.join(modes)} (any case, nothing around it){hint}",
-        view.urn,
+        urn,
     )

@@ -10,13 +10,14 @@ Values are read as Elasticsearch parses them (`ssl_keys.setting_mode`); one it c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..documents import (
     PROFILE_SSL,
     PROFILES,
     TRANSPORT_SSL,
+    SettingsDoc,
     settings_documents,
     transport_ssl_scope,
     unreadable_settings,
@@ -69,24 +70,30 @@ UNREADABLE_WHY = (
 
 def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     findings = [
-        _finding(view, f"{where}: elasticsearch.yml {why}", UNREADABLE_WHY,
+        _finding(view.urn, f"{where}: elasticsearch.yml {why}", UNREADABLE_WHY,
                  "write elasticsearch.yml as one YAML map of settings (nested or dotted keys), "
                  "each key once in a map, each setting with a value (quote \"\" for empty "
                  "text; remove a setting to unset it), values written out (no aliases), under "
                  "10,000 settings")
         for where, why in unreadable_settings(view.type, view.props)
     ]
-    for doc in settings_documents(view.type, view.props):
+    return findings + mtls_documents(view.urn, settings_documents(view.type, view.props))
+
+
+def mtls_documents(urn: str, docs: Iterable[SettingsDoc]) -> list[Finding]:
+    """es-transport-mtls's checks of settings documents of the resource `urn`."""
+    findings: list[Finding] = []
+    for doc in docs:
         if is_unknown(doc.settings):
             continue
         assert isinstance(doc.settings, dict)
         security = doc.settings.get(SECURITY_ENABLED)
         if security is not None and setting_boolean(security) is None:
-            findings.append(_not_a_boolean(view, doc.where, SECURITY_ENABLED, security))
+            findings.append(_not_a_boolean(urn, doc.where, SECURITY_ENABLED, security))
         elif security is not None and setting_boolean(security) is False:
             findings.append(
                 _finding(
-                    view, f"{doc.where}: {SECURITY_ENABLED} is {shown(security)}",
+                    urn, f"{doc.where}: {SECURITY_ENABLED} is {shown(security)}",
                     "with security disabled Elasticsearch ignores every transport TLS setting: "
                     "node-to-node traffic is plaintext and unauthenticated",
                     f"remove {SECURITY_ENABLED} (default true) or set it to true",
@@ -94,18 +101,18 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
             )
         enabled = doc.settings.get(ENABLED)
         if enabled is not None and setting_boolean(enabled) is None:
-            findings.append(_not_a_boolean(view, doc.where, ENABLED, enabled))
+            findings.append(_not_a_boolean(urn, doc.where, ENABLED, enabled))
         elif (not doc.eck and enabled is None) or setting_boolean(enabled) is False:
             findings.append(
                 _finding(
-                    view, f"{doc.where}: {ENABLED} is {shown(enabled)}, not true",
+                    urn, f"{doc.where}: {ENABLED} is {shown(enabled)}, not true",
                     "without it node-to-node traffic is plaintext and unauthenticated",
                     f"set {ENABLED}: true" + (" (or leave it to ECK)" if doc.eck else ""),
                 )
             )
         if doc.eck and enabled is not None:
             findings.append(
-                _finding(view, f"{doc.where}: {ENABLED} is set under ECK", ECK_RESERVED_WHY,
+                _finding(urn, f"{doc.where}: {ENABLED} is set under ECK", ECK_RESERVED_WHY,
                          f"remove {ENABLED} from nodeSets[].config", grade=Grade.NOTICE)
             )
         for prefix, note in _ssl_scopes(doc.settings):
@@ -119,7 +126,7 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
                           "to be required" if from_env else "")
                 findings.append(
                     _finding(
-                        view, f"{doc.where}: {setting} is {auth!r}{note}{unread}",
+                        urn, f"{doc.where}: {setting} is {auth!r}{note}{unread}",
                         "optional/none lets anyone with network access open transport "
                         "connections and call internal APIs",
                         f"remove {setting} (default required) or set it to required",
@@ -127,7 +134,7 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
                 )
         findings += [
             _finding(
-                view, f"{doc.where}: {key} is set (SSL setting of the default transport profile)",
+                urn, f"{doc.where}: {key} is set (SSL setting of the default transport profile)",
                 "Elasticsearch refuses to start: \"SSL settings should not be configured for the "
                 "default profile. Use the [xpack.security.transport.ssl] settings instead.\"",
                 f"remove {key}; configure the default profile through "
@@ -139,11 +146,11 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     return findings
 
 
-def _not_a_boolean(view: ResourceView, where: str, setting: str, value: Any) -> Finding:
+def _not_a_boolean(urn: str, where: str, setting: str, value: Any) -> Finding:
     """A boolean setting whose value is neither true nor false: Elasticsearch refuses to start
     (it does not run with TLS off, nor with security off)."""
     return _finding(
-        view, f"{where}: {setting} is {shown(value)}, not a boolean",
+        urn, f"{where}: {setting} is {shown(value)}, not a boolean",
         "Elasticsearch accepts only true or false for it and refuses to start "
         "(Booleans.parseBoolean: \"Failed to parse value [...] as only [true] or [false] are "
         "allowed\"); a quoted YAML word (\"yes\", \"on\") or another casing (\"True\") is "
@@ -153,9 +160,16 @@ def _not_a_boolean(view: ResourceView, where: str, setting: str, value: Any) -> 
 
 
 def verify(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
+    return verify_documents(view.urn, settings_documents(view.type, view.props), config)
+
+
+def verify_documents(
+    urn: str, docs: Iterable[SettingsDoc], config: Mapping[str, Any]
+) -> list[Finding]:
+    """es-transport-verify's checks of settings documents of the resource `urn`."""
     allowed = [str(m) for m in config["allowedVerificationModes"]]
     findings: list[Finding] = []
-    for doc in settings_documents(view.type, view.props):
+    for doc in docs:
         if is_unknown(doc.settings):
             continue
         assert isinstance(doc.settings, dict)
@@ -175,7 +189,7 @@ def verify(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
                 )
                 findings.append(
                     _finding(
-                        view, f"{doc.where}: {setting} is {shown(mode)}{note}{unread}",
+                        urn, f"{doc.where}: {setting} is {shown(mode)}{note}{unread}",
                         "`none` accepts any peer certificate, so the dedicated CA protects "
                         "nothing",
                         f"set {setting} to one of {allowed} (default full)",
@@ -184,7 +198,7 @@ def verify(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
                 )
             if doc.eck and prefix == PREFIX:
                 findings.append(
-                    _finding(view, f"{doc.where}: {VERIFICATION_MODE} is set under ECK",
+                    _finding(urn, f"{doc.where}: {VERIFICATION_MODE} is set under ECK",
                              ECK_RESERVED_WHY, f"remove {VERIFICATION_MODE} from nodeSets[].config",
                              grade=Grade.NOTICE, invariant="INV-VERIFY")
                 )
@@ -192,7 +206,7 @@ def verify(view: ResourceView, config: Mapping[str, Any]) -> list[Finding]:
 
 
 def _finding(
-    view: ResourceView,
+    urn: str,
     what: str,
     why: str,
     fix: str,
@@ -200,4 +214,4 @@ def _finding(
     grade: Grade = Grade.BLOCKING,
     invariant: str = "INV-MTLS",
 ) -> Finding:
-    return Finding(invariant, what, why, fix, view.urn, grade)
+    return Finding(invariant, what, why, fix, urn, grade)
