@@ -267,10 +267,14 @@ def _env_from_settings(env_from: Any, source: EnvSource) -> dict[str, Any] | Unk
 
 def env_from_documents(index: int, node_set: Any, source: EnvSource) -> list[SettingsDoc]:
     """The settings the nodeSet's Elasticsearch container loads with `envFrom` and does not set
-    in its `env` (which takes precedence: node_set_documents reads it)."""
+    in its `env` (which takes precedence: node_set_documents reads it). Nothing is read for a
+    container without `envFrom`."""
     docs: list[SettingsDoc] = []
     for where, container in _es_containers(index, node_set):
-        settings = _env_from_settings(path(container, "envFrom"), source)
+        env_from = path(container, "envFrom")
+        if env_from is None:
+            continue
+        settings = _env_from_settings(env_from, source)
         env = _env_settings(path(container, "env"))
         if is_unknown(env) and settings:
             settings = UNKNOWN
