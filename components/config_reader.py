@@ -351,6 +351,15 @@ def ip_address(value: object, key: str, problems: Problems) -> str | None:
             f"cannot hold (pulumi-tls refuses the address); list it as {quoted(bare)}",
         )
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        problems.add(
+            key,
+            f"{quoted(value)} is the IPv4 address {address.ipv4_mapped} written as IPv6: as an IP "
+            "SAN it does not match a peer connecting over IPv4 (OpenSSL compares the bytes), "
+            "while JSSE, Elasticsearch's TLS stack, takes it for that IPv4 address, so it could "
+            f"stand for another node's; list it as {quoted(str(address.ipv4_mapped))}",
+        )
+        return None
     return str(address)
 
 

@@ -216,6 +216,12 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].nodes[1].ips[0]",
      r"'fe80::2%eth0' has a zone index \(%eth0\), which a certificate's IP SAN cannot hold "
      r"\(pulumi-tls refuses the address\); list it as 'fe80::2'"),
+    # JSSE reads an IPv4-mapped SAN as the IPv4 address (so es-2 passed for es-1's 10.0.0.1
+    # under verification_mode full), OpenSSL does not match it at all; neither was noticed.
+    ("IPv4-mapped IPv6 address", mutate(set_path("clusters[0].nodes[1].ips", ["::ffff:10.0.0.1"])),
+     "clusters[0].nodes[1].ips[0]",
+     r"'::ffff:10.0.0.1' is the IPv4 address 10.0.0.1 written as IPv6: .* JSSE.* list it as "
+     r"'10.0.0.1'"),
     ("duplicate node", mutate(set_path("clusters[0].nodes[1].name", "es-1")),
      "clusters[0].nodes", "node name 'es-1' is used 2 times"),
     ("node without names", mutate(set_path("clusters[0].nodes[0]", {"name": "es-1"})),
