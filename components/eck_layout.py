@@ -15,7 +15,13 @@ ELASTICSEARCH_CONTAINER = "elasticsearch"
 # Not ECK's own `config/transport-certs` mount (volume `elastic-internal-transport-certificates`),
 # which ECK keeps managing, and under the config directory so relative paths resolve too.
 CERTS_VOLUME = "transport-pki-certs"
-CERTS_MOUNT_PATH = "/usr/share/elasticsearch/config/transport-pki"
+# Elasticsearch's config directory in ECK's pods: relative paths in elasticsearch.yml resolve here.
+CONFIG_DIR = "/usr/share/elasticsearch/config"
+CERTS_MOUNT_PATH = f"{CONFIG_DIR}/transport-pki"
+# ECK's own transport mount: the pods' ECK-issued keys and certificates (ca-to-eck: from the
+# cluster's transport CA) and `ca.crt`, every CA the nodes trust for transport.
+ECK_TRANSPORT_CERTS_PATH = f"{CONFIG_DIR}/transport-certs"
+TRANSPORT_PATHS = (CERTS_MOUNT_PATH, ECK_TRANSPORT_CERTS_PATH)
 # Readable by the file owner's group only: kubelet gives the files the pod's fsGroup, and the
 # Elasticsearch image runs as uid 1000 in group 0, which reaches them either way.
 CERTS_FILE_MODE = 0o440

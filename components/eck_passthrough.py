@@ -7,6 +7,7 @@ Transport TLS is wired by `components.eck_manifests`; ECK owns `enabled`/`verifi
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -92,11 +93,11 @@ def _check_settings(config: Mapping[str, Any], key: str, problems: Problems) -> 
                 path,
                 "turns off security and with it transport TLS (INV-MTLS); remove it",
             )
-        if setting.startswith(_HTTP_SSL_PREFIX) and eck_layout.CERTS_MOUNT_PATH in str(value):
+        if setting.startswith(_HTTP_SSL_PREFIX) and (directory := _transport_directory(value)):
             problems.add(
                 path,
-                f"points HTTP TLS at the transport certificates ({eck_layout.CERTS_MOUNT_PATH}): "
-                "HTTP and transport must not share a certificate or key (INV-SEPARATE); use "
+                f"points HTTP TLS at the transport certificates ({directory}): HTTP and "
+                "transport must not share a certificate, key or CA (INV-SEPARATE); use "
                 "http.mode generated or provided",
             )
         profile = _PROFILE_SSL.match(setting)
@@ -125,6 +126,20 @@ def _check_settings(config: Mapping[str, Any], key: str, problems: Problems) -> 
                 "is set by es-transport-pki (transport certificates and trust come from "
                 "eck.certificates); remove it",
             )
+
+
+def _transport_directory(value: object) -> str | None:
+    """The transport directory (eck_layout.TRANSPORT_PATHS) a path setting's value names a
+    file in, or None. Elasticsearch resolves a relative path against its config directory."""
+    for text in value if isinstance(value, list) else [value]:
+        if not isinstance(text, str):
+            continue
+        # normpath keeps a leading `//` (POSIX leaves its meaning open); Linux reads it as `/`.
+        file = "/" + posixpath.normpath(posixpath.join(eck_layout.CONFIG_DIR, text)).lstrip("/")
+        for directory in eck_layout.TRANSPORT_PATHS:
+            if file == directory or file.startswith(directory + "/"):
+                return directory
+    return None
 
 
 def _check_profile_setting(

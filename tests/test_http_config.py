@@ -127,6 +127,12 @@ def _client_only() -> dict[str, Any]:
     return provided_http(certPem=cert.cert_pem, keyPem=cert.key_pem, ips=[])
 
 
+def _eck_http_settings(config: Raw, **eck: Any) -> Raw:
+    cluster = eck_cluster()
+    node_set = {"name": "default", "count": 1, "config": config}
+    return {**cluster, "eck": {**cluster["eck"], **eck, "nodeSets": [node_set]}}
+
+
 HTTP_KEY = "clusters[0].http"
 REFUSED: dict[str, tuple[Raw, str, str]] = {
     "HTTP certificate signed by the transport CA": (
@@ -152,6 +158,31 @@ REFUSED: dict[str, tuple[Raw, str, str]] = {
                     f"{eck_layout.CERTS_MOUNT_PATH}/${{POD_NAME}}.tls.key"}}]}},
         'clusters[0].eck.nodeSets[0].config["xpack.security.http.ssl.key"]',
         r"points HTTP TLS at the transport certificates .*INV-SEPARATE"),
+    # Elasticsearch resolves a relative path against its config directory, where both
+    # transport directories are: the check compared the text with the absolute mount path.
+    "ECK HTTP key a relative path into the transport mount": (
+        _eck_http_settings({"xpack.security.http.ssl.key": "transport-pki/${POD_NAME}.tls.key"}),
+        'clusters[0].eck.nodeSets[0].config["xpack.security.http.ssl.key"]',
+        r"points HTTP TLS at the transport certificates "
+        r"\(/usr/share/elasticsearch/config/transport-pki\).*INV-SEPARATE"),
+    "ECK HTTP key a roundabout path into the transport mount": (
+        _eck_http_settings({"xpack": {"security": {"http": {"ssl": {
+            "certificate": "/usr/share/elasticsearch//config/./x/../transport-pki/a.tls.crt"}}}}}),
+        "clusters[0].eck.nodeSets[0].config.xpack.security.http.ssl.certificate",
+        r"points HTTP TLS at the transport certificates"),
+    # ca-to-eck: ECK's own transport mount holds each pod's key from the transport CA.
+    "ECK HTTP key from ECK's transport certificates": (
+        _eck_http_settings({"xpack.security.http.ssl.key":
+                            "/usr/share/elasticsearch/config/transport-certs/${POD_NAME}.tls.key"},
+                           certificates="ca-to-eck"),
+        'clusters[0].eck.nodeSets[0].config["xpack.security.http.ssl.key"]',
+        r"points HTTP TLS at the transport certificates "
+        r"\(/usr/share/elasticsearch/config/transport-certs\).*INV-SEPARATE"),
+    "ECK HTTP trusting the transport CAs": (
+        _eck_http_settings({"xpack.security.http.ssl.certificate_authorities": [
+            "http-ca.crt", "transport-certs/ca.crt"]}),
+        'clusters[0].eck.nodeSets[0].config["xpack.security.http.ssl.certificate_authorities"]',
+        r"points HTTP TLS at the transport certificates"),
     "ECK HTTP certificate passed through while generated": (
         with_http({**eck_cluster(), "eck": {**eck_cluster()["eck"], "spec": {"http": {"tls": {
             "certificate": {"secretName": "mine"}}}}}}, mode="generated"),
@@ -211,6 +242,16 @@ def test_refused_http_config_names_key_and_fix(cluster: Raw, key: str, pattern: 
     assert any(
         p.startswith(f"es-transport-pki:{key}: ") and re.search(pattern, p) for p in problems
     ), problems
+
+
+def test_eck_http_settings_outside_the_transport_directories_are_accepted() -> None:
+    config = {
+        "xpack.security.http.ssl.key": "http-certs/tls.key",
+        "xpack.security.http.ssl.certificate": f"{eck_layout.CERTS_MOUNT_PATH}-http/tls.crt",
+        "xpack.security.http.ssl.certificate_authorities": ["transport-certs-not/ca.crt"],
+    }
+    eck = parse(stack(_eck_http_settings(config))).clusters[0].eck
+    assert eck is not None and eck.node_sets[0].passthrough["config"] == config
 
 
 def test_plain_text_http_key_is_refused_with_the_secret_command() -> None:
