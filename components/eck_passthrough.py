@@ -88,44 +88,55 @@ def check_node_set(node_set: Mapping[str, Any], key: str, problems: Problems) ->
 
 def _check_settings(config: Mapping[str, Any], key: str, problems: Problems) -> None:
     for setting, path, value in _flatten(config, key):
-        if setting == _SECURITY_ENABLED and str(value).lower() == "false":
-            problems.add(
-                path,
-                "turns off security and with it transport TLS (INV-MTLS); remove it",
-            )
-        if setting.startswith(_HTTP_SSL_PREFIX) and (directory := _transport_directory(value)):
-            problems.add(
-                path,
-                f"points HTTP TLS at the transport certificates ({directory}): HTTP and "
-                "transport must not share a certificate, key or CA (INV-SEPARATE); use "
-                "http.mode generated or provided",
-            )
-        profile = _PROFILE_SSL.match(setting)
-        if profile:
-            _check_profile_setting(profile[1], profile[2], value, path, problems)
-            continue
-        if setting != _SSL_GROUP and not setting.startswith(transport_settings.PREFIX):
-            continue
-        if setting in transport_settings.ECK_OWNED:
-            problems.add(
-                path,
-                "is owned by ECK (it sets enabled: true and verification_mode: certificate) "
-                "and reserved for internal use; remove it",
-            )
-        elif setting == transport_settings.CLIENT_AUTHENTICATION:
-            weak = str(value).lower() != "required"
-            problems.add(
-                path,
-                (f"{quoted(value)} weakens mutual TLS (INV-MTLS); remove it. " if weak else "")
-                + "It is rendered from transport.clientAuthentication ('required'; 'optional'/"
-                "'none' only with transport.waiver)",
-            )
-        else:
-            problems.add(
-                path,
-                "is set by es-transport-pki (transport certificates and trust come from "
-                "eck.certificates); remove it",
-            )
+        _check_setting(setting, path, value, problems)
+
+
+def _judged(setting: str) -> bool:
+    """Whether `_check_setting` reads this setting's value."""
+    return (
+        setting in (_SECURITY_ENABLED, _SSL_GROUP)
+        or setting.startswith((_HTTP_SSL_PREFIX, transport_settings.PREFIX))
+        or _PROFILE_SSL.match(setting) is not None
+    )
+
+
+def _check_setting(setting: str, path: str, value: object, problems: Problems) -> None:
+    """One Elasticsearch setting a nodeSet gives (in `config` or its container's env)."""
+    if setting == _SECURITY_ENABLED and str(value).lower() == "false":
+        problems.add(path, "turns off security and with it transport TLS (INV-MTLS); remove it")
+    if setting.startswith(_HTTP_SSL_PREFIX) and (directory := _transport_directory(value)):
+        problems.add(
+            path,
+            f"points HTTP TLS at the transport certificates ({directory}): HTTP and "
+            "transport must not share a certificate, key or CA (INV-SEPARATE); use "
+            "http.mode generated or provided",
+        )
+    profile = _PROFILE_SSL.match(setting)
+    if profile:
+        _check_profile_setting(profile[1], profile[2], value, path, problems)
+        return
+    if setting != _SSL_GROUP and not setting.startswith(transport_settings.PREFIX):
+        return
+    if setting in transport_settings.ECK_OWNED:
+        problems.add(
+            path,
+            "is owned by ECK (it sets enabled: true and verification_mode: certificate) "
+            "and reserved for internal use; remove it",
+        )
+    elif setting == transport_settings.CLIENT_AUTHENTICATION:
+        weak = str(value).lower() != "required"
+        problems.add(
+            path,
+            (f"{quoted(value)} weakens mutual TLS (INV-MTLS); remove it. " if weak else "")
+            + "It is rendered from transport.clientAuthentication ('required'; 'optional'/"
+            "'none' only with transport.waiver)",
+        )
+    else:
+        problems.add(
+            path,
+            "is set by es-transport-pki (transport certificates and trust come from "
+            "eck.certificates); remove it",
+        )
 
 
 def _transport_directory(value: object) -> str | None:
@@ -231,6 +242,50 @@ def _check_pod_template(template: Mapping[str, Any], key: str, problems: Problem
                         f"{eck_layout.CERTS_MOUNT_PATH} (volume {eck_layout.CERTS_VOLUME!r}) is "
                         "where es-transport-pki mounts the node certificates; use another path",
                     )
+    for c_index, container in enumerate(_items(spec.get("containers"))):
+        if container.get("name") == eck_layout.ELASTICSEARCH_CONTAINER:
+            env_key = join(join(join(spec_key, "containers"), c_index), "env")
+            _check_environment(container.get("env"), env_key, problems)
+
+
+# The official image reads settings from its environment too (EnvironmentAwareCommand,
+# elastic/elasticsearch; Elastic's "Install Elasticsearch with Docker"): a lower-case dotted
+# name is the setting itself, `ES_SETTING_` + upper case one with `_` for `.` and `__` for `_`.
+_ENV_SETTING = re.compile(r"[-a-z0-9_]+(\.[-a-z0-9_]+)+")
+_ENV_PREFIX = "ES_SETTING_"
+_ENV_UPPER_SETTING = re.compile(r"ES_SETTING(_{1,2}[A-Z0-9]+)+")
+
+
+def _env_setting(name: str) -> str | None:
+    """The setting an environment variable of the Elasticsearch container sets, or None."""
+    if _ENV_SETTING.fullmatch(name):
+        return name
+    if not _ENV_UPPER_SETTING.fullmatch(name):
+        return None
+    return "_".join(
+        part.replace("_", ".") for part in name.removeprefix(_ENV_PREFIX).split("__")
+    ).lower()
+
+
+def _check_environment(env: object, key: str, problems: Problems) -> None:
+    """The Elasticsearch container's `env`: settings there are judged as in `config`."""
+    if not isinstance(env, list):
+        return
+    for index, variable in enumerate(env):
+        name = variable.get("name") if isinstance(variable, Mapping) else None
+        setting = _env_setting(name) if isinstance(name, str) else None
+        if setting is None or not _judged(setting):
+            continue
+        path = join(key, index)
+        if "valueFrom" in variable:
+            problems.add(
+                path,
+                f"sets {setting} from valueFrom, which config validation cannot read, so "
+                "nothing shows it keeps transport TLS intact; give it in nodeSets[].config",
+            )
+            continue
+        # Kubernetes passes a variable without `value` as the empty text.
+        _check_setting(setting, path, variable.get("value", ""), problems)
 
 
 def _items(value: object) -> list[Mapping[str, Any]]:

@@ -26,6 +26,12 @@ def eck_stack(**eck: Any) -> Raw:
 
 
 BASE = eck_stack()
+
+
+def _with_env(*variables: Raw, container: str = "elasticsearch") -> Raw:
+    env = [{"name": "ES_JAVA_OPTS", "value": "-Xms2g -Xmx2g"}, *variables]
+    template = {"spec": {"containers": [{"name": container, "env": env}]}}
+    return mutate(set_path("clusters[0].eck.nodeSets[0].podTemplate", template), BASE)
 SSL = "xpack.security.transport.ssl"
 PROFILE = "transport.profiles.open.xpack.security.ssl"
 
@@ -165,6 +171,30 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
         BASE),
      "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].volumeMounts[0]",
      "use another path"),
+    # The image takes settings from its environment too: these reached the Elasticsearch
+    # resource unchecked (the policy pack's es-transport-mtls/-separate caught them).
+    ("env weakens client auth", _with_env(
+        {"name": f"{SSL}.client_authentication", "value": "optional"}),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].env[1]",
+     r"'optional' weakens mutual TLS \(INV-MTLS\)"),
+    ("env turns security off", _with_env(
+        {"name": "ES_SETTING_XPACK_SECURITY_ENABLED", "value": "false"}),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].env[1]",
+     r"turns off security and with it transport TLS \(INV-MTLS\)"),
+    ("env profile verification none", _with_env(
+        {"name": "ES_SETTING_TRANSPORT_PROFILES_OPEN_XPACK_SECURITY_SSL_VERIFICATION__MODE",
+         "value": "none"}),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].env[1]",
+     r"'none' turns off certificate verification on transport profile 'open'.*\(INV-VERIFY\)"),
+    ("env points HTTP at transport keys", _with_env(
+        {"name": "xpack.security.http.ssl.key", "value": "transport-pki/${POD_NAME}.tls.key"}),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].env[1]",
+     r"points HTTP TLS at the transport certificates .*\(INV-SEPARATE\)"),
+    ("env setting from valueFrom", _with_env(
+        {"name": f"{SSL}.client_authentication",
+         "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].env[1]",
+     f"sets {SSL}.client_authentication from valueFrom, which config validation cannot read"),
     ("volumeClaimTemplates not a list", mutate(set_path(
         "clusters[0].eck.nodeSets[0].volumeClaimTemplates", {"name": "x"}), BASE),
      "clusters[0].eck.nodeSets[0].volumeClaimTemplates", "must be a list"),
@@ -227,6 +257,17 @@ def test_a_profile_may_narrow_transport_tls() -> None:
     }
     raw = mutate(set_path("clusters[0].eck.nodeSets[0].config", config), BASE)
     assert parse(raw).clusters[0].eck.node_sets[0].passthrough["config"] == config
+
+
+def test_environment_settings_that_keep_transport_tls_are_accepted() -> None:
+    ok = _with_env({"name": "node.roles", "value": "master,data"},
+                   {"name": "ES_SETTING_XPACK_SECURITY_ENABLED", "value": "true"},
+                   {"name": "xpack.security.http.ssl.key", "value": "http-certs/tls.key"})
+    assert parse(ok).clusters[0].eck.node_sets[0].passthrough["podTemplate"]["spec"]
+    # Elasticsearch runs in the `elasticsearch` container alone: a sidecar's env is no setting.
+    sidecar = _with_env({"name": f"{SSL}.client_authentication", "value": "none"},
+                        container="log-shipper")
+    assert parse(sidecar).clusters[0].eck.node_sets[0].passthrough["podTemplate"]
 
 
 def test_names_at_the_eck_limits_are_accepted() -> None:
