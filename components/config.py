@@ -48,7 +48,7 @@ from components.config_reader import (
     too_deep,
 )
 from components.config_rotation import CA_ROTATION_KEYS, CLUSTER_ROTATION_KEYS, ca_rotation, epochs
-from components.config_vm import vm_nodes, vm_spec
+from components.config_vm import check_bundle_directories, vm_nodes, vm_spec
 from components.model import (
     CaMode,
     CaSpec,
@@ -426,6 +426,7 @@ def parse_stack_config(
             if cluster is not None:
                 clusters.append((index, cluster))
         _cross_cluster([cluster for _, cluster in clusters], problems)
+        check_bundle_directories(clusters, CLUSTERS_KEY, problems)
     if problems.items:
         raise InvalidConfigError(
             redacted(problems.items, raw, secrecy),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import posixpath
 import re
 from collections.abc import Mapping, Sequence
@@ -22,7 +24,7 @@ from components.config_reader import (
     report_duplicates,
     string,
 )
-from components.model import BundleFormat, NodeSpec, VmSpec
+from components.model import BundleFormat, ClusterSpec, NodeSpec, VmSpec
 from components.quoting import quoted
 
 NODE_KEYS = frozenset({"name", "dns", "ips"})
@@ -100,3 +102,25 @@ def vm_spec(raw: object, key: str, stack: str, problems: Problems) -> VmSpec:
         config_dir=config_dir.rstrip("/") or "/",
         owner=owner,
     )
+
+
+def check_bundle_directories(
+    clusters: Sequence[tuple[int, ClusterSpec]], key: str, problems: Problems
+) -> None:
+    """No cluster's `<vm.outputDir>/<cluster>` may lie in another's: its node bundles would land
+    inside the other cluster's, and a bundle is copied to its node as a whole. `key`: the
+    stack key of the list of clusters."""
+    directories = [
+        (index, cluster.name, cluster.vm.output_dir,
+         os.path.realpath(posixpath.join(cluster.vm.output_dir, cluster.name)))
+        for index, cluster in clusters if cluster.vm is not None and cluster.vm.output_dir
+    ]
+    for outer, inner in itertools.permutations(directories, 2):
+        if inner[3].startswith(outer[3] + os.sep):
+            problems.add(
+                join(join(join(key, inner[0]), "vm"), "outputDir"),
+                f"{quoted(inner[2])} puts the bundles of cluster {inner[1]} inside those of "
+                f"cluster {outer[1]} ({outer[3]}): a node's bundle, copied to the node as a "
+                "whole, would carry another cluster's node key and CA (INV-CA-DEDICATED, "
+                f"INV-CUSTODY); give cluster {inner[1]} an outputDir outside {outer[3]}",
+            )

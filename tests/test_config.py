@@ -228,6 +228,22 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].nodes[0]", "has neither dns nor ips"),
     ("shared SAN", mutate(set_path("clusters[0].nodes[1].ips", ["10.0.0.1"])),
      "clusters[0].nodes", "'10.0.0.1' is claimed by nodes es-1, es-2"),
+    # metrics' bundle was written inside the bundle of logs' node es-1
+    # (out/x/logs/es-1/metrics/certs/), so copying that bundle to es-1 delivered metrics' key too.
+    ("bundles inside another cluster's", stack(
+        {**vm_cluster(), "vm": {"outputDir": "out/x"}},
+        {**vm_cluster("metrics"), "vm": {"outputDir": "out/x/logs/es-1"},
+         "nodes": [{"name": "certs", "dns": ["m-1.example.internal"]}]}),
+     "clusters[1].vm.outputDir",
+     r"'out/x/logs/es-1' puts the bundles of cluster metrics inside those of cluster logs "
+     r"\(/.*/out/x/logs\): .*another cluster's node key and CA \(INV-CA-DEDICATED, INV-CUSTODY\); "
+     r"give cluster metrics an outputDir outside /.*/out/x/logs\Z"),
+    ("bundles around another cluster's", stack(
+        {**vm_cluster(), "vm": {"outputDir": "out/x/metrics/./"}},
+        {**vm_cluster("metrics"), "vm": {"outputDir": "out/x"},
+         "nodes": [{"name": "m-1", "dns": ["m-1.example.internal"]}]}),
+     "clusters[0].vm.outputDir",
+     r"puts the bundles of cluster logs inside those of cluster metrics"),
     ("vm without nodes", mutate(set_path("clusters[0].nodes", [])),
      "clusters[0].nodes", "at least one node"),
     ("client auth none", mutate(set_path("clusters[0].transport.clientAuthentication", "none")),
@@ -517,6 +533,19 @@ def test_the_program_registers_nothing_for_invalid_config(
     with pytest.raises(ConfigError, match=re.escape(f"es-transport-pki:{key}: ") + ".*" + pattern):
         run_program(main, config=config, secret_keys=["es-transport-pki:clusters"], state=state)
     assert state.resources == {}
+
+
+def test_clusters_may_share_an_output_dir_or_use_neighbouring_ones() -> None:
+    metrics = {**vm_cluster("metrics"), "nodes": [{"name": "m-1", "dns": ["m-1.example.internal"]}]}
+    shared = parse(stack({**vm_cluster(), "vm": {"outputDir": "out/x"}},
+                         {**metrics, "vm": {"outputDir": "out/x"}}))
+    assert [c.vm.output_dir for c in shared.clusters] == ["out/x", "out/x"]
+    # out/x/logs-2/metrics is beside out/x/logs, not in it; without local files nothing is written.
+    beside = parse(stack({**vm_cluster(), "vm": {"outputDir": "out/x"}},
+                         {**metrics, "vm": {"outputDir": "out/x/logs-2"}},
+                         {**vm_cluster("audit"), "nodes": [{"name": "a-1", "dns": ["a.internal"]}],
+                          "vm": {"outputDir": "out/x/logs", "writeLocalFiles": False}}))
+    assert [c.vm.output_dir for c in beside.clusters] == ["out/x", "out/x/logs-2", None]
 
 
 def _nested(levels: int) -> object:
