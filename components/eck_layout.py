@@ -40,14 +40,18 @@ OWNED_TLS_FIELDS = frozenset(
 )
 
 
+NODE_CERTS_SECRET_SUFFIX = "-transport-pki-certs"
+CA_SECRET_SUFFIX = "-transport-pki-ca-key"
+
+
 def node_certs_secret(es_name: str) -> str:
     """Per-node mode: one Secret with `<pod>.tls.key`/`<pod>.tls.crt` for every pod."""
-    return f"{es_name}-transport-pki-certs"
+    return es_name + NODE_CERTS_SECRET_SUFFIX
 
 
 def ca_secret(es_name: str) -> str:
     """ca-to-eck mode: the Secret with exactly `ca.crt` + `ca.key` (`certificate.secretName`)."""
-    return f"{es_name}-transport-pki-ca-key"
+    return es_name + CA_SECRET_SUFFIX
 
 
 def http_secret(es_name: str) -> str:

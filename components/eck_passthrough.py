@@ -224,11 +224,28 @@ def _check_pod_template(template: Mapping[str, Any], key: str, problems: Problem
         return
     spec_key = join(key, "spec")
     for index, volume in enumerate(_items(spec.get("volumes"))):
+        volume_key = join(join(spec_key, "volumes"), index)
         if volume.get("name") == eck_layout.CERTS_VOLUME:
             problems.add(
-                join(join(join(spec_key, "volumes"), index), "name"),
+                join(volume_key, "name"),
                 f"{eck_layout.CERTS_VOLUME!r} is the volume es-transport-pki mounts; rename it",
             )
+        for secret in _volume_secrets(volume):
+            if secret.endswith(eck_layout.CA_SECRET_SUFFIX):
+                problems.add(
+                    volume_key,
+                    f"mounts Secret {quoted(secret)}, a transport CA's key, into every pod: "
+                    "whoever reads it can mint certificates the cluster trusts; the CA key "
+                    "reaches no node, only ECK (INV-CUSTODY); remove the volume",
+                )
+            elif secret.endswith(eck_layout.NODE_CERTS_SECRET_SUFFIX):
+                problems.add(
+                    volume_key,
+                    f"mounts Secret {quoted(secret)}, every pod's transport key, a second time "
+                    "(es-transport-pki mounts its cluster's into the elasticsearch container "
+                    "alone; another cluster's would let these pods join that one: "
+                    "INV-CUSTODY, INV-CA-DEDICATED); remove the volume",
+                )
     for kind in ("initContainers", "containers"):
         for c_index, container in enumerate(_items(spec.get(kind))):
             mounts_key = join(join(join(spec_key, kind), c_index), "volumeMounts")
@@ -286,6 +303,17 @@ def _check_environment(env: object, key: str, problems: Problems) -> None:
             continue
         # Kubernetes passes a variable without `value` as the empty text.
         _check_setting(setting, path, variable.get("value", ""), problems)
+
+
+def _volume_secrets(volume: Mapping[str, Any]) -> list[str]:
+    """The Secrets a pod volume holds: its own (`secret.secretName`) and projected ones."""
+    secret = volume.get("secret")
+    names = [secret.get("secretName")] if isinstance(secret, Mapping) else []
+    projected = volume.get("projected")
+    if isinstance(projected, Mapping):
+        names += [source["secret"].get("name") for source in _items(projected.get("sources"))
+                  if isinstance(source.get("secret"), Mapping)]
+    return [name for name in names if isinstance(name, str)]
 
 
 def _items(value: object) -> list[Mapping[str, Any]]:

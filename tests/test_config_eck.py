@@ -28,6 +28,11 @@ def eck_stack(**eck: Any) -> Raw:
 BASE = eck_stack()
 
 
+def _with_volume(volume: Raw) -> Raw:
+    return {"spec": {"volumes": [{"name": "plugins", "secret": {"secretName": "s3-creds"}},
+                                 volume]}}
+
+
 def _with_env(*variables: Raw, container: str = "elasticsearch") -> Raw:
     env = [{"name": "ES_JAVA_OPTS", "value": "-Xms2g -Xmx2g"}, *variables]
     template = {"spec": {"containers": [{"name": container, "env": env}]}}
@@ -195,6 +200,22 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
          "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}),
      "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].env[1]",
      f"sets {SSL}.client_authentication from valueFrom, which config validation cannot read"),
+    # The policy pack reported only the ca-to-eck advisory: the CA key on every node passed.
+    ("podTemplate mounts the CA key", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].podTemplate", _with_volume(
+            {"name": "ca", "secret": {"secretName": "search-transport-pki-ca-key"}})),
+        eck_stack(certificates="ca-to-eck")),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.volumes[1]",
+     r"mounts Secret 'search-transport-pki-ca-key', a transport CA's key, into every pod: .*"
+     r"\(INV-CUSTODY\); remove the volume"),
+    ("podTemplate projects another cluster's node keys", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].podTemplate", _with_volume(
+            {"name": "k", "projected": {"sources": [
+                {"configMap": {"name": "x"}}, {"secret": {"name": "logs-transport-pki-certs"}}]}})),
+        BASE),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.volumes[1]",
+     r"mounts Secret 'logs-transport-pki-certs', every pod's transport key, a second time .*"
+     r"INV-CA-DEDICATED"),
     ("volumeClaimTemplates not a list", mutate(set_path(
         "clusters[0].eck.nodeSets[0].volumeClaimTemplates", {"name": "x"}), BASE),
      "clusters[0].eck.nodeSets[0].volumeClaimTemplates", "must be a list"),
@@ -257,6 +278,13 @@ def test_a_profile_may_narrow_transport_tls() -> None:
     }
     raw = mutate(set_path("clusters[0].eck.nodeSets[0].config", config), BASE)
     assert parse(raw).clusters[0].eck.node_sets[0].passthrough["config"] == config
+
+
+def test_pod_volumes_of_other_secrets_are_accepted() -> None:
+    template = _with_volume({"name": "p", "projected": {"sources": [
+        {"secret": {"name": "search-transport-pki-certs-backup-creds"}}, {"downwardAPI": {}}]}})
+    raw = mutate(set_path("clusters[0].eck.nodeSets[0].podTemplate", template), BASE)
+    assert parse(raw).clusters[0].eck.node_sets[0].passthrough["podTemplate"] == template
 
 
 def test_environment_settings_that_keep_transport_tls_are_accepted() -> None:
