@@ -77,6 +77,34 @@ def check_chain(chain: Sequence[x509.Certificate], now: datetime) -> list[str]:
                 f"certificate {index + 2} did not issue certificate {index + 1}: give the "
                 "chain in order, server certificate first, then each issuer"
             )
+        problems += _issuer_problems(issuer, index + 2, now)
+    return problems
+
+
+def _issuer_problems(issuer: x509.Certificate, number: int, now: datetime) -> list[str]:
+    """A chain certificate after the leaf: HTTPS clients refuse the chain unless it is a CA
+    inside its validity."""
+    problems: list[str] = []
+    fix = "give the chain your CA issues today"
+    if issuer.not_valid_after_utc <= now:
+        problems.append(
+            f"certificate {number} of the chain expired on {issuer.not_valid_after_utc:%Y-%m-%d}, "
+            f"so HTTPS clients refuse the chain; {fix}"
+        )
+    if issuer.not_valid_before_utc > now:
+        problems.append(
+            f"certificate {number} of the chain is not valid before "
+            f"{issuer.not_valid_before_utc:%Y-%m-%d}; {fix}"
+        )
+    try:
+        is_ca = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        problems.append(
+            f"certificate {number} of the chain is not a CA (basicConstraints CA:true), so it "
+            f"may issue no certificate; {fix}"
+        )
     return problems
 
 

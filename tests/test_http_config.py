@@ -4,10 +4,13 @@ transport (INV-SEPARATE), each reported with its stack key and the fix."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components import eck_layout
 from components.config import ConfigError, parse_stack_config
@@ -29,8 +32,10 @@ from tests.x509_factory import (
     EC_PUBLIC_KEY_OID,
     MALFORMED_BASIC_CONSTRAINTS,
     UNKNOWN_KEY_OID,
+    Issued,
     damaged_pem,
     make_ca,
+    make_key,
 )
 
 ORG_CA = make_ca("org CA", not_before=CERTS_FROM)
@@ -115,6 +120,22 @@ def _http_with_transport_key() -> dict[str, Any]:
     return provided_http(certPem=cert.cert_pem, keyPem=cert.key_pem, ips=[])
 
 
+def _via_intermediate(*, start: datetime, days: int, ca: bool = True) -> dict[str, Any]:
+    """A server certificate from an intermediate of ORG_CA, given with that intermediate."""
+    key = make_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "org issuing CA")])
+    intermediate = Issued((
+        x509.CertificateBuilder().subject_name(name).issuer_name(ORG_CA.cert.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(start).not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), True)
+        .sign(ORG_CA.key, hashes.SHA256())
+    ), key)
+    leaf = make_server_cert(intermediate, ["es.logs.example.com"], not_before=CERTS_FROM)
+    return provided_http(certPem=leaf.cert_pem + intermediate.cert_pem, keyPem=leaf.key_pem,
+                         ips=[])
+
+
 def _expired() -> dict[str, Any]:
     cert = make_server_cert(ORG_CA, ["es.logs.example.com"], days=1,
                             not_before=NOW.replace(year=2020))
@@ -192,6 +213,18 @@ REFUSED: dict[str, tuple[Raw, str, str]] = {
         f"{HTTP_KEY}.certificates", r"'per-node' is not possible with delivery: eck"),
     "expired HTTP certificate": (
         with_http(vm_cluster(), **_expired()), f"{HTTP_KEY}.certPem", r"expired on 2020-"),
+    # HTTPS clients refuse these chains; only the server certificate's dates were checked.
+    "expired intermediate": (
+        with_http(vm_cluster(), **_via_intermediate(start=NOW - timedelta(days=400), days=399)),
+        f"{HTTP_KEY}.certPem",
+        r"certificate 2 of the chain expired on 2026-11-27, so HTTPS clients refuse the chain; "
+        r"give the chain your CA issues today"),
+    "intermediate not yet valid": (
+        with_http(vm_cluster(), **_via_intermediate(start=NOW + timedelta(days=2), days=400)),
+        f"{HTTP_KEY}.certPem", r"certificate 2 of the chain is not valid before 2026-11-30"),
+    "intermediate that is no CA": (
+        with_http(vm_cluster(), **_via_intermediate(start=CERTS_FROM, days=400, ca=False)),
+        f"{HTTP_KEY}.certPem", r"certificate 2 of the chain is not a CA"),
     "clientAuth-only HTTP certificate": (
         with_http(vm_cluster(), **_client_only()), f"{HTTP_KEY}.certPem", r"without serverAuth"),
     "key of another certificate": (
@@ -252,6 +285,12 @@ def test_eck_http_settings_outside_the_transport_directories_are_accepted() -> N
     }
     eck = parse(stack(_eck_http_settings(config))).clusters[0].eck
     assert eck is not None and eck.node_sets[0].passthrough["config"] == config
+
+
+def test_a_chain_through_a_valid_intermediate_is_accepted() -> None:
+    http = parse(stack(with_http(vm_cluster(), **_via_intermediate(start=CERTS_FROM, days=400))))
+    provided = http.clusters[0].http.provided
+    assert provided is not None and provided.chain_pem.count("BEGIN CERTIFICATE") == 2
 
 
 def test_plain_text_http_key_is_refused_with_the_secret_command() -> None:
