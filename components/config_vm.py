@@ -88,6 +88,12 @@ def vm_spec(raw: object, key: str, stack: str, problems: Problems) -> VmSpec:
     write_local = boolean(obj, "writeLocalFiles", key, problems, default=True)
     output_dir = string(obj, "outputDir", key, problems) or f"out/{stack}"
     config_dir = string(obj, "configDir", key, problems) or DEFAULT_CONFIG_DIR
+    for name, directory in (("outputDir", output_dir), ("configDir", config_dir)):
+        if "\0" in directory:
+            problems.add(
+                join(key, name),
+                f"{quoted(directory)} holds a NUL character, which no file path can; remove it",
+            )
     if not posixpath.isabs(config_dir):
         problems.add(
             join(key, "configDir"),
@@ -112,7 +118,7 @@ def check_bundle_directories(
     stack key of the list of clusters."""
     directories = [
         (index, cluster.name, cluster.vm.output_dir,
-         os.path.realpath(posixpath.join(cluster.vm.output_dir, cluster.name)))
+         os.path.abspath(posixpath.join(cluster.vm.output_dir, cluster.name)))
         for index, cluster in clusters if cluster.vm is not None and cluster.vm.output_dir
     ]
     for outer, inner in itertools.permutations(directories, 2):

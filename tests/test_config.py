@@ -244,6 +244,11 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
          "nodes": [{"name": "m-1", "dns": ["m-1.example.internal"]}]}),
      "clusters[0].vm.outputDir",
      r"puts the bundles of cluster logs inside those of cluster metrics"),
+    # Accepted, then refused by the bundles' provider check after the CA and keys were made.
+    ("NUL in outputDir", mutate(set_path("clusters[0].vm", {"outputDir": "out/\0x"})),
+     "clusters[0].vm.outputDir", r"'out/\\x00x' holds a NUL character"),
+    ("NUL in configDir", mutate(set_path("clusters[0].vm", {"configDir": "/etc/\0es"})),
+     "clusters[0].vm.configDir", r"'/etc/\\x00es' holds a NUL character"),
     ("vm without nodes", mutate(set_path("clusters[0].nodes", [])),
      "clusters[0].nodes", "at least one node"),
     ("client auth none", mutate(set_path("clusters[0].transport.clientAuthentication", "none")),
