@@ -200,7 +200,11 @@ def _check_eck_passthrough(
     tls = _map(_map(eck.spec.get("http")).get("tls"))
     tls_key = join(key, "eck.spec.http.tls")
     secret = _map(tls.get("certificate")).get("secretName")
-    if secret in (eck_layout.node_certs_secret(eck.name), eck_layout.ca_secret(eck.name)):
+    # Any cluster's: another's CA Secret would make its transport CA issue this one's HTTP
+    # certificates (ECK takes a Secret with ca.crt/ca.key for an HTTP CA).
+    if isinstance(secret, str) and secret.endswith(
+        (eck_layout.NODE_CERTS_SECRET_SUFFIX, eck_layout.CA_SECRET_SUFFIX)
+    ):
         problems.add(
             join(tls_key, "certificate.secretName"),
             f"{quoted(secret)} holds transport material: HTTP and transport must not share a "

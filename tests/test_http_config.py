@@ -172,6 +172,13 @@ REFUSED: dict[str, tuple[Raw, str, str]] = {
         {**eck_cluster(), "eck": {**eck_cluster()["eck"], "spec": {"http": {"tls": {
             "certificate": {"secretName": eck_layout.node_certs_secret("search")}}}}}},
         "clusters[0].eck.spec.http.tls.certificate.secretName", r"holds transport material"),
+    # Only this cluster's own Secrets were compared: ECK then issued HTTP certificates from
+    # cluster logs' transport CA (the policy pack's es-transport-separate caught it).
+    "ECK HTTP Secret is another cluster's CA Secret": (
+        {**eck_cluster(), "eck": {**eck_cluster()["eck"], "spec": {"http": {"tls": {
+            "certificate": {"secretName": eck_layout.ca_secret("logs")}}}}}},
+        "clusters[0].eck.spec.http.tls.certificate.secretName",
+        r"'logs-transport-pki-ca-key' holds transport material"),
     "ECK HTTP settings pointed at the transport mount": (
         {**eck_cluster(), "eck": {**eck_cluster()["eck"], "nodeSets": [{
             "name": "default", "count": 1, "config": {
