@@ -141,7 +141,10 @@ def negative_serial(issued: Issued) -> tuple[bytes, bytes]:
     serial = issued.cert.serial_number
     length = serial.bit_length() // 8 + 1  # DER: a leading 0 bit says positive
     content = serial.to_bytes(length, "big")
-    return bytes([2, length]) + content, bytes([2, length, content[0] | 0x80]) + content[1:]
+    # 0x7f would become 0xff, which before a byte with its top bit set is not minimal DER (the
+    # certificate would not load at all, ~1 serial in 128): 0xfe keeps the number negative.
+    first = min(content[0] | 0x80, 0xFE)
+    return bytes([2, length]) + content, bytes([2, length, first]) + content[1:]
 
 
 def _der(tag: int, content: bytes) -> bytes:
