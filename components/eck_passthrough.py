@@ -71,6 +71,29 @@ def check_spec(spec: Mapping[str, Any], key: str, problems: Problems) -> None:
             problems.add(join(tls_key, name), message)
 
 
+def remote_cluster_warnings(cluster: str, spec: Mapping[str, Any]) -> list[str]:
+    """Certificate-based remote clusters (`eck.spec.remoteClusters[]` without `apiKey`): ECK
+    mounts every remote cluster's transport CA at `config/transport-remote-certs/ca.crt`, which
+    the transport layer trusts beside the cluster's own CA, and the remote side trusts this
+    cluster's CA the same way (INV-CA-DEDICATED). Warned, not refused: cross-cluster search and
+    replication need it in that model, and deployed stacks may rely on it."""
+    found: list[str] = []
+    remotes = spec.get("remoteClusters")
+    for index, remote in enumerate(remotes if isinstance(remotes, list) else []):
+        if not isinstance(remote, Mapping) or remote.get("apiKey") is not None:
+            continue
+        found.append(
+            f"cluster {cluster}: eck.spec.remoteClusters[{index}] "
+            f"({quoted(remote.get('name'))}) uses certificate-based remote cluster access: ECK "
+            "adds that cluster's transport CA to this cluster's transport trust "
+            "(config/transport-remote-certs/ca.crt), and this cluster's to its, so its nodes, "
+            "and anyone holding a certificate from its CA, can open transport connections here "
+            "and call internal APIs (INV-CA-DEDICATED). Prefer API-key access: give the entry an "
+            "apiKey and enable remoteClusterServer on the remote cluster"
+        )
+    return found
+
+
 def check_node_set(node_set: Mapping[str, Any], key: str, problems: Problems) -> None:
     """The passthrough fields of one `eck.nodeSets[i]`."""
     for name in sorted(NODESET_PASSTHROUGH & set(node_set)):

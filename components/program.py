@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components import outputs
+from components import eck_passthrough, outputs
 from components.config import ConfigError, InvalidConfigError, read_stack_config
 from components.config_reader import ConfigProblem
 from components.http_pki import HttpPki, HttpPkiArgs
@@ -59,6 +59,9 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         previous = deployed.get(cluster.name)
         for warning in ca_expiry_warnings(cluster, previous, now):
             pulumi.log.warn(warning)
+        if cluster.eck is not None:
+            for warning in eck_passthrough.remote_cluster_warnings(cluster.name, cluster.eck.spec):
+                pulumi.log.warn(warning)
         pki = TransportPki(
             cluster.name, TransportPkiArgs(
                 cluster,

@@ -370,3 +370,20 @@ def test_scaling_adds_and_removes_only_the_affected_pods() -> None:
     remaining = secret_data(down.named("search-eck-node-certs"))
     assert remaining == {k: v for k, v in before.items()
                          if not any(k.startswith(f"{p}.") for p in dropped)}
+
+
+def test_certificate_based_remote_clusters_are_warned_of() -> None:
+    """INV-CA-DEDICATED: a certificate-based remote cluster has ECK make the two clusters trust
+    each other's transport CA; API-key access (`apiKey`) does not go through transport trust."""
+    remotes = [
+        {"name": "archive", "elasticsearchRef": {"name": "archive", "namespace": "archive-ns"}},
+        {"name": "logs", "elasticsearchRef": {"name": "logs"},
+         "apiKey": {"access": {"search": {"names": ["logs-*"]}}}},
+    ]
+    cluster = eck("search", [{"name": "default", "count": 1}], spec={"remoteClusters": remotes})
+    run = run_clusters([cluster], clock=clock)
+    [warning] = [w for w in run.warnings if "remoteClusters" in w]
+    assert warning.startswith("cluster search: eck.spec.remoteClusters[0] ('archive') ")
+    assert "transport-remote-certs/ca.crt" in warning and "(INV-CA-DEDICATED)" in warning
+    assert "give the entry an apiKey and enable remoteClusterServer" in warning
+    assert run.of_type(ELASTICSEARCH)  # warned, not refused
