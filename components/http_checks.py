@@ -54,11 +54,8 @@ def check_chain(chain: Sequence[x509.Certificate], now: datetime) -> list[str]:
         problems.append(f"expired on {leaf.not_valid_after_utc:%Y-%m-%d}; provide a valid one")
     if leaf.not_valid_before_utc > now:
         problems.append(f"is not valid before {leaf.not_valid_before_utc:%Y-%m-%d}")
-    try:
-        if leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
-            problems.append("starts with a CA certificate; put the server certificate first")
-    except x509.ExtensionNotFound:
-        pass
+    if _is_ca(leaf):
+        problems.append("starts with a CA certificate; put the server certificate first")
     try:
         usages = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         if ExtendedKeyUsageOID.SERVER_AUTH not in usages:
@@ -96,16 +93,20 @@ def _issuer_problems(issuer: x509.Certificate, number: int, now: datetime) -> li
             f"certificate {number} of the chain is not valid before "
             f"{issuer.not_valid_before_utc:%Y-%m-%d}; {fix}"
         )
-    try:
-        is_ca = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        is_ca = False
-    if not is_ca:
+    if not _is_ca(issuer):
         problems.append(
             f"certificate {number} of the chain is not a CA (basicConstraints CA:true), so it "
             f"may issue no certificate; {fix}"
         )
     return problems
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    """basicConstraints CA:true (no such extension: not a CA)."""
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
 
 
 def check_key_matches(leaf: x509.Certificate, key_pem: str) -> list[str]:
