@@ -218,26 +218,16 @@ def _es_containers(index: int, node_set: Any) -> list[tuple[str, Any]]:
 EnvSource = Callable[[str, str], "dict[str, Any] | Unknown"]
 
 
-def _text(value: Any) -> str | Unknown | None:
-    return value if isinstance(value, str | Unknown) else None
-
-
 def env_variables(type_: str, props: dict[str, Any]) -> dict[str, Any] | Unknown:
-    """The variables `envFrom` loads from a ConfigMap (`data`) or a Secret (`data`, base64,
-    and `stringData`, which the API server writes over it), key by key; UNKNOWN while a map
-    is. A value that is not text (nor base64, in a Secret's `data`) gives none."""
-    fields: list[tuple[str, Callable[[Any], str | Unknown | None]]] = (
-        [("data", _decode), ("stringData", _text)] if type_ in tokens.SECRETS
-        else [("data", _text)])
-    variables: dict[str, Any] = {}
-    for field_name, read in fields:
-        data = props.get(field_name)
-        if is_unknown(data):
-            return UNKNOWN
-        for key, value in as_map(data).items():
-            if (text := read(value)) is not None:
-                variables[key] = text
-    return variables
+    """The variables `envFrom` loads from a ConfigMap (`data`; kubelet skips `binaryData`) or a
+    Secret (`data`, base64, then `stringData`, which the API server writes over it), key by
+    key, as `entries` reads them; UNKNOWN while a map is. A value that is not text (nor
+    base64, in a Secret's `data`) gives none."""
+    fields = ("data", "stringData") if type_ in tokens.SECRETS else ("data",)
+    if any(is_unknown(props.get(field_name)) for field_name in fields):
+        return UNKNOWN
+    return {entry.key: entry.text for entry in entries(type_, props)
+            if entry.where.startswith(tuple(f"{field_name}[" for field_name in fields))}
 
 
 def _env_from_settings(env_from: Any, source: EnvSource) -> dict[str, Any] | Unknown:
