@@ -291,12 +291,14 @@ def _check_pod_template(template: Mapping[str, Any], key: str, problems: Problem
 # The official image reads settings from its environment too (EnvironmentAwareCommand,
 # elastic/elasticsearch; Elastic's "Install Elasticsearch with Docker"): a lower-case dotted
 # name is the setting itself, `ES_SETTING_` + upper case one with `_` for `.` and `__` for `_`.
+# The policy pack, shipped on its own, reads them with its own copy (documents.env_setting);
+# tests/policy/test_env_settings.py holds the two to one reading.
 _ENV_SETTING = re.compile(r"[-a-z0-9_]+(\.[-a-z0-9_]+)+")
 _ENV_PREFIX = "ES_SETTING_"
 _ENV_UPPER_SETTING = re.compile(r"ES_SETTING(_{1,2}[A-Z0-9]+)+")
 
 
-def _env_setting(name: str) -> str | None:
+def env_setting(name: str) -> str | None:
     """The setting an environment variable of the Elasticsearch container sets, or None."""
     if _ENV_SETTING.fullmatch(name):
         return name
@@ -313,7 +315,7 @@ def _check_environment(env: object, key: str, problems: Problems) -> None:
         return
     for index, variable in enumerate(env):
         name = variable.get("name") if isinstance(variable, Mapping) else None
-        setting = _env_setting(name) if isinstance(name, str) else None
+        setting = env_setting(name) if isinstance(name, str) else None
         if setting is None or not _judged(setting):
             continue
         path = join(key, index)

@@ -151,7 +151,9 @@ def env_setting(name: str) -> str | None:
     "Install Elasticsearch with Docker"): a lower-case dotted name is the setting itself
     (`xpack.security.enabled`); `ES_SETTING_` + upper case names one with `_` for `.` and `__`
     for `_` (`ES_SETTING_XPACK_SECURITY_TRANSPORT_SSL_CLIENT__AUTHENTICATION`). None for any
-    other variable."""
+    other variable. The program's config check has its twin (components.eck_passthrough: the
+    pack imports nothing of the program's); tests/policy/test_env_settings.py holds them to
+    one reading."""
     if _ENV_SETTING.fullmatch(name):
         return name
     if not _ENV_UPPER_SETTING.fullmatch(name):
