@@ -23,6 +23,7 @@ from .settings_text import flatten
 from .values import UNKNOWN, Unknown, as_list, as_map, is_unknown, path
 
 YML = "elasticsearch.yml"
+NODE_SET_CONFIG = "nodeSets[].config"
 TRANSPORT_SSL = "xpack.security.transport.ssl."
 PROFILES = "transport.profiles."
 PROFILE_SSL = "xpack.security.ssl."
@@ -40,11 +41,13 @@ class Entry:
 
 @dataclass(frozen=True)
 class SettingsDoc:
-    """Flattened Elasticsearch settings (dotted keys) found at `where`."""
+    """Flattened Elasticsearch settings (dotted keys) found at `where`; `source` names the kind
+    of place for a message ("elasticsearch.yml", "the container's env", ...)."""
 
     where: str
     settings: dict[str, Any] | Unknown
     eck: bool
+    source: str
 
 
 def _decode(value: Any) -> str | Unknown | None:
@@ -273,7 +276,8 @@ def env_from_documents(index: int, node_set: Any, source: EnvSource) -> list[Set
         elif isinstance(settings, dict) and isinstance(env, dict):
             settings = {k: v for k, v in settings.items() if k not in env}
         if settings:
-            docs.append(SettingsDoc(f"{where}.envFrom", settings, eck=True))
+            docs.append(SettingsDoc(f"{where}.envFrom", settings, eck=True,
+                                    source="the ConfigMap/Secret the container's envFrom loads"))
     return docs
 
 
@@ -282,12 +286,14 @@ def node_set_documents(index: int, node_set: Any) -> list[SettingsDoc]:
     container: the official image takes settings from each."""
     config = path(node_set, "config")
     docs = [SettingsDoc(f"spec.nodeSets[{index}].config",
-                        UNKNOWN if is_unknown(config) else flatten(as_map(config)), eck=True)]
+                        UNKNOWN if is_unknown(config) else flatten(as_map(config)), eck=True,
+                        source=NODE_SET_CONFIG)]
     for where, container in _es_containers(index, node_set):
         for field_name, settings in (("env", _env_settings(path(container, "env"))),
                                      ("args", _arg_settings(container))):
             if settings:
-                docs.append(SettingsDoc(f"{where}.{field_name}", settings, eck=True))
+                docs.append(SettingsDoc(f"{where}.{field_name}", settings, eck=True,
+                                        source=f"the container's {field_name}"))
     return docs
 
 
@@ -295,14 +301,15 @@ def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
     if tokens.is_elasticsearch(type_):
         node_sets = path(props, "spec", "nodeSets")
         if is_unknown(node_sets):
-            return [SettingsDoc("spec.nodeSets", UNKNOWN, eck=True)]
+            return [SettingsDoc("spec.nodeSets", UNKNOWN, eck=True, source=NODE_SET_CONFIG)]
         return [doc for index, node_set in enumerate(as_list(node_sets))
                 for doc in node_set_documents(index, node_set)]
     if tokens.is_stack_config_policy(type_):
         config = path(props, "spec", "elasticsearch", "config")
         settings = UNKNOWN if is_unknown(config) else flatten(as_map(config))
-        return [SettingsDoc("spec.elasticsearch.config", settings, eck=True)]
-    return [SettingsDoc(where, parsed, eck=False)
+        where = "spec.elasticsearch.config"
+        return [SettingsDoc(where, settings, eck=True, source=where)]
+    return [SettingsDoc(where, parsed, eck=False, source=YML)
             for where, parsed in _yml_documents(type_, props) if not isinstance(parsed, str)]
 
 

@@ -104,7 +104,7 @@ def _secure(urn: str, doc: SettingsDoc, key: str, note: str) -> Finding:
     return Finding("INV-CUSTODY",
                    f"{doc.where}: {key} is set in the node's settings{note} (value withheld)",
                    SECURE_WHY.format(key=key),
-                   f"move it from {_settings_source(doc)} to {_keystore_route(doc, key)}",
+                   f"move it from {doc.source} to {_keystore_route(doc, key)}",
                    urn)
 
 
@@ -115,20 +115,8 @@ def _plain_password(
     return Finding("INV-CUSTODY",
                    f"{doc.where}: {key} is a password in plain text{note} (value withheld)",
                    PLAIN_PASSWORD_WHY,
-                   f"remove it from {_settings_source(doc)} and give the same value as {secure} "
+                   f"remove it from {doc.source} and give the same value as {secure} "
                    f"in {_keystore_route(doc, secure)}", urn)
-
-
-def _settings_source(doc: SettingsDoc) -> str:
-    if not doc.eck:
-        return "elasticsearch.yml"
-    field_name = doc.where.rsplit(".", 1)[-1]
-    if field_name in ("env", "args"):
-        return f"the container's {field_name}"
-    if field_name == "envFrom":
-        return "the ConfigMap/Secret the container's envFrom loads"
-    # A StackConfigPolicy's settings are named by where they are.
-    return "nodeSets[].config" if doc.where.startswith("spec.nodeSets") else doc.where
 
 
 def _keystore_route(doc: SettingsDoc, key: str) -> str:
