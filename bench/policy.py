@@ -18,6 +18,7 @@ from bench import workload
 from components.program import main as program
 from harness.analyzer import PolicyAnalyzer
 from harness.mock_runtime import run_program
+from harness.pack_process import PackProcess
 from harness.policy_run import records_of
 
 
@@ -37,7 +38,7 @@ def main(argv: list[str]) -> int:
         recording = run_program(program, config=workload.config(clusters), stack="bench")
     records = records_of(recording)
     start = time.perf_counter()
-    with PolicyAnalyzer(stack="bench") as analyzer:
+    with PolicyAnalyzer(PackProcess(stack="bench")) as analyzer:
         analyzer.handshake()
         analyzer.configure_stack()
         analyzer.configure({})

@@ -18,11 +18,9 @@ from __future__ import annotations
 import difflib
 import os
 import selectors
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeAlias
 
@@ -31,7 +29,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, plugin_pb2
 
 from components.quoting import quoted
-from harness.pack_process import DEFAULT_PACK, PackProcess
+from harness.pack_process import PackProcess
 
 # Wire encodings of the engine (sdk/go/common/resource/plugin/rpc.go).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -291,23 +289,10 @@ def analyze_stack_request(records: Iterable[Record]) -> analyzer_pb2.AnalyzeStac
 class PolicyAnalyzer:
     """A running pack. Use as a context manager: the process always ends on exit."""
 
-    def __init__(
-        self,
-        pack_dir: Path = DEFAULT_PACK,
-        *,
-        project: str = "es-transport-pki",
-        stack: str = "test",
-        dry_run: bool = True,
-        python: str = sys.executable,
-        connect: bool = True,
-        started: PackProcess | None = None,
-    ) -> None:
-        """`started`: a pack process the caller started already, whose pack, project, stack
-        and dry run then stand instead of the arguments'; the analyzer takes it over and
-        closes it."""
-        self._pack = started or PackProcess(
-            pack_dir, project=project, stack=stack, dry_run=dry_run, python=python
-        )
+    def __init__(self, pack: PackProcess | None = None, *, connect: bool = True) -> None:
+        """`pack`: the pack's process, started already (default: this project's pack for stack
+        `test`, as a preview); the analyzer takes it over and closes it."""
+        self._pack = pack if pack is not None else PackProcess()
         self.pack_dir, self.project = self._pack.pack_dir, self._pack.project
         self.stack, self.dry_run = self._pack.stack, self._pack.dry_run
         if connect:

@@ -75,7 +75,7 @@ def run_policies(
     pack_dir: Path = DEFAULT_PACK,
 ) -> list[Diagnostic]:
     """Analyze every resource, then the stack, in one pack process (one `pulumi preview`)."""
-    with PolicyAnalyzer(pack_dir, stack=stack) as analyzer:
+    with PolicyAnalyzer(PackProcess(pack_dir, stack=stack)) as analyzer:
         analyzer.handshake()
         analyzer.configure_stack()
         analyzer.configure(config or {})
@@ -128,9 +128,8 @@ class StreamedPolicies:
         self.records: list[Record] = []
 
     def __enter__(self) -> StreamedPolicies:
-        self._analyzer = PolicyAnalyzer(
-            self._pack_dir, stack=self._stack, connect=False, started=self._started
-        )
+        pack = self._started or PackProcess(self._pack_dir, stack=self._stack)
+        self._analyzer = PolicyAnalyzer(pack, connect=False)
         try:
             self._worker.start()
         except BaseException:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.analyzer import PolicyAnalyzer
+from harness.pack_process import PackProcess
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policy"
 if str(PACK_DIR) not in sys.path:
@@ -19,7 +20,7 @@ if str(PACK_DIR) not in sys.path:
 @pytest.fixture(scope="module")
 def analyzer() -> Iterator[PolicyAnalyzer]:
     """A configured pack (default config); modules needing other config make their own."""
-    with PolicyAnalyzer(PACK_DIR) as running:
+    with PolicyAnalyzer(PackProcess(PACK_DIR)) as running:
         running.configure_stack()
         running.configure({})
         yield running

@@ -4,6 +4,7 @@ cannot read (Checkov style: each case's records and its verdict)."""
 from __future__ import annotations
 
 from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record
+from harness.pack_process import PackProcess
 
 from . import fixtures as f
 from . import pems
@@ -70,7 +71,7 @@ def test_a_ca_key_is_es_transport_ca_key_custodys_and_mandatory(
 def test_a_stack_can_make_it_mandatory() -> None:
     a = pki("a")
     leak = f.config_map("a-node-files", {"tls.key": UNKNOWN}, [a.node_key])
-    with PolicyAnalyzer(PACK_DIR) as strict:
+    with PolicyAnalyzer(PackProcess(PACK_DIR)) as strict:
         strict.configure_stack()
         strict.configure({POLICY: "mandatory"})
         assert verdicts(strict.preview([*a.records, leak])) == {(POLICY, M)}

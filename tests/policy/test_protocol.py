@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.analyzer import PolicyAnalyzer, PolicyConfigError, PolicyInfo, schema_problems
+from harness.pack_process import PackProcess
 
 EXPECTED = {
     "es-transport-leaf-eku": "advisory",
@@ -166,7 +167,7 @@ def test_a_schemas_required_properties_are_enforced_like_the_engine_does(
     the engine judges each policy's reconciled properties, `required` included."""
     (tmp_path / "PulumiPolicy.yaml").write_text("name: requiring\nruntime: python\n")
     (tmp_path / "__main__.py").write_text(_REQUIRING_PACK)
-    with PolicyAnalyzer(tmp_path) as pack:
+    with PolicyAnalyzer(PackProcess(tmp_path)) as pack:
         assert pack.get_analyzer_info().policy("ticketed").required == ("ticket", "hours")
         for missing in ({}, {"ticketed": "mandatory"}, {"ticketed": {"hours": 2}}):
             with pytest.raises(PolicyConfigError) as raised:

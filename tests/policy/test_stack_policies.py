@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record
+from harness.pack_process import PackProcess
 
 from . import fixtures as f
 from . import pems
@@ -958,7 +959,7 @@ def test_a_ca_nothing_depends_on_may_be_unprotected(analyzer: PolicyAnalyzer) ->
 def test_exempt_stacks_are_not_checked() -> None:
     a = pki("a")
     records = [_unprotected(a.ca_key), _unprotected(a.ca), *a.records[2:], vm_bundle("a", a)]
-    with PolicyAnalyzer(PACK_DIR) as exempting:
+    with PolicyAnalyzer(PackProcess(PACK_DIR)) as exempting:
         exempting.configure_stack()
         exempting.configure({"es-transport-ca-protected": {"exemptStacks": ["te*"]}})
         assert stack(exempting, records) == set()

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.analyzer import PolicyAnalyzer
+from harness.pack_process import PackProcess
 
 from . import fixtures as f
 from .conftest import PACK_DIR
@@ -27,7 +28,7 @@ B = pki("b", ca=(SHARED.ca_key, SHARED.ca))
 
 @pytest.fixture(scope="module")
 def waiving() -> Iterator[PolicyAnalyzer]:
-    with PolicyAnalyzer(PACK_DIR) as running:
+    with PolicyAnalyzer(PackProcess(PACK_DIR)) as running:
         running.configure_stack()
         running.configure({
             "es-transport-mtls": {"waivers": [
