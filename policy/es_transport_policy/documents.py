@@ -1,7 +1,9 @@
 """Where Elasticsearch settings and key material appear in a resource's properties.
 
 * ECK `Elasticsearch`: `spec.nodeSets[].config` (nested or dotted keys), and the env
-  (`env_setting`) and command line (`-E`) of the nodeSet's `elasticsearch` container;
+  (`env_setting`) and command line (`-E`) of the nodeSet's `elasticsearch` container, as kubelet
+  passes them (`_environment`, `expand`; what `envFrom`/`valueFrom` read needs the stack:
+  `stack_env_documents`);
 * ECK `StackConfigPolicy`: `spec.elasticsearch.config` (ECK merges it into elasticsearch.yml);
 * Kubernetes ConfigMap/Secret (or a Patch of one): an `elasticsearch.yml` key in
   `data`/`stringData`/`binaryData` (Secret `data` and ConfigMap `binaryData` are base64);
@@ -14,7 +16,7 @@ from __future__ import annotations
 import base64
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,20 +167,145 @@ def env_setting(name: str) -> str | None:
                     for part in name[len(_ENV_PREFIX):].split("__")).lower()
 
 
-def _env_settings(env: Any) -> dict[str, Any] | Unknown:
-    """The settings a container's `env` gives (`env_setting`); a value from `valueFrom` is
-    unknown here, a missing one the empty text (Kubernetes')."""
+def expand(text: str, variables: Mapping[str, str | Unknown]) -> str | Unknown:
+    """`text` with every `$(NAME)` replaced by the variable's value, as kubelet expands a
+    container's env values, `command` and `args` (k8s.io/kubernetes
+    third_party/forked/golang/expansion/expand.go: `$$` is `$`; a `$(` without `)` and a `$`
+    before any other character stay as written). A reference to a variable not in `variables`
+    is unknown: Kubernetes leaves it as written, but variables the pack cannot see may define
+    it (ECK's own, `POD_IP`..., service links). UNKNOWN when any reference is."""
+    out: list[str] = []
+    cursor = 0
+    while (dollar := text.find("$", cursor)) != -1 and dollar + 1 < len(text):
+        out.append(text[cursor:dollar])
+        follows = text[dollar + 1]
+        close = text.find(")", dollar + 2) if follows == "(" else -1
+        if close == -1:
+            out.append("$" if follows == "$" else "$" + follows)
+            cursor = dollar + 2
+            continue
+        value = variables.get(text[dollar + 2:close], UNKNOWN)
+        if is_unknown(value):
+            return UNKNOWN
+        assert isinstance(value, str)
+        out.append(value)
+        cursor = close + 1
+    return "".join(out) + text[cursor:]
+
+
+# How a variable reaches the container last: an `env` entry, or an `envFrom` object.
+ENV, ENV_FROM = "env", "envFrom"
+
+
+@dataclass(frozen=True)
+class _Variable:
+    value: Any  # str (another type as given, which the API server refuses), or UNKNOWN
+    route: str  # ENV or ENV_FROM
+
+
+_Environment = dict[str, _Variable] | Unknown
+
+
+def _texts(variables: _Environment) -> dict[str, str | Unknown]:
+    """The variables' values `expand` reads (none while the environment is unknown)."""
+    if is_unknown(variables):
+        return {}
+    assert isinstance(variables, dict)
+    return {name: variable.value for name, variable in variables.items()
+            if isinstance(variable.value, str | Unknown)}
+
+
+# The variables a ConfigMap or Secret gives (`env_variables`): (kind, name) of one in the
+# container's namespace → variables; UNKNOWN when not known (not in the stack).
+EnvSource = Callable[[str, str], "dict[str, Any] | Unknown"]
+_REFS = ((tokens.CONFIG_MAP, "configMapRef", "configMapKeyRef"),
+         (tokens.SECRET, "secretRef", "secretKeyRef"))
+
+
+def env_variables(type_: str, props: dict[str, Any]) -> dict[str, Any] | Unknown:
+    """The variables `envFrom` loads from a ConfigMap (`data`; kubelet skips `binaryData`) or a
+    Secret (`data`, base64, then `stringData`, which the API server writes over it), key by
+    key, as `entries` reads them, and the keys `valueFrom` reads; UNKNOWN while a map is. A
+    value that is not text (nor base64, in a Secret's `data`) gives none."""
+    fields = ("data", "stringData") if type_ in tokens.SECRETS else ("data",)
+    if any(is_unknown(props.get(field_name)) for field_name in fields):
+        return UNKNOWN
+    return {entry.key: entry.text for entry in entries(type_, props)
+            if entry.where.startswith(tuple(f"{field_name}[" for field_name in fields))}
+
+
+def _value_from(value_from: Any, source: EnvSource | None) -> Any:
+    """The value an `env` entry's `valueFrom` gives (kubelet's makeEnvironmentVariables): the
+    key of the ConfigMap (`configMapKeyRef`) or Secret (`secretKeyRef`) `source` holds; None
+    when kubelet sets no variable (an `optional` ref to a key the object lacks). UNKNOWN for
+    anything else: no stack seen (`source` None), an object the stack does not hold, a missing
+    key of a required ref (the container does not start), `fieldRef`/`resourceFieldRef` (the
+    pod's and the node's, known when it runs)."""
+    for kind, _, field_name in _REFS:
+        selector = path(value_from, field_name)
+        if selector is None:
+            continue
+        name, key = path(selector, "name"), path(selector, "key")
+        variables = (source(kind, name) if source is not None and isinstance(name, str)
+                     else UNKNOWN)
+        if is_unknown(variables) or not isinstance(key, str):
+            return UNKNOWN
+        assert isinstance(variables, dict)
+        if key in variables:
+            return variables[key]
+        return None if path(selector, "optional") is True else UNKNOWN
+    return UNKNOWN
+
+
+def _environment(container: Any, source: EnvSource | None) -> _Environment:
+    """The container's variables as kubelet sets them (makeEnvironmentVariables): what
+    `envFrom` loads (`env_variables` of prefix + key, a later object winning), then each `env`
+    entry in order, a later one winning: its `value` expanded (`expand`) with the variables set
+    so far, or else its `valueFrom` (`_value_from`); neither is the empty text. `source` None
+    (one resource seen): `envFrom` and `valueFrom` give unknowns. An object not known (named by
+    an unknown, not in the stack, its data unknown at preview) may set any variable: what
+    earlier ones set is then unknown. UNKNOWN while `env` is."""
+    env, env_from = path(container, "env"), path(container, "envFrom")
     if is_unknown(env):
         return UNKNOWN
-    settings: dict[str, Any] = {}
-    for variable in as_list(env):
-        name = path(variable, "name")
-        setting = env_setting(name) if isinstance(name, str) else None
-        if setting is not None:
-            value = path(variable, "value")
-            settings[setting] = (UNKNOWN if is_unknown(value) or path(variable, "valueFrom")
-                                 else value if value is not None else "")
-    return settings
+    variables: dict[str, _Variable] = {}
+    for ref in as_list(env_from):
+        prefix = path(ref, "prefix") or ""
+        for kind, field_name, _ in _REFS:
+            if path(ref, field_name) is None:
+                continue
+            name = path(ref, field_name, "name")
+            loaded = (source(kind, name) if source is not None and isinstance(name, str)
+                      and isinstance(prefix, str) else UNKNOWN)
+            if is_unknown(loaded):
+                variables = {key: _Variable(UNKNOWN, ENV_FROM) for key in variables}
+                continue
+            assert isinstance(loaded, dict)
+            variables |= {f"{prefix}{key}": _Variable(value, ENV_FROM)
+                          for key, value in loaded.items()}
+    for entry in as_list(env):
+        name, value = path(entry, "name"), path(entry, "value")
+        if not isinstance(name, str):
+            continue
+        if isinstance(value, str) and value:
+            value = expand(value, _texts(variables)) if "$" in value else value
+        elif path(entry, "valueFrom") is not None:
+            value = _value_from(path(entry, "valueFrom"), source)
+            if value is None:
+                continue
+        elif value is None:
+            value = ""
+        variables[name] = _Variable(value, ENV)
+    return variables
+
+
+def _env_settings(variables: _Environment, route: str) -> dict[str, Any] | Unknown:
+    """The settings (`env_setting`) of the variables that reach the container by `route`."""
+    if is_unknown(variables):
+        return UNKNOWN
+    assert isinstance(variables, dict)
+    return {setting: variable.value for name, variable in variables.items()
+            if variable.route == route and (setting := env_setting(name)) is not None}
 
 
 # What runs Elasticsearch on a command line: its binary (by base name), or the official
@@ -186,16 +313,19 @@ def _env_settings(env: Any) -> dict[str, Any] | Unknown:
 _ES_COMMANDS = ("elasticsearch", "eswrapper")
 
 
-def _arg_settings(container: Any) -> dict[str, Any] | Unknown:
+def _arg_settings(container: Any, variables: _Environment) -> dict[str, Any] | Unknown:
     """The settings Elasticsearch reads from its command line (`-E name=value`,
     `-Ename=value`: EnvironmentAwareCommand): the words after the first that runs it
-    (`_ES_COMMANDS`) in `command` + `args` (no `command`: the image's entrypoint takes `args`).
-    A word unknown at preview gives nothing; a pair without `=` none (Elasticsearch refuses an
-    empty setting)."""
+    (`_ES_COMMANDS`) in `command` + `args` (no `command`: the image's entrypoint takes `args`),
+    each expanded (`expand`) with the container's `variables` as kubelet expands them. A word
+    unknown at preview gives nothing; a pair without `=` none (Elasticsearch refuses an empty
+    setting)."""
     command, args = path(container, "command"), path(container, "args")
     if is_unknown(command) or is_unknown(args):
         return UNKNOWN
-    words = as_list(command) + as_list(args)
+    values = _texts(variables)
+    words = [expand(word, values) if isinstance(word, str) and "$" in word else word
+             for word in as_list(command) + as_list(args)]
     start = next((number for number, word in enumerate(words)
                   if isinstance(word, str) and posixpath.basename(word) in _ES_COMMANDS), None)
     settings: dict[str, Any] = {}
@@ -218,66 +348,35 @@ def _es_containers(index: int, node_set: Any) -> list[tuple[str, Any]]:
             if path(container, "name") in (ES_CONTAINER, UNKNOWN)]
 
 
-# The variables an `envFrom` source gives: (kind, name) of a ConfigMap or Secret in the
-# container's namespace → `env_variables`; UNKNOWN when not known (not in the stack).
-EnvSource = Callable[[str, str], "dict[str, Any] | Unknown"]
+def _learned(
+    alone: dict[str, Any] | Unknown, stacked: dict[str, Any] | Unknown
+) -> dict[str, Any]:
+    """The settings `stacked` knows that `alone` (the resource seen alone) does not."""
+    if is_unknown(stacked):
+        return {}
+    assert isinstance(stacked, dict)
+    return {key: value for key, value in stacked.items() if not is_unknown(value)
+            and (is_unknown(alone) or is_unknown(as_map(alone).get(key, UNKNOWN)))}
 
 
-def env_variables(type_: str, props: dict[str, Any]) -> dict[str, Any] | Unknown:
-    """The variables `envFrom` loads from a ConfigMap (`data`; kubelet skips `binaryData`) or a
-    Secret (`data`, base64, then `stringData`, which the API server writes over it), key by
-    key, as `entries` reads them; UNKNOWN while a map is. A value that is not text (nor
-    base64, in a Secret's `data`) gives none."""
-    fields = ("data", "stringData") if type_ in tokens.SECRETS else ("data",)
-    if any(is_unknown(props.get(field_name)) for field_name in fields):
-        return UNKNOWN
-    return {entry.key: entry.text for entry in entries(type_, props)
-            if entry.where.startswith(tuple(f"{field_name}[" for field_name in fields))}
-
-
-def _env_from_settings(env_from: Any, source: EnvSource) -> dict[str, Any] | Unknown:
-    """The settings a container's `envFrom` gives (`env_setting` of prefix + key), a later
-    source winning. A source not known (named by an unknown, not in the stack, its data
-    unknown at preview) may set any variable: what earlier ones set is then unknown."""
-    if is_unknown(env_from):
-        return UNKNOWN
-    settings: dict[str, Any] = {}
-    for ref in as_list(env_from):
-        prefix = path(ref, "prefix") or ""
-        for kind, field_name in ((tokens.CONFIG_MAP, "configMapRef"), (tokens.SECRET, "secretRef")):
-            if path(ref, field_name) is None:
-                continue
-            name = path(ref, field_name, "name")
-            variables = (source(kind, name) if isinstance(name, str) and isinstance(prefix, str)
-                         else UNKNOWN)
-            if is_unknown(variables):
-                settings = dict.fromkeys(settings, UNKNOWN)
-                continue
-            assert isinstance(variables, dict)
-            for key, value in variables.items():
-                if (setting := env_setting(f"{prefix}{key}")) is not None:
-                    settings[setting] = value
-    return settings
-
-
-def env_from_documents(index: int, node_set: Any, source: EnvSource) -> list[SettingsDoc]:
-    """The settings the nodeSet's Elasticsearch container loads with `envFrom` and does not set
-    in its `env` (which takes precedence: node_set_documents reads it). Nothing is read for a
-    container without `envFrom`."""
+def stack_env_documents(index: int, node_set: Any, source: EnvSource) -> list[SettingsDoc]:
+    """The settings of the nodeSet's Elasticsearch container that only the stack's
+    ConfigMaps and Secrets (`source`) show, which node_set_documents leaves unknown: what
+    `envFrom` loads and no `env` entry overrides, an `env` entry's `valueFrom`, and an `env`
+    value or command-line word that takes a `$(VAR)` from either."""
     docs: list[SettingsDoc] = []
     for where, container in _es_containers(index, node_set):
-        env_from = path(container, "envFrom")
-        if env_from is None:
-            continue
-        settings = _env_from_settings(env_from, source)
-        env = _env_settings(path(container, "env"))
-        if is_unknown(env) and settings:
-            settings = UNKNOWN
-        elif isinstance(settings, dict) and isinstance(env, dict):
-            settings = {k: v for k, v in settings.items() if k not in env}
-        if settings:
-            docs.append(SettingsDoc(f"{where}.envFrom", settings, eck=True,
-                                    source="the ConfigMap/Secret the container's envFrom loads"))
+        alone, stacked = _environment(container, None), _environment(container, source)
+        for route, settings, what in (
+            (ENV_FROM, _learned({}, _env_settings(stacked, ENV_FROM)),
+             "the ConfigMap/Secret the container's envFrom loads"),
+            (ENV, _learned(_env_settings(alone, ENV), _env_settings(stacked, ENV)),
+             "the container's env"),
+            ("args", _learned(_arg_settings(container, alone), _arg_settings(container, stacked)),
+             "the container's args"),
+        ):
+            if settings:
+                docs.append(SettingsDoc(f"{where}.{route}", settings, eck=True, source=what))
     return docs
 
 
@@ -289,8 +388,9 @@ def node_set_documents(index: int, node_set: Any) -> list[SettingsDoc]:
                         UNKNOWN if is_unknown(config) else flatten(as_map(config)), eck=True,
                         source=NODE_SET_CONFIG)]
     for where, container in _es_containers(index, node_set):
-        for field_name, settings in (("env", _env_settings(path(container, "env"))),
-                                     ("args", _arg_settings(container))):
+        variables = _environment(container, None)
+        for field_name, settings in (("env", _env_settings(variables, ENV)),
+                                     ("args", _arg_settings(container, variables))):
             if settings:
                 docs.append(SettingsDoc(f"{where}.{field_name}", settings, eck=True,
                                         source=f"the container's {field_name}"))

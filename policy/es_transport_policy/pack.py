@@ -110,19 +110,19 @@ STACK_FAMILIES = (
             "advance the renewal generation / rotationEpoch and run pulumi up", ADVISORY,
             config=renewal.RENEWAL_CONFIG), renewal.renewal),
     (Family("es-transport-mtls-env-from", "INV-MTLS",
-            "settings an ECK Elasticsearch container loads with envFrom (a ConfigMap or Secret "
-            "of the stack) pass es-transport-mtls's checks",
+            "settings an ECK Elasticsearch container takes from a ConfigMap or Secret of the "
+            "stack (envFrom, valueFrom, a $(VAR) of either) pass es-transport-mtls's checks",
             "the official image reads a variable named like a setting as that setting",
             "no xpack.security.enabled: false; no client_authentication override in the "
-            "loaded object"), env_from.mtls),
+            "object it reads"), env_from.mtls),
     (Family("es-transport-verify-env-from", "INV-VERIFY",
-            "settings an ECK Elasticsearch container loads with envFrom pass "
-            "es-transport-verify's checks", "none accepts any peer certificate",
-            "verification_mode: full (default) or certificate in the loaded object",
+            "settings an ECK Elasticsearch container takes from a ConfigMap or Secret of the "
+            "stack pass es-transport-verify's checks", "none accepts any peer certificate",
+            "verification_mode: full (default) or certificate in the object it reads",
             config=transport.VERIFY_CONFIG), env_from.verify),
     (Family("es-transport-settings-env-from", "INV-MTLS/INV-VERIFY/INV-CUSTODY",
-            "settings an ECK Elasticsearch container loads with envFrom pass "
-            "es-transport-settings's checks",
+            "settings an ECK Elasticsearch container takes from a ConfigMap or Secret of the "
+            "stack pass es-transport-settings's checks",
             "Elasticsearch refuses to start on them, or a password is readable with them",
             "spell the setting as Elasticsearch does; passwords as secure_* settings in the "
             "keystore (ECK: spec.secureSettings)"), env_from.refused),

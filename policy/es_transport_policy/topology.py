@@ -33,12 +33,12 @@ from .documents import (
     EnvSource,
     SettingsDoc,
     entries,
-    env_from_documents,
     env_variables,
     is_transport_ssl,
     node_set_documents,
     referenced_entries,
     settings_documents,
+    stack_env_documents,
 )
 from .graph import Node, StackGraph
 from .pem import pem_material
@@ -100,9 +100,9 @@ def _mounted_objects(
     index: int, node_set: Any, layer: Callable[[str], bool], source: EnvSource
 ) -> list[tuple[str, str]]:
     """(kind, name) of pod volumes mounted where the nodeSet's settings of `layer` point (its
-    `config`, or its Elasticsearch container's env, command line or `envFrom`:
-    documents.node_set_documents, documents.env_from_documents)."""
-    docs = node_set_documents(index, node_set) + env_from_documents(index, node_set, source)
+    `config`, or its Elasticsearch container's env, command line, `envFrom` or `valueFrom`:
+    documents.node_set_documents, documents.stack_env_documents)."""
+    docs = node_set_documents(index, node_set) + stack_env_documents(index, node_set, source)
     paths = [p for doc in docs if isinstance(doc.settings, dict)
              for p in _setting_paths(doc.settings, layer)]
     pod = as_map(path(node_set, "podTemplate", "spec"))
@@ -152,8 +152,8 @@ def _k8s_objects(graph: StackGraph) -> dict[tuple[str, str, str], Node]:
 
 
 def env_source(graph: StackGraph, namespace: str) -> EnvSource:
-    """What `envFrom` loads from the stack's objects in `namespace` (UNKNOWN for an object the
-    stack does not hold: it may hold anything)."""
+    """What `envFrom` and `valueFrom` read from the stack's objects in `namespace` (UNKNOWN for
+    an object the stack does not hold: it may hold anything)."""
     objects = _k8s_objects(graph)
 
     def variables(kind: str, name: str) -> dict[str, Any] | Unknown:
@@ -164,9 +164,10 @@ def env_source(graph: StackGraph, namespace: str) -> EnvSource:
 
 
 @lru_cache(maxsize=1)
-def eck_env_from_documents(graph: StackGraph) -> tuple[tuple[str, tuple[SettingsDoc, ...]], ...]:
-    """(URN, documents) of every ECK Elasticsearch whose Elasticsearch containers load settings
-    with `envFrom` from the stack's objects (documents.env_from_documents); once per graph."""
+def eck_stack_env_documents(graph: StackGraph) -> tuple[tuple[str, tuple[SettingsDoc, ...]], ...]:
+    """(URN, documents) of every ECK Elasticsearch whose Elasticsearch containers take settings
+    from the stack's objects, with `envFrom` or `valueFrom`, directly or through a `$(VAR)`
+    (documents.stack_env_documents); once per graph."""
     found: list[tuple[str, tuple[SettingsDoc, ...]]] = []
     for es in (n for n in graph.nodes.values() if tokens.is_elasticsearch(n.type)):
         key = _k8s_key(es)
@@ -175,7 +176,7 @@ def eck_env_from_documents(graph: StackGraph) -> tuple[tuple[str, tuple[Settings
         source = env_source(graph, key[0])
         docs = tuple(doc for index, node_set in enumerate(as_list(path(es.props, "spec",
                                                                       "nodeSets")))
-                     for doc in env_from_documents(index, node_set, source))
+                     for doc in stack_env_documents(index, node_set, source))
         if docs:
             found.append((es.urn, docs))
     return tuple(found)

@@ -147,6 +147,39 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
             "echo -E " + T + "client_authentication=optional"]}), set()),
     "eck-args-unknown": (
         es_container({"name": "elasticsearch", "args": ["eswrapper", "-E", UNKNOWN]}), set()),
+    # Kubernetes expands `$(VAR)` in env values (from the variables before) and in command
+    # and args (from the container's env) before Elasticsearch reads them; `$$` is `$`.
+    "eck-args-var-client-auth-none": (
+        es_container({"name": "elasticsearch", "env": [{"name": "MODE", "value": "none"}],
+                      "args": ["eswrapper", "-E", T + "client_authentication=$(MODE)"]}),
+        {("es-transport-mtls", M)}),
+    "eck-args-var-client-auth-required": (
+        es_container({"name": "elasticsearch", "env": [{"name": "MODE", "value": "required"}],
+                      "args": ["eswrapper", "-E", T + "client_authentication=$(MODE)"]}),
+        set()),
+    "eck-args-var-escaped": (
+        es_container({"name": "elasticsearch", "env": [{"name": "MODE", "value": "required"}],
+                      "args": ["eswrapper", "-E", T + "client_authentication=$$(MODE)"]}),
+        {("es-transport-settings", M)}),
+    "eck-args-var-undefined": (
+        es_container({"name": "elasticsearch",
+                      "args": ["eswrapper", "-E", T + "client_authentication=$(POD_MODE)"]}),
+        set()),
+    "eck-args-var-from-value-from": (
+        es_container({"name": "elasticsearch", "env": [{"name": "MODE", "valueFrom": {
+            "configMapKeyRef": {"name": "es-env", "key": "mode"}}}],
+            "args": ["eswrapper", "-E", T + "client_authentication=$(MODE)"]}), set()),
+    "eck-env-var-verification-none": (
+        es_env({"name": "MODE", "value": "none"},
+               {"name": T + "verification_mode", "value": "$(MODE)"}),
+        {("es-transport-verify", M), ("es-transport-verify-advisory", A)}),
+    "eck-env-var-verification-full": (
+        es_env({"name": "MODE", "value": "full"},
+               {"name": T + "verification_mode", "value": "$(MODE)"}),
+        {("es-transport-verify-advisory", A)}),
+    "eck-env-var-defined-after": (
+        es_env({"name": T + "verification_mode", "value": "$(MODE)"},
+               {"name": "MODE", "value": "none"}), set()),
     "eck-sidecar-args": (
         es_container({"name": "log-shipper", "command": ["elasticsearch"],
                       "args": ["-E", T + "client_authentication=optional"]}), set()),

@@ -966,17 +966,27 @@ def test_exempt_stacks_are_not_checked() -> None:
 
 
 def _eck_env_from(*sources: Record, env_from: list[dict[str, Any]],
-                  env: list[dict[str, Any]] | None = None,
+                  env: list[dict[str, Any]] | None = None, args: list[str] | None = None,
                   container_name: str = "elasticsearch") -> list[Record]:
-    """ECK whose Elasticsearch container (or `container_name`) loads `env_from` (and `env`),
-    next to `sources`."""
+    """ECK whose Elasticsearch container (or `container_name`) loads `env_from` (and `env`,
+    `args`), next to `sources`."""
     container: dict[str, Any] = {"name": container_name, "envFrom": env_from}
     if env is not None:
         container["env"] = env
+    if args is not None:
+        container["args"] = args
     es = f.elasticsearch("es-a", {"version": "9.1.0", "nodeSets": [{
         "name": "d", "count": 1, "config": {}, "podTemplate": {"spec": {
             "containers": [container]}}}]})
     return [*sources, es]
+
+
+def _eck_args(*sources: Record) -> list[Record]:
+    """ECK whose Elasticsearch container reads variable MODE from ConfigMap es-env's key `mode`
+    and passes it on its command line as client_authentication."""
+    return _eck_env_from(*sources, env_from=[], env=[{"name": "MODE", "valueFrom": {
+        "configMapKeyRef": {"name": "es-env", "key": "mode"}}}], args=[
+        "eswrapper", "-E", T + "client_authentication=$(MODE)"])
 
 
 ENV_FROM_CASES: dict[str, tuple[list[Record], set[tuple[str, str]]]] = {
@@ -1018,6 +1028,77 @@ ENV_FROM_CASES: dict[str, tuple[list[Record], set[tuple[str, str]]]] = {
         f.config_map("weak", {T + "client_authentication": "optional"}),
         env_from=[{"configMapRef": {"name": "weak"}}, {"secretRef": {"name": UNKNOWN}}]),
         set()),
+    # `env` entries read a ConfigMap's or Secret's key with `valueFrom`, and take a `$(VAR)`
+    # from what the container's environment holds (kubelet's makeEnvironmentVariables).
+    "value-from-config-map-optional": (_eck_env_from(
+        f.config_map("es-env", {"client-auth": "optional"}), env_from=[],
+        env=[{"name": T + "client_authentication", "valueFrom": {
+            "configMapKeyRef": {"name": "es-env", "key": "client-auth"}}}]),
+        {("es-transport-mtls-env-from", M)}),
+    "value-from-config-map-required": (_eck_env_from(
+        f.config_map("es-env", {"client-auth": "required"}), env_from=[],
+        env=[{"name": T + "client_authentication", "valueFrom": {
+            "configMapKeyRef": {"name": "es-env", "key": "client-auth"}}}]), set()),
+    "value-from-secret-verification-none": (_eck_env_from(
+        f.secret("es-env", {"mode": "none"}), env_from=[],
+        env=[{"name": "ES_SETTING_XPACK_SECURITY_TRANSPORT_SSL_VERIFICATION__MODE",
+              "valueFrom": {"secretKeyRef": {"name": "es-env", "key": "mode"}}}]),
+        {("es-transport-verify-env-from", M), ("es-transport-verify-env-from-advisory", A)}),
+    "value-from-secret-misspelt-mode": (_eck_env_from(
+        f.secret("es-env", {"mode": "requried"}), env_from=[],
+        env=[{"name": T + "client_authentication",
+              "valueFrom": {"secretKeyRef": {"name": "es-env", "key": "mode"}}}]),
+        {("es-transport-settings-env-from", M)}),
+    "value-from-overridden-by-a-later-entry": (_eck_env_from(
+        f.config_map("es-env", {"client-auth": "optional"}), env_from=[],
+        env=[{"name": T + "client_authentication", "valueFrom": {
+            "configMapKeyRef": {"name": "es-env", "key": "client-auth"}}},
+             {"name": T + "client_authentication", "value": "required"}]), set()),
+    "value-from-overriding-an-earlier-entry": (_eck_env_from(
+        f.config_map("es-env", {"client-auth": "optional"}), env_from=[],
+        env=[{"name": T + "client_authentication", "value": "required"},
+             {"name": T + "client_authentication", "valueFrom": {
+                 "configMapKeyRef": {"name": "es-env", "key": "client-auth"}}}]),
+        {("es-transport-mtls-env-from", M)}),
+    # An optional ref to a key the object lacks sets nothing: what envFrom loaded stays.
+    "value-from-optional-missing-key": (_eck_env_from(
+        f.config_map("weak", {T + "client_authentication": "optional"}),
+        f.config_map("es-env", {"other": "required"}),
+        env_from=[{"configMapRef": {"name": "weak"}}],
+        env=[{"name": T + "client_authentication", "valueFrom": {"configMapKeyRef": {
+            "name": "es-env", "key": "client-auth", "optional": True}}}]),
+        {("es-transport-mtls-env-from", M)}),
+    "value-from-optional-present-key": (_eck_env_from(
+        f.config_map("weak", {T + "client_authentication": "optional"}),
+        f.config_map("es-env", {"client-auth": "required"}),
+        env_from=[{"configMapRef": {"name": "weak"}}],
+        env=[{"name": T + "client_authentication", "valueFrom": {"configMapKeyRef": {
+            "name": "es-env", "key": "client-auth", "optional": True}}}]), set()),
+    # A required ref to a missing key: kubelet does not start the container.
+    "value-from-required-missing-key": (_eck_env_from(
+        f.config_map("es-env", {"other": "optional"}), env_from=[],
+        env=[{"name": T + "client_authentication", "valueFrom": {
+            "configMapKeyRef": {"name": "es-env", "key": "client-auth"}}}]), set()),
+    "value-from-not-in-the-stack": (_eck_env_from(
+        env_from=[], env=[{"name": T + "client_authentication", "valueFrom": {
+            "secretKeyRef": {"name": "es-env", "key": "client-auth"}}}]), set()),
+    "value-from-field-ref": (_eck_env_from(
+        env_from=[], env=[{"name": T + "client_authentication", "valueFrom": {
+            "fieldRef": {"fieldPath": "metadata.annotations['mode']"}}}]), set()),
+    "var-from-env-from-in-env": (_eck_env_from(
+        f.config_map("es-env", {"MODE": "none"}),
+        env_from=[{"configMapRef": {"name": "es-env"}}],
+        env=[{"name": T + "client_authentication", "value": "$(MODE)"}]),
+        {("es-transport-mtls-env-from", M)}),
+    "var-from-env-from-in-env-required": (_eck_env_from(
+        f.config_map("es-env", {"MODE": "required"}),
+        env_from=[{"configMapRef": {"name": "es-env"}}],
+        env=[{"name": T + "client_authentication", "value": "$(MODE)"}]), set()),
+    "var-from-value-from-in-args": (_eck_args(
+        f.config_map("es-env", {"mode": "none"})),
+        {("es-transport-mtls-env-from", M)}),
+    "var-from-value-from-in-args-required": (_eck_args(
+        f.config_map("es-env", {"mode": "required"})), set()),
     "sidecar": (_eck_env_from(
         f.config_map("es-env", {T + "client_authentication": "optional"}),
         env_from=[{"configMapRef": {"name": "es-env"}}], container_name="log-shipper"), set()),
