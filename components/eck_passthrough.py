@@ -309,25 +309,57 @@ def env_setting(name: str) -> str | None:
     ).lower()
 
 
+# Kubernetes' `$(VAR)` in a container's env values (k8s.io/kubernetes
+# third_party/forked/golang/expansion/expand.go): `$$` is `$`, `$(NAME)` the variable's value;
+# a `$(` without `)` and a `$` before any other character stay as written.
+_REFERENCE = re.compile(r"\$(\$|\(([^)]*)\))")
+
+
+def expand(text: str, variables: Mapping[str, str]) -> str | None:
+    """`text` with its references expanded as kubelet expands an env value, or None when one
+    names a variable not in `variables` (Kubernetes leaves it as written, but ECK's own
+    variables and service links, which config validation does not see, may define it). The
+    policy pack has its twin (documents.expand); tests/policy/test_env_settings.py holds the
+    two to one reading."""
+    missing = [match[2] for match in _REFERENCE.finditer(text)
+               if match[1] != "$" and match[2] not in variables]
+    if missing:
+        return None
+    return _REFERENCE.sub(lambda match: "$" if match[1] == "$" else variables[match[2]], text)
+
+
 def _check_environment(env: object, key: str, problems: Problems) -> None:
-    """The Elasticsearch container's `env`: settings there are judged as in `config`."""
+    """The Elasticsearch container's `env`: settings there are judged as in `config`, each
+    value as kubelet passes it (a `$(VAR)` expanded from the entries before it)."""
     if not isinstance(env, list):
         return
+    readable: dict[str, str] = {}  # the variables so far whose value config validation reads
     for index, variable in enumerate(env):
         name = variable.get("name") if isinstance(variable, Mapping) else None
-        setting = env_setting(name) if isinstance(name, str) else None
+        if not isinstance(name, str):
+            continue
+        assert isinstance(variable, Mapping)
+        # Kubernetes passes a variable without `value` as the empty text.
+        given = "" if variable.get("value") is None else variable["value"]
+        value = (None if "valueFrom" in variable
+                 else expand(given, readable) if isinstance(given, str) else given)
+        readable.pop(name, None)
+        if isinstance(value, str):
+            readable[name] = value
+        setting = env_setting(name)
         if setting is None or not _judged(setting):
             continue
         path = join(key, index)
-        if "valueFrom" in variable:
+        if value is None:
+            source = ("valueFrom" if "valueFrom" in variable else
+                      f"{quoted(given)}, whose $(VAR) no env entry before it gives as text")
             problems.add(
                 path,
-                f"sets {setting} from valueFrom, which config validation cannot read, so "
+                f"sets {setting} from {source}, which config validation cannot read, so "
                 "nothing shows it keeps transport TLS intact; give it in nodeSets[].config",
             )
             continue
-        # Kubernetes passes a variable without `value` as the empty text.
-        _check_setting(setting, path, variable.get("value", ""), problems)
+        _check_setting(setting, path, value, problems)
 
 
 def _volume_secrets(volume: Mapping[str, Any]) -> list[str]:

@@ -200,6 +200,18 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
          "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}),
      "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].env[1]",
      f"sets {SSL}.client_authentication from valueFrom, which config validation cannot read"),
+    # Kubernetes expands `$(VAR)` in an env value from the entries before it.
+    ("env turns security off through a variable", _with_env(
+        {"name": "OFF", "value": "false"},
+        {"name": "ES_SETTING_XPACK_SECURITY_ENABLED", "value": "$(OFF)"}),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].env[2]",
+     r"turns off security and with it transport TLS \(INV-MTLS\)"),
+    ("env setting from a variable config validation cannot read", _with_env(
+        {"name": "OFF", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+        {"name": "ES_SETTING_XPACK_SECURITY_ENABLED", "value": "$(OFF)"}),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].env[2]",
+     r"sets xpack.security.enabled from '\$\(OFF\)', whose \$\(VAR\) no env entry before it "
+     r"gives as text, which config validation cannot read"),
     # The policy pack reported only the ca-to-eck advisory: the CA key on every node passed.
     ("podTemplate mounts the CA key", mutate(set_path(
         "clusters[0].eck.nodeSets[0].podTemplate", _with_volume(
@@ -290,7 +302,12 @@ def test_pod_volumes_of_other_secrets_are_accepted() -> None:
 def test_environment_settings_that_keep_transport_tls_are_accepted() -> None:
     ok = _with_env({"name": "node.roles", "value": "master,data"},
                    {"name": "ES_SETTING_XPACK_SECURITY_ENABLED", "value": "true"},
-                   {"name": "xpack.security.http.ssl.key", "value": "http-certs/tls.key"})
+                   {"name": "xpack.security.http.ssl.key", "value": "http-certs/tls.key"},
+                   {"name": "ON", "value": "true"},
+                   {"name": "xpack.security.enabled", "value": "$(ON)"},
+                   # `$$` is a `$`: Elasticsearch gets the text `$(OFF)`, not false.
+                   {"name": "OFF", "value": "false"},
+                   {"name": "ES_SETTING_XPACK_SECURITY_ENABLED", "value": "$$(OFF)"})
     assert parse(ok).clusters[0].eck.node_sets[0].passthrough["podTemplate"]["spec"]
     # Elasticsearch runs in the `elasticsearch` container alone: a sidecar's env is no setting.
     sidecar = _with_env({"name": f"{SSL}.client_authentication", "value": "none"},

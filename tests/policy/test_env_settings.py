@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 from es_transport_policy.documents import env_setting as pack_env_setting
+from es_transport_policy.documents import expand as pack_expand
+from es_transport_policy.values import is_unknown
 
 from components.eck_passthrough import env_setting as config_env_setting
+from components.eck_passthrough import expand as config_expand
 
 NAMES = [
     ("xpack.security.enabled", "xpack.security.enabled"),
@@ -33,3 +36,35 @@ def test_the_config_check_and_the_pack_read_a_variable_alike(
     name: str, setting: str | None
 ) -> None:
     assert config_env_setting(name) == pack_env_setting(name) == setting
+
+
+VARIABLES = {"MODE": "none", "EMPTY": "", "DOLLAR": "$(MODE)"}
+# (text, as kubelet expands it with VARIABLES; None: a reference to a variable not given)
+EXPANSIONS = [
+    ("$(MODE)", "none"),
+    ("client_authentication=$(MODE)", "client_authentication=none"),
+    ("$(MODE)$(MODE)", "nonenone"),
+    ("$(EMPTY)x", "x"),
+    ("$(DOLLAR)", "$(MODE)"),  # expanded once, never again
+    ("$$(MODE)", "$(MODE)"),
+    ("$$$(MODE)", "$none"),
+    ("$$$$", "$$"),
+    ("$MODE", "$MODE"),
+    ("$(MODE", "$(MODE"),
+    ("$", "$"),
+    ("a$", "a$"),
+    ("$(MODE)$", "none$"),
+    ("$($(MODE))", None),  # the name is `$(MODE`
+    ("$(OTHER)", None),
+    ("$()", None),
+    ("plain", "plain"),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize(("text", "expanded"), EXPANSIONS)
+def test_the_config_check_and_the_pack_expand_a_reference_alike(
+    text: str, expanded: str | None
+) -> None:
+    pack = pack_expand(text, VARIABLES)
+    assert config_expand(text, VARIABLES) == (None if is_unknown(pack) else pack) == expanded
