@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import settings_text, tokens
+from . import command_line, settings_text, tokens
 from .settings_text import flatten
 from .values import UNKNOWN, Unknown, as_list, as_map, is_unknown, path
 
@@ -308,35 +308,16 @@ def _env_settings(variables: _Environment, route: str) -> dict[str, Any] | Unkno
             if variable.route == route and (setting := env_setting(name)) is not None}
 
 
-# What runs Elasticsearch on a command line: its binary (by base name), or the official
-# image's default command, which its entrypoint runs Elasticsearch for.
-_ES_COMMANDS = ("elasticsearch", "eswrapper")
-
-
 def _arg_settings(container: Any, variables: _Environment) -> dict[str, Any] | Unknown:
-    """The settings Elasticsearch reads from its command line (`-E name=value`,
-    `-Ename=value`: EnvironmentAwareCommand): the words after the first that runs it
-    (`_ES_COMMANDS`) in `command` + `args` (no `command`: the image's entrypoint takes `args`),
-    each expanded (`expand`) with the container's `variables` as kubelet expands them. A word
-    unknown at preview gives nothing; a pair without `=` none (Elasticsearch refuses an empty
-    setting)."""
+    """The settings Elasticsearch reads from its command line (command_line.settings):
+    `command` + `args` (no `command`: the image's entrypoint takes `args`), each word expanded
+    (`expand`) with the container's `variables` as kubelet expands them."""
     command, args = path(container, "command"), path(container, "args")
     if is_unknown(command) or is_unknown(args):
         return UNKNOWN
     values = _texts(variables)
-    words = [expand(word, values) if isinstance(word, str) and "$" in word else word
-             for word in as_list(command) + as_list(args)]
-    start = next((number for number, word in enumerate(words)
-                  if isinstance(word, str) and posixpath.basename(word) in _ES_COMMANDS), None)
-    settings: dict[str, Any] = {}
-    options = iter(words[len(words) if start is None else start + 1:])
-    for word in options:
-        pair = next(options, None) if word == "-E" else (
-            word[2:] if isinstance(word, str) and word.startswith("-E") else None)
-        if isinstance(pair, str) and "=" in pair:
-            name, _, value = pair.partition("=")
-            settings[name] = value
-    return settings
+    return command_line.settings([expand(word, values) if isinstance(word, str) and "$" in word
+                                  else word for word in as_list(command) + as_list(args)])
 
 
 def _es_containers(index: int, node_set: Any) -> list[tuple[str, Any]]:

@@ -180,6 +180,44 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "eck-env-var-defined-after": (
         es_env({"name": T + "verification_mode", "value": "$(MODE)"},
                {"name": "MODE", "value": "none"}), set()),
+    # A shell's `-c` script is read when it is a plain command line (shlex, POSIX).
+    "eck-sh-script-client-auth-optional": (
+        es_container({"name": "elasticsearch", "command": ["sh", "-c"], "args": [
+            "exec /usr/share/elasticsearch/bin/elasticsearch -E "
+            + T + "client_authentication=optional"]}), {("es-transport-mtls", M)}),
+    "eck-sh-script-client-auth-required": (
+        es_container({"name": "elasticsearch", "command": ["sh", "-c"], "args": [
+            "exec /usr/share/elasticsearch/bin/elasticsearch -E "
+            + T + "client_authentication=required"]}), set()),
+    "eck-bash-script-verification-none": (
+        es_container({"name": "elasticsearch", "command": ["/bin/bash", "-ec"], "args": [
+            "sysctl -w vm.max_map_count=262144 || true\n"
+            "ulimit -n 65536 && exec eswrapper '-E" + T + "verification_mode=none'"]}),
+        {("es-transport-verify", M), ("es-transport-verify-advisory", A)}),
+    "eck-bash-script-unknown-setting": (
+        es_container({"name": "elasticsearch", "args": [
+            "bash", "-o", "pipefail", "-c",
+            "elasticsearch -E " + T + "certificate_authorites=ca.crt"]}),
+        {("es-transport-settings", M)}),
+    "eck-sh-script-var-client-auth-none": (
+        es_container({"name": "elasticsearch", "env": [{"name": "MODE", "value": "none"}],
+                      "command": ["sh", "-c", "exec elasticsearch -E "
+                                  + T + "client_authentication=$(MODE)"]}),
+        {("es-transport-mtls", M)}),
+    # Not read: what the shell may turn into other words (variables, pipes, comments, ...).
+    "eck-sh-script-shell-variable": (
+        es_container({"name": "elasticsearch", "env": [{"name": "MODE", "value": "none"}],
+                      "command": ["sh", "-c", "exec elasticsearch -E "
+                                  + T + "client_authentication=$MODE"]}), set()),
+    "eck-sh-script-pipe": (
+        es_container({"name": "elasticsearch", "command": ["sh", "-c", "elasticsearch -E "
+                      + T + "client_authentication=optional | tee /tmp/log"]}), set()),
+    "eck-sh-script-comment": (
+        es_container({"name": "elasticsearch", "command": ["sh", "-c", "# elasticsearch -E "
+                      + T + "client_authentication=optional\nexec eswrapper"]}), set()),
+    "eck-sh-script-quoted-separator": (
+        es_container({"name": "elasticsearch", "command": ["sh", "-c", "echo ';' elasticsearch -E "
+                      + T + "client_authentication=optional"]}), set()),
     "eck-sidecar-args": (
         es_container({"name": "log-shipper", "command": ["elasticsearch"],
                       "args": ["-E", T + "client_authentication=optional"]}), set()),
