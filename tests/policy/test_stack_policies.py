@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -357,6 +358,41 @@ def test_a_trust_config_map_two_resources_reference_is_reported_once(
     once = analyzer.analyze_stack([*a.records, certs, trust, es])
     twice = analyzer.analyze_stack([*a.records, certs, trust, es, twin])
     assert sorted(d.message for d in twice) == sorted(d.message for d in once) != []
+
+
+def _yml_secret_trusting_der(cluster: str, ca_pem: str) -> Record:
+    """A Secret holding an elasticsearch.yml of cluster `cluster` and the CA file it trusts
+    for transport, `ca_pem` in binary DER."""
+    return f.secret(f"{cluster}-es-config", {
+        "elasticsearch.yml": f.b64(f.yml(f.good_vm_settings(**{
+            "cluster.name": cluster, T + "certificate_authorities": "ca.der"}))),
+        "ca.der": base64.b64encode(pems.der(ca_pem)).decode()}, encode=False)
+
+
+def test_clusters_trusting_one_ca_file_in_der(analyzer: PolicyAnalyzer) -> None:
+    """Elasticsearch reads a DER CA file as a PEM one (the JDK's CertificateFactory)."""
+    records = [_yml_secret_trusting_der("logs", pems.PRIVATE_CA),
+               _yml_secret_trusting_der("metrics", pems.PRIVATE_CA)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert "shared by clusters ['logs', 'metrics']" in diagnostics[0].message
+
+
+def test_clusters_trusting_their_own_ca_file_in_der(analyzer: PolicyAnalyzer) -> None:
+    records = [_yml_secret_trusting_der("logs", pems.PRIVATE_CA),
+               _yml_secret_trusting_der("metrics", pems.RSA_2048_CA)]
+    assert stack(analyzer, records) == set()
+
+
+def test_a_der_ca_in_an_eck_trust_config_map_reaches_no_node(analyzer: PolicyAnalyzer) -> None:
+    """ECK reads the trust ConfigMap's `data` (text) alone (transport/trust.go): `binaryData`
+    reaches no node, so the public root there is no trusted CA."""
+    a = pki("a")
+    certs, trust, es = eck_per_node("es-a", a)
+    binary = f.record(f.CONFIG_MAP, trust.name, {
+        "metadata": {"name": trust.name, "namespace": "search"},
+        "binaryData": {"ca.crt": base64.b64encode(pems.der(pems.public_root())).decode()}})
+    assert stack(analyzer, [*a.records, certs, binary, es]) == set()
 
 
 def test_eck_trust_config_map_with_a_private_ca_passes(analyzer: PolicyAnalyzer) -> None:
@@ -989,6 +1025,16 @@ def _eck_args(*sources: Record) -> list[Record]:
         "eswrapper", "-E", T + "client_authentication=$(MODE)"])
 
 
+def _eck_optional_ref(data: dict[str, str]) -> list[Record]:
+    """ECK whose Elasticsearch container loads client_authentication `optional` with envFrom,
+    then reads key `client-auth` of ConfigMap es-env (`data`) with an optional valueFrom."""
+    return _eck_env_from(
+        f.config_map("weak", {T + "client_authentication": "optional"}),
+        f.config_map("es-env", data), env_from=[{"configMapRef": {"name": "weak"}}],
+        env=[{"name": T + "client_authentication", "valueFrom": {"configMapKeyRef": {
+            "name": "es-env", "key": "client-auth", "optional": True}}}])
+
+
 ENV_FROM_CASES: dict[str, tuple[list[Record], set[tuple[str, str]]]] = {
     "config-map-client-auth-optional": (_eck_env_from(
         f.config_map("es-env", {T + "client_authentication": "optional"}),
@@ -1061,19 +1107,9 @@ ENV_FROM_CASES: dict[str, tuple[list[Record], set[tuple[str, str]]]] = {
                  "configMapKeyRef": {"name": "es-env", "key": "client-auth"}}}]),
         {("es-transport-mtls-env-from", M)}),
     # An optional ref to a key the object lacks sets nothing: what envFrom loaded stays.
-    "value-from-optional-missing-key": (_eck_env_from(
-        f.config_map("weak", {T + "client_authentication": "optional"}),
-        f.config_map("es-env", {"other": "required"}),
-        env_from=[{"configMapRef": {"name": "weak"}}],
-        env=[{"name": T + "client_authentication", "valueFrom": {"configMapKeyRef": {
-            "name": "es-env", "key": "client-auth", "optional": True}}}]),
-        {("es-transport-mtls-env-from", M)}),
-    "value-from-optional-present-key": (_eck_env_from(
-        f.config_map("weak", {T + "client_authentication": "optional"}),
-        f.config_map("es-env", {"client-auth": "required"}),
-        env_from=[{"configMapRef": {"name": "weak"}}],
-        env=[{"name": T + "client_authentication", "valueFrom": {"configMapKeyRef": {
-            "name": "es-env", "key": "client-auth", "optional": True}}}]), set()),
+    "value-from-optional-missing-key": (_eck_optional_ref({"other": "required"}),
+                                        {("es-transport-mtls-env-from", M)}),
+    "value-from-optional-present-key": (_eck_optional_ref({"client-auth": "required"}), set()),
     # A required ref to a missing key: kubelet does not start the container.
     "value-from-required-missing-key": (_eck_env_from(
         f.config_map("es-env", {"other": "optional"}), env_from=[],
