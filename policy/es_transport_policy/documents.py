@@ -37,8 +37,9 @@ class Entry:
 
     where: str
     key: str
-    text: str | Unknown
+    text: str | Unknown | None  # None: bytes that are no UTF-8 text (see `data`)
     mode: Any = None  # as given (a bundle file's); the project's provider takes "0600" only
+    data: bytes | None = None  # the bytes of a base64 value (Secret `data`, `binaryData`)
 
 
 @dataclass(frozen=True)
@@ -52,19 +53,25 @@ class SettingsDoc:
     source: str
 
 
-def _decode(value: Any) -> str | Unknown | None:
-    """The text of a base64 value (Secret `data`, ConfigMap `binaryData`) as the API server
+def _decode(value: Any) -> bytes | Unknown | None:
+    """The bytes of a base64 value (Secret `data`, ConfigMap `binaryData`) as the API server
     decodes it (Go's encoding/json: standard alphabet, line breaks ignored, as `base64` writes
-    them every 76 characters); None when it is not base64 (the API server refuses the object)
-    or not UTF-8 text."""
+    them every 76 characters); None when it is not base64 (the API server refuses the object)."""
     if is_unknown(value):
         return UNKNOWN
     if not isinstance(value, str):
         return None
     try:
-        return base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True).decode()
+        return base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True)
     # binascii.Error, and the ValueError of a str with non-ASCII characters (never base64).
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
+        return None
+
+
+def _text(data: bytes) -> str | None:
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
         return None
 
 
@@ -76,9 +83,11 @@ def entries(type_: str, props: dict[str, Any]) -> list[Entry]:
         plain_fields = ["stringData"] if secret else ["data"]
         data = props.get(encoded)
         for key, value in as_map(data).items():
-            text = _decode(value)
-            if text is not None:
-                found.append(Entry(f"{encoded}[{key}]", key, text))
+            raw = _decode(value)
+            if isinstance(raw, bytes):
+                found.append(Entry(f"{encoded}[{key}]", key, _text(raw), data=raw))
+            elif is_unknown(raw):
+                found.append(Entry(f"{encoded}[{key}]", key, UNKNOWN))
         for field_name in plain_fields:
             for key, value in as_map(props.get(field_name)).items():
                 if isinstance(value, str | Unknown):
@@ -132,7 +141,8 @@ def parse_settings(text: str | Unknown) -> dict[str, Any] | Unknown | str:
 def _yml_documents(type_: str, props: dict[str, Any]) -> list[tuple[str, Any]]:
     """(where, `parse_settings`) of every elasticsearch.yml the resource carries."""
     return [(entry.where, parse_settings(entry.text))
-            for entry in entries(type_, props) if entry.key.endswith(YML)]
+            for entry in entries(type_, props)
+            if entry.key.endswith(YML) and entry.text is not None]
 
 
 def unreadable_settings(type_: str, props: dict[str, Any]) -> list[tuple[str, str]]:
@@ -230,8 +240,8 @@ def env_variables(type_: str, props: dict[str, Any]) -> dict[str, Any] | Unknown
     fields = ("data", "stringData") if type_ in tokens.SECRETS else ("data",)
     if any(is_unknown(props.get(field_name)) for field_name in fields):
         return UNKNOWN
-    return {entry.key: entry.text for entry in entries(type_, props)
-            if entry.where.startswith(tuple(f"{field_name}[" for field_name in fields))}
+    return {entry.key: entry.text for entry in entries(type_, props) if entry.text is not None
+            and entry.where.startswith(tuple(f"{field_name}[" for field_name in fields))}
 
 
 def _value_from(value_from: Any, source: EnvSource | None) -> Any:

@@ -15,6 +15,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.serialization import pkcs7
 
 # INV-STRENGTH: the smallest RSA key, and the curves (cryptography's name: pulumi-tls's).
 MIN_RSA_BITS = 2048
@@ -26,6 +27,7 @@ PRIVATE_KEY_BLOCK = re.compile(
     r"-----END (?P=kind)PRIVATE KEY-----",
     re.S,
 )
+_DER_SEQUENCE = 0x30
 CERT_BLOCK = re.compile(
     r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----"
 )
@@ -59,6 +61,50 @@ def _certificate(block: str) -> x509.Certificate | None:
         return x509.load_pem_x509_certificate(block.encode())
     except (ValueError, x509.InvalidVersion):
         return None
+
+
+def file_certificates(text: str | None, data: bytes | None) -> list[x509.Certificate]:
+    """The certificates of a CA file as Elasticsearch reads `certificate_authorities`
+    (PemTrustConfig → PemUtils.readCertificates, elastic/elasticsearch libs/ssl-config: the
+    JDK's X.509 CertificateFactory.generateCertificates, which takes PEM or binary DER, one
+    certificate after another, or a PKCS#7 bundle): the PEM blocks of its `text`, else the DER
+    certificates of its bytes (`data`; a base64 value's)."""
+    found = certificates(text) if text is not None else []
+    return found or [cert for element in _der_elements(data or b"")
+                     for cert in _der_certificates(element)]
+
+
+def _der_elements(data: bytes) -> list[bytes]:
+    """The DER SEQUENCEs that follow one another from the start of `data` (a certificate, or a
+    PKCS#7 ContentInfo, is one); reading stops at anything else."""
+    elements: list[bytes] = []
+    start = 0
+    while len(data) >= start + 2 and data[start] == _DER_SEQUENCE:
+        size, head = data[start + 1], 2
+        if size & 0x80:  # long form: the next `count` bytes hold the size
+            count, head = size & 0x7F, 2 + (size & 0x7F)
+            if not 0 < count <= 4 or len(data) < start + head:
+                break
+            size = int.from_bytes(data[start + 2:start + head])
+        end = start + head + size
+        if end > len(data):
+            break
+        elements.append(data[start:end])
+        start = end
+    return elements
+
+
+@lru_cache(maxsize=1024)
+def _der_certificates(element: bytes) -> tuple[x509.Certificate, ...]:
+    """A DER certificate, or the certificates of a DER PKCS#7 bundle; none if it is neither."""
+    try:
+        return (x509.load_der_x509_certificate(element),)
+    except (ValueError, x509.InvalidVersion):
+        pass
+    try:
+        return tuple(pkcs7.load_der_pkcs7_certificates(element))
+    except (ValueError, UnsupportedAlgorithm):
+        return ()
 
 
 def pem_material(text: str) -> frozenset[str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import certifi
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
 from tests.x509_factory import X509_V3, make_ca, make_csr, make_key
 
@@ -38,6 +40,17 @@ def public_root() -> str:
     start = text.index("-----BEGIN CERTIFICATE-----")
     end = text.index("-----END CERTIFICATE-----", start) + len("-----END CERTIFICATE-----")
     return text[start:end] + "\n"
+
+
+def der(pem: str) -> bytes:
+    """The certificate of `pem` in binary DER (a `.der`/`.cer` file)."""
+    return x509.load_pem_x509_certificate(pem.encode()).public_bytes(Encoding.DER)
+
+
+def pkcs7_der(pem: str) -> bytes:
+    """The certificate of `pem` in a binary PKCS#7 bundle (a `.p7b` file)."""
+    return pkcs7.serialize_certificates([x509.load_pem_x509_certificate(pem.encode())],
+                                        Encoding.DER)
 
 
 def patched(der: bytes, old: str, new: str, nth: int = 0) -> bytes:

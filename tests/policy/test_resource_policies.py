@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 
 import pytest
@@ -323,6 +324,29 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "secret-yml-trusts-p224-ca": (f.secret("s", {
         "elasticsearch.yml": f.yml(f.good_vm_settings(**{T + "certificate_authorities": "ca.crt"})),
         "ca.crt": pems.P224_CA}), {("es-transport-trusted-ca", M)}),
+    # Elasticsearch reads a CA file in binary DER too (the JDK's CertificateFactory): Secret
+    # `data` and ConfigMap `binaryData` carry its bytes.
+    "secret-yml-trusts-der-public-root": (f.secret("s", {
+        "elasticsearch.yml": f.b64(f.yml(f.good_vm_settings(**{
+            T + "certificate_authorities": "ca.der"}))),
+        "ca.der": base64.b64encode(pems.der(pems.public_root())).decode()}, encode=False),
+        {("es-transport-trusted-ca", M)}),
+    "secret-yml-trusts-der-private-ca": (f.secret("s", {
+        "elasticsearch.yml": f.b64(f.yml(f.good_vm_settings(**{
+            T + "certificate_authorities": "ca.der"}))),
+        "ca.der": base64.b64encode(pems.der(pems.PRIVATE_CA)).decode()}, encode=False), set()),
+    "configmap-yml-trusts-pkcs7-p224-ca": (f.record(f.CONFIG_MAP, "c", {
+        "metadata": {"name": "c", "namespace": "search"},
+        "data": {"elasticsearch.yml": f.yml(f.good_vm_settings(**{
+            T + "certificate_authorities": "ca.p7b"}))},
+        "binaryData": {"ca.p7b": base64.b64encode(pems.pkcs7_der(pems.P224_CA)).decode()}}),
+        {("es-transport-trusted-ca", M)}),
+    "configmap-yml-trusts-pkcs7-private-ca": (f.record(f.CONFIG_MAP, "c", {
+        "metadata": {"name": "c", "namespace": "search"},
+        "data": {"elasticsearch.yml": f.yml(f.good_vm_settings(**{
+            T + "certificate_authorities": "ca.p7b"}))},
+        "binaryData": {"ca.p7b": base64.b64encode(pems.pkcs7_der(pems.PRIVATE_CA)).decode()}}),
+        set()),
     "configmap-yml-trusts-private-ca": (f.config_map("c", {
         "elasticsearch.yml": f.yml(f.good_vm_settings(**{T + "certificate_authorities": "ca.crt"})),
         "ca.crt": pems.PRIVATE_CA}), set()),

@@ -1,8 +1,8 @@
 """INV-CA-DEDICATED (stack): the transport certificates of different clusters never chain to
-the same CA (CA certificates on one key being one CA), nor do the CAs they trust as PEM text
-(the `ca.crt` of an ECK trust ConfigMap or ca-to-eck Secret, files named by
-`xpack.security.transport.ssl.certificate_authorities`) coincide. A consumer whose cluster is
-not known (topology) takes no part. The CAs in an ECK trust object get the checks
+the same CA (CA certificates on one key being one CA), nor do the CAs they trust as known
+content (the `ca.crt` of an ECK trust ConfigMap or ca-to-eck Secret, files named by
+`xpack.security.transport.ssl.certificate_authorities`, PEM or DER) coincide. A consumer whose
+cluster is not known (topology) takes no part. The CAs in an ECK trust object get the checks
 es-transport-trusted-ca gives other CA PEMs (a resource policy cannot tell that a ConfigMap or
 Secret is one)."""
 
@@ -12,35 +12,40 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography import x509
+
 from .. import tokens
 from ..chain import Chains
-from ..documents import entries, referenced_entries
+from ..documents import entries
 from ..findings import Finding
 from ..graph import StackGraph
 from ..pem import certificates
 from ..topology import ECK_TRUST_KEY, TRANSPORT_ROLE, Consumer, consumers
-from .trusted_ca import ca_text_findings, names_transport_authorities
+from .trusted_ca import ca_findings, trusted_files
 
 
-def _trust_map_pems(graph: StackGraph, urn: str) -> list[tuple[str, str]]:
-    """(where, known PEM text) of an ECK trust object's `ca.crt`."""
+def _trust_map_cas(graph: StackGraph, urn: str) -> list[tuple[str, list[x509.Certificate]]]:
+    """(where, CA certificates) of an ECK trust object's `ca.crt`: PEM, which is all ECK reads
+    (transport/trust.go appends the ConfigMap's `data` text; the ca-to-eck Secret's must be one
+    PEM certificate), so DER there reaches no node."""
     node = graph.nodes[urn]
     return [
-        (f"{node.name} {entry.where}", entry.text)
+        (f"{node.name} {entry.where}", certificates(entry.text))
         for entry in entries(node.type, node.props)
         if entry.key == ECK_TRUST_KEY and isinstance(entry.text, str)
     ]
 
 
-def _trusted_pems(graph: StackGraph, consumer: Consumer) -> list[tuple[str, str]]:
-    """(holder URN, known PEM text) of the CAs the consumer trusts for transport as text."""
+def _trusted_cas(graph: StackGraph, consumer: Consumer) -> list[tuple[str, x509.Certificate]]:
+    """(holder URN, CA certificate) of the CAs the consumer trusts for transport as known
+    content."""
     node = graph.nodes[consumer.urn]
     return [
-        (urn, text) for urn in sorted(consumer.trust) for _, text in _trust_map_pems(graph, urn)
+        (urn, cert) for urn in sorted(consumer.trust) for _, certs in _trust_map_cas(graph, urn)
+        for cert in certs
     ] + [
-        (consumer.urn, entry.text)
-        for entry in referenced_entries(node.type, node.props, names_transport_authorities)
-        if isinstance(entry.text, str)
+        (consumer.urn, cert) for _, certs in trusted_files(node.type, node.props)
+        for cert in certs
     ]
 
 
@@ -51,8 +56,8 @@ def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]
     findings = [
         finding
         for urn in sorted({urn for consumer in transport for urn in consumer.trust})
-        for where, text in _trust_map_pems(graph, urn)
-        for finding in ca_text_findings(where, text, urn)
+        for where, certs in _trust_map_cas(graph, urn)
+        for finding in ca_findings(where, certs, urn)
     ]
     clusters: dict[str, set[str]] = defaultdict(set)
     certs: dict[str, set[str]] = defaultdict(set)
@@ -61,9 +66,8 @@ def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]
         if consumer.cluster is None:
             continue
         roots = {chains.root(cert): cert for cert in chains.certs_used_by(consumer.sources)}
-        for holder, text in _trusted_pems(graph, consumer):
-            for cert in certificates(text):
-                roots.setdefault(chains.root(chains.ca_id(cert)), holder)
+        for holder, cert in _trusted_cas(graph, consumer):
+            roots.setdefault(chains.root(chains.ca_id(cert)), holder)
         for root, used_by in roots.items():
             authority = _authority(graph, chains, root)
             clusters[authority].add(consumer.cluster)

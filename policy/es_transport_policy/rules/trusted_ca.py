@@ -1,7 +1,8 @@
-"""INV-CA-DEDICATED / INV-CA-SHAPE / INV-STRENGTH on CA certificates that arrive as PEM text:
-a provided CA (`LocallySignedCert.caCertPem` as a literal) and the CA files that the
-elasticsearch.yml of a VM bundle, Secret or ConfigMap trusts for transport (files of the same
-resource); and that a provided CA's key (`caPrivateKeyPem` as a literal) is its certificate's.
+"""INV-CA-DEDICATED / INV-CA-SHAPE / INV-STRENGTH on CA certificates that arrive as known
+content: a provided CA (`LocallySignedCert.caCertPem` as a literal PEM) and the CA files that
+the elasticsearch.yml of a VM bundle, Secret or ConfigMap trusts for transport (files of the
+same resource, PEM or DER as Elasticsearch reads them); and that a provided CA's key
+(`caPrivateKeyPem` as a literal) is its certificate's.
 Judged when the PEM is known; an unknown PEM is ours (a SelfSignedCert's output) and is judged
 through that resource instead."""
 
@@ -10,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography import x509
+
 from .. import tokens
 from ..documents import referenced_entries, transport_ssl_setting
 from ..findings import Finding
-from ..pem import WEAK_KEY, ca_problems, certificates, private_key_spkis, spki_digest
+from ..pem import (
+    WEAK_KEY,
+    ca_problems,
+    certificates,
+    file_certificates,
+    private_key_spkis,
+    spki_digest,
+)
 from ..values import is_unknown
 from ..view import ResourceView
 
@@ -23,23 +33,28 @@ def names_transport_authorities(setting: str) -> bool:
     return transport_ssl_setting(setting) == "certificate_authorities"
 
 
+def trusted_files(type_: str, props: dict[str, Any]) -> list[tuple[str, list[x509.Certificate]]]:
+    """(where, certificates) of each file the resource's elasticsearch.yml trusts for transport
+    (`names_transport_authorities`), read as Elasticsearch reads it: PEM or DER
+    (pem.file_certificates)."""
+    return [(entry.where, file_certificates(text if isinstance(text := entry.text, str) else None,
+                                            entry.data))
+            for entry in referenced_entries(type_, props, names_transport_authorities)]
+
+
 def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
-    texts: list[tuple[str, str]] = []
+    files: list[tuple[str, list[x509.Certificate]]] = []
     findings: list[Finding] = []
     if view.type == tokens.LOCALLY_SIGNED_CERT:
         pem = view.props.get("caCertPem")
         if isinstance(pem, str) and not is_unknown(pem):
-            texts.append(("caCertPem", pem))
+            files.append(("caCertPem", certificates(pem)))
             findings += _key_mismatch(view, pem)
     elif view.type in tokens.SECRETS + tokens.CONFIG_MAPS or tokens.is_bundle(view.type,
                                                                               view.props):
-        texts = [
-            (entry.where, entry.text)
-            for entry in referenced_entries(view.type, view.props, names_transport_authorities)
-            if isinstance(entry.text, str)
-        ]
+        files = trusted_files(view.type, view.props)
     return findings + [
-        finding for where, text in texts for finding in ca_text_findings(where, text, view.urn)
+        finding for where, certs in files for finding in ca_findings(where, certs, view.urn)
     ]
 
 
@@ -63,8 +78,9 @@ def _key_mismatch(view: ResourceView, ca_pem: str) -> list[Finding]:
     )]
 
 
-def ca_text_findings(where: str, text: str, urn: str) -> list[Finding]:
-    """What makes the CA certificates in `text` unfit as a cluster's transport CA."""
+def ca_findings(where: str, certs: list[x509.Certificate], urn: str) -> list[Finding]:
+    """What makes the CA certificates `certs` (found at `where`) unfit as a cluster's transport
+    CA."""
     return [
         Finding(
             _invariant(problem),
@@ -77,7 +93,7 @@ def ca_text_findings(where: str, text: str, urn: str) -> list[Finding]:
             "certificates)",
             urn,
         )
-        for cert in certificates(text)
+        for cert in certs
         for problem in ca_problems(cert)
     ]
 
