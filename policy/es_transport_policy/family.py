@@ -33,6 +33,9 @@ class Family:
     level: EnforcementLevel = EnforcementLevel.MANDATORY
     companion: bool = True
     config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # What a waiver of the primary may excuse, when that is narrower than all its findings
+    # (those outside it are `Finding.waivable` False); "" means every BLOCKING finding.
+    waiver_scope: str = ""
 
     @property
     def description(self) -> str:
@@ -76,19 +79,36 @@ def _expired_note(waiver: Waiver | None) -> str:
     )
 
 
+def _outside_scope_note(family: Family, waiver: Waiver) -> str:
+    return (
+        f"\nNot waived: the {waiver.describe()} does not cover this finding; waivers of "
+        f"{family.name} excuse only {family.waiver_scope}."
+    )
+
+
+def _applying_waiver(finding: Finding, waivers: tuple[Waiver, ...]) -> Waiver | None:
+    """The waiver of `finding`'s resource if it is in force, else None."""
+    waiver = find_waiver(waivers, finding.urn)
+    return waiver if waiver is not None and not waiver.expired(today()) else None
+
+
 def primary_messages(
     family: Family, findings: list[Finding], config: Mapping[str, Any]
 ) -> list[tuple[str, str]]:
-    """(message, urn) for the primary policy: unwaived BLOCKING findings."""
+    """(message, urn) for the primary policy: BLOCKING findings no waiver excuses."""
     waivers = parse_waivers(config)
     out: list[tuple[str, str]] = []
     for finding in findings:
         if family.companion and finding.grade is Grade.NOTICE:
             continue
-        waiver = find_waiver(waivers, finding.urn)
-        if waiver is not None and not waiver.expired(today()):
+        waiver = _applying_waiver(finding, waivers)
+        if waiver is None:
+            note = _expired_note(find_waiver(waivers, finding.urn))
+        elif finding.waivable:
             continue
-        out.append((finding.message + _expired_note(waiver), finding.urn))
+        else:
+            note = _outside_scope_note(family, waiver)
+        out.append((finding.message + note, finding.urn))
     return out
 
 
@@ -100,7 +120,7 @@ def companion_messages(findings: list[Finding], config: Mapping[str, Any]) -> li
         if finding.grade is Grade.NOTICE:
             out.append((finding.message, finding.urn))
             continue
-        waiver = find_waiver(waivers, finding.urn)
-        if waiver is not None and not waiver.expired(today()):
+        waiver = _applying_waiver(finding, waivers)
+        if waiver is not None and finding.waivable:
             out.append((f"Waived by {waiver.describe()}:\n{finding.message}", finding.urn))
     return out

@@ -24,6 +24,9 @@ class Finding:
     fix: str
     urn: str
     grade: Grade = Grade.BLOCKING
+    # False: outside what a waiver of the policy is for (`Family.waiver_scope`): it stays
+    # mandatory under a waiver of its resource.
+    waivable: bool = True
 
     @property
     def message(self) -> str:

@@ -56,7 +56,7 @@ RESOURCE_FAMILIES = (
             "security disabled means plaintext transport; optional/none lets any network peer "
             "open transport connections",
             "no xpack.security.enabled: false; xpack.security.transport.ssl.enabled: true; no "
-            "client_authentication override"),
+            "client_authentication override", waiver_scope=transport.MTLS_WAIVER_SCOPE),
      transport.mtls),
     (Family("es-transport-verify", "INV-VERIFY",
             "transport verification_mode is full or certificate, never none (every transport "
@@ -114,7 +114,7 @@ STACK_FAMILIES = (
             "stack (envFrom, valueFrom, a $(VAR) of either) pass es-transport-mtls's checks",
             "the official image reads a variable named like a setting as that setting",
             "no xpack.security.enabled: false; no client_authentication override in the "
-            "object it reads"), env_from.mtls),
+            "object it reads", waiver_scope=transport.MTLS_WAIVER_SCOPE), env_from.mtls),
     (Family("es-transport-verify-env-from", "INV-VERIFY",
             "settings an ECK Elasticsearch container takes from a ConfigMap or Secret of the "
             "stack pass es-transport-verify's checks", "none accepts any peer certificate",

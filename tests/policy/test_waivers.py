@@ -4,6 +4,7 @@ resource; an expired waiver does not, and is named in the violation."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,13 @@ LAPSED = f.elasticsearch("lapsed", {"nodeSets": [f.node_set({T + "client_authent
                                                              "none"})]})
 OTHER = f.elasticsearch("other", {"nodeSets": [f.node_set({T + "client_authentication":
                                                            "none"})]})
+# Each also weakens client authentication, which the waiver of "escalated" is for.
+BEYOND_THE_WAIVER: dict[str, dict[str, Any]] = {
+    "security-off": {"xpack.security.enabled": False},
+    "tls-off": {T + "enabled": False},
+    "tls-not-a-boolean": {T + "enabled": "yes"},
+    "default-profile-ssl": {"transport.profiles.default.xpack.security.ssl.key": "node.key"},
+}
 SHARED = pki("a")
 B = pki("b", ca=(SHARED.ca_key, SHARED.ca))
 
@@ -35,6 +43,12 @@ def waiving() -> Iterator[PolicyAnalyzer]:
                 {"urn": WAIVED.urn, "reason": "migration window, ticket OPS-1",
                  "expires": "2999-12-31"},
                 {"name": "lapsed", "reason": "old exception", "expires": "2020-01-01"},
+                {"name": "escalated", "reason": "client migration, ticket OPS-2",
+                 "expires": "2999-12-31"},
+            ]},
+            "es-transport-mtls-env-from": {"waivers": [
+                {"name": "es-a", "reason": "client migration, ticket OPS-3",
+                 "expires": "2999-12-31"},
             ]},
             "es-transport-ca-dedicated": {"waivers": [
                 {"name": SHARED.ca.name, "reason": "lab clusters", "expires": "2999-12-31"},
@@ -64,3 +78,40 @@ def test_stack_policy_waiver(waiving: PolicyAnalyzer) -> None:
     diagnostics = waiving.analyze_stack(records)
     assert verdicts(diagnostics) == {("es-transport-ca-dedicated-advisory", "advisory")}
     assert mandatory(diagnostics) == []
+
+
+@pytest.mark.parametrize("case", sorted(BEYOND_THE_WAIVER))
+def test_a_client_authentication_waiver_does_not_excuse_more(
+    waiving: PolicyAnalyzer, case: str
+) -> None:
+    """INV-MTLS names a waiver for optional/none client authentication alone: the same
+    resource turning transport TLS off, or setting what stops the node, stays mandatory."""
+    escalated = f.elasticsearch("escalated", {"nodeSets": [f.node_set(
+        {T + "client_authentication": "optional", **BEYOND_THE_WAIVER[case]})]})
+    diagnostics = waiving.analyze(escalated)
+    assert verdicts(diagnostics) == {("es-transport-mtls", "mandatory"),
+                                     ("es-transport-mtls-advisory", "advisory")}
+    (waived,) = [d for d in diagnostics if "Waived by" in d.message]
+    assert waived.policy_name == "es-transport-mtls-advisory"
+    assert "client_authentication is 'optional'" in waived.message
+    assert "OPS-2" in waived.message
+    kept = [d for d in diagnostics if d.policy_name == "es-transport-mtls"]
+    assert kept and all("client_authentication is 'optional'" not in d.message for d in kept)
+    assert all("Not waived: the waiver for 'escalated'" in d.message
+               and "excuse only weakened client authentication" in d.message for d in kept)
+
+
+def test_an_env_from_waiver_does_not_excuse_security_off(waiving: PolicyAnalyzer) -> None:
+    """The same scope for what an ECK container loads with envFrom (a stack policy)."""
+    env = f.config_map("es-env", {T + "client_authentication": "optional",
+                                  "xpack.security.enabled": "false"})
+    es = f.elasticsearch("es-a", {"version": "9.1.0", "nodeSets": [{
+        "name": "d", "count": 1, "config": {}, "podTemplate": {"spec": {"containers": [
+            {"name": "elasticsearch", "envFrom": [{"configMapRef": {"name": "es-env"}}]}]}}}]})
+    diagnostics = waiving.analyze_stack([env, es])
+    kept = [d for d in diagnostics if d.policy_name == "es-transport-mtls-env-from"]
+    waived = [d for d in diagnostics if d.policy_name == "es-transport-mtls-env-from-advisory"]
+    assert [("xpack.security.enabled" in d.message, "OPS-3" in d.message) for d in kept] == [
+        (True, True)]
+    assert [("client_authentication" in d.message, "Waived by" in d.message) for d in waived] == [
+        (True, True)]

@@ -61,6 +61,15 @@ def _ssl_scopes(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+# INV-MTLS allows optional/none "only with an explicit, named waiver": that is all a waiver of
+# es-transport-mtls is for. Plaintext (security or TLS off) and settings that stop the node are
+# never excused by it, so a waiver granted for client authentication cannot cover them later.
+MTLS_WAIVER_SCOPE = (
+    "weakened client authentication (client_authentication optional or none, or a ${VAR} it "
+    "cannot be shown required); security or transport TLS turned off, and settings "
+    "Elasticsearch refuses to start on, stay mandatory"
+)
+
 UNREADABLE_WHY = (
     "its transport settings cannot be judged, so TLS on, client certificates required and "
     "peer verification cannot be shown (Elasticsearch itself refuses to start on a file that "
@@ -74,7 +83,7 @@ def mtls(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
                  "write elasticsearch.yml as one YAML map of settings (nested or dotted keys), "
                  "each key once in a map, each setting with a value (quote \"\" for empty "
                  "text; remove a setting to unset it), values written out (no aliases), under "
-                 "10,000 settings")
+                 "10,000 settings", waivable=False)
         for where, why in unreadable_settings(view.type, view.props)
     ]
     return findings + mtls_documents(view.urn, settings_documents(view.type, view.props))
@@ -97,6 +106,7 @@ def mtls_documents(urn: str, docs: Iterable[SettingsDoc]) -> list[Finding]:
                     "with security disabled Elasticsearch ignores every transport TLS setting: "
                     "node-to-node traffic is plaintext and unauthenticated",
                     f"remove {SECURITY_ENABLED} (default true) or set it to true",
+                    waivable=False,
                 )
             )
         enabled = doc.settings.get(ENABLED)
@@ -108,6 +118,7 @@ def mtls_documents(urn: str, docs: Iterable[SettingsDoc]) -> list[Finding]:
                     urn, f"{doc.where}: {ENABLED} is {shown(enabled)}, not true",
                     "without it node-to-node traffic is plaintext and unauthenticated",
                     f"set {ENABLED}: true" + (" (or leave it to ECK)" if doc.eck else ""),
+                    waivable=False,
                 )
             )
         if doc.eck and enabled is not None:
@@ -138,7 +149,7 @@ def mtls_documents(urn: str, docs: Iterable[SettingsDoc]) -> list[Finding]:
                 "Elasticsearch refuses to start: \"SSL settings should not be configured for the "
                 "default profile. Use the [xpack.security.transport.ssl] settings instead.\"",
                 f"remove {key}; configure the default profile through "
-                f"{PREFIX}{key[len(DEFAULT_PROFILE_SSL):]} instead",
+                f"{PREFIX}{key[len(DEFAULT_PROFILE_SSL):]} instead", waivable=False,
             )
             for key in sorted(doc.settings)
             if key.startswith(DEFAULT_PROFILE_SSL)
@@ -155,7 +166,7 @@ def _not_a_boolean(urn: str, where: str, setting: str, value: Any) -> Finding:
         "(Booleans.parseBoolean: \"Failed to parse value [...] as only [true] or [false] are "
         "allowed\"); a quoted YAML word (\"yes\", \"on\") or another casing (\"True\") is "
         "text, not a boolean",
-        f"set {setting}: true",
+        f"set {setting}: true", waivable=False,
     )
 
 
@@ -213,5 +224,6 @@ def _finding(
     *,
     grade: Grade = Grade.BLOCKING,
     invariant: str = "INV-MTLS",
+    waivable: bool = True,
 ) -> Finding:
-    return Finding(invariant, what, why, fix, urn, grade)
+    return Finding(invariant, what, why, fix, urn, grade, waivable)
