@@ -13,7 +13,8 @@ from cryptography import x509
 
 from . import certs, tokens
 from .graph import Node, StackGraph
-from .pem import certificates, fingerprint
+from .host_names import CertNames, certificate_names, input_names
+from .pem import certificate_request, certificates, fingerprint
 from .values import is_unknown
 
 
@@ -36,9 +37,35 @@ class Chains:
         if node is None:
             return None
         if node.type == tokens.LOCALLY_SIGNED_CERT:
-            request = self._first(node, ("certRequestPem",), (tokens.CERT_REQUEST,))
+            request = self.request_of(cert_urn)
             return self.key_of(request) if request else None
         return self._first(node, ("privateKeyPem", "privateKeyPemWo"), (tokens.PRIVATE_KEY,))
+
+    def request_of(self, cert_urn: str) -> str | None:
+        """The CertRequest resource a LocallySignedCert was signed from."""
+        node = self.graph.get(cert_urn)
+        if node is None or node.type != tokens.LOCALLY_SIGNED_CERT:
+            return None
+        return self._first(node, ("certRequestPem",), (tokens.CERT_REQUEST,))
+
+    def names(self, cert_urn: str) -> CertNames | None:
+        """The names a certificate resource is verified by (host_names): from the inputs that
+        make them (its CertRequest's, a SelfSignedCert's own), else its known `certPem`, else
+        the `certRequestPem` it was given as PEM; None while they are not known."""
+        node = self.graph.get(cert_urn)
+        if node is None or node.type not in tokens.CERTS:
+            return None
+        request = self.request_of(cert_urn)
+        if request is not None:
+            return input_names(self.graph.nodes[request].props)
+        if node.type == tokens.SELF_SIGNED_CERT:
+            return input_names(node.props)
+        for prop, read in (("certPem", certificates), ("certRequestPem", _requests)):
+            text = node.props.get(prop)
+            found = read(text) if isinstance(text, str) else []
+            if found:
+                return certificate_names(found[0])
+        return None
 
     def issuer(self, cert_urn: str) -> str | None:
         node = self.graph.get(cert_urn)
@@ -113,3 +140,8 @@ class Chains:
     def _type(self, urn: str) -> str | None:
         node = self.graph.get(urn)
         return node.type if node else None
+
+
+def _requests(text: str) -> list[x509.CertificateSigningRequest]:
+    request = certificate_request(text)
+    return [] if request is None else [request]

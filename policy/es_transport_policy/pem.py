@@ -221,11 +221,18 @@ WEAK_KEY = "too weak for INV-STRENGTH (RSA of at least 2048 bits, or ECDSA on P-
 def request_key_weakness(text: str) -> str | None:
     """`_weak_key` of the public key of the certificate request (CSR) in PEM `text`; None when
     it is strong or does not read."""
+    request = certificate_request(text)
+    return None if request is None else _weak_key(request.public_key)
+
+
+@lru_cache(maxsize=8192)
+def certificate_request(text: str) -> x509.CertificateSigningRequest | None:
+    """The certificate request (CSR) in PEM `text`, parsed once per text; None when it does
+    not read."""
     try:
-        request = x509.load_pem_x509_csr(text.encode())
+        return x509.load_pem_x509_csr(text.encode())
     except ValueError:
         return None
-    return _weak_key(request.public_key)
 
 
 def _weak_key(public_key: Callable[[], PublicKeyTypes]) -> str | None:

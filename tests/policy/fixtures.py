@@ -61,8 +61,8 @@ def ca_cert(name: str, key: Record, *, protect: bool = True, **props: Any) -> Re
     return record(SELF_SIGNED, name, inputs, {"privateKeyPem": [key]}, protect=protect)
 
 
-def csr(name: str, key: Record) -> Record:
-    return record(CSR, name, {"privateKeyPem": UNKNOWN}, {"privateKeyPem": [key]})
+def csr(name: str, key: Record, **props: Any) -> Record:
+    return record(CSR, name, {"privateKeyPem": UNKNOWN, **props}, {"privateKeyPem": [key]})
 
 
 def node_cert(

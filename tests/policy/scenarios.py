@@ -23,11 +23,16 @@ class Pki:
         return [self.ca_key, self.ca, self.node_key, self.request, self.cert]
 
 
-def pki(prefix: str, ca: tuple[Record, Record] | None = None, **cert_props: Any) -> Pki:
+def pki(
+    prefix: str, ca: tuple[Record, Record] | None = None,
+    request_props: dict[str, Any] | None = None, **cert_props: Any,
+) -> Pki:
+    """A cluster's CA and one node's key, request (`request_props`: its inputs, e.g. dnsNames)
+    and certificate (`cert_props`)."""
     ca_key, ca_cert = ca or (f.ca_key(f"{prefix}-ca-key"), None)
     ca_cert = ca_cert or f.ca_cert(f"{prefix}-ca", ca_key)
     node_key = f.private_key(f"{prefix}-node-key")
-    request = f.csr(f"{prefix}-csr", node_key)
+    request = f.csr(f"{prefix}-csr", node_key, **(request_props or {}))
     cert = f.node_cert(f"{prefix}-node-cert", request, ca_cert, ca_key, **cert_props)
     return Pki(ca_key, ca_cert, node_key, request, cert)
 

@@ -477,6 +477,125 @@ def test_node_cert_that_is_a_ca(analyzer: PolicyAnalyzer) -> None:
     assert ("es-transport-leaf", M) in stack(analyzer, [*a.records, vm_bundle("a", a)])
 
 
+NODE_NAMES = {"dnsNames": ["es-1.logs.example"], "ipAddresses": ["10.0.0.1"],
+              "subject": {"commonName": "es-1"}}
+
+
+def _published(analyzer: PolicyAnalyzer, names: dict[str, Any], **settings: Any,
+               ) -> set[tuple[str, str]]:
+    """A VM node whose request has `names` and whose elasticsearch.yml has `settings`."""
+    a = pki("a", request_props=names)
+    return stack(analyzer, [*a.records, vm_bundle("a", a, **settings)])
+
+
+@pytest.mark.parametrize(("names", "settings"), [
+    # An IP address matches IP SANs only (never a DNS SAN or the CN that spells it).
+    (NODE_NAMES, {"transport.publish_host": "10.0.0.2"}),
+    ({"dnsNames": ["10.0.0.1"], "subject": {"commonName": "10.0.0.1"}},
+     {"network.host": "10.0.0.1"}),
+    # A DNS name matches DNS SANs; `*` stands for one label, not two, and never alone.
+    (NODE_NAMES, {"network.publish_host": "es-2.logs.example"}),
+    ({"dnsNames": ["*.example"]}, {"transport.host": "es-1.logs.example"}),
+    ({"dnsNames": ["*"]}, {"transport.host": "es-1"}),
+    # The CN counts only when there is no DNS SAN.
+    ({"dnsNames": ["es-2.logs.example"], "subject": {"commonName": "es-1.logs.example"}},
+     {"network.host": "es-1.logs.example"}),
+    # An interface's address (special values, the wildcard) needs some IP SAN.
+    ({"dnsNames": ["es-1.logs.example"]}, {"network.host": "_site_"}),
+    ({"dnsNames": ["es-1.logs.example"]}, {"network.host": "0.0.0.0"}),
+    # Of several publish hosts Elasticsearch picks one: none is covered.
+    (NODE_NAMES, {"network.host": ["10.0.0.2", "es-2.logs.example"]}),
+    # The first setting of PUBLISH_HOSTS that is set decides (an empty list falls through).
+    (NODE_NAMES, {"transport.host": "10.0.0.2", "network.publish_host": "10.0.0.1"}),
+    (NODE_NAMES, {"transport.publish_host": [], "network.host": "10.0.0.2"}),
+    # verification_mode: FULL is full.
+    (NODE_NAMES, {"network.host": "10.0.0.2", T + "verification_mode": "FULL"}),
+    # The SNI name a node sends (node.attr.server_name) is not covered either.
+    (NODE_NAMES, {"network.host": "10.0.0.2", "node.attr.server_name": "es-2.logs.example"}),
+])
+def test_published_address_not_covered_by_the_sans(
+    analyzer: PolicyAnalyzer, names: dict[str, Any], settings: dict[str, Any]
+) -> None:
+    """INV-LEAF: peers with verification_mode full check a node's certificate against the
+    address it publishes, as JSSE does (tests/test_transport_handshakes.py shows each case
+    with real handshakes)."""
+    assert _published(analyzer, names, **settings) == {("es-transport-leaf", M)}
+
+
+@pytest.mark.parametrize(("names", "settings"), [
+    (NODE_NAMES, {"transport.publish_host": "10.0.0.1"}),
+    (NODE_NAMES, {"network.host": "::ffff:10.0.0.1"}),  # Java reads it as 10.0.0.1
+    (NODE_NAMES, {"network.publish_host": "ES-1.Logs.Example"}),
+    ({"dnsNames": ["*.logs.example"]}, {"transport.host": "es-1.logs.example"}),
+    ({"dnsNames": ["es*.logs.example"]}, {"transport.host": "es-1.logs.example"}),
+    ({"ipAddresses": ["10.0.0.1"], "subject": {"commonName": "es-1.logs.example"}},
+     {"network.host": "es-1.logs.example"}),
+    (NODE_NAMES, {"network.host": "_site_"}),
+    (NODE_NAMES, {"network.host": ["10.0.0.2", "10.0.0.1"]}),
+    (NODE_NAMES, {"transport.publish_host": "10.0.0.1", "network.host": "10.0.0.2"}),
+    (NODE_NAMES, {"network.host": "10.0.0.2", "node.attr.server_name": "es-1.logs.example"}),
+    # Not judged: no address set (a fragment of the node's elasticsearch.yml), one not read
+    # here, no hostname verification, names not known at preview.
+    ({"dnsNames": ["elsewhere.example"]}, {}),
+    (NODE_NAMES, {"network.host": "_ec2:privateDns_"}),
+    (NODE_NAMES, {"network.host": "${HOST}"}),
+    (NODE_NAMES, {"network.host": "10.0.0.2", T + "verification_mode": "certificate"}),
+    ({"dnsNames": UNKNOWN}, {"network.host": "es-2.logs.example"}),
+    ({"ipAddresses": ["10.0.0.1", UNKNOWN]}, {"network.host": "10.0.0.2"}),
+])
+def test_published_address_covered_or_not_judged_passes(
+    analyzer: PolicyAnalyzer, names: dict[str, Any], settings: dict[str, Any]
+) -> None:
+    assert _published(analyzer, names, **settings) == set()
+
+
+def test_published_address_message(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a", request_props=NODE_NAMES)
+    records = [*a.records, vm_bundle("a", a, **{"network.host": "10.0.0.2"})]
+    [diagnostic] = analyzer.analyze_stack(records)
+    assert diagnostic.urn == a.cert.urn
+    assert "[INV-LEAF]" in diagnostic.message
+    assert ("its DNS SANs ['es-1.logs.example'], IP SANs ['10.0.0.1'] and subject CN ['es-1'] "
+            "cover neither the IP address 10.0.0.2, which network.host in "
+            "files[elasticsearch.yml] makes the node publish") in diagnostic.message
+    assert "verification_mode full)" in diagnostic.message
+    assert "ip_addresses" in diagnostic.message
+
+
+def test_published_address_of_a_node_keeping_its_key(analyzer: PolicyAnalyzer) -> None:
+    """The names of a request given as PEM (pems.NODE_CSR: CN node-0, no SAN) are read from
+    it: the CN covers a DNS name when there is no DNS SAN, an IP address never."""
+    a = pki("a")
+    cert = f.record(f.LOCALLY_SIGNED, "a-node-cert", {
+        "certRequestPem": pems.NODE_CSR, "caCertPem": UNKNOWN, "caPrivateKeyPem": UNKNOWN,
+        "allowedUses": f.NODE_USES, "validityPeriodHours": 8760, "earlyRenewalHours": 720,
+    }, {"caCertPem": [a.ca], "caPrivateKeyPem": [a.ca_key]})
+
+    def verdict(host: str) -> set[tuple[str, str]]:
+        files = {"elasticsearch.yml": (f.yml(f.good_vm_settings(**{"network.host": host})),
+                                       "0644"),
+                 "certs/node.crt": (UNKNOWN, "0644"), "certs/ca.crt": (UNKNOWN, "0644")}
+        bundle = f.bundle("a-bundle", files, [cert, a.ca], cluster="a")
+        return stack(analyzer, [a.ca_key, a.ca, cert, bundle])
+
+    assert verdict("node-0") == set()
+    assert verdict("node-0.logs.example") == {("es-transport-leaf", M)}
+    assert verdict("10.0.0.1") == {("es-transport-leaf", M)}
+
+
+def test_published_address_in_a_secret_elasticsearch_yml(analyzer: PolicyAnalyzer) -> None:
+    a = pki("a", request_props=NODE_NAMES)
+
+    def verdict(host: str) -> set[tuple[str, str]]:
+        yml = f.yml(f.good_vm_settings(**{"transport.publish_host": host}))
+        secret = f.secret("a-node-config", {"elasticsearch.yml": yml, "node.key": UNKNOWN,
+                                            "node.crt": UNKNOWN}, [a.node_key, a.cert])
+        return stack(analyzer, [*a.records, secret])
+
+    assert verdict("es-1.logs.example") == set()
+    assert verdict("es-3.logs.example") == {("es-transport-leaf", M)}
+
+
 def test_http_and_transport_share_a_certificate(analyzer: PolicyAnalyzer) -> None:
     a = pki("a")
     http = f.secret("es-a-http", {"tls.crt": UNKNOWN, "tls.key": UNKNOWN},
