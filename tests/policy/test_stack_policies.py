@@ -517,8 +517,8 @@ def test_published_address_not_covered_by_the_sans(
     analyzer: PolicyAnalyzer, names: dict[str, Any], settings: dict[str, Any]
 ) -> None:
     """INV-LEAF: peers with verification_mode full check a node's certificate against the
-    address it publishes, as JSSE does (tests/test_transport_handshakes.py shows each case
-    with real handshakes)."""
+    address it publishes, as JSSE does (test_host_names_jsse.py holds the pack's reading of
+    names to real JSSE handshakes)."""
     assert _published(analyzer, names, **settings) == {("es-transport-leaf", M)}
 
 
@@ -556,7 +556,7 @@ def test_published_address_message(analyzer: PolicyAnalyzer) -> None:
     assert diagnostic.urn == a.cert.urn
     assert "[INV-LEAF]" in diagnostic.message
     assert ("its DNS SANs ['es-1.logs.example'], IP SANs ['10.0.0.1'] and subject CN ['es-1'] "
-            "cover neither the IP address 10.0.0.2, which network.host in "
+            "do not cover the IP address 10.0.0.2, which network.host in "
             "files[elasticsearch.yml] makes the node publish") in diagnostic.message
     assert "verification_mode full)" in diagnostic.message
     assert "ip_addresses" in diagnostic.message
@@ -594,6 +594,57 @@ def test_published_address_in_a_secret_elasticsearch_yml(analyzer: PolicyAnalyze
 
     assert verdict("es-1.logs.example") == set()
     assert verdict("es-3.logs.example") == {("es-transport-leaf", M)}
+
+
+def _seeded(analyzer: PolicyAnalyzer, seeds: Any, mode: str = "full",
+            es_2: dict[str, Any] | None = None) -> list[Any]:
+    """Two VM nodes of cluster `logs`; es-1's elasticsearch.yml lists `seeds`."""
+    one = pki("es-1", request_props=NODE_NAMES)
+    two = pki("es-2", ca=(one.ca_key, one.ca), request_props=es_2 or {
+        "dnsNames": ["es-2.logs.example"], "ipAddresses": ["10.0.0.2"]})
+    bundles = [
+        f.bundle(f"{name}-bundle", {
+            "elasticsearch.yml": (f.yml(f.good_vm_settings(**settings)), "0644"),
+            "certs/node.key": (UNKNOWN, "0600"), "certs/node.crt": (UNKNOWN, "0644")},
+            [material.node_key, material.cert, material.ca], cluster="logs")
+        for name, material, settings in [
+            ("es-1", one, {"discovery.seed_hosts": seeds, T + "verification_mode": mode}),
+            ("es-2", two, {}),
+        ]
+    ]
+    return analyzer.analyze_stack([*one.records, *two.records[2:], *bundles])
+
+
+@pytest.mark.parametrize("seeds", [
+    ["es-1.logs.example", "es-3.logs.example:9300"],
+    ["10.0.0.3"],
+    "[fd00::3]:9300",
+])
+def test_seed_host_no_node_certificate_of_the_cluster_covers_is_advised(
+    analyzer: PolicyAnalyzer, seeds: Any
+) -> None:
+    diagnostics = _seeded(analyzer, seeds)
+    assert verdicts(diagnostics) == {("es-transport-leaf-advisory", A)}
+    [diagnostic] = diagnostics
+    assert diagnostic.urn.endswith("::es-1-bundle")
+    assert "discovery.seed_hosts entry" in diagnostic.message
+    assert "2 node certificate(s) of cluster 'logs'" in diagnostic.message
+
+
+@pytest.mark.parametrize(("seeds", "mode", "es_2"), [
+    # Each seed is covered by some node certificate of the cluster (not the seeding node's).
+    (["es-1.logs.example", "ES-2.logs.example:9300", "10.0.0.2", "[::ffff:10.0.0.2]:9301"],
+     "full", None),
+    (["es-3.logs.example"], "full", {"dnsNames": ["*.logs.example"]}),
+    # Not judged: no hostname verification, names not known, entries not read here.
+    (["es-3.logs.example"], "certificate", None),
+    (["es-3.logs.example"], "full", {"dnsNames": UNKNOWN}),
+    (["fd00::3", "_site_", "${SEED}"], "full", None),
+])
+def test_seed_hosts_covered_or_not_judged_pass(
+    analyzer: PolicyAnalyzer, seeds: Any, mode: str, es_2: dict[str, Any] | None
+) -> None:
+    assert _seeded(analyzer, seeds, mode, es_2) == []
 
 
 def test_http_and_transport_share_a_certificate(analyzer: PolicyAnalyzer) -> None:

@@ -8,17 +8,19 @@ self-signed CA delivered with its key is es-transport-ca-key-custody's finding, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from .. import certs, tokens
 from ..chain import Chains
-from ..documents import settings_documents, unreadable_settings
-from ..findings import Finding
+from ..documents import SettingsDoc, settings_documents, unreadable_settings
+from ..findings import Finding, Grade
 from ..graph import StackGraph
 from ..host_names import Address, CertNames, address, covers
 from ..ssl_keys import VERIFICATION_MODES, setting_mode
 from ..topology import TRANSPORT_ROLE, Consumer, consumers
+from ..values import as_list, as_map
 from .cert_shape import EKU_WHY
 from .transport import VERIFICATION_MODE
 
@@ -30,6 +32,15 @@ PUBLISH_HOSTS = (("transport.publish_host", "transport.host"),
 # A node attribute Elasticsearch sends as SNI; JSSE checks the certificate against it first,
 # then against the host it connects to.
 SERVER_NAME = "node.attr.server_name"
+SEED_HOSTS = "discovery.seed_hosts"
+SAN_WHY = (
+    "INV-LEAF: the SANs must cover every name and IP a node is reached by. With "
+    "verification_mode full a node checks the certificate of the node it connects to against "
+    "the host it connects to, as JSSE's HTTPS endpoint identification does (Elasticsearch's "
+    "SecurityNetty4Transport, SSLService): an IP address against the IP SANs only, a DNS name "
+    "against the DNS SANs (the subject CN only when there is none), case-insensitively, `*` "
+    "within one label"
+)
 
 
 def _delivered(graph: StackGraph) -> list[tuple[Consumer, list[str]]]:
@@ -91,7 +102,9 @@ def transport_leaf(graph: StackGraph, _config: Mapping[str, Any]) -> list[Findin
                     cert)
             for problem in problems
         ]
-    return findings + _uncovered_addresses(graph, chains)
+    delivered = _delivered(graph)
+    return (findings + _uncovered_addresses(graph, chains, delivered)
+            + _uncovered_seeds(graph, chains, delivered))
 
 
 def _publish_addresses(settings: dict[str, Any]) -> tuple[str, list[Address]] | None:
@@ -110,57 +123,117 @@ def _publish_addresses(settings: dict[str, Any]) -> tuple[str, list[Address]] | 
     return None
 
 
-def _uncovered_addresses(graph: StackGraph, chains: Chains) -> list[Finding]:
+def _verifying_settings(graph: StackGraph, consumer: Consumer) -> SettingsDoc | None:
+    """The one elasticsearch.yml a VM bundle, Secret or ConfigMap consumer holds, when the node
+    checks host names (verification_mode full, the default); None otherwise, or when it cannot
+    be told (unknown at preview, unreadable, several files)."""
+    node = graph.nodes[consumer.urn]
+    if tokens.is_elasticsearch(node.type) or unreadable_settings(node.type, node.props):
+        return None
+    docs = settings_documents(node.type, node.props)
+    if len(docs) != 1 or not isinstance(docs[0].settings, dict):
+        return None
+    mode = docs[0].settings.get(VERIFICATION_MODE)
+    full = setting_mode("full" if mode is None else mode, VERIFICATION_MODES) == "full"
+    return docs[0] if full else None
+
+
+def _mode_text(doc: SettingsDoc) -> str:
+    default = "" if VERIFICATION_MODE in as_map(doc.settings) else ", Elasticsearch's default"
+    return f"verification_mode full{default}"
+
+
+def _uncovered_addresses(graph: StackGraph, chains: Chains,
+                         delivered: list[tuple[Consumer, list[str]]]) -> list[Finding]:
     """INV-LEAF: the node certificates a VM bundle, Secret or ConfigMap delivers together with
     the one elasticsearch.yml it holds cover the address that file makes the node publish,
-    where peers verify it (verification_mode full, the default). Reported only when every
-    certificate it delivers covers none of the addresses the node may publish (nor its
+    where peers verify it (`_verifying_settings`). Reported only when every certificate it
+    delivers covers none of the addresses the node may publish (nor its
     `node.attr.server_name`), and their names are known."""
     findings: list[Finding] = []
-    for consumer, delivered in _delivered(graph):
-        node = graph.nodes[consumer.urn]
-        docs = settings_documents(node.type, node.props)
-        if (not delivered or tokens.is_elasticsearch(node.type) or len(docs) != 1
-                or unreadable_settings(node.type, node.props)
-                or not isinstance(settings := docs[0].settings, dict)):
-            continue
-        mode = settings.get(VERIFICATION_MODE)
+    for consumer, node_certs in delivered:
+        doc = _verifying_settings(graph, consumer) if node_certs else None
+        settings = as_map(doc.settings if doc is not None else None)
         published = _publish_addresses(settings)
         sni = settings.get(SERVER_NAME)
         server = address(sni) if sni is not None else None
-        names = [chains.names(cert) for cert in delivered]
+        names = [chains.names(cert) for cert in node_certs]
         known = [n for n in names if n is not None]
-        if (setting_mode("full" if mode is None else mode, VERIFICATION_MODES) != "full" or published is None
-                or (sni is not None and (server is None or server.name is None))
-                or len(known) < len(names)):
+        if (doc is None or published is None or len(known) < len(names)
+                or (sni is not None and (server is None or server.name is None))):
             continue
         setting, addresses = published
-        reached = [*addresses, *([server] if server is not None else [])]
-        if any(covers(n, a) for n in known for a in reached):
+        if any(covers(n, a) for n in known for a in [*addresses, *([server] if server else [])]):
             continue
-        default = "" if mode is not None else ", Elasticsearch's default"
         sent = f" nor the {SERVER_NAME} {sni!r} it sends as SNI" if server is not None else ""
         findings += [
             Finding(
                 "INV-LEAF",
-                f"transport certificate (delivered by {consumer.urn}): {_names_text(n)} cover "
-                f"neither {' nor '.join(map(_address_text, addresses))}, which {setting} in "
-                f"{docs[0].where} makes the node publish to its peers{sent}, and peers verify "
-                f"it there (verification_mode full{default})",
-                "INV-LEAF: the SANs must cover every name and IP a node is reached by. A peer "
-                "connects to the address the node publishes and checks the certificate "
-                "against it as JSSE's HTTPS endpoint identification does (Elasticsearch's "
-                "SecurityNetty4Transport, SSLService): an IP address against the IP SANs only, "
-                "a DNS name against the DNS SANs (the subject CN only when there is none), "
-                "case-insensitively, `*` within one label. The handshake fails (\"No subject "
-                "alternative names matching IP address ... found\") and the node cannot join",
+                f"transport certificate (delivered by {consumer.urn}): {_names_text(n)} do "
+                f"not cover {' or '.join(map(_address_text, addresses))}, which {setting} in "
+                f"{doc.where} makes the node publish to its peers{sent}, and peers verify it "
+                f"there ({_mode_text(doc)})",
+                f"{SAN_WHY}: a peer connects to the address the node publishes. The "
+                "handshake fails (\"No subject alternative names matching IP address ... "
+                "found\") and the node cannot join",
                 "add the published address to the certificate request's dns_names or "
                 "ip_addresses (or a wildcard DNS name covering it), or publish an address the "
                 "certificate covers (transport.publish_host)",
                 cert,
             )
-            for cert, n in zip(delivered, known, strict=True)
+            for cert, n in zip(node_certs, known, strict=True)
         ]
+    return findings
+
+
+def _seed_host(entry: Any) -> Address | None:
+    """The host of a `discovery.seed_hosts` entry (`host`, `host:port`, `[IPv6]:port`) as
+    TcpTransport.parse splits it; None for one not read here (an unbracketed IPv6 address, a
+    special value: the seed resolver takes names and IP addresses only)."""
+    if not isinstance(entry, str):
+        return None
+    bracketed = re.fullmatch(r"\[([^\]]*:[^\]]*)\](?::[-\d]*)?", entry)
+    host = bracketed[1] if bracketed else entry.split(":")[0] if entry.count(":") <= 1 else ""
+    found = address(host)
+    return found if found is not None and (found.ip or found.name) else None
+
+
+def _uncovered_seeds(graph: StackGraph, chains: Chains,
+                     delivered: list[tuple[Consumer, list[str]]]) -> list[Finding]:
+    """INV-LEAF (advisory): each `discovery.seed_hosts` entry of a node that checks host names
+    is covered by some node certificate of its cluster that the stack delivers. Advisory: the
+    node answering there may hold a certificate from outside this stack. Not judged while
+    some certificate of the cluster has names not known."""
+    by_cluster: dict[str, list[str]] = {}
+    for consumer, node_certs in delivered:
+        if consumer.cluster is not None:
+            by_cluster.setdefault(consumer.cluster, []).extend(node_certs)
+    findings: list[Finding] = []
+    for consumer, _ in delivered:
+        doc = _verifying_settings(graph, consumer) if consumer.cluster is not None else None
+        seeds = as_map(doc.settings if doc is not None else None).get(SEED_HOSTS)
+        names = [chains.names(cert) for cert in by_cluster.get(consumer.cluster or "", [])]
+        known = [n for n in names if n is not None]
+        if doc is None or not known or len(known) < len(names):
+            continue
+        for entry in [seeds] if isinstance(seeds, str) else as_list(seeds):
+            seed = _seed_host(entry)
+            if seed is None or any(covers(n, seed) for n in known):
+                continue
+            findings.append(Finding(
+                "INV-LEAF",
+                f"{doc.where}: {SEED_HOSTS} entry {entry!r} is covered by none of the "
+                f"{len(known)} node certificate(s) of cluster {consumer.cluster!r} this stack "
+                f"delivers, and the node verifies the node it finds there against "
+                f"{_address_text(seed)} ({_mode_text(doc)})",
+                f"{SAN_WHY}: a node probes its seed hosts at the address written. Unless the "
+                "node there holds a certificate from outside this stack that covers it, "
+                "discovery through this entry fails",
+                "list seed hosts by names or IP addresses the node certificates carry, or add "
+                "the entry to the certificate requests' dns_names or ip_addresses",
+                consumer.urn,
+                Grade.NOTICE,
+            ))
     return findings
 
 
