@@ -92,9 +92,12 @@ STACK_FAMILIES = (
             "nodes are TLS clients and servers of each other",
             "allowed_uses with server_auth and client_auth"), by_use.transport_eku),
     (Family("es-transport-leaf", "INV-LEAF",
-            "transport node certificates are not CAs and carry the key usages TLS needs",
-            "a CA node certificate could mint peers",
-            "is_ca_certificate false; digital_signature (+ key_encipherment for RSA)"),
+            "transport node certificates are not CAs, carry the key usages TLS needs, and "
+            "their SANs cover the address the node publishes (and, advisory, the seed hosts) "
+            "where peers verify host names",
+            "a CA node certificate could mint peers; an uncovered address fails the handshake",
+            "is_ca_certificate false; digital_signature (+ key_encipherment for RSA); the "
+            "address in dns_names / ip_addresses"),
      by_use.transport_leaf),
     (Family("es-transport-ca-dedicated", "INV-CA-DEDICATED",
             "transport certificates of different clusters never chain to the same CA",

@@ -54,18 +54,18 @@ def _delivered(graph: StackGraph) -> list[tuple[Consumer, list[str]]]:
     ]
 
 
-def _node_certs(graph: StackGraph) -> dict[str, str]:
+def _node_certs(delivered: list[tuple[Consumer, list[str]]]) -> dict[str, str]:
     """Transport node certificate URN → the consumer it reaches (first found)."""
     found: dict[str, str] = {}
-    for consumer, delivered in _delivered(graph):
-        for cert in delivered:
+    for consumer, node_certs in delivered:
+        for cert in node_certs:
             found.setdefault(cert, consumer.urn)
     return found
 
 
 def transport_eku(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     findings: list[Finding] = []
-    for cert, consumer in _node_certs(graph).items():
+    for cert, consumer in _node_certs(_delivered(graph)).items():
         node = graph.nodes[cert]
         uses = certs.allowed_uses(node.props)
         problem = certs.eku_problem(uses) if isinstance(uses, frozenset) else None
@@ -80,8 +80,9 @@ def transport_eku(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding
 
 def transport_leaf(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     chains = Chains(graph)
+    delivered = _delivered(graph)
     findings: list[Finding] = []
-    for cert, consumer in _node_certs(graph).items():
+    for cert, consumer in _node_certs(delivered).items():
         node = graph.nodes[cert]
         ca, uses = certs.is_ca(node.props), certs.allowed_uses(node.props)
         problems: list[str] = []
@@ -102,9 +103,10 @@ def transport_leaf(graph: StackGraph, _config: Mapping[str, Any]) -> list[Findin
                     cert)
             for problem in problems
         ]
-    delivered = _delivered(graph)
-    return (findings + _uncovered_addresses(graph, chains, delivered)
-            + _uncovered_seeds(graph, chains, delivered))
+    verifying = {consumer.urn: doc for consumer, _ in delivered
+                 if (doc := _verifying_settings(graph, consumer)) is not None}
+    return (findings + _uncovered_addresses(chains, delivered, verifying)
+            + _uncovered_seeds(chains, delivered, verifying))
 
 
 def _publish_addresses(settings: dict[str, Any]) -> tuple[str, list[Address]] | None:
@@ -143,16 +145,16 @@ def _mode_text(doc: SettingsDoc) -> str:
     return f"verification_mode full{default}"
 
 
-def _uncovered_addresses(graph: StackGraph, chains: Chains,
-                         delivered: list[tuple[Consumer, list[str]]]) -> list[Finding]:
+def _uncovered_addresses(chains: Chains, delivered: list[tuple[Consumer, list[str]]],
+                         verifying: Mapping[str, SettingsDoc]) -> list[Finding]:
     """INV-LEAF: the node certificates a VM bundle, Secret or ConfigMap delivers together with
     the one elasticsearch.yml it holds cover the address that file makes the node publish,
-    where peers verify it (`_verifying_settings`). Reported only when every certificate it
-    delivers covers none of the addresses the node may publish (nor its
-    `node.attr.server_name`), and their names are known."""
+    where peers verify it (`verifying`: `_verifying_settings` by consumer URN). Reported only
+    when every certificate it delivers covers none of the addresses the node may publish (nor
+    its `node.attr.server_name`), and their names are known."""
     findings: list[Finding] = []
     for consumer, node_certs in delivered:
-        doc = _verifying_settings(graph, consumer) if node_certs else None
+        doc = verifying.get(consumer.urn) if node_certs else None
         settings = as_map(doc.settings if doc is not None else None)
         published = _publish_addresses(settings)
         sni = settings.get(SERVER_NAME)
@@ -198,8 +200,8 @@ def _seed_host(entry: Any) -> Address | None:
     return found if found is not None and (found.ip or found.name) else None
 
 
-def _uncovered_seeds(graph: StackGraph, chains: Chains,
-                     delivered: list[tuple[Consumer, list[str]]]) -> list[Finding]:
+def _uncovered_seeds(chains: Chains, delivered: list[tuple[Consumer, list[str]]],
+                     verifying: Mapping[str, SettingsDoc]) -> list[Finding]:
     """INV-LEAF (advisory): each `discovery.seed_hosts` entry of a node that checks host names
     is covered by some node certificate of its cluster that the stack delivers. Advisory: the
     node answering there may hold a certificate from outside this stack. Not judged while
@@ -210,7 +212,7 @@ def _uncovered_seeds(graph: StackGraph, chains: Chains,
             by_cluster.setdefault(consumer.cluster, []).extend(node_certs)
     findings: list[Finding] = []
     for consumer, _ in delivered:
-        doc = _verifying_settings(graph, consumer) if consumer.cluster is not None else None
+        doc = verifying.get(consumer.urn) if consumer.cluster is not None else None
         seeds = as_map(doc.settings if doc is not None else None).get(SEED_HOSTS)
         names = [chains.names(cert) for cert in by_cluster.get(consumer.cluster or "", [])]
         known = [n for n in names if n is not None]
