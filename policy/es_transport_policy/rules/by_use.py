@@ -159,10 +159,12 @@ def _uncovered_addresses(chains: Chains, delivered: list[tuple[Consumer, list[st
         published = _publish_addresses(settings)
         sni = settings.get(SERVER_NAME)
         server = address(sni) if sni is not None else None
+        if doc is None or published is None or (
+                sni is not None and (server is None or server.name is None)):
+            continue
         names = [chains.names(cert) for cert in node_certs]
         known = [n for n in names if n is not None]
-        if (doc is None or published is None or len(known) < len(names)
-                or (sni is not None and (server is None or server.name is None))):
+        if len(known) < len(names):
             continue
         setting, addresses = published
         if any(covers(n, a) for n in known for a in [*addresses, *([server] if server else [])]):
@@ -210,13 +212,19 @@ def _uncovered_seeds(chains: Chains, delivered: list[tuple[Consumer, list[str]]]
     for consumer, node_certs in delivered:
         if consumer.cluster is not None:
             by_cluster.setdefault(consumer.cluster, []).extend(node_certs)
+    known_by_cluster: dict[str, list[CertNames] | None] = {}
     findings: list[Finding] = []
     for consumer, _ in delivered:
         doc = verifying.get(consumer.urn) if consumer.cluster is not None else None
         seeds = as_map(doc.settings if doc is not None else None).get(SEED_HOSTS)
-        names = [chains.names(cert) for cert in by_cluster.get(consumer.cluster or "", [])]
-        known = [n for n in names if n is not None]
-        if doc is None or not known or len(known) < len(names):
+        if doc is None or consumer.cluster is None or seeds is None:
+            continue
+        if consumer.cluster not in known_by_cluster:
+            names = [chains.names(cert) for cert in by_cluster[consumer.cluster]]
+            known_by_cluster[consumer.cluster] = (
+                None if None in names else [n for n in names if n is not None])
+        known = known_by_cluster[consumer.cluster]
+        if not known:
             continue
         for entry in [seeds] if isinstance(seeds, str) else as_list(seeds):
             seed = _seed_host(entry)
