@@ -540,6 +540,10 @@ def test_published_address_not_covered_by_the_sans(
     (NODE_NAMES, {"network.host": "_ec2:privateDns_"}),
     (NODE_NAMES, {"network.host": "${HOST}"}),
     (NODE_NAMES, {"network.host": "10.0.0.2", T + "verification_mode": "certificate"}),
+    # ... nor with transport TLS off, or not known to be on (the file may be a fragment).
+    (NODE_NAMES, {"network.host": "10.0.0.2", T + "enabled": False}),
+    (NODE_NAMES, {"network.host": "10.0.0.2", T + "enabled": UNKNOWN}),
+    (NODE_NAMES, {"network.host": "10.0.0.2", "xpack.security.enabled": False}),
     ({"dnsNames": UNKNOWN}, {"network.host": "es-2.logs.example"}),
     ({"ipAddresses": ["10.0.0.1", UNKNOWN]}, {"network.host": "10.0.0.2"}),
 ])
@@ -596,23 +600,44 @@ def test_published_address_in_a_secret_elasticsearch_yml(analyzer: PolicyAnalyze
     assert verdict("es-3.logs.example") == {("es-transport-leaf", M)}
 
 
-def _seeded(analyzer: PolicyAnalyzer, seeds: Any, mode: str = "full",
-            es_2: dict[str, Any] | None = None) -> list[Any]:
-    """Two VM nodes of cluster `logs`; es-1's elasticsearch.yml lists `seeds`."""
+@pytest.mark.parametrize(("peer_mode", "expected"), [
+    ("full", {("es-transport-leaf", M)}),
+    # es-2 connects to es-1 without checking host names; es-1's own mode says nothing of that.
+    ("certificate", set()),
+])
+def test_published_address_where_a_peer_does_not_check_host_names(
+    analyzer: PolicyAnalyzer, peer_mode: str, expected: set[tuple[str, str]]
+) -> None:
+    """Peers, not the node itself, check its certificate: a node's address is judged only in a
+    cluster none of whose nodes in the stack is known not to check host names."""
+    records = _cluster_logs({"network.host": "10.0.0.3"},
+                            {"network.host": "10.0.0.2", T + "verification_mode": peer_mode})
+    assert stack(analyzer, records) == expected
+
+
+def _cluster_logs(es_1: dict[str, Any], es_2: dict[str, Any],
+                  es_2_names: dict[str, Any] | None = None) -> list[Record]:
+    """Two VM nodes of cluster `logs` with these elasticsearch.yml settings; es-1's request
+    has NODE_NAMES, es-2's `es_2_names` (by default es-2.logs.example and 10.0.0.2)."""
     one = pki("es-1", request_props=NODE_NAMES)
-    two = pki("es-2", ca=(one.ca_key, one.ca), request_props=es_2 or {
+    two = pki("es-2", ca=(one.ca_key, one.ca), request_props=es_2_names or {
         "dnsNames": ["es-2.logs.example"], "ipAddresses": ["10.0.0.2"]})
     bundles = [
         f.bundle(f"{name}-bundle", {
             "elasticsearch.yml": (f.yml(f.good_vm_settings(**settings)), "0644"),
             "certs/node.key": (UNKNOWN, "0600"), "certs/node.crt": (UNKNOWN, "0644")},
             [material.node_key, material.cert, material.ca], cluster="logs")
-        for name, material, settings in [
-            ("es-1", one, {"discovery.seed_hosts": seeds, T + "verification_mode": mode}),
-            ("es-2", two, {}),
-        ]
+        for name, material, settings in [("es-1", one, es_1), ("es-2", two, es_2)]
     ]
-    return analyzer.analyze_stack([*one.records, *two.records[2:], *bundles])
+    return [*one.records, *two.records[2:], *bundles]
+
+
+def _seeded(analyzer: PolicyAnalyzer, seeds: Any, mode: str = "full",
+            es_2: dict[str, Any] | None = None) -> list[Any]:
+    """Cluster `logs` (`_cluster_logs`); es-1's elasticsearch.yml lists `seeds`."""
+    records = _cluster_logs({"discovery.seed_hosts": seeds, T + "verification_mode": mode}, {},
+                            es_2)
+    return analyzer.analyze_stack(records)
 
 
 @pytest.mark.parametrize("seeds", [

@@ -20,9 +20,9 @@ from ..graph import StackGraph
 from ..host_names import Address, CertNames, address, covers
 from ..ssl_keys import VERIFICATION_MODES, setting_mode
 from ..topology import TRANSPORT_ROLE, Consumer, consumers
-from ..values import as_list, as_map
+from ..values import as_list, as_map, setting_boolean
 from .cert_shape import EKU_WHY
-from .transport import VERIFICATION_MODE
+from .transport import ENABLED, SECURITY_ENABLED, VERIFICATION_MODE
 
 # Where TcpTransport takes the default profile's publish address from: the first of each pair
 # that is set (transport.publish_host falls back to transport.host), and the network.* pair
@@ -103,9 +103,16 @@ def transport_leaf(graph: StackGraph, _config: Mapping[str, Any]) -> list[Findin
                     cert)
             for problem in problems
         ]
-    verifying = {consumer.urn: doc for consumer, _ in delivered
-                 if (doc := _verifying_settings(graph, consumer)) is not None}
-    return (findings + _uncovered_addresses(chains, delivered, verifying)
+    checking = {consumer.urn: _host_checking(graph, consumer) for consumer, _ in delivered}
+    verifying = {urn: doc for urn, (doc, checks) in checking.items()
+                 if doc is not None and checks is True}
+    # A cluster one of whose nodes in the stack is known not to check host names: its peers'
+    # certificates are not judged (that node may be the only one that connects to them).
+    lax = {consumer.cluster for consumer, _ in delivered
+           if consumer.cluster is not None and checking[consumer.urn][1] is False}
+    verified = {consumer.urn: verifying[consumer.urn] for consumer, _ in delivered
+                if consumer.urn in verifying and consumer.cluster not in lax}
+    return (findings + _uncovered_addresses(chains, delivered, verified)
             + _uncovered_seeds(chains, delivered, verifying))
 
 
@@ -125,19 +132,29 @@ def _publish_addresses(settings: dict[str, Any]) -> tuple[str, list[Address]] | 
     return None
 
 
-def _verifying_settings(graph: StackGraph, consumer: Consumer) -> SettingsDoc | None:
-    """The one elasticsearch.yml a VM bundle, Secret or ConfigMap consumer holds, when the node
-    checks host names (verification_mode full, the default); None otherwise, or when it cannot
-    be told (unknown at preview, unreadable, several files)."""
+def _host_checking(graph: StackGraph, consumer: Consumer,
+                   ) -> tuple[SettingsDoc | None, bool | None]:
+    """The one elasticsearch.yml a VM bundle, Secret or ConfigMap consumer holds, and whether
+    the node checks the host names of the nodes it connects to: True when that file turns
+    transport TLS on (`xpack.security.transport.ssl.enabled: true`, security not off) with
+    verification_mode full (the default); False when it is known not to (another mode, TLS or
+    security off, an ECK node: the operator sets `certificate`); None when it cannot be told
+    (unknown at preview, unreadable, several files, TLS not set: the file may be a fragment)."""
     node = graph.nodes[consumer.urn]
-    if tokens.is_elasticsearch(node.type) or unreadable_settings(node.type, node.props):
-        return None
-    docs = settings_documents(node.type, node.props)
+    if tokens.is_elasticsearch(node.type):
+        return None, False
+    docs = [] if unreadable_settings(node.type, node.props) else settings_documents(
+        node.type, node.props)
     if len(docs) != 1 or not isinstance(docs[0].settings, dict):
-        return None
-    mode = docs[0].settings.get(VERIFICATION_MODE)
-    full = setting_mode("full" if mode is None else mode, VERIFICATION_MODES) == "full"
-    return docs[0] if full else None
+        return None, None
+    settings = docs[0].settings
+    mode = settings.get(VERIFICATION_MODE)
+    mode = setting_mode("full" if mode is None else mode, VERIFICATION_MODES)
+    tls = (setting_boolean(settings.get(ENABLED)),
+           setting_boolean(settings.get(SECURITY_ENABLED, True)))
+    if False in tls or mode in ("none", "certificate"):
+        return docs[0], False
+    return docs[0], True if mode == "full" and tls == (True, True) else None
 
 
 def _mode_text(doc: SettingsDoc) -> str:
@@ -149,9 +166,10 @@ def _uncovered_addresses(chains: Chains, delivered: list[tuple[Consumer, list[st
                          verifying: Mapping[str, SettingsDoc]) -> list[Finding]:
     """INV-LEAF: the node certificates a VM bundle, Secret or ConfigMap delivers together with
     the one elasticsearch.yml it holds cover the address that file makes the node publish,
-    where peers verify it (`verifying`: `_verifying_settings` by consumer URN). Reported only
-    when every certificate it delivers covers none of the addresses the node may publish (nor
-    its `node.attr.server_name`), and their names are known."""
+    where peers verify it (`verifying`: by consumer URN, the file of a node that checks host
+    names, `_host_checking`, in a cluster none of whose nodes in the stack is known not to).
+    Reported only when every certificate it delivers covers none of the addresses the node
+    may publish (nor its `node.attr.server_name`), and their names are known."""
     findings: list[Finding] = []
     for consumer, node_certs in delivered:
         doc = verifying.get(consumer.urn) if node_certs else None
