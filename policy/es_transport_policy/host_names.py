@@ -4,9 +4,10 @@ checks them (INV-LEAF: "SANs cover every DNS name and IP the node is reached by"
 Elasticsearch's transport client (SecurityNetty4Transport's ClientSslHandlerInitializer)
 creates its SSLEngine with the host string of the address it connects to, and SSLService turns
 on JSSE's "HTTPS" endpoint identification for `full`. The address is the peer's publish
-address (TcpTransport: `transport.publish_host`, else `transport.host`, else
-`network.publish_host`, else `network.host`), whose host string is the name as written, or the
-IP address when an IP (or a special value, resolved to an interface's address) was written.
+address (TcpTransport: `transport.profiles.default.publish_host`, else
+`transport.publish_host`, else `transport.host`, else `network.publish_host`, else
+`network.host`), whose host string is the name as written, or the IP address when an IP (or a
+special value, resolved to an interface's address) was written.
 JSSE's HostnameChecker (checked with real handshakes, harness/handshake.py):
 * an IP address matches IP SANs only, by value; without SANs: "No subject alternative names
   present"; the subject CN never counts;

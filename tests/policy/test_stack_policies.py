@@ -508,6 +508,8 @@ def _published(analyzer: PolicyAnalyzer, names: dict[str, Any], **settings: Any,
     # The first setting of PUBLISH_HOSTS that is set decides (an empty list falls through).
     (NODE_NAMES, {"transport.host": "10.0.0.2", "network.publish_host": "10.0.0.1"}),
     (NODE_NAMES, {"transport.publish_host": [], "network.host": "10.0.0.2"}),
+    (NODE_NAMES, {"transport.profiles.default.publish_host": "10.0.0.2",
+                  "transport.publish_host": "10.0.0.1"}),
     # verification_mode: FULL is full.
     (NODE_NAMES, {"network.host": "10.0.0.2", T + "verification_mode": "FULL"}),
     # The SNI name a node sends (node.attr.server_name) is not covered either.
@@ -533,6 +535,8 @@ def test_published_address_not_covered_by_the_sans(
     (NODE_NAMES, {"network.host": "_site_"}),
     (NODE_NAMES, {"network.host": ["10.0.0.2", "10.0.0.1"]}),
     (NODE_NAMES, {"transport.publish_host": "10.0.0.1", "network.host": "10.0.0.2"}),
+    (NODE_NAMES, {"transport.profiles.default.publish_host": "10.0.0.1",
+                  "transport.publish_host": "10.0.0.2"}),
     (NODE_NAMES, {"network.host": "10.0.0.2", "node.attr.server_name": "es-1.logs.example"}),
     # Not judged: no address set (a fragment of the node's elasticsearch.yml), one not read
     # here, no hostname verification, names not known at preview.

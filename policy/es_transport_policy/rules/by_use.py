@@ -24,10 +24,12 @@ from ..values import as_list, as_map, setting_boolean
 from .cert_shape import EKU_WHY
 from .transport import ENABLED, SECURITY_ENABLED, VERIFICATION_MODE
 
-# Where TcpTransport takes the default profile's publish address from: the first of each pair
-# that is set (transport.publish_host falls back to transport.host), and the network.* pair
-# when that gives no host (TransportSettings, TcpTransport.createBoundTransportAddress).
-PUBLISH_HOSTS = (("transport.publish_host", "transport.host"),
+# Where TcpTransport takes the default profile's publish address from: the first of each group
+# that is set (the default profile's publish_host falls back to transport.publish_host, that to
+# transport.host: TransportSettings.PUBLISH_HOST_PROFILE, TcpTransport.ProfileSettings), and
+# the network.* pair when that gives no host (TcpTransport.createBoundTransportAddress).
+PUBLISH_HOSTS = (("transport.profiles.default.publish_host", "transport.publish_host",
+                  "transport.host"),
                  ("network.publish_host", "network.host"))
 # A node attribute Elasticsearch sends as SNI; JSSE checks the certificate against it first,
 # then against the host it connects to.
@@ -120,12 +122,12 @@ def _publish_addresses(settings: dict[str, Any]) -> tuple[str, list[Address]] | 
     """(setting, its addresses) the node's publish address is chosen from (PUBLISH_HOSTS);
     None when no setting names one (the stack's elasticsearch.yml may be a fragment of the
     node's) or an entry is not read (`host_names.address`)."""
-    for pair in PUBLISH_HOSTS:
-        setting = next((key for key in pair if key in settings), None)
+    for group in PUBLISH_HOSTS:
+        setting = next((key for key in group if key in settings), None)
         value = settings.get(setting) if setting is not None else None
         entries = [value] if isinstance(value, str) else value if isinstance(value, list) else []
         if setting is None or (isinstance(value, list) and not value):
-            continue  # unset, or an empty list: the next pair decides
+            continue  # unset, or an empty list: the next group decides
         found = [address(entry) for entry in entries]
         readable = [a for a in found if a is not None]
         return (setting, readable) if readable and len(readable) == len(found) else None
