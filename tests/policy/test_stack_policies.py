@@ -568,6 +568,7 @@ def test_published_address_message(analyzer: PolicyAnalyzer) -> None:
             "files[elasticsearch.yml] makes the node publish") in diagnostic.message
     assert "verification_mode full)" in diagnostic.message
     assert "ip_addresses" in diagnostic.message
+    assert "publish an address the certificate covers (network.host)" in diagnostic.message
 
 
 def test_published_address_of_a_node_keeping_its_key(analyzer: PolicyAnalyzer) -> None:

@@ -189,7 +189,7 @@ def _uncovered_addresses(chains: Chains, delivered: list[tuple[Consumer, list[st
         setting, addresses = published
         if any(covers(n, a) for n in known for a in [*addresses, *([server] if server else [])]):
             continue
-        sent = f" nor the {SERVER_NAME} {sni!r} it sends as SNI" if server is not None else ""
+        sent = f", nor the {SERVER_NAME} {sni!r} it sends as SNI" if server is not None else ""
         findings += [
             Finding(
                 "INV-LEAF",
@@ -197,12 +197,12 @@ def _uncovered_addresses(chains: Chains, delivered: list[tuple[Consumer, list[st
                 f"not cover {' or '.join(map(_address_text, addresses))}, which {setting} in "
                 f"{doc.where} makes the node publish to its peers{sent}, and peers verify it "
                 f"there ({_mode_text(doc)})",
-                f"{SAN_WHY}: a peer connects to the address the node publishes. The "
-                "handshake fails (\"No subject alternative names matching IP address ... "
-                "found\") and the node cannot join",
+                f"{SAN_WHY}: a peer connects to the address the node publishes. JSSE "
+                "refuses the handshake (\"No subject alternative ... matching ... found\") "
+                "and the node cannot join its cluster",
                 "add the published address to the certificate request's dns_names or "
                 "ip_addresses (or a wildcard DNS name covering it), or publish an address the "
-                "certificate covers (transport.publish_host)",
+                f"certificate covers ({setting})",
                 cert,
             )
             for cert, n in zip(node_certs, known, strict=True)
@@ -277,5 +277,5 @@ def _address_text(reached: Address) -> str:
         return f"the DNS name {reached.text!r}"
     if reached.ip is not None:
         return f"the IP address {reached.text}"
-    return (f"{reached.text!r} (an IP address of the node's own interfaces: no IP SAN covers "
-            "any)")
+    return (f"{reached.text!r} (an IP address of one of the node's interfaces, which only an "
+            "IP SAN covers)")
