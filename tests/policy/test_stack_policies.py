@@ -637,11 +637,11 @@ def _cluster_logs(es_1: dict[str, Any], es_2: dict[str, Any],
     return [*one.records, *two.records[2:], *bundles]
 
 
-def _seeded(analyzer: PolicyAnalyzer, seeds: Any, mode: str = "full",
+def _seeded(analyzer: PolicyAnalyzer, seeds: Any, es_1: dict[str, Any] | None = None,
             es_2: dict[str, Any] | None = None) -> list[Any]:
-    """Cluster `logs` (`_cluster_logs`); es-1's elasticsearch.yml lists `seeds`."""
-    records = _cluster_logs({"discovery.seed_hosts": seeds, T + "verification_mode": mode}, {},
-                            es_2)
+    """Cluster `logs` (`_cluster_logs`); es-1's elasticsearch.yml lists `seeds` (and has the
+    settings `es_1`)."""
+    records = _cluster_logs({"discovery.seed_hosts": seeds, **(es_1 or {})}, {}, es_2)
     return analyzer.analyze_stack(records)
 
 
@@ -661,20 +661,22 @@ def test_seed_host_no_node_certificate_of_the_cluster_covers_is_advised(
     assert "2 node certificate(s) of cluster 'logs'" in diagnostic.message
 
 
-@pytest.mark.parametrize(("seeds", "mode", "es_2"), [
+@pytest.mark.parametrize(("seeds", "es_1", "es_2"), [
     # Each seed is covered by some node certificate of the cluster (not the seeding node's).
     (["es-1.logs.example", "ES-2.logs.example:9300", "10.0.0.2", "[::ffff:10.0.0.2]:9301"],
-     "full", None),
-    (["es-3.logs.example"], "full", {"dnsNames": ["*.logs.example"]}),
-    # Not judged: no hostname verification, names not known, entries not read here.
-    (["es-3.logs.example"], "certificate", None),
-    (["es-3.logs.example"], "full", {"dnsNames": UNKNOWN}),
-    (["fd00::3", "_site_", "${SEED}"], "full", None),
+     None, None),
+    (["es-3.logs.example"], None, {"dnsNames": ["*.logs.example"]}),
+    # Not judged: no hostname verification (or TLS off), names not known, entries not read.
+    (["es-3.logs.example"], {T + "verification_mode": "certificate"}, None),
+    (["es-3.logs.example"], {T + "enabled": False}, None),
+    (["es-3.logs.example"], None, {"dnsNames": UNKNOWN}),
+    (["fd00::3", "_site_", "${SEED}", "es-3.logs.example,10.0.0.3"], None, None),
 ])
 def test_seed_hosts_covered_or_not_judged_pass(
-    analyzer: PolicyAnalyzer, seeds: Any, mode: str, es_2: dict[str, Any] | None
+    analyzer: PolicyAnalyzer, seeds: Any, es_1: dict[str, Any] | None,
+    es_2: dict[str, Any] | None,
 ) -> None:
-    assert _seeded(analyzer, seeds, mode, es_2) == []
+    assert _seeded(analyzer, seeds, es_1, es_2) == []
 
 
 def test_http_and_transport_share_a_certificate(analyzer: PolicyAnalyzer) -> None:
