@@ -542,6 +542,8 @@ def test_published_address_not_covered_by_the_sans(
     # here, no hostname verification, names not known at preview.
     ({"dnsNames": ["elsewhere.example"]}, {}),
     (NODE_NAMES, {"network.host": "_ec2:privateDns_"}),
+    (NODE_NAMES, {"network.host": "_eth0_"}),
+    (NODE_NAMES, {"network.host": ["10.0.0.2", "${HOST}"]}),
     (NODE_NAMES, {"network.host": "${HOST}"}),
     (NODE_NAMES, {"network.host": "10.0.0.2", T + "verification_mode": "certificate"}),
     # ... nor with transport TLS off, or not known to be on (the file may be a fragment).
