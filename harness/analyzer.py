@@ -43,6 +43,9 @@ LEVELS = {
 }
 LEVEL_CODES = {v: k for k, v in LEVELS.items()}
 START_TIMEOUT_S = 30.0
+# The engine reads analyzer responses of up to 400 MiB, as every Pulumi SDK and pulumi-policy
+# set it (`_MAX_RPC_MESSAGE_SIZE`), not gRPC's default 4 MiB: a large stack's findings exceed it.
+ENGINE_CHANNEL_OPTIONS = (("grpc.max_receive_message_length", 400 * 1024 * 1024),)
 
 
 class AnalyzerError(Exception):
@@ -306,7 +309,7 @@ class PolicyAnalyzer:
         """Wait until the pack listens, and open the channel. `__init__` does it unless
         `connect=False`: the pack then boots while the caller does something else first."""
         port = self._read_port()
-        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=ENGINE_CHANNEL_OPTIONS)
         self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
         # A first call that waits for the connection, rather than `channel_ready_future`: that
         # one leaves a thread polling the channel's state every 0.2 s, which `close` then waits

@@ -1366,3 +1366,15 @@ def test_a_setting_loaded_with_env_from_is_named_with_its_route(analyzer: Policy
     assert "remove it from the ConfigMap/Secret the container's envFrom loads" in (
         diagnostic.message)
     assert "changeme" not in diagnostic.message
+
+
+def test_a_response_beyond_grpcs_default_4_mib_reaches_the_engine(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """The engine reads analyzer responses of up to 400 MiB (the Pulumi SDKs' and pulumi-policy's
+    `_MAX_RPC_MESSAGE_SIZE`), not gRPC's default 4 MiB: a large stack's findings must arrive,
+    in preflight too."""
+    seeds = [f"es-{number}.elsewhere.example" for number in range(4000)]
+    diagnostics = _seeded(analyzer, seeds)
+    assert sum(len(d.message) for d in diagnostics) > 4 * 1024 * 1024
+    assert len(diagnostics) == len(seeds)
