@@ -55,6 +55,11 @@ def check_spec(spec: Mapping[str, Any], key: str, problems: Problems) -> None:
     for name, message in _SPEC_OWNED.items():
         if name in spec:
             problems.add(join(key, name), message)
+    # ECK copies every key of a secureSettings Secret into each pod's elasticsearch-keystore.
+    for index, source in enumerate(_items(spec.get("secureSettings"))):
+        if isinstance(source.get("secretName"), str):
+            _check_secret(source["secretName"], join(join(key, "secureSettings"), index), problems,
+                          verb="copies", into="into every pod's keystore", remove="the entry")
     transport = spec.get("transport")
     if transport is None:
         return
@@ -254,23 +259,11 @@ def _check_pod_template(template: Mapping[str, Any], key: str, problems: Problem
                 f"{eck_layout.CERTS_VOLUME!r} is the volume es-transport-pki mounts; rename it",
             )
         for secret in _volume_secrets(volume):
-            if secret.endswith(eck_layout.CA_SECRET_SUFFIX):
-                problems.add(
-                    volume_key,
-                    f"mounts Secret {quoted(secret)}, a transport CA's key, into every pod: "
-                    "whoever reads it can mint certificates the cluster trusts; the CA key "
-                    "reaches no node, only ECK (INV-CUSTODY); remove the volume",
-                )
-            elif secret.endswith(eck_layout.NODE_CERTS_SECRET_SUFFIX):
-                problems.add(
-                    volume_key,
-                    f"mounts Secret {quoted(secret)}, every pod's transport key, a second time "
-                    "(es-transport-pki mounts its cluster's into the elasticsearch container "
-                    "alone; another cluster's would let these pods join that one: "
-                    "INV-CUSTODY, INV-CA-DEDICATED); remove the volume",
-                )
+            _check_secret(secret, volume_key, problems,
+                          verb="mounts", into="into every pod", remove="the volume")
     for kind in ("initContainers", "containers"):
         for c_index, container in enumerate(_items(spec.get(kind))):
+            _check_environment_secrets(container, join(join(spec_key, kind), c_index), problems)
             mounts_key = join(join(join(spec_key, kind), c_index), "volumeMounts")
             for m_index, mount in enumerate(_items(container.get("volumeMounts"))):
                 path = str(mount.get("mountPath", "")).rstrip("/")
@@ -360,6 +353,50 @@ def _check_environment(env: object, key: str, problems: Problems) -> None:
             )
             continue
         _check_setting(setting, path, value, problems)
+
+
+def _check_secret(
+    secret: str, path: str, problems: Problems, *, verb: str, into: str, remove: str
+) -> None:
+    """A reference to Secret `secret` at `path` (a volume, an env entry, a secure setting):
+    refused when it names a cluster's transport CA key or node keys; `verb` and `into` say how
+    the Secret would reach the pods ("mounts", "into every pod"), `remove` what to remove."""
+    if secret.endswith(eck_layout.CA_SECRET_SUFFIX):
+        problems.add(
+            path,
+            f"{verb} Secret {quoted(secret)}, a transport CA's key, {into}: "
+            "whoever reads it can mint certificates the cluster trusts; the CA key reaches no "
+            f"node, only ECK (INV-CUSTODY); remove {remove}",
+        )
+    elif secret.endswith(eck_layout.NODE_CERTS_SECRET_SUFFIX):
+        problems.add(
+            path,
+            f"{verb} Secret {quoted(secret)}, every pod's transport key, a second time ({into}; "
+            "es-transport-pki mounts its cluster's into the elasticsearch container alone; "
+            "another cluster's would let these pods join that one: INV-CUSTODY, "
+            f"INV-CA-DEDICATED); remove {remove}",
+        )
+
+
+_ENVIRONMENT = "into every pod's environment"
+
+
+def _check_environment_secrets(
+    container: Mapping[str, Any], key: str, problems: Problems
+) -> None:
+    """A container's `env[].valueFrom.secretKeyRef` and `envFrom[].secretRef`: a Secret's
+    values in the environment reach the node as surely as a mounted volume."""
+    for index, variable in enumerate(_items(container.get("env"))):
+        value_from = variable.get("valueFrom")
+        ref = value_from.get("secretKeyRef") if isinstance(value_from, Mapping) else None
+        if isinstance(ref, Mapping) and isinstance(ref.get("name"), str):
+            _check_secret(ref["name"], join(join(key, "env"), index), problems,
+                          verb="passes", into=_ENVIRONMENT, remove="the variable")
+    for index, source in enumerate(_items(container.get("envFrom"))):
+        ref = source.get("secretRef")
+        if isinstance(ref, Mapping) and isinstance(ref.get("name"), str):
+            _check_secret(ref["name"], join(join(key, "envFrom"), index), problems,
+                          verb="passes", into=_ENVIRONMENT, remove="the entry")
 
 
 def _volume_secrets(volume: Mapping[str, Any]) -> list[str]:

@@ -228,6 +228,30 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].eck.nodeSets[0].podTemplate.spec.volumes[1]",
      r"mounts Secret 'logs-transport-pki-certs', every pod's transport key, a second time .*"
      r"INV-CA-DEDICATED"),
+    # A Secret's values in a container's environment reach the node as a volume would.
+    ("a sidecar takes the CA key into its environment", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].podTemplate", {"spec": {"containers": [
+            {"name": "backup", "envFrom": [{"secretRef": {"name": "search-transport-pki-ca-key"}}]},
+        ]}}), eck_stack(certificates="ca-to-eck")),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].envFrom[0]",
+     r"passes Secret 'search-transport-pki-ca-key', a transport CA's key, into every pod's "
+     r"environment: .*\(INV-CUSTODY\); remove the entry"),
+    ("an init container reads another cluster's node key", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].podTemplate", {"spec": {"initContainers": [
+            {"name": "setup", "env": [{"name": "K", "valueFrom": {"secretKeyRef": {
+                "name": "logs-transport-pki-certs", "key": "logs-es-default-0.tls.key"}}}]},
+        ]}}), BASE),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.initContainers[0].env[0]",
+     r"passes Secret 'logs-transport-pki-certs', every pod's transport key, a second time \(into "
+     r"every pod's environment; .*"
+     r"INV-CA-DEDICATED\); remove the variable"),
+    ("secureSettings copy the CA key into every keystore", eck_stack(
+        certificates="ca-to-eck",
+        spec={"secureSettings": [{"secretName": "s3"},
+                                 {"secretName": "search-transport-pki-ca-key"}]}),
+     "clusters[0].eck.spec.secureSettings[1]",
+     r"copies Secret 'search-transport-pki-ca-key', a transport CA's key, into every pod's "
+     r"keystore: .*\(INV-CUSTODY\); remove the entry"),
     ("volumeClaimTemplates not a list", mutate(set_path(
         "clusters[0].eck.nodeSets[0].volumeClaimTemplates", {"name": "x"}), BASE),
      "clusters[0].eck.nodeSets[0].volumeClaimTemplates", "must be a list"),
@@ -297,6 +321,19 @@ def test_pod_volumes_of_other_secrets_are_accepted() -> None:
         {"secret": {"name": "search-transport-pki-certs-backup-creds"}}, {"downwardAPI": {}}]}})
     raw = mutate(set_path("clusters[0].eck.nodeSets[0].podTemplate", template), BASE)
     assert parse(raw).clusters[0].eck.node_sets[0].passthrough["podTemplate"] == template
+
+
+def test_environment_and_secure_settings_from_other_secrets_are_accepted() -> None:
+    template = {"spec": {
+        "initContainers": [{"name": "setup", "envFrom": [{"secretRef": {"name": "s3-creds"}}]}],
+        "containers": [{"name": "elasticsearch", "env": [{"name": "TOKEN", "valueFrom": {
+            "secretKeyRef": {"name": "search-transport-pki-certs-backup", "key": "token"}}}]}],
+    }}
+    raw = mutate(set_path("clusters[0].eck.nodeSets[0].podTemplate", template),
+                 eck_stack(spec={"secureSettings": [{"secretName": "s3-creds"}]}))
+    eck = parse(raw).clusters[0].eck
+    assert eck.node_sets[0].passthrough["podTemplate"] == template
+    assert eck.spec["secureSettings"] == [{"secretName": "s3-creds"}]
 
 
 def test_environment_settings_that_keep_transport_tls_are_accepted() -> None:
