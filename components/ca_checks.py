@@ -16,6 +16,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 ALLOWED_CURVES = ("secp256r1", "secp384r1")
 MIN_RSA_BITS = 2048
@@ -101,6 +102,8 @@ def check_ca_certificate(cert: x509.Certificate, now: datetime) -> list[str]:
             problems.append("has no keyCertSign key usage, so it cannot sign node certificates")
     except x509.ExtensionNotFound:
         problems.append("has no keyUsage extension; a CA needs keyCertSign (INV-CA-SHAPE)")
+    if usage_problem := _extended_key_usage_problem(cert):
+        problems.append(usage_problem)
     with warnings.catch_warnings():  # cryptography warns of what this reports
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         serial = cert.serial_number
@@ -126,6 +129,30 @@ def check_ca_certificate(cert: x509.Certificate, now: datetime) -> list[str]:
             "private CA dedicated to this cluster (INV-CA-DEDICATED)"
         )
     return problems
+
+
+# Every node certificate is a TLS client and a TLS server (INV-EKU).
+_TRANSPORT_USAGES = (
+    (ExtendedKeyUsageOID.CLIENT_AUTH, "clientAuth"), (ExtendedKeyUsageOID.SERVER_AUTH, "serverAuth")
+)
+
+
+def _extended_key_usage_problem(cert: x509.Certificate) -> str | None:
+    """OpenSSL and Go hold a CA's extendedKeyUsage against every certificate it issues (JSSE
+    does not): a CA without clientAuth or serverAuth there breaks those handshakes."""
+    try:
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    missing = [name for oid, name in _TRANSPORT_USAGES if oid not in usages]
+    if not missing:
+        return None
+    return (
+        f"has an extendedKeyUsage without {' and '.join(missing)}: OpenSSL and Go refuse every "
+        "node certificate it issues for that use ('unsuitable certificate purpose'), though "
+        "JSSE accepts them (INV-EKU); use a CA certificate without extendedKeyUsage, or with "
+        "both clientAuth and serverAuth"
+    )
 
 
 def check_key_matches(cert: x509.Certificate, key_pem: str) -> list[str]:

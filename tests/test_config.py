@@ -15,6 +15,7 @@ import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from components.config import ConfigError, parse_stack_config
 from components.model import (
@@ -302,6 +303,14 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].ca.keyPem", "does not match the public key of ca.certPem"),
     ("provided key garbage", provided(GOOD_CA.cert_pem, "not a key"),
      "clusters[0].ca.keyPem", "is not an unencrypted PEM private key"),
+    # OpenSSL and Go apply a CA's EKU to what it issues: "unsuitable certificate purpose".
+    ("provided CA for server auth only", provided(
+        (server_ca := make_ca(not_before=CERTS_FROM,
+                              extended_key_usage=[ExtendedKeyUsageOID.SERVER_AUTH])).cert_pem,
+        server_ca.key_pem),
+     "clusters[0].ca.certPem", r"has an extendedKeyUsage without clientAuth: OpenSSL and Go "
+     r"refuse every node certificate it issues .*\(INV-EKU\); use a CA certificate without "
+     r"extendedKeyUsage, or with both clientAuth and serverAuth"),
     ("provided weak CA", provided(
         (weak := make_ca(key=make_key("p224"), not_before=CERTS_FROM)).cert_pem, weak.key_pem),
      "clusters[0].ca.certPem", "use P-256 or P-384"),
@@ -513,6 +522,13 @@ def test_provided_ca_is_accepted_and_key_hidden_from_repr() -> None:
     assert ca.provided.public_key_der == GOOD_CA.cert.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     assert "PRIVATE KEY" not in repr(ca)
+
+
+def test_provided_ca_with_both_transport_usages_is_accepted() -> None:
+    ca = make_ca(not_before=CERTS_FROM, extended_key_usage=[
+        ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
+    provided_ca = parse(provided(ca.cert_pem, ca.key_pem)).clusters[0].ca.provided
+    assert provided_ca is not None and provided_ca.cert_pem == ca.cert_pem
 
 
 @pytest.mark.parametrize("name", ["dev", "staging", "prod"])

@@ -27,7 +27,9 @@ from harness.handshake import (
     openssl_handshakes,
 )
 from harness.mock_runtime import Recording, reveal
+from tests.http_x509 import make_server_cert
 from tests.stack_runs import run_stack
+from tests.x509_factory import Issued, make_ca
 
 Runner = Callable[[Sequence[HandshakePair]], list[HandshakeResult]]
 RUNNERS = [
@@ -148,3 +150,36 @@ def test_a_server_auth_only_client_certificate_is_rejected(
     [result] = run([HandshakePair(server, impostor, dns_name(dev, "logs", "es-1"))])
     assert not result.ok
     assert server_error in result.server_error
+
+
+def _issued_by(ca: Issued, name: str, directory: Path) -> PemIdentity:
+    """A node certificate as the program issues it (EKU clientAuth+serverAuth, a DNS SAN),
+    from the provided CA `ca`."""
+    node = make_server_cert(ca, [f"{name}.internal"], common_name=name, eku=(
+        ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH))
+    return PemIdentity(
+        certificate=_write(directory, f"{name}.crt", node.cert_pem),
+        key=_write(directory, f"{name}.key", node.key_pem, 0o600),
+        certificate_authorities=_write(directory, "ca.crt", ca.cert_pem),
+    )
+
+
+@pytest.mark.parametrize("run", RUNNERS)
+@pytest.mark.parametrize(("usages", "openssl_error"), [
+    # Refused as ca.certPem (components.ca_checks): OpenSSL holds the CA's EKU against the
+    # node certificate it issued; JSSE does not, so only non-JVM peers and tools fail.
+    pytest.param([ExtendedKeyUsageOID.SERVER_AUTH], "unsuitable certificate purpose",
+                 id="server-only"),
+    pytest.param([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH], None,
+                 id="both"),
+])
+def test_a_provided_ca_s_extended_key_usage_binds_its_node_certificates_in_openssl(
+    run: Runner, usages: list[x509.ObjectIdentifier], openssl_error: str | None, tmp_path: Path
+) -> None:
+    ca = make_ca(extended_key_usage=usages)
+    server, client = (_issued_by(ca, name, tmp_path) for name in ("es-1", "es-2"))
+    [result] = run([HandshakePair(server, client, "es-1.internal")])
+    if openssl_error is None or run is jsse_handshakes:
+        assert result.ok, result.error
+    else:
+        assert not result.ok and openssl_error in result.server_error

@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -65,7 +65,9 @@ def make_ca(
     key: PrivateKey | None = None,
     not_before: datetime | None = None,
     days: int = 3650,
+    extended_key_usage: list[ObjectIdentifier] | None = None,
 ) -> Issued:
+    """`extended_key_usage`: an extendedKeyUsage extension with these usages (none without)."""
     key = key or make_key()
     start = not_before or datetime.now(UTC) - timedelta(days=1)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -92,9 +94,10 @@ def make_ca(
             ),
             True,
         )
-        .sign(key, hashes.SHA256())
     )
-    return Issued(cert, key)
+    if extended_key_usage is not None:
+        cert = cert.add_extension(x509.ExtendedKeyUsage(extended_key_usage), False)
+    return Issued(cert.sign(key, hashes.SHA256()), key)
 
 
 def make_csr(name: str, key: PrivateKey | None = None) -> str:
