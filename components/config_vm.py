@@ -102,6 +102,14 @@ def vm_spec(raw: object, key: str, stack: str, problems: Problems) -> VmSpec:
     owner = string(obj, "owner", key, problems) or DEFAULT_OWNER
     if not _OWNER.match(owner):
         problems.add(join(key, "owner"), f"{quoted(owner)} must be 'user' or 'user:group'")
+    elif owner.partition(":")[0] == "root":
+        problems.add(
+            join(key, "owner"),
+            f"{quoted(owner)} makes root the owner of the 0600 transport key (and stores), which "
+            "Elasticsearch cannot read: it refuses to run as root ('can not run elasticsearch "
+            "as root'), so the node would not start; name the user Elasticsearch runs as, "
+            f"like {DEFAULT_OWNER}",
+        )
     return VmSpec(
         format=bundle_format or BundleFormat.PEM,
         output_dir=output_dir if write_local else None,

@@ -280,6 +280,10 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[1].eck.version", r"'8.19.2\\n' is not a version like 8.19.2"),
     ("VM owner with a line break", mutate(set_path("clusters[0].vm.owner", "elasticsearch\n")),
      "clusters[0].vm.owner", r"'elasticsearch\\n' must be 'user' or 'user:group'"),
+    ("VM owner root", mutate(set_path("clusters[0].vm.owner", "root:elasticsearch")),
+     "clusters[0].vm.owner", r"'root:elasticsearch' makes root the owner of the 0600 transport "
+     r"key .* refuses to run as root .*; name the user Elasticsearch runs as, like "
+     r"elasticsearch:elasticsearch"),
     ("ECK duplicate target",
      stack(eck_cluster("a"), {**eck_cluster("b"), "eck": eck_cluster("a")["eck"]}),
      "clusters", "ECK Elasticsearch 'elastic/a' is used 2 times"),
@@ -522,6 +526,13 @@ def test_provided_ca_is_accepted_and_key_hidden_from_repr() -> None:
     assert ca.provided.public_key_der == GOOD_CA.cert.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     assert "PRIVATE KEY" not in repr(ca)
+
+
+@pytest.mark.parametrize("owner", ["es:root", "rootless", "elasticsearch"])
+def test_a_vm_owner_elasticsearch_can_run_as_is_accepted(owner: str) -> None:
+    # Only the user must not be root: the key is 0600, read by its owner alone.
+    vm = parse(mutate(set_path("clusters[0].vm.owner", owner))).clusters[0].vm
+    assert vm is not None and vm.owner == owner
 
 
 def test_provided_ca_with_both_transport_usages_is_accepted() -> None:
