@@ -7,6 +7,7 @@ sentence saying what is wrong and how to fix it) so the config module can report
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 from datetime import datetime, timedelta
 
@@ -68,7 +69,37 @@ def unreadable(cert: x509.Certificate) -> str | None:
     return None
 
 
+# RFC 7468's pre-encapsulation boundary; its label says what the block holds.
+_PEM_BEGIN = re.compile(r"-----BEGIN ([^\r\n]*?)-----")
+# What `cryptography` reads as a certificate.
+_CERTIFICATE_LABELS = frozenset({"CERTIFICATE", "X509 CERTIFICATE"})
+
+
+def foreign_pem_block(pem: str) -> str | None:
+    """Why certificate text `pem` may not be taken as it is, or None: it holds a PEM block
+    other than a certificate, which certificate parsing skips. The program delivers the text
+    as written (every node's CA file, the trust ConfigMap, stack outputs), so a private key
+    pasted with the certificate would reach every node."""
+    labels = sorted({m[1] for m in _PEM_BEGIN.finditer(pem)} - _CERTIFICATE_LABELS)
+    if not labels:
+        return None
+    found = ", ".join(repr(label) for label in labels)
+    if any("PRIVATE KEY" in label for label in labels):
+        return (
+            f"holds a private key (PEM block {found}) besides certificates: it would be "
+            "delivered with them to every node, into the trust ConfigMap and the stack outputs "
+            "(INV-CUSTODY), and certificate settings are not kept secret; remove the block (a key "
+            "belongs in a keyPem, as secret config) and treat that key as exposed"
+        )
+    return (
+        f"holds PEM block {found} besides certificates; it would be delivered as written to "
+        "nodes that read certificates only: remove it"
+    )
+
+
 def load_single_certificate(cert_pem: str) -> tuple[x509.Certificate | None, str | None]:
+    if problem := foreign_pem_block(cert_pem):
+        return None, problem
     try:
         with warnings.catch_warnings():  # a serial number that is not positive: reported below
             warnings.simplefilter("ignore", CryptographyDeprecationWarning)

@@ -18,11 +18,13 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from components.ca_checks import key_strength_problem, spki, unreadable
+from components.ca_checks import foreign_pem_block, key_strength_problem, spki, unreadable
 from components.certificate_facts import sha256_fingerprint
 
 
 def load_certificates(pem: str) -> tuple[list[x509.Certificate], str | None]:
+    if problem := foreign_pem_block(pem):
+        return [], problem
     try:
         certs = x509.load_pem_x509_certificates(pem.encode())
     except (ValueError, x509.InvalidVersion) as err:

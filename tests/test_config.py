@@ -315,6 +315,17 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].ca.certPem", r"has an extendedKeyUsage without clientAuth: OpenSSL and Go "
      r"refuse every node certificate it issues .*\(INV-EKU\); use a CA certificate without "
      r"extendedKeyUsage, or with both clientAuth and serverAuth"),
+    # `cat ca.crt ca.key`: the key went to every node's CA file, the trust ConfigMap and the
+    # plain-text stack outputs.
+    ("provided certPem with the CA key", provided(GOOD_CA.cert_pem + GOOD_CA.key_pem,
+                                                  GOOD_CA.key_pem),
+     "clusters[0].ca.certPem", r"holds a private key \(PEM block 'PRIVATE KEY'\) besides "
+     r"certificates: it would be delivered with them to every node, into the trust ConfigMap "
+     r"and the stack outputs \(INV-CUSTODY\).*treat that key as exposed"),
+    ("provided certPem with a CRL", provided(
+        GOOD_CA.cert_pem + "-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n",
+        GOOD_CA.key_pem),
+     "clusters[0].ca.certPem", r"holds PEM block 'X509 CRL' besides certificates"),
     ("provided weak CA", provided(
         (weak := make_ca(key=make_key("p224"), not_before=CERTS_FROM)).cert_pem, weak.key_pem),
      "clusters[0].ca.certPem", "use P-256 or P-384"),
@@ -533,6 +544,13 @@ def test_a_vm_owner_elasticsearch_can_run_as_is_accepted(owner: str) -> None:
     # Only the user must not be root: the key is 0600, read by its owner alone.
     vm = parse(mutate(set_path("clusters[0].vm.owner", owner))).clusters[0].vm
     assert vm is not None and vm.owner == owner
+
+
+def test_provided_ca_text_around_its_certificate_is_accepted() -> None:
+    # What `openssl pkcs12 -nokeys` prints: attributes before the block, no other PEM block.
+    text = "Bag Attributes\n    friendlyName: ca\nsubject=CN = shared transport CA\n"
+    spec = parse(provided(text + GOOD_CA.cert_pem, GOOD_CA.key_pem))
+    assert spec.clusters[0].ca.provided is not None
 
 
 def test_provided_ca_with_both_transport_usages_is_accepted() -> None:

@@ -246,6 +246,13 @@ REFUSED: dict[str, tuple[Raw, str, str]] = {
     "provided without names": (
         with_http(vm_cluster(), **provided_http(dns=[], ips=[])), HTTP_KEY,
         r"needs http\.dns and/or http\.ips"),
+    # Delivered as written: the HTTP CA's key would reach every node and the stack outputs.
+    "caPem with the CA's key": (
+        with_http(vm_cluster(),
+                  **provided_http(caPem=ORG_CA.cert_pem + ORG_CA.traditional_key_pem)),
+        f"{HTTP_KEY}.caPem",
+        r"holds a private key \(PEM block 'EC PRIVATE KEY'\) besides certificates: .*"
+        r"\(INV-CUSTODY\).*treat that key as exposed"),
     "CA that did not issue the chain": (
         with_http(vm_cluster(),
                   **provided_http(caPem=make_ca("other", not_before=CERTS_FROM).cert_pem)),
