@@ -97,6 +97,25 @@ def foreign_pem_block(pem: str) -> str | None:
     )
 
 
+def single_key_block(key_pem: str) -> str | None:
+    """Why key text `key_pem` is not one PEM block, or None. pulumi-tls and ECK read the
+    first block alone (Go's pem.Decode) and fail when it holds no key, after part of the
+    stack exists; a second block would travel with the key."""
+    labels = [m[1] for m in _PEM_BEGIN.finditer(key_pem)]
+    if len(labels) <= 1:
+        return None
+    found = ", ".join(repr(label) for label in labels)
+    # `openssl ecparam -genkey` writes the curve's parameters before the key.
+    hint = " (`openssl ecparam -genkey` writes 'EC PARAMETERS' first: add -noout)" if (
+        "EC PARAMETERS" in labels) else ""
+    return (
+        f"holds {len(labels)} PEM blocks ({found}): pulumi-tls and ECK read only the first as "
+        "the key (any other fails the update halfway: 'unable to determine parser for PEM "
+        f"preamble'), and the rest would be delivered with it; give the one private key block "
+        f"alone{hint}"
+    )
+
+
 def load_single_certificate(cert_pem: str) -> tuple[x509.Certificate | None, str | None]:
     if problem := foreign_pem_block(cert_pem):
         return None, problem
@@ -187,6 +206,8 @@ def _extended_key_usage_problem(cert: x509.Certificate) -> str | None:
 
 
 def check_key_matches(cert: x509.Certificate, key_pem: str) -> list[str]:
+    if problem := single_key_block(key_pem):
+        return [problem]
     try:
         key = serialization.load_pem_private_key(key_pem.encode(), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as err:

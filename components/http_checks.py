@@ -18,7 +18,13 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from components.ca_checks import foreign_pem_block, key_strength_problem, spki, unreadable
+from components.ca_checks import (
+    foreign_pem_block,
+    key_strength_problem,
+    single_key_block,
+    spki,
+    unreadable,
+)
 from components.certificate_facts import sha256_fingerprint
 
 
@@ -112,6 +118,8 @@ def _is_ca(cert: x509.Certificate) -> bool:
 
 
 def check_key_matches(leaf: x509.Certificate, key_pem: str) -> list[str]:
+    if problem := single_key_block(key_pem):
+        return [problem]
     try:
         key = serialization.load_pem_private_key(key_pem.encode(), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as err:

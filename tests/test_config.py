@@ -326,6 +326,14 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
         GOOD_CA.cert_pem + "-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n",
         GOOD_CA.key_pem),
      "clusters[0].ca.certPem", r"holds PEM block 'X509 CRL' besides certificates"),
+    # pulumi-tls reads the first PEM block as the key: the update failed at the first node
+    # certificate ("unable to determine parser for PEM preamble"), its keys already created.
+    ("provided key as `openssl ecparam -genkey` writes it", provided(
+        GOOD_CA.cert_pem, "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n"
+        "-----END EC PARAMETERS-----\n" + GOOD_CA.traditional_key_pem),
+     "clusters[0].ca.keyPem", r"holds 2 PEM blocks \('EC PARAMETERS', 'EC PRIVATE KEY'\): "
+     r"pulumi-tls and ECK read only the first as the key .* give the one private key block "
+     r"alone \(`openssl ecparam -genkey` writes 'EC PARAMETERS' first: add -noout\)"),
     ("provided weak CA", provided(
         (weak := make_ca(key=make_key("p224"), not_before=CERTS_FROM)).cert_pem, weak.key_pem),
      "clusters[0].ca.certPem", "use P-256 or P-384"),
@@ -551,6 +559,13 @@ def test_provided_ca_text_around_its_certificate_is_accepted() -> None:
     text = "Bag Attributes\n    friendlyName: ca\nsubject=CN = shared transport CA\n"
     spec = parse(provided(text + GOOD_CA.cert_pem, GOOD_CA.key_pem))
     assert spec.clusters[0].ca.provided is not None
+
+
+def test_provided_ca_key_with_text_before_it_is_accepted() -> None:
+    # What `openssl pkcs12 -nocerts -nodes` prints; pulumi-tls and ECK skip to the first block.
+    text = "Bag Attributes\n    friendlyName: ca\nKey Attributes: <No Attributes>\n"
+    provided_ca = parse(provided(GOOD_CA.cert_pem, text + GOOD_CA.key_pem)).clusters[0].ca.provided
+    assert provided_ca is not None and provided_ca.key_pem == text + GOOD_CA.key_pem
 
 
 def test_provided_ca_with_both_transport_usages_is_accepted() -> None:

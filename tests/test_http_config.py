@@ -253,6 +253,11 @@ REFUSED: dict[str, tuple[Raw, str, str]] = {
         f"{HTTP_KEY}.caPem",
         r"holds a private key \(PEM block 'EC PRIVATE KEY'\) besides certificates: .*"
         r"\(INV-CUSTODY\).*treat that key as exposed"),
+    "key after its certificate": (
+        with_http(vm_cluster(), **provided_http(keyPem=HTTP_CERT.cert_pem + HTTP_CERT.key_pem)),
+        f"{HTTP_KEY}.keyPem",
+        r"holds 2 PEM blocks \('CERTIFICATE', 'PRIVATE KEY'\): pulumi-tls and ECK read only the "
+        r"first as the key"),
     "CA that did not issue the chain": (
         with_http(vm_cluster(),
                   **provided_http(caPem=make_ca("other", not_before=CERTS_FROM).cert_pem)),
