@@ -7,8 +7,10 @@ sentence saying what is wrong and how to fix it) so the config module can report
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 import warnings
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import certifi
@@ -202,6 +204,50 @@ def _extended_key_usage_problem(cert: x509.Certificate) -> str | None:
         "node certificate it issues for that use ('unsuitable certificate purpose'), though "
         "JSSE accepts them (INV-EKU); use a CA certificate without extendedKeyUsage, or with "
         "both clientAuth and serverAuth"
+    )
+
+
+def names_outside_constraints(
+    cert_pem: str, dns_names: Sequence[str], ip_addresses: Sequence[str]
+) -> list[str]:
+    """The node names (DNS names, IPs) the nameConstraints of CA certificate `cert_pem` (one,
+    checked) do not permit. OpenSSL and Go hold a CA's constraints against every certificate
+    below it; JSSE does not apply a trust anchor's."""
+    cert = x509.load_pem_x509_certificate(cert_pem.encode())
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return []
+    permitted = list(constraints.permitted_subtrees or [])
+    excluded = list(constraints.excluded_subtrees or [])
+    outside = []
+    for kind, values, within in (
+        (x509.DNSName, dns_names, _dns_within),
+        (x509.IPAddress, ip_addresses, _ip_within),
+    ):
+        allowed = [tree.value for tree in permitted if isinstance(tree, kind)]
+        refused = [tree.value for tree in excluded if isinstance(tree, kind)]
+        outside += [
+            value for value in values
+            if (allowed and not any(within(value, tree) for tree in allowed))
+            or any(within(value, tree) for tree in refused)
+        ]
+    return outside
+
+
+def _dns_within(name: str, subtree: object) -> bool:
+    """RFC 5280 4.2.1.10 as OpenSSL and Go read it: `example.com` holds itself and every name
+    below it, `.example.com` only the names below it."""
+    tree = str(subtree).lower()
+    if not tree or tree.startswith("."):
+        return name.endswith(tree)
+    return name == tree or name.endswith("." + tree)
+
+
+def _ip_within(address: str, subtree: object) -> bool:
+    ip = ipaddress.ip_address(address)
+    return isinstance(subtree, ipaddress.IPv4Network | ipaddress.IPv6Network) and (
+        ip.version == subtree.version and ip in subtree
     )
 
 

@@ -334,12 +334,32 @@ def _cluster(raw: object, key: str, ctx: _Context, problems: Problems) -> Cluste
     )
     if eck is not None:
         check_node_certs_secret_size(eck, key_algorithm, join(key, "eck"), problems)
+    if ca.provided is not None:
+        _check_name_constraints(ca.provided, nodes, join(key, "ca.certPem"), problems)
     if name is None or delivery is None:
         return None
     return ClusterSpec(
         name, delivery, key_algorithm, ca, node_lifetime, transport, nodes, eck, vm,
         http=http, epochs=node_epochs,
     )
+
+
+def _check_name_constraints(
+    provided: ProvidedCa, nodes: Sequence[NodeSpec], key: str, problems: Problems
+) -> None:
+    """A provided CA's nameConstraints must permit every name its node certificates carry."""
+    for node in nodes:
+        outside = ca_checks.names_outside_constraints(
+            provided.cert_pem, node.dns_names, node.ip_addresses)
+        if outside:
+            problems.add(
+                key,
+                f"has nameConstraints that do not permit {', '.join(map(quoted, outside))} of "
+                f"node {node.name}: OpenSSL and Go refuse a certificate with a name outside "
+                "its CA's constraints (JSSE ignores a trust anchor's), so those peers and tools "
+                "fail the handshake; use a CA whose nameConstraints permit every node's DNS "
+                "names and IPs, or none",
+            )
 
 
 def _delivery_targets(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import re
 from collections.abc import Callable
@@ -309,8 +310,8 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].ca.keyPem", "is not an unencrypted PEM private key"),
     # OpenSSL and Go apply a CA's EKU to what it issues: "unsuitable certificate purpose".
     ("provided CA for server auth only", provided(
-        (server_ca := make_ca(not_before=CERTS_FROM,
-                              extended_key_usage=[ExtendedKeyUsageOID.SERVER_AUTH])).cert_pem,
+        (server_ca := make_ca(not_before=CERTS_FROM, extensions=[(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)])).cert_pem,
         server_ca.key_pem),
      "clusters[0].ca.certPem", r"has an extendedKeyUsage without clientAuth: OpenSSL and Go "
      r"refuse every node certificate it issues .*\(INV-EKU\); use a CA certificate without "
@@ -334,6 +335,16 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].ca.keyPem", r"holds 2 PEM blocks \('EC PARAMETERS', 'EC PRIVATE KEY'\): "
      r"pulumi-tls and ECK read only the first as the key .* give the one private key block "
      r"alone \(`openssl ecparam -genkey` writes 'EC PARAMETERS' first: add -noout\)"),
+    # OpenSSL and Go hold a CA's nameConstraints against its node certificates.
+    ("provided CA constrained to other names", provided(
+        (narrow := make_ca(not_before=CERTS_FROM, extensions=[(x509.NameConstraints(
+            permitted_subtrees=[x509.DNSName("example.internal"),
+                                x509.IPAddress(ipaddress.ip_network("10.0.0.0/31"))],
+            excluded_subtrees=[x509.DNSName("es-2.example.internal")]), True)])).cert_pem,
+        narrow.key_pem),
+     "clusters[0].ca.certPem", r"has nameConstraints that do not permit "
+     r"'es-2.example.internal', '10.0.0.2' of node es-2: OpenSSL and Go refuse .*; use a CA "
+     r"whose nameConstraints permit every node's DNS names and IPs, or none"),
     ("provided weak CA", provided(
         (weak := make_ca(key=make_key("p224"), not_before=CERTS_FROM)).cert_pem, weak.key_pem),
      "clusters[0].ca.certPem", "use P-256 or P-384"),
@@ -568,9 +579,17 @@ def test_provided_ca_key_with_text_before_it_is_accepted() -> None:
     assert provided_ca is not None and provided_ca.key_pem == text + GOOD_CA.key_pem
 
 
+def test_provided_ca_whose_name_constraints_permit_every_node_is_accepted() -> None:
+    ca = make_ca(not_before=CERTS_FROM, extensions=[(x509.NameConstraints(
+        permitted_subtrees=[x509.DNSName(".example.internal"), x509.RFC822Name("example.com"),
+                            x509.IPAddress(ipaddress.ip_network("10.0.0.0/24"))],
+        excluded_subtrees=[x509.DNSName("es-3.example.internal")]), True)])
+    assert parse(provided(ca.cert_pem, ca.key_pem)).clusters[0].ca.provided is not None
+
+
 def test_provided_ca_with_both_transport_usages_is_accepted() -> None:
-    ca = make_ca(not_before=CERTS_FROM, extended_key_usage=[
-        ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
+    ca = make_ca(not_before=CERTS_FROM, extensions=[(x509.ExtendedKeyUsage(
+        [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), False)])
     provided_ca = parse(provided(ca.cert_pem, ca.key_pem)).clusters[0].ca.provided
     assert provided_ca is not None and provided_ca.cert_pem == ca.cert_pem
 

@@ -164,22 +164,30 @@ def _issued_by(ca: Issued, name: str, directory: Path) -> PemIdentity:
     )
 
 
+def _constrained(subtree: str) -> x509.NameConstraints:
+    return x509.NameConstraints(permitted_subtrees=[x509.DNSName(subtree)], excluded_subtrees=None)
+
+
 @pytest.mark.parametrize("run", RUNNERS)
-@pytest.mark.parametrize(("usages", "openssl_error"), [
-    # Refused as ca.certPem (components.ca_checks): OpenSSL holds the CA's EKU against the
-    # node certificate it issued; JSSE does not, so only non-JVM peers and tools fail.
-    pytest.param([ExtendedKeyUsageOID.SERVER_AUTH], "unsuitable certificate purpose",
-                 id="server-only"),
-    pytest.param([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH], None,
-                 id="both"),
+@pytest.mark.parametrize(("extension", "openssl_error"), [
+    # Refused as ca.certPem (components.ca_checks, components.config): OpenSSL holds a CA's
+    # EKU and nameConstraints against the node certificates it issued; JSSE does not apply a
+    # trust anchor's, so only non-JVM peers and tools fail.
+    pytest.param(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                 "unsuitable certificate purpose", id="eku-server-only"),
+    pytest.param(x509.ExtendedKeyUsage(
+        [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), None, id="eku-both"),
+    pytest.param(_constrained("other.internal"), "permitted subtree violation",
+                 id="names-outside"),
+    pytest.param(_constrained("internal"), None, id="names-inside"),
 ])
-def test_a_provided_ca_s_extended_key_usage_binds_its_node_certificates_in_openssl(
-    run: Runner, usages: list[x509.ObjectIdentifier], openssl_error: str | None, tmp_path: Path
+def test_a_provided_ca_s_extensions_bind_its_node_certificates_in_openssl(
+    run: Runner, extension: x509.ExtensionType, openssl_error: str | None, tmp_path: Path
 ) -> None:
-    ca = make_ca(extended_key_usage=usages)
+    ca = make_ca(extensions=[(extension, isinstance(extension, x509.NameConstraints))])
     server, client = (_issued_by(ca, name, tmp_path) for name in ("es-1", "es-2"))
     [result] = run([HandshakePair(server, client, "es-1.internal")])
     if openssl_error is None or run is jsse_handshakes:
         assert result.ok, result.error
     else:
-        assert not result.ok and openssl_error in result.server_error
+        assert not result.ok and openssl_error in result.error

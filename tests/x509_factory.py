@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import textwrap
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from cryptography.x509.oid import NameOID
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -65,9 +66,10 @@ def make_ca(
     key: PrivateKey | None = None,
     not_before: datetime | None = None,
     days: int = 3650,
-    extended_key_usage: list[ObjectIdentifier] | None = None,
+    extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
 ) -> Issued:
-    """`extended_key_usage`: an extendedKeyUsage extension with these usages (none without)."""
+    """`extensions`: further extensions (extendedKeyUsage, nameConstraints, ...) and whether
+    each is critical."""
     key = key or make_key()
     start = not_before or datetime.now(UTC) - timedelta(days=1)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -95,8 +97,8 @@ def make_ca(
             True,
         )
     )
-    if extended_key_usage is not None:
-        cert = cert.add_extension(x509.ExtendedKeyUsage(extended_key_usage), False)
+    for extension, critical in extensions:
+        cert = cert.add_extension(extension, critical)
     return Issued(cert.sign(key, hashes.SHA256()), key)
 
 
