@@ -48,7 +48,12 @@ from components.config_reader import (
     too_deep,
 )
 from components.config_rotation import CA_ROTATION_KEYS, CLUSTER_ROTATION_KEYS, ca_rotation, epochs
-from components.config_vm import check_bundle_directories, vm_nodes, vm_spec
+from components.config_vm import (
+    check_bundle_directories,
+    check_render_directory,
+    vm_nodes,
+    vm_spec,
+)
 from components.model import (
     CaMode,
     CaSpec,
@@ -447,6 +452,10 @@ def parse_stack_config(
                 clusters.append((index, cluster))
         _cross_cluster([cluster for _, cluster in clusters], problems)
         check_bundle_directories(clusters, CLUSTERS_KEY, problems)
+        check_render_directory(
+            kubernetes.render_yaml_to_directory, clusters,
+            join(KUBERNETES_KEY, "renderYamlToDirectory"), problems,
+        )
     if problems.items:
         raise InvalidConfigError(
             redacted(problems.items, raw, secrecy),

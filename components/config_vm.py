@@ -124,11 +124,7 @@ def check_bundle_directories(
     """No cluster's `<vm.outputDir>/<cluster>` may lie in another's: its node bundles would land
     inside the other cluster's, and a bundle is copied to its node as a whole. `key`: the
     stack key of the list of clusters."""
-    directories = [
-        (index, cluster.name, cluster.vm.output_dir,
-         os.path.abspath(posixpath.join(cluster.vm.output_dir, cluster.name)))
-        for index, cluster in clusters if cluster.vm is not None and cluster.vm.output_dir
-    ]
+    directories = _bundle_directories(clusters)
     for outer, inner in itertools.permutations(directories, 2):
         if inner[3].startswith(outer[3] + os.sep):
             problems.add(
@@ -137,4 +133,47 @@ def check_bundle_directories(
                 f"cluster {outer[1]} ({outer[3]}): a node's bundle, copied to the node as a "
                 "whole, would carry another cluster's node key and CA (INV-CA-DEDICATED, "
                 f"INV-CUSTODY); give cluster {inner[1]} an outputDir outside {outer[3]}",
+            )
+
+
+def _bundle_directories(
+    clusters: Sequence[tuple[int, ClusterSpec]]
+) -> list[tuple[int, str, str, str]]:
+    """(index, cluster name, vm.outputDir, absolute `<outputDir>/<cluster>`) of every cluster
+    that writes VM bundles."""
+    return [
+        (index, cluster.name, cluster.vm.output_dir,
+         os.path.abspath(posixpath.join(cluster.vm.output_dir, cluster.name)))
+        for index, cluster in clusters if cluster.vm is not None and cluster.vm.output_dir
+    ]
+
+
+def check_render_directory(
+    render: str | None, clusters: Sequence[tuple[int, ClusterSpec]], key: str,
+    problems: Problems,
+) -> None:
+    """`kubernetes.renderYamlToDirectory` (at stack key `key`), where the ECK clusters'
+    manifests are written, Secrets in plain text, must lie apart from every VM cluster's
+    bundles: a bundle is copied to its node whole, and a GitOps tool applies every YAML file
+    of the rendered directory."""
+    if render is None or not any(cluster.eck for _, cluster in clusters):
+        return
+    rendered = os.path.abspath(render)
+    for _, name, _, bundles in _bundle_directories(clusters):
+        if rendered == bundles or rendered.startswith(bundles + os.sep):
+            problems.add(
+                key,
+                f"{quoted(render)} lies in the VM bundles of cluster {name} ({bundles}): the "
+                "rendered Secrets, with every pod's transport key (and the CA key with "
+                f"eck.certificates: ca-to-eck), would be copied to the nodes of {name} with "
+                "their bundles (INV-CUSTODY, INV-CA-DEDICATED); render outside every "
+                "<vm.outputDir>/<cluster>",
+            )
+        elif bundles.startswith(rendered + os.sep):
+            problems.add(
+                key,
+                f"{quoted(render)} holds the VM bundles of cluster {name} ({bundles}): its "
+                "node keys would sit among the manifests a GitOps tool applies from there, "
+                "and its elasticsearch.yml files would be applied as manifests; render outside "
+                "every <vm.outputDir>/<cluster>, or move that cluster's vm.outputDir",
             )

@@ -285,6 +285,17 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].vm.owner", r"'root:elasticsearch' makes root the owner of the 0600 transport "
      r"key .* refuses to run as root .*; name the user Elasticsearch runs as, like "
      r"elasticsearch:elasticsearch"),
+    # A VM bundle is copied to its node whole; a GitOps tool applies every YAML file rendered.
+    ("ECK manifests rendered into a VM bundle", mutate(set_path(
+        "kubernetes.renderYamlToDirectory", "out/dev/logs/es-1/manifests")),
+     "kubernetes.renderYamlToDirectory", r"'out/dev/logs/es-1/manifests' lies in the VM bundles "
+     r"of cluster logs \(.*\): the rendered Secrets, with every pod's transport key .* would be "
+     r"copied to the nodes of logs .*\(INV-CUSTODY, INV-CA-DEDICATED\); render outside every "
+     r"<vm.outputDir>/<cluster>"),
+    ("ECK manifests rendered around the VM bundles", mutate(set_path(
+        "kubernetes.renderYamlToDirectory", "out")),
+     "kubernetes.renderYamlToDirectory", r"'out' holds the VM bundles of cluster logs .*: its "
+     r"node keys would sit among the manifests a GitOps tool applies"),
     ("ECK duplicate target",
      stack(eck_cluster("a"), {**eck_cluster("b"), "eck": eck_cluster("a")["eck"]}),
      "clusters", "ECK Elasticsearch 'elastic/a' is used 2 times"),
@@ -585,6 +596,16 @@ def test_provided_ca_whose_name_constraints_permit_every_node_is_accepted() -> N
                             x509.IPAddress(ipaddress.ip_network("10.0.0.0/24"))],
         excluded_subtrees=[x509.DNSName("es-3.example.internal")]), True)])
     assert parse(provided(ca.cert_pem, ca.key_pem)).clusters[0].ca.provided is not None
+
+
+@pytest.mark.parametrize("directory", ["rendered/dev", "out/dev-manifests", "out/dev/logs-k8s"])
+def test_manifests_rendered_apart_from_the_vm_bundles_are_accepted(directory: str) -> None:
+    raw = mutate(set_path("kubernetes.renderYamlToDirectory", directory))
+    assert parse(raw).kubernetes.render_yaml_to_directory == directory
+    # Without an ECK cluster nothing is rendered.
+    del raw["clusters"][1]
+    raw["kubernetes"]["renderYamlToDirectory"] = "out"
+    assert parse(raw).kubernetes.render_yaml_to_directory == "out"
 
 
 def test_provided_ca_with_both_transport_usages_is_accepted() -> None:
