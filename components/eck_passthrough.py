@@ -173,11 +173,29 @@ def _transport_directory(value: object) -> str | None:
     for text in value if isinstance(value, list) else [value]:
         if not isinstance(text, str):
             continue
-        # normpath keeps a leading `//` (POSIX leaves its meaning open); Linux reads it as `/`.
-        file = "/" + posixpath.normpath(posixpath.join(eck_layout.CONFIG_DIR, text)).lstrip("/")
+        file = _resolved(eck_layout.CONFIG_DIR, text)
         for directory in eck_layout.TRANSPORT_PATHS:
             if file == directory or file.startswith(directory + "/"):
                 return directory
+    return None
+
+
+def _resolved(base: str, path: str) -> str:
+    """`path` (relative: to `base`) as the container's filesystem reads it."""
+    # normpath keeps a leading `//` (POSIX leaves its meaning open); Linux reads it as `/`.
+    return "/" + posixpath.normpath(posixpath.join(base, path)).lstrip("/")
+
+
+def _mounted_over(mount_path: str) -> str | None:
+    """The transport directory a container's volume mounted at `mount_path` would replace,
+    lie in or hide, or None. The container runtime cleans the path (`a//b/./c` is `a/b/c`) and
+    reads a relative one from the root."""
+    path = _resolved("/", mount_path)
+    for directory in eck_layout.TRANSPORT_PATHS:
+        if path == directory or path.startswith(directory + "/") or (
+            directory.startswith(path.rstrip("/") + "/")
+        ):
+            return directory
     return None
 
 
@@ -266,14 +284,17 @@ def _check_pod_template(template: Mapping[str, Any], key: str, problems: Problem
             _check_environment_secrets(container, join(join(spec_key, kind), c_index), problems)
             mounts_key = join(join(join(spec_key, kind), c_index), "volumeMounts")
             for m_index, mount in enumerate(_items(container.get("volumeMounts"))):
-                path = str(mount.get("mountPath", "")).rstrip("/")
-                if path == eck_layout.CERTS_MOUNT_PATH or (
-                    mount.get("name") == eck_layout.CERTS_VOLUME
-                ):
+                path = mount.get("mountPath")
+                directory = _mounted_over(path) if isinstance(path, str) else None
+                if directory or mount.get("name") == eck_layout.CERTS_VOLUME:
                     problems.add(
                         join(mounts_key, m_index),
-                        f"{eck_layout.CERTS_MOUNT_PATH} (volume {eck_layout.CERTS_VOLUME!r}) is "
-                        "where es-transport-pki mounts the node certificates; use another path",
+                        f"{quoted(path)} mounts over {directory or eck_layout.CERTS_MOUNT_PATH}: "
+                        f"es-transport-pki mounts the node certificates at "
+                        f"{eck_layout.CERTS_MOUNT_PATH} (volume {eck_layout.CERTS_VOLUME!r}) "
+                        f"and ECK the transport trust at {eck_layout.ECK_TRANSPORT_CERTS_PATH}; "
+                        "a volume at, under or above either hides or replaces them (another CA "
+                        "trusted: INV-CA-DEDICATED) or stops the pod; use another path",
                     )
     for c_index, container in enumerate(_items(spec.get("containers"))):
         if container.get("name") == eck_layout.ELASTICSEARCH_CONTAINER:

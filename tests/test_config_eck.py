@@ -176,6 +176,27 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
         BASE),
      "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].volumeMounts[0]",
      "use another path"),
+    # ECK's transport-certs mount holds `ca.crt`, the transport trust: a volume there replaced
+    # or hid it; a path spelled otherwise, or nested, is the same place to the runtime.
+    ("a volume over ECK's transport trust", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].podTemplate",
+        {"spec": {"volumes": [{"name": "org", "secret": {"secretName": "org-ca"}}],
+                  "containers": [{"name": "elasticsearch", "volumeMounts": [{
+                      "name": "org",
+                      "mountPath": "/usr/share/elasticsearch/config/transport-certs"}]}]}}), BASE),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].volumeMounts[0]",
+     r"'/usr/share/elasticsearch/config/transport-certs' mounts over "
+     r"/usr/share/elasticsearch/config/transport-certs: .*INV-CA-DEDICATED.*use another path"),
+    *[(f"podTemplate mounts {name}", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].podTemplate",
+        {"spec": {"initContainers": [{"name": "setup", "volumeMounts": [
+            {"name": "x", "mountPath": path}]}]}}), BASE),
+       "clusters[0].eck.nodeSets[0].podTemplate.spec.initContainers[0].volumeMounts[0]",
+       r"mounts over /usr/share/elasticsearch/config/transport-pki: ")
+      for name, path in (
+          ("our path spelled otherwise", "/usr/share/elasticsearch/config/./x/..//transport-pki"),
+          ("a file in our path", "/usr/share/elasticsearch/config/transport-pki/ca.crt"),
+          ("over the config directory", "/usr/share/elasticsearch/config"))],
     # The image takes settings from its environment too: these reached the Elasticsearch
     # resource unchecked (the policy pack's es-transport-mtls/-separate caught them).
     ("env weakens client auth", _with_env(
@@ -319,6 +340,16 @@ def test_a_profile_may_narrow_transport_tls() -> None:
 def test_pod_volumes_of_other_secrets_are_accepted() -> None:
     template = _with_volume({"name": "p", "projected": {"sources": [
         {"secret": {"name": "search-transport-pki-certs-backup-creds"}}, {"downwardAPI": {}}]}})
+    raw = mutate(set_path("clusters[0].eck.nodeSets[0].podTemplate", template), BASE)
+    assert parse(raw).clusters[0].eck.node_sets[0].passthrough["podTemplate"] == template
+
+
+def test_mounts_beside_the_transport_directories_are_accepted() -> None:
+    mounts = [{"name": "x", "mountPath": path} for path in (
+        "/usr/share/elasticsearch/config/synonyms",
+        "/usr/share/elasticsearch/config/transport-pki2", "/usr/share/elasticsearch/data",
+        "/usr/share/elasticsearch/config/transport-certs-extra")]
+    template = {"spec": {"containers": [{"name": "elasticsearch", "volumeMounts": mounts}]}}
     raw = mutate(set_path("clusters[0].eck.nodeSets[0].podTemplate", template), BASE)
     assert parse(raw).clusters[0].eck.node_sets[0].passthrough["podTemplate"] == template
 
