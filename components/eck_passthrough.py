@@ -298,8 +298,10 @@ def _check_pod_template(template: Mapping[str, Any], key: str, problems: Problem
                     )
     for c_index, container in enumerate(_items(spec.get("containers"))):
         if container.get("name") == eck_layout.ELASTICSEARCH_CONTAINER:
-            env_key = join(join(join(spec_key, "containers"), c_index), "env")
-            _check_environment(container.get("env"), env_key, problems)
+            container_key = join(join(spec_key, "containers"), c_index)
+            variables = _check_environment(
+                container.get("env"), join(container_key, "env"), problems)
+            _check_command_line(container, container_key, variables, problems)
 
 
 # The official image reads settings from its environment too (EnvironmentAwareCommand,
@@ -342,12 +344,13 @@ def expand(text: str, variables: Mapping[str, str]) -> str | None:
     return _REFERENCE.sub(lambda match: "$" if match[1] == "$" else variables[match[2]], text)
 
 
-def _check_environment(env: object, key: str, problems: Problems) -> None:
+def _check_environment(env: object, key: str, problems: Problems) -> dict[str, str]:
     """The Elasticsearch container's `env`: settings there are judged as in `config`, each
-    value as kubelet passes it (a `$(VAR)` expanded from the entries before it)."""
-    if not isinstance(env, list):
-        return
+    value as kubelet passes it (a `$(VAR)` expanded from the entries before it). Returns the
+    variables whose values config validation reads."""
     readable: dict[str, str] = {}  # the variables so far whose value config validation reads
+    if not isinstance(env, list):
+        return readable
     for index, variable in enumerate(env):
         name = variable.get("name") if isinstance(variable, Mapping) else None
         if not isinstance(name, str):
@@ -374,6 +377,44 @@ def _check_environment(env: object, key: str, problems: Problems) -> None:
             )
             continue
         _check_setting(setting, path, value, problems)
+    return readable
+
+
+# `bin/elasticsearch -E name=value` (also `-Ename=value`, `-E=name=value`) sets a setting over
+# elasticsearch.yml; the image's entrypoint hands its arguments on (`eswrapper -E ...`).
+_SETTING_OPTION = "-E"
+
+
+def _check_command_line(
+    container: Mapping[str, Any], key: str, variables: Mapping[str, str], problems: Problems
+) -> None:
+    """The Elasticsearch container's `command` and `args`: each `-E` setting is judged as in
+    `config`, with `$(VAR)` expanded from `variables` as kubelet expands it there."""
+    for field in ("command", "args"):
+        words = container.get(field)
+        if not isinstance(words, list):
+            continue
+        for index, word in enumerate(words):
+            if not isinstance(word, str) or not word.startswith(_SETTING_OPTION):
+                continue
+            option = word.removeprefix(_SETTING_OPTION).removeprefix("=")
+            if not option and index + 1 < len(words) and isinstance(words[index + 1], str):
+                option = words[index + 1]
+            name, equals, given = option.partition("=")
+            path = join(join(key, field), index)
+            setting = expand(name, variables)
+            value = expand(given, variables)
+            if not equals or (setting is not None and not _judged(setting)):
+                continue
+            if setting is None or value is None:
+                problems.add(
+                    path,
+                    f"sets a setting from {quoted(option)}, whose $(VAR) no env entry gives as "
+                    "text, so nothing shows it keeps transport TLS intact; give it in "
+                    "nodeSets[].config",
+                )
+                continue
+            _check_setting(setting, path, value, problems)
 
 
 def _check_secret(

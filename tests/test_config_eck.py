@@ -249,6 +249,25 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
      "clusters[0].eck.nodeSets[0].podTemplate.spec.volumes[1]",
      r"mounts Secret 'logs-transport-pki-certs', every pod's transport key, a second time .*"
      r"INV-CA-DEDICATED"),
+    # `bin/elasticsearch -E name=value` sets a setting over elasticsearch.yml; the image's
+    # entrypoint hands its arguments on.
+    ("args weaken client authentication", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].podTemplate", {"spec": {"containers": [{
+            "name": "elasticsearch", "env": [{"name": "MODE", "value": "optional"}],
+            "args": ["eswrapper", f"-E{SSL}.client_authentication=$(MODE)"]}]}}), BASE),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].args[1]",
+     r"'optional' weakens mutual TLS \(INV-MTLS\)"),
+    ("command turns security off", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].podTemplate", {"spec": {"containers": [{
+            "name": "elasticsearch",
+            "command": ["bin/elasticsearch", "-E", "xpack.security.enabled=false"]}]}}), BASE),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].command[1]",
+     r"turns off security and with it transport TLS \(INV-MTLS\)"),
+    ("args set a setting named by a variable", mutate(set_path(
+        "clusters[0].eck.nodeSets[0].podTemplate", {"spec": {"containers": [{
+            "name": "elasticsearch", "args": ["eswrapper", "-E=$(NAME)=none"]}]}}), BASE),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].args[1]",
+     r"sets a setting from '\$\(NAME\)=none', whose \$\(VAR\) no env entry gives as text"),
     # A Secret's values in a container's environment reach the node as a volume would.
     ("a sidecar takes the CA key into its environment", mutate(set_path(
         "clusters[0].eck.nodeSets[0].podTemplate", {"spec": {"containers": [
@@ -340,6 +359,15 @@ def test_a_profile_may_narrow_transport_tls() -> None:
 def test_pod_volumes_of_other_secrets_are_accepted() -> None:
     template = _with_volume({"name": "p", "projected": {"sources": [
         {"secret": {"name": "search-transport-pki-certs-backup-creds"}}, {"downwardAPI": {}}]}})
+    raw = mutate(set_path("clusters[0].eck.nodeSets[0].podTemplate", template), BASE)
+    assert parse(raw).clusters[0].eck.node_sets[0].passthrough["podTemplate"] == template
+
+
+def test_command_line_settings_that_keep_transport_tls_are_accepted() -> None:
+    container = {"name": "elasticsearch", "args": [
+        "eswrapper", "-Enode.attr.zone=$(ZONE)", "-E", "xpack.security.enabled=true",
+        f"-E={PROFILE}.client_authentication=required"]}
+    template = {"spec": {"containers": [container]}}
     raw = mutate(set_path("clusters[0].eck.nodeSets[0].podTemplate", template), BASE)
     assert parse(raw).clusters[0].eck.node_sets[0].passthrough["podTemplate"] == template
 
