@@ -12,6 +12,8 @@ KIND = "Elasticsearch"
 
 # ECK merges user containers by name; this is the container it runs Elasticsearch in.
 ELASTICSEARCH_CONTAINER = "elasticsearch"
+# The variable ECK sets there to the pod's name (downward API); a user's entry would win.
+POD_NAME_ENV = "POD_NAME"
 # Not ECK's own `config/transport-certs` mount (volume `elastic-internal-transport-certificates`),
 # which ECK keeps managing, and under the config directory so relative paths resolve too.
 CERTS_VOLUME = "transport-pki-certs"

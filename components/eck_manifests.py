@@ -21,7 +21,7 @@ Manifest = dict[str, Any]
 
 # ECK sets POD_NAME from the downward API; Elasticsearch expands it in elasticsearch.yml, so one
 # nodeSet config points every pod at its own files.
-POD_NAME_VARIABLE = "${POD_NAME}"
+POD_NAME_VARIABLE = f"${{{eck_layout.POD_NAME_ENV}}}"
 
 
 def metadata(name: str, eck: EckSpec) -> Manifest:

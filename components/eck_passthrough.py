@@ -301,6 +301,7 @@ def _check_pod_template(template: Mapping[str, Any], key: str, problems: Problem
             container_key = join(join(spec_key, "containers"), c_index)
             variables = _check_environment(
                 container.get("env"), join(container_key, "env"), problems)
+            _check_pod_name_variable(container, container_key, problems)
             _check_command_line(container, container_key, variables, problems)
 
 
@@ -378,6 +379,26 @@ def _check_environment(env: object, key: str, problems: Problems) -> dict[str, s
             continue
         _check_setting(setting, path, value, problems)
     return readable
+
+
+def _check_pod_name_variable(
+    container: Mapping[str, Any], key: str, problems: Problems
+) -> None:
+    """ECK sets POD_NAME to the pod's name; an entry of the user's replaces it in every pod
+    (one from the pod's own `metadata.name`, as ECK's, changes nothing)."""
+    for index, variable in enumerate(_items(container.get("env"))):
+        value_from = variable.get("valueFrom")
+        field = value_from.get("fieldRef") if isinstance(value_from, Mapping) else None
+        as_ecks = isinstance(field, Mapping) and field.get("fieldPath") == "metadata.name"
+        if variable.get("name") == eck_layout.POD_NAME_ENV and not as_ecks:
+            problems.add(
+                join(join(key, "env"), index),
+                f"sets {eck_layout.POD_NAME_ENV}, which ECK sets to each pod's name: with this "
+                "value ECK's node.name and the transport key and "
+                "certificate files es-transport-pki points each pod at "
+                f"(transport-pki/${{{eck_layout.POD_NAME_ENV}}}.tls.key) would be another "
+                "pod's or none; remove it (or take it from the pod's metadata.name)",
+            )
 
 
 # `bin/elasticsearch -E name=value` (also `-Ename=value`, `-E=name=value`) sets a setting over

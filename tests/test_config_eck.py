@@ -268,6 +268,11 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
             "name": "elasticsearch", "args": ["eswrapper", "-E=$(NAME)=none"]}]}}), BASE),
      "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].args[1]",
      r"sets a setting from '\$\(NAME\)=none', whose \$\(VAR\) no env entry gives as text"),
+    # Each pod's key and certificate files are named by ${POD_NAME}, which ECK sets.
+    ("env replaces POD_NAME", _with_env({"name": "POD_NAME", "value": "search-es-default-0"}),
+     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].env[1]",
+     r"sets POD_NAME, which ECK sets to each pod's name: .*transport key and certificate files "
+     r".*would be another pod's or none; remove it"),
     # A Secret's values in a container's environment reach the node as a volume would.
     ("a sidecar takes the CA key into its environment", mutate(set_path(
         "clusters[0].eck.nodeSets[0].podTemplate", {"spec": {"containers": [
@@ -370,6 +375,11 @@ def test_command_line_settings_that_keep_transport_tls_are_accepted() -> None:
     template = {"spec": {"containers": [container]}}
     raw = mutate(set_path("clusters[0].eck.nodeSets[0].podTemplate", template), BASE)
     assert parse(raw).clusters[0].eck.node_sets[0].passthrough["podTemplate"] == template
+
+
+def test_pod_name_from_the_pods_own_name_is_accepted() -> None:
+    ok = _with_env({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
+    assert parse(ok).clusters[0].eck.node_sets[0].passthrough["podTemplate"]
 
 
 def test_mounts_beside_the_transport_directories_are_accepted() -> None:
