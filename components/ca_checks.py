@@ -89,9 +89,9 @@ def foreign_pem_block(pem: str) -> str | None:
     if any("PRIVATE KEY" in label for label in labels):
         return (
             f"holds a private key (PEM block {found}) besides certificates: it would be "
-            "delivered with them to every node, into the trust ConfigMap and the stack outputs "
-            "(INV-CUSTODY), and certificate settings are not kept secret; remove the block (a key "
-            "belongs in a keyPem, as secret config) and treat that key as exposed"
+            "delivered with them to every node (CA bundle or trust ConfigMap) and the stack "
+            "outputs (INV-CUSTODY), and certificate settings are not kept secret; remove the "
+            "block (a key belongs in a keyPem, as secret config) and treat that key as exposed"
         )
     return (
         f"holds PEM block {found} besides certificates; it would be delivered as written to "

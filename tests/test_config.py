@@ -332,8 +332,8 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
     ("provided certPem with the CA key", provided(GOOD_CA.cert_pem + GOOD_CA.key_pem,
                                                   GOOD_CA.key_pem),
      "clusters[0].ca.certPem", r"holds a private key \(PEM block 'PRIVATE KEY'\) besides "
-     r"certificates: it would be delivered with them to every node, into the trust ConfigMap "
-     r"and the stack outputs \(INV-CUSTODY\).*treat that key as exposed"),
+     r"certificates: it would be delivered with them to every node \(CA bundle or trust "
+     r"ConfigMap\) and the stack outputs \(INV-CUSTODY\).*treat that key as exposed"),
     ("provided certPem with a CRL", provided(
         GOOD_CA.cert_pem + "-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n",
         GOOD_CA.key_pem),
