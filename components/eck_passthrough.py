@@ -302,6 +302,7 @@ def _check_pod_template(template: Mapping[str, Any], key: str, problems: Problem
             variables = _check_environment(
                 container.get("env"), join(container_key, "env"), problems)
             _check_pod_name_variable(container, container_key, problems)
+            _check_imported_environment(container, container_key, problems)
             _check_command_line(container, container_key, variables, problems)
 
 
@@ -399,6 +400,36 @@ def _check_pod_name_variable(
                 f"(transport-pki/${{{eck_layout.POD_NAME_ENV}}}.tls.key) would be another "
                 "pod's or none; remove it (or take it from the pod's metadata.name)",
             )
+
+
+# Characters of a lower-case setting name used as a variable (`_ENV_SETTING`).
+_SETTING_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def _names_no_setting(prefix: str) -> bool:
+    """Whether no variable named `prefix` + anything is a setting (`env_setting`)."""
+    return not set(prefix) <= _SETTING_NAME_CHARACTERS and not (
+        prefix.startswith(_ENV_PREFIX.rstrip("_")) or _ENV_PREFIX.startswith(prefix)
+    )
+
+
+def _check_imported_environment(
+    container: Mapping[str, Any], key: str, problems: Problems
+) -> None:
+    """The Elasticsearch container's `envFrom`: a ConfigMap's or Secret's keys become variables
+    whose names config validation cannot read, and the image takes any of them that names a
+    setting as one, unless the entry's prefix keeps every name from being a setting."""
+    for index, source in enumerate(_items(container.get("envFrom"))):
+        prefix = source.get("prefix")
+        if isinstance(prefix, str) and _names_no_setting(prefix):
+            continue
+        problems.add(
+            join(join(key, "envFrom"), index),
+            "imports variables whose names config validation cannot read, and the image takes "
+            f"any of them named like a setting (xpack.security.…, {_ENV_PREFIX}…) as one, so "
+            "nothing shows they keep transport TLS intact; give settings in nodeSets[].config, "
+            "or give the entry a prefix no setting name starts with, such as APP_",
+        )
 
 
 # `bin/elasticsearch -E name=value` (also `-Ename=value`, `-E=name=value`) sets a setting over
