@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from components import eck_layout, transport_settings
 from components.config_reader import Problems, join, join_name, type_name
+from components.model_eck import NodeSetSpec
 from components.quoting import quoted
 
 NODESET_MAPS = frozenset({"config", "podTemplate", "resources", "zoneAwareness"})
@@ -302,7 +303,6 @@ def _check_pod_template(template: Mapping[str, Any], key: str, problems: Problem
             variables = _check_environment(
                 container.get("env"), join(container_key, "env"), problems)
             _check_pod_name_variable(container, container_key, problems)
-            _check_imported_environment(container, container_key, problems)
             _check_command_line(container, container_key, variables, problems)
 
 
@@ -413,23 +413,34 @@ def _names_no_setting(prefix: str) -> bool:
     )
 
 
-def _check_imported_environment(
-    container: Mapping[str, Any], key: str, problems: Problems
-) -> None:
-    """The Elasticsearch container's `envFrom`: a ConfigMap's or Secret's keys become variables
-    whose names config validation cannot read, and the image takes any of them that names a
-    setting as one, unless the entry's prefix keeps every name from being a setting."""
-    for index, source in enumerate(_items(container.get("envFrom"))):
-        prefix = source.get("prefix")
-        if isinstance(prefix, str) and _names_no_setting(prefix):
-            continue
-        problems.add(
-            join(join(key, "envFrom"), index),
-            "imports variables whose names config validation cannot read, and the image takes "
-            f"any of them named like a setting (xpack.security.…, {_ENV_PREFIX}…) as one, so "
-            "nothing shows they keep transport TLS intact; give settings in nodeSets[].config, "
-            "or give the entry a prefix no setting name starts with, such as APP_",
-        )
+def env_from_warnings(cluster: str, node_sets: Sequence[NodeSetSpec]) -> list[str]:
+    """`envFrom` entries of the Elasticsearch container: a ConfigMap's or Secret's keys become
+    variables whose names config validation cannot read, and the image takes any of them named
+    like a setting as one, unless the entry's prefix keeps every name from being a setting.
+    Warned, not refused: importing JVM options or proxy variables this way is common, and the
+    policy pack reads the objects the stack holds (es-transport-mtls-env-from)."""
+    found: list[str] = []
+    for n_index, node_set in enumerate(node_sets):
+        template = node_set.passthrough.get("podTemplate")
+        spec = template.get("spec") if isinstance(template, Mapping) else None
+        containers = _items(spec.get("containers")) if isinstance(spec, Mapping) else []
+        for c_index, container in enumerate(containers):
+            if container.get("name") != eck_layout.ELASTICSEARCH_CONTAINER:
+                continue
+            for index, source in enumerate(_items(container.get("envFrom"))):
+                prefix = source.get("prefix")
+                if isinstance(prefix, str) and _names_no_setting(prefix):
+                    continue
+                found.append(
+                    f"cluster {cluster}: eck.nodeSets[{n_index}].podTemplate.spec.containers"
+                    f"[{c_index}].envFrom[{index}] imports variables whose names config "
+                    "validation cannot read, and the image takes any of them named like a "
+                    f"setting (xpack.security.…, {_ENV_PREFIX}…) as one, so nothing here shows "
+                    "they keep transport TLS intact (INV-MTLS); the policy pack judges the "
+                    "objects this stack holds. Give settings in nodeSets[].config, or give the "
+                    "entry a prefix no setting name starts with, such as APP_"
+                )
+    return found
 
 
 # `bin/elasticsearch -E name=value` (also `-Ename=value`, `-E=name=value`) sets a setting over

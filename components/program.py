@@ -60,7 +60,10 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         for warning in ca_expiry_warnings(cluster, previous, now):
             pulumi.log.warn(warning)
         if cluster.eck is not None:
-            for warning in eck_passthrough.remote_cluster_warnings(cluster.name, cluster.eck.spec):
+            for warning in [
+                *eck_passthrough.remote_cluster_warnings(cluster.name, cluster.eck.spec),
+                *eck_passthrough.env_from_warnings(cluster.name, cluster.eck.node_sets),
+            ]:
                 pulumi.log.warn(warning)
         pki = TransportPki(
             cluster.name, TransportPkiArgs(

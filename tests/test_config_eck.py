@@ -268,16 +268,6 @@ BAD_CONFIGS: list[tuple[str, Raw, str, str]] = [
             "name": "elasticsearch", "args": ["eswrapper", "-E=$(NAME)=none"]}]}}), BASE),
      "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].args[1]",
      r"sets a setting from '\$\(NAME\)=none', whose \$\(VAR\) no env entry gives as text"),
-    # A ConfigMap's keys become variables, settings among them: none config validation reads.
-    ("envFrom imports unread variables", mutate(set_path(
-        "clusters[0].eck.nodeSets[0].podTemplate", {"spec": {"containers": [{
-            "name": "elasticsearch", "envFrom": [
-                {"configMapRef": {"name": "tuning"}, "prefix": "APP_"},
-                {"configMapRef": {"name": "es-settings"}, "prefix": "ES_"}]}]}}), BASE),
-     "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].envFrom[1]",
-     r"imports variables whose names config validation cannot read, and the image takes any of "
-     r"them named like a setting .*; give settings in nodeSets\[\]\.config, or give the entry a "
-     r"prefix no setting name starts with, such as APP_"),
     # Each pod's key and certificate files are named by ${POD_NAME}, which ECK sets.
     ("env replaces POD_NAME", _with_env({"name": "POD_NAME", "value": "search-es-default-0"}),
      "clusters[0].eck.nodeSets[0].podTemplate.spec.containers[0].env[1]",

@@ -372,6 +372,24 @@ def test_scaling_adds_and_removes_only_the_affected_pods() -> None:
                          if not any(k.startswith(f"{p}.") for p in dropped)}
 
 
+def test_imported_variables_that_may_name_settings_are_warned_of() -> None:
+    """INV-MTLS: `envFrom` makes a ConfigMap's keys variables, and the image takes those named
+    like settings as settings; config validation cannot read them (the pack reads the stack's)."""
+    template = {"spec": {"containers": [{"name": "elasticsearch", "envFrom": [
+        {"configMapRef": {"name": "jvm"}},
+        {"secretRef": {"name": "s3"}, "prefix": "APP_"},
+        {"configMapRef": {"name": "es"}, "prefix": "ES_SETTING_"}]}]}}
+    cluster = eck("search", [{"name": "default", "count": 1, "podTemplate": template}])
+    run = run_clusters([cluster], clock=clock)
+    warned = [w for w in run.warnings if "envFrom" in w]
+    assert [w.split(" imports ")[0] for w in warned] == [
+        "cluster search: eck.nodeSets[0].podTemplate.spec.containers[0].envFrom[0]",
+        "cluster search: eck.nodeSets[0].podTemplate.spec.containers[0].envFrom[2]",
+    ]
+    assert all("(INV-MTLS)" in w and "such as APP_" in w for w in warned)
+    assert run.of_type(ELASTICSEARCH)  # warned, not refused
+
+
 def test_certificate_based_remote_clusters_are_warned_of() -> None:
     """INV-CA-DEDICATED: a certificate-based remote cluster has ECK make the two clusters trust
     each other's transport CA; API-key access (`apiKey`) does not go through transport trust."""
