@@ -404,18 +404,35 @@ def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
             for where, parsed in _yml_documents(type_, props) if not isinstance(parsed, str)]
 
 
+# The list settings that name files (SslConfigurationKeys.getListKeys): the one the pack
+# reads paths from.
+_PATH_LIST_SETTING = "certificate_authorities"
+
+
+def setting_paths(setting: str, value: Any) -> list[str]:
+    """The paths an SSL setting's `value` names, as Elasticsearch reads them: a YAML list as
+    given; a text, for the list setting `certificate_authorities`, split at commas, each part
+    trimmed (SslSettingsLoader.getSettingAsList → Settings.getAsList: commaDelimited,
+    Strings.splitStringByCommaToArray, `trim()`), so `a.crt, b.crt` names two files; a text
+    of another setting (`key`, `certificate`, `keystore.path`: getSettingAsString) whole."""
+    if isinstance(value, str):
+        if setting.endswith("." + _PATH_LIST_SETTING):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return [value]
+    return [p for p in as_list(value) if isinstance(p, str)]
+
+
 def _named_paths(
     type_: str, props: dict[str, Any], named: Callable[[str], bool]
 ) -> list[tuple[str, str]]:
     """(setting, path) for every path the resource's settings give in a setting `named`
-    accepts (a path setting, or a list of paths)."""
+    accepts (`setting_paths`)."""
     found: list[tuple[str, str]] = []
     for doc in settings_documents(type_, props):
         if isinstance(doc.settings, dict):
             for setting, value in doc.settings.items():
                 if named(setting):
-                    paths = [value] if isinstance(value, str) else as_list(value)
-                    found += [(setting, p) for p in paths if isinstance(p, str)]
+                    found += [(setting, p) for p in setting_paths(setting, value)]
     return found
 
 

@@ -37,6 +37,7 @@ from .documents import (
     is_transport_ssl,
     node_set_documents,
     referenced_entries,
+    setting_paths,
     settings_documents,
     stack_env_documents,
 )
@@ -87,8 +88,7 @@ def _setting_paths(config: dict[str, Any], layer: Callable[[str], bool]) -> list
     values: list[str] = []
     for key, value in config.items():
         if layer(key):
-            values += [v for v in ([value] if isinstance(value, str) else as_list(value))
-                       if isinstance(v, str)]
+            values += setting_paths(key, value)
     return [v if v.startswith("/") else posixpath.join(ECK_CONFIG_DIR, v) for v in values]
 
 

@@ -360,6 +360,18 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
            **{"certs/ca.crt": (pems.PRIVATE_CA, "0644"),
               "certs/public.crt": (pems.public_root(), "0644")}),
         {("es-transport-trusted-ca", M)}),
+    # A text for certificate_authorities is a comma list (Settings.getAsList splits it and
+    # trims each part): every file it names is trusted.
+    "vm-trusts-public-root-in-comma-text": (
+        vm(f.good_vm_settings(**{T + "certificate_authorities": "certs/ca.crt, certs/public.crt"}),
+           **{"certs/ca.crt": (pems.PRIVATE_CA, "0644"),
+              "certs/public.crt": (pems.public_root(), "0644")}),
+        {("es-transport-trusted-ca", M)}),
+    "vm-trusts-private-cas-in-comma-text": (
+        vm(f.good_vm_settings(**{T + "certificate_authorities": "certs/ca.crt,certs/old.crt"}),
+           **{"certs/ca.crt": (pems.PRIVATE_CA, "0644"),
+              "certs/old.crt": (pems.RSA_2048_CA, "0644")}),
+        set()),
     "vm-profile-trusts-private-ca": (
         vm(f.good_vm_settings(**{
             P + "client.xpack.security.ssl.certificate_authorities": ["certs/ca.crt"]}),
