@@ -54,6 +54,10 @@ def vm(settings: dict[str, object], **files: tuple[object, str]) -> Record:
     return f.bundle("b", {"elasticsearch.yml": (f.yml(settings), "0644"), **files})
 
 
+# Transport TLS on, a key and certificate, and no trust setting.
+NO_TRUST = {k: v for k, v in f.good_vm_settings().items()
+            if not k.endswith("certificate_authorities")}
+
 CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "leaf-good": (leaf(), set()),
     "leaf-no-eku": (leaf(allowedUses=["digital_signature"]), set()),
@@ -291,7 +295,8 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "vm-unnamed-unknown-0644": (vm(f.good_vm_settings(),
                                    **{"certs/node.crt": (UNKNOWN, "0644")}), set()),
     "vm-keystore-unknown-0400": (vm({T + "enabled": True,
-                                     T + "keystore.path": "certs/transport.p12"},
+                                     T + "keystore.path": "certs/transport.p12",
+                                     T + "truststore.path": "certs/transport.p12"},
                                     **{"certs/transport.p12": (UNKNOWN, "0400")}), set()),
     "vm-key-unknown-mode": (vm(f.good_vm_settings(), **{"certs/node.key": (UNKNOWN, UNKNOWN)}),
                             set()),
@@ -372,6 +377,24 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
            **{"certs/ca.crt": (pems.PRIVATE_CA, "0644"),
               "certs/old.crt": (pems.RSA_2048_CA, "0644")}),
         set()),
+    # No certificate_authorities nor truststore.path (unset, empty text or empty list):
+    # Elasticsearch trusts the JDK's cacerts, every public root (DefaultJdkTrustConfig).
+    "vm-trusts-jdk-default-cas": (vm(NO_TRUST), {("es-transport-trusted-ca", M)}),
+    "vm-trusts-jdk-default-cas-empty-list": (
+        vm({**NO_TRUST, T + "certificate_authorities": []}), {("es-transport-trusted-ca", M)}),
+    "vm-trusts-jdk-default-cas-empty-text": (
+        vm({**NO_TRUST, T + "certificate_authorities": " , "}), {("es-transport-trusted-ca", M)}),
+    "vm-trusts-jdk-default-cas-certificate-mode": (
+        vm({**NO_TRUST, T + "verification_mode": "certificate"}),
+        {("es-transport-trusted-ca", M)}),
+    "configmap-yml-trusts-jdk-default-cas": (f.config_map("c", {"elasticsearch.yml": f.yml(
+        NO_TRUST)}), {("es-transport-trusted-ca", M)}),
+    "vm-keystore-trusts-jdk-default-cas": (
+        vm({T + "enabled": True, T + "keystore.path": "certs/transport.p12"},
+           **{"certs/transport.p12": (UNKNOWN, "0600")}), {("es-transport-trusted-ca", M)}),
+    "vm-truststore-only": (vm({**NO_TRUST, T + "truststore.path": "certs/trust.p12"}), set()),
+    "vm-verification-none-is-verifys": (vm({**NO_TRUST, T + "verification_mode": "none"}),
+                                        {("es-transport-verify", M)}),
     "vm-profile-trusts-private-ca": (
         vm(f.good_vm_settings(**{
             P + "client.xpack.security.ssl.certificate_authorities": ["certs/ca.crt"]}),
@@ -455,7 +478,8 @@ NAMED_FINDINGS: dict[str, tuple[Record, str, str, tuple[str, ...]]] = {
         ("[INV-CUSTODY]", "key file files[certs/node.key] has mode 0644",
          "named by xpack.security.transport.ssl.key", '"0600"')),
     "vm-keystore-unknown-0640-absolute-path": (
-        vm({T + "enabled": True, T + "keystore.path": "/etc/elasticsearch/certs/transport.p12"},
+        vm({T + "enabled": True, T + "keystore.path": "/etc/elasticsearch/certs/transport.p12",
+            T + "truststore.path": "/etc/elasticsearch/certs/transport.p12"},
            **{"certs/transport.p12": (UNKNOWN, "0640")}),
         "es-transport-key-custody", M,
         ("key file files[certs/transport.p12] has mode 0640",
@@ -482,6 +506,10 @@ NAMED_FINDINGS: dict[str, tuple[Record, str, str, tuple[str, ...]]] = {
     "eck-security-disabled-nested": (
         es({"xpack": {"security": {"enabled": "false"}}}),
         "es-transport-mtls", M, ("spec.nodeSets[0].config: xpack.security.enabled is 'false'",)),
+    "vm-trusts-jdk-default-cas": (
+        vm(NO_TRUST), "es-transport-trusted-ca", M,
+        ("[INV-CA-DEDICATED]", "neither xpack.security.transport.ssl.certificate_authorities "
+         "nor xpack.security.transport.ssl.truststore.path is set", "DefaultJdkTrustConfig")),
 }
 
 

@@ -14,7 +14,13 @@ from typing import Any
 from cryptography import x509
 
 from .. import tokens
-from ..documents import referenced_entries, transport_ssl_setting
+from ..documents import (
+    TRANSPORT_SSL,
+    referenced_entries,
+    setting_paths,
+    settings_documents,
+    transport_ssl_setting,
+)
 from ..findings import Finding
 from ..pem import (
     WEAK_KEY,
@@ -24,7 +30,8 @@ from ..pem import (
     private_key_spkis,
     spki_digest,
 )
-from ..values import is_unknown
+from ..ssl_keys import VERIFICATION_MODES, setting_mode
+from ..values import contains_unknown, is_unknown, setting_boolean
 from ..view import ResourceView
 
 
@@ -53,9 +60,59 @@ def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     elif view.type in tokens.SECRETS + tokens.CONFIG_MAPS or tokens.is_bundle(view.type,
                                                                               view.props):
         files = trusted_files(view.type, view.props)
+        findings += _default_trust(view)
     return findings + [
         finding for where, certs in files for finding in ca_findings(where, certs, view.urn)
     ]
+
+
+# Where Elasticsearch takes transport trust from; with neither set (nor the 6.x global
+# `xpack.ssl.` ones transport fell back to), SslConfigurationLoader.buildTrustConfig returns
+# buildDefaultTrustConfig: DefaultJdkTrustConfig, the JDK's cacerts (every public root), joined
+# by a keystore's own certificates (StoreKeyConfig.asTrustConfig) when `keystore.path` is set.
+TRUST_SETTINGS = ("certificate_authorities", "truststore.path")
+_LEGACY_GLOBAL_SSL = "xpack.ssl."
+
+
+def _default_trust(view: ResourceView) -> list[Finding]:
+    """INV-CA-DEDICATED: an elasticsearch.yml (outside ECK, which sets its own
+    `certificate_authorities`) that turns transport TLS on with peer verification and names
+    no trust (`TRUST_SETTINGS` unset, empty, or an empty list: Elasticsearch reads either as
+    unset) trusts the JDK's public CAs for transport. Named profiles are not judged apart (the
+    versions differ on whether they inherit the default scope's trust)."""
+    findings: list[Finding] = []
+    for doc in settings_documents(view.type, view.props):
+        if not isinstance(doc.settings, dict) or doc.eck:
+            continue
+        settings = doc.settings
+        mode = setting_mode(settings.get(TRANSPORT_SSL + "verification_mode", "full"),
+                            VERIFICATION_MODES)
+        trust = [(key, settings.get(key)) for prefix in (TRANSPORT_SSL, _LEGACY_GLOBAL_SSL)
+                 for key in (prefix + name for name in TRUST_SETTINGS)]
+        if (setting_boolean(settings.get(TRANSPORT_SSL + "enabled")) is not True
+                or mode not in ("full", "certificate") or contains_unknown(trust)
+                or any(_names_trust(name, value) for name, value in trust)):
+            continue
+        findings.append(Finding(
+            "INV-CA-DEDICATED",
+            f"{doc.where}: transport TLS is on with verification_mode {mode}, but neither "
+            f"{TRANSPORT_SSL}certificate_authorities nor {TRANSPORT_SSL}truststore.path is set",
+            "Elasticsearch then trusts the JDK's default CA certificates for transport "
+            "(SslConfigurationLoader: DefaultJdkTrustConfig, every public root): anyone with a "
+            "client certificate from a public CA can open transport connections",
+            f"set {TRANSPORT_SSL}certificate_authorities to the cluster's own CA file (or "
+            f"{TRANSPORT_SSL}truststore.path to a truststore holding only that CA)",
+            view.urn,
+        ))
+    return findings
+
+
+def _names_trust(setting: str, value: Any) -> bool:
+    """Whether a trust setting's value names anything: Elasticsearch reads an empty text or
+    list as unset (resolveSetting, resolveListSetting); another value is read as its text."""
+    if isinstance(value, str):
+        return any(setting_paths(setting, value))
+    return bool(value) if isinstance(value, list) else value is not None
 
 
 def _key_mismatch(view: ResourceView, ca_pem: str) -> list[Finding]:
