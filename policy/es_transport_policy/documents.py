@@ -101,6 +101,16 @@ def entries(type_: str, props: dict[str, Any]) -> list[Entry]:
     return found
 
 
+def store_sources(type_: str, props: dict[str, Any]) -> dict[str, str]:
+    """A VM bundle's known `stores` texts by name (tokens.BUNDLE_STORES): what its PKCS#12
+    keystore (node key, certificate) and truststore (`certificateAuthorities`) are built from
+    and the node then holds, though no file of `files` shows it."""
+    if not tokens.is_bundle(type_, props):
+        return {}
+    return {name: text for name, text in as_map(props.get(tokens.BUNDLE_STORES)).items()
+            if isinstance(text, str)}
+
+
 def transport_ssl_scope(key: str) -> tuple[str | None, str] | None:
     """(profile, setting) of a transport SSL setting `key`: profile None under
     `xpack.security.transport.ssl.`, else the named transport profile whose own

@@ -25,6 +25,11 @@ DYNAMIC_PREFIX = "pulumi-python:dynamic"
 # each layer's material stay apart.
 BUNDLE_HTTP_FILES = "httpFiles"
 BUNDLE_FILES = ("files", BUNDLE_HTTP_FILES)
+# The PEM texts (`key`, `certificate`, `certificateAuthorities`) the project's bundle provider
+# builds the node's PKCS#12 keystore and truststore from: the node holds them as much as its
+# files.
+BUNDLE_STORES = "stores"
+BUNDLE_STORE_CAS = "certificateAuthorities"
 
 EKU_VALUES = frozenset(
     {

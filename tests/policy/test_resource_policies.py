@@ -54,6 +54,16 @@ def vm(settings: dict[str, object], **files: tuple[object, str]) -> Record:
     return f.bundle("b", {"elasticsearch.yml": (f.yml(settings), "0644"), **files})
 
 
+def vm_stores(cas: object) -> Record:
+    """A bundle whose stores (PKCS#12, built by its provider) trust `cas`, as the program's
+    `pkcs12` format writes it."""
+    settings = {T + "enabled": True, T + "keystore.path": "certs/transport.p12",
+                T + "truststore.path": "certs/transport-truststore.p12"}
+    record = vm(settings)
+    return dataclasses.replace(record, properties={**record.properties, "stores": {
+        "key": UNKNOWN, "certificate": UNKNOWN, "certificateAuthorities": cas}})
+
+
 # Transport TLS on, a key and certificate, and no trust setting.
 NO_TRUST = {k: v for k, v in f.good_vm_settings().items()
             if not k.endswith("certificate_authorities")}
@@ -395,6 +405,12 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "vm-truststore-only": (vm({**NO_TRUST, T + "truststore.path": "certs/trust.p12"}), set()),
     "vm-verification-none-is-verifys": (vm({**NO_TRUST, T + "verification_mode": "none"}),
                                         {("es-transport-verify", M)}),
+    # The program's PKCS#12 stores are built by the bundle's provider from `stores`: the
+    # truststore trusts `stores.certificateAuthorities`.
+    "vm-store-trusts-public-root": (vm_stores(pems.public_root()),
+                                    {("es-transport-trusted-ca", M)}),
+    "vm-store-trusts-private-ca": (vm_stores(pems.PRIVATE_CA), set()),
+    "vm-store-cas-unknown": (vm_stores(UNKNOWN), set()),
     "vm-profile-trusts-private-ca": (
         vm(f.good_vm_settings(**{
             P + "client.xpack.security.ssl.certificate_authorities": ["certs/ca.crt"]}),

@@ -1009,6 +1009,23 @@ def test_literal_ca_key_in_a_secret(analyzer: PolicyAnalyzer) -> None:
     assert stack(analyzer, [*a.records, leak]) == {("es-transport-ca-key-custody", M)}
 
 
+def test_literal_ca_key_in_a_bundles_stores(analyzer: PolicyAnalyzer) -> None:
+    """A bundle's provider builds the node's PKCS#12 keystore from `stores.key`: a CA key
+    there reaches the node as one in `files` does (here in another PEM form)."""
+    a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)
+
+    def bundle(key: str) -> Record:
+        record = vm_bundle("a", a)
+        return dataclasses.replace(record, properties={**record.properties, "stores": {
+            "key": key, "certificate": UNKNOWN, "certificateAuthorities": pems.PRIVATE_CA}})
+
+    leaky = bundle(pems.PRIVATE_CA_KEY_TRADITIONAL)
+    diagnostics = analyzer.analyze_stack([*a.records, leaky])
+    assert verdicts(diagnostics) == {("es-transport-ca-key-custody", M)}
+    assert [d.urn for d in diagnostics] == [leaky.urn]
+    assert stack(analyzer, [*a.records, bundle(pems.NODE_KEY)]) == set()
+
+
 def test_literal_ca_key_in_a_secret_patch(analyzer: PolicyAnalyzer) -> None:
     """A SecretPatch (server-side apply) writes its data into the Secret it names."""
     a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)

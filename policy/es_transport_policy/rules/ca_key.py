@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import tokens
 from ..chain import Chains
-from ..documents import entries
+from ..documents import entries, store_sources
 from ..findings import Finding, Grade
 from ..graph import Node, StackGraph
 from ..pem import (
@@ -102,11 +102,12 @@ def _holders(graph: StackGraph) -> list[Node]:
 
 def _held_texts(node: Node) -> list[str]:
     """The known texts a holder carries to its nodes: a Secret's or ConfigMap's data, a
-    bundle's files, every text in an Elasticsearch resource's `spec` (a pod template's env or
-    annotations reach every pod)."""
+    bundle's files and the PEM texts its PKCS#12 stores are built from, every text in an
+    Elasticsearch resource's `spec` (a pod template's env or annotations reach every pod)."""
     if tokens.is_elasticsearch(node.type):
         return texts(node.props.get("spec"))
-    return [e.text for e in entries(node.type, node.props) if isinstance(e.text, str)]
+    return ([e.text for e in entries(node.type, node.props) if isinstance(e.text, str)]
+            + list(store_sources(node.type, node.props).values()))
 
 
 def ca_key_custody(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:

@@ -19,6 +19,7 @@ from ..documents import (
     referenced_entries,
     setting_paths,
     settings_documents,
+    store_sources,
     transport_ssl_setting,
 )
 from ..findings import Finding
@@ -60,6 +61,10 @@ def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
     elif view.type in tokens.SECRETS + tokens.CONFIG_MAPS or tokens.is_bundle(view.type,
                                                                               view.props):
         files = trusted_files(view.type, view.props)
+        cas = store_sources(view.type, view.props).get(tokens.BUNDLE_STORE_CAS)
+        if cas is not None:
+            files.append((f"{tokens.BUNDLE_STORES}.{tokens.BUNDLE_STORE_CAS} (the truststore's)",
+                          certificates(cas)))
         findings += _default_trust(view)
     return findings + [
         finding for where, certs in files for finding in ca_findings(where, certs, view.urn)
