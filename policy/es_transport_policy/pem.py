@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from hashlib import sha256
@@ -15,7 +16,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 # INV-STRENGTH: the smallest RSA key, and the curves (cryptography's name: pulumi-tls's).
 MIN_RSA_BITS = 2048
@@ -105,6 +106,41 @@ def _der_certificates(element: bytes) -> tuple[x509.Certificate, ...]:
         return tuple(pkcs7.load_der_pkcs7_certificates(element))
     except (ValueError, UnsupportedAlgorithm):
         return ()
+
+
+@dataclass(frozen=True)
+class Store:
+    """What a PKCS#12 store holds: its private key's `spki_digest` (None: no key, or one that
+    does not read) with that key's certificate, and its other certificates (a keystore's
+    chain; a truststore's trusted certificates)."""
+
+    key: str | None
+    key_certificate: x509.Certificate | None
+    others: tuple[x509.Certificate, ...]
+
+
+# The passwords a store is opened with here: none and the empty one (elasticsearch-certutil's
+# default, and what Elasticsearch reads when no password setting is given). Another password
+# lives in the elasticsearch-keystore, out of the pack's sight: such a store is not judged.
+_STORE_PASSWORDS = (None, b"")
+
+
+@lru_cache(maxsize=1024)
+def pkcs12_store(data: bytes) -> Store | None:
+    """The PKCS#12 store in the bytes `data` (a Secret's `data`, a ConfigMap's `binaryData`),
+    as the JDK's PKCS12 KeyStore reads it for `keystore.path`/`truststore.path`; None when it
+    is none, or does not open with `_STORE_PASSWORDS`."""
+    if data[:1] != bytes([_DER_SEQUENCE]):
+        return None
+    for password in _STORE_PASSWORDS:
+        try:
+            loaded = pkcs12.load_pkcs12(data, password)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            continue
+        key = None if loaded.key is None else _spki_hex(loaded.key.public_key())
+        own = None if loaded.cert is None else loaded.cert.certificate
+        return Store(key, own, tuple(c.certificate for c in loaded.additional_certs))
+    return None
 
 
 def pem_material(text: str) -> frozenset[str]:

@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import certifi
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import (
+    BestAvailableEncryption,
+    Encoding,
+    NoEncryption,
+    load_pem_private_key,
+    pkcs7,
+    pkcs12,
+)
 
 from tests.x509_factory import X509_V3, make_ca, make_csr, make_key
 
@@ -32,6 +40,10 @@ NODE_KEY = _NODE.key_pem
 NODE_KEY_TRADITIONAL = _NODE.traditional_key_pem
 NODE_KEY_OPENSSH = _NODE.openssh_key_pem
 OTHER_KEY = make_ca("throwaway 2").key_pem
+# A node's own (self-signed) certificate and key: no CA.
+_LEAF = make_ca("node-0 leaf", is_ca=False, key_cert_sign=False)
+LEAF = _LEAF.cert_pem
+LEAF_KEY = _LEAF.key_pem
 
 
 def public_root() -> str:
@@ -51,6 +63,28 @@ def pkcs7_der(pem: str) -> bytes:
     """The certificate of `pem` in a binary PKCS#7 bundle (a `.p7b` file)."""
     return pkcs7.serialize_certificates([x509.load_pem_x509_certificate(pem.encode())],
                                         Encoding.DER)
+
+
+def _cert(pem: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem.encode())
+
+
+def keystore(key_pem: str, cert_pem: str | None, *cas: str, password: bytes = b"") -> bytes:
+    """A PKCS#12 keystore: the key with its certificate (if any) and `cas`
+    (elasticsearch-certutil's form; no password by default, as certutil's empty one)."""
+    key = load_pem_private_key(key_pem.encode(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
+    encryption = BestAvailableEncryption(password) if password else NoEncryption()
+    return pkcs12.serialize_key_and_certificates(
+        b"store", key, None if cert_pem is None else _cert(cert_pem),
+        [_cert(ca) for ca in cas] or None, encryption)
+
+
+def truststore(*cas: str) -> bytes:
+    """A PKCS#12 truststore (JDK trusted-certificate entries) of `cas`, without a password."""
+    return pkcs12.serialize_java_truststore(
+        [pkcs12.PKCS12Certificate(_cert(ca), f"ca{n}".encode()) for n, ca in enumerate(cas)],
+        NoEncryption())
 
 
 def patched(der: bytes, old: str, new: str, nth: int = 0) -> bytes:

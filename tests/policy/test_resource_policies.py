@@ -64,6 +64,16 @@ def vm_stores(cas: object) -> Record:
         "key": UNKNOWN, "certificate": UNKNOWN, "certificateAuthorities": cas}})
 
 
+def p12_secret(store: bytes, *, keystore: bool = False) -> Record:
+    """A Secret holding elasticsearch.yml and the PKCS#12 `store` it names as truststore (and
+    as keystore too, else PEM key and certificate)."""
+    identity = ({T + "keystore.path": "node.p12"} if keystore
+                else {T + "key": "node.key", T + "certificate": "node.crt"})
+    settings = {T + "enabled": True, T + "truststore.path": "node.p12", **identity}
+    return f.secret("s", {"elasticsearch.yml": f.b64(f.yml(settings)),
+                          "node.p12": base64.b64encode(store).decode()}, encode=False)
+
+
 # Transport TLS on, a key and certificate, and no trust setting.
 NO_TRUST = {k: v for k, v in f.good_vm_settings().items()
             if not k.endswith("certificate_authorities")}
@@ -411,6 +421,21 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
                                     {("es-transport-trusted-ca", M)}),
     "vm-store-trusts-private-ca": (vm_stores(pems.PRIVATE_CA), set()),
     "vm-store-cas-unknown": (vm_stores(UNKNOWN), set()),
+    # A PKCS#12 truststore (truststore.path) in Secret data, opened without a password.
+    "secret-yml-truststore-public-root": (p12_secret(pems.truststore(pems.public_root())),
+                                          {("es-transport-trusted-ca", M)}),
+    "secret-yml-truststore-private-ca": (p12_secret(pems.truststore(pems.PRIVATE_CA)), set()),
+    # Elastic's guide: elastic-certificates.p12 as keystore and truststore (the node's own
+    # certificate with its key is not judged as a CA).
+    "secret-yml-keystore-as-truststore": (p12_secret(
+        pems.keystore(pems.LEAF_KEY, pems.LEAF, pems.PRIVATE_CA), keystore=True), set()),
+    "secret-yml-keystore-as-truststore-public-root": (p12_secret(
+        pems.keystore(pems.LEAF_KEY, pems.LEAF, pems.public_root()), keystore=True),
+        {("es-transport-trusted-ca", M)}),
+    # A store with a password (in the elasticsearch-keystore) is not read.
+    "secret-yml-truststore-with-password": (p12_secret(pems.keystore(
+        pems.LEAF_KEY, pems.LEAF, pems.public_root(), password=b"changeit"), keystore=True),
+        set()),
     "vm-profile-trusts-private-ca": (
         vm(f.good_vm_settings(**{
             P + "client.xpack.security.ssl.certificate_authorities": ["certs/ca.crt"]}),

@@ -1026,6 +1026,34 @@ def test_literal_ca_key_in_a_bundles_stores(analyzer: PolicyAnalyzer) -> None:
     assert stack(analyzer, [*a.records, bundle(pems.NODE_KEY)]) == set()
 
 
+def test_ca_key_in_a_pkcs12_store(analyzer: PolicyAnalyzer) -> None:
+    """elasticsearch-certutil's elastic-stack-ca.p12 (the CA's key and certificate, no
+    password) in a Secret is the CA key delivered; a node's keystore (its key, its certificate
+    and the CA certificate) is not."""
+    a = pki("a")
+
+    def holding(store: bytes) -> Record:
+        return f.secret("certs", {"store.p12": base64.b64encode(store).decode()}, encode=False)
+
+    ca_store = holding(pems.keystore(pems.PRIVATE_CA_KEY, pems.PRIVATE_CA))
+    diagnostics = analyzer.analyze_stack([*a.records, ca_store])
+    assert verdicts(diagnostics) == {("es-transport-ca-key-custody", M)}
+    assert [d.urn for d in diagnostics] == [ca_store.urn]
+    node_store = holding(pems.keystore(pems.LEAF_KEY, pems.LEAF, pems.PRIVATE_CA))
+    assert stack(analyzer, [*a.records, node_store]) == set()
+
+
+def test_a_provided_ca_key_alone_in_a_pkcs12_store(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """A store's key is known by its public key: a provided CA's key stored without its
+    certificate is still the CA's."""
+    a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)
+    store = pems.keystore(pems.PRIVATE_CA_KEY, None)
+    leak = f.secret("certs", {"store.p12": base64.b64encode(store).decode()}, encode=False)
+    assert stack(analyzer, [*a.records, leak]) == {("es-transport-ca-key-custody", M)}
+
+
 def test_literal_ca_key_in_a_secret_patch(analyzer: PolicyAnalyzer) -> None:
     """A SecretPatch (server-side apply) writes its data into the Secret it names."""
     a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)

@@ -23,8 +23,10 @@ from ..documents import entries, store_sources
 from ..findings import Finding, Grade
 from ..graph import Node, StackGraph
 from ..pem import (
+    Store,
     certificates,
     is_ca_certificate,
+    pkcs12_store,
     private_key_blocks,
     private_key_spkis,
     spki_digest,
@@ -110,6 +112,24 @@ def _held_texts(node: Node) -> list[str]:
             + list(store_sources(node.type, node.props).values()))
 
 
+def _held_stores(node: Node) -> list[Store]:
+    """The PKCS#12 stores a Secret or ConfigMap carries (its base64 values' bytes) that open
+    without a password (pem.pkcs12_store)."""
+    return [store for e in entries(node.type, node.props)
+            if e.data is not None and (store := pkcs12_store(e.data)) is not None]
+
+
+def _is_ca_key(store: Store, ca_public_keys: set[str]) -> bool:
+    """Whether the store's private key is a CA's: the key of a CA certificate the stack shows,
+    or of the CA certificate it is stored with (elasticsearch-certutil's elastic-stack-ca.p12
+    holds the CA's key and certificate)."""
+    if store.key is None:
+        return False
+    own = store.key_certificate
+    return store.key in ca_public_keys or (
+        own is not None and is_ca_certificate(own) and spki_digest(own) == store.key)
+
+
 def ca_key_custody(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
     chains = Chains(graph)
     key_urns, bodies = _ca_keys(graph, chains)
@@ -126,7 +146,7 @@ def ca_key_custody(graph: StackGraph, _config: Mapping[str, Any]) -> list[Findin
             private_key_blocks(text) & bodies
             or (ca_public_keys and private_key_spkis(text, skipped=known) & ca_public_keys)
             for text in _held_texts(node)
-        )
+        ) or any(_is_ca_key(store, ca_public_keys) for store in _held_stores(node))
         if not delivered and not held:
             continue
         maps = {f: node.props.get(f) for f in ("data", "stringData")}

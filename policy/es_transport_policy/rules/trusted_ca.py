@@ -28,6 +28,7 @@ from ..pem import (
     ca_problems,
     certificates,
     file_certificates,
+    pkcs12_store,
     private_key_spkis,
     spki_digest,
 )
@@ -41,13 +42,26 @@ def names_transport_authorities(setting: str) -> bool:
     return transport_ssl_setting(setting) == "certificate_authorities"
 
 
+def names_transport_truststore(setting: str) -> bool:
+    """`truststore.path` of transport SSL, a named transport profile's included."""
+    return transport_ssl_setting(setting) == "truststore.path"
+
+
 def trusted_files(type_: str, props: dict[str, Any]) -> list[tuple[str, list[x509.Certificate]]]:
     """(where, certificates) of each file the resource's elasticsearch.yml trusts for transport
     (`names_transport_authorities`), read as Elasticsearch reads it: PEM or DER
-    (pem.file_certificates)."""
-    return [(entry.where, file_certificates(text if isinstance(text := entry.text, str) else None,
-                                            entry.data))
-            for entry in referenced_entries(type_, props, names_transport_authorities)]
+    (pem.file_certificates); and of each PKCS#12 truststore it names
+    (`names_transport_truststore`) that opens without a password (pem.pkcs12_store): the
+    certificates beside its key (a keystore used as truststore, as Elastic's guide does with
+    elastic-certificates.p12, holds the node's own certificate with its key, and its CA)."""
+    found = [(entry.where, file_certificates(text if isinstance(text := entry.text, str)
+                                             else None, entry.data))
+             for entry in referenced_entries(type_, props, names_transport_authorities)]
+    stores = [(entry.where, store) for entry in referenced_entries(
+        type_, props, names_transport_truststore)
+        if entry.data is not None and (store := pkcs12_store(entry.data)) is not None]
+    return found + [(f"{where} (PKCS#12 truststore)", list(store.others))
+                    for where, store in stores]
 
 
 def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
