@@ -30,6 +30,7 @@ from typing import Any
 from . import tokens
 from .chain import Chains
 from .documents import (
+    Entry,
     EnvSource,
     SettingsDoc,
     entries,
@@ -96,15 +97,99 @@ def _is_http_ssl(key: str) -> bool:
     return key.startswith(HTTP)
 
 
+def _node_set_paths(
+    index: int, node_set: Any, layer: Callable[[str], bool], source: EnvSource
+) -> list[str]:
+    """The absolute paths the nodeSet's settings of `layer` name (its `config`, or its
+    Elasticsearch container's env, command line, `envFrom` or `valueFrom`:
+    documents.node_set_documents, documents.stack_env_documents)."""
+    docs = node_set_documents(index, node_set) + stack_env_documents(index, node_set, source)
+    return [p for doc in docs if isinstance(doc.settings, dict)
+            for p in _setting_paths(doc.settings, layer)]
+
+
+def _volume_sources(volume: Any) -> list[tuple[str, Any, Any]]:
+    """(kind, name, items) of the objects a pod volume shows: a volume of its own (`secret`,
+    `configMap`), or one that projects several (`projected.sources[]`, whose Secret is named
+    by `name`, not `secretName`); `items` maps keys to paths (none: every key is a file)."""
+    found: list[tuple[str, Any, Any]] = []
+    for secret, secret_name, config_map in [
+            (path(volume, "secret"), "secretName", path(volume, "configMap"))] + [
+            (path(source, "secret"), "name", path(source, "configMap"))
+            for source in as_list(path(volume, "projected", "sources"))]:
+        if isinstance(path(secret, secret_name), str):
+            found.append((tokens.SECRET, path(secret, secret_name), path(secret, "items")))
+        if isinstance(path(config_map, "name"), str):
+            found.append((tokens.CONFIG_MAP, path(config_map, "name"),
+                          path(config_map, "items")))
+    return found
+
+
+def _key_at(relative: str, items: Any) -> str | None:
+    """The object key kubelet writes at `relative` (a path inside the volume): the item whose
+    `path` it is, else, without `items`, the key of that name; None if none is."""
+    if items is None:
+        return relative
+    return next((key for item in as_list(items) if path(item, "path") == relative
+                 and isinstance(key := path(item, "key"), str)), None)
+
+
+def mounted_files(
+    index: int, node_set: Any, layer: Callable[[str], bool], source: EnvSource
+) -> list[tuple[str, str, str]]:
+    """(kind, name, key) of each object key the nodeSet's Elasticsearch container reads at a
+    path its settings of `layer` name: a volume mounted on a directory (the path below it,
+    through `items`), or one file of it (`subPath`, the path the mount itself)."""
+    paths = _node_set_paths(index, node_set, layer, source)
+    pod = as_map(path(node_set, "podTemplate", "spec"))
+    volumes = {name: volume for volume in as_list(pod.get("volumes"))
+               if isinstance(name := path(volume, "name"), str)}
+    found: list[tuple[str, str, str]] = []
+    for container in as_list(pod.get("containers")):
+        for mount in as_list(path(container, "volumeMounts")):
+            name, mount_path = path(mount, "name"), path(mount, "mountPath")
+            volume = volumes.get(name) if isinstance(name, str) else None
+            if not isinstance(mount_path, str) or volume is None:
+                continue
+            sub_path = path(mount, "subPath")
+            base = mount_path.rstrip("/")
+            for file in paths:
+                if isinstance(sub_path, str) and sub_path:
+                    relative = sub_path if file == base else None
+                else:
+                    relative = file[len(base) + 1:] if file.startswith(base + "/") else None
+                if relative is None:
+                    continue
+                found += [(kind, name, key) for kind, name, items in _volume_sources(volume)
+                          if (key := _key_at(relative, items)) is not None]
+    return found
+
+
+def eck_mounted_entries(
+    graph: StackGraph, es: Node, layer: Callable[[str], bool]
+) -> list[tuple[str, Entry]]:
+    """(holder URN, entry) of each key of the stack's Secrets and ConfigMaps that an ECK
+    Elasticsearch's containers read at a path its settings of `layer` name (`mounted_files`)."""
+    key = _k8s_key(es)
+    if key is None:
+        return []
+    objects, source = _k8s_objects(graph), env_source(graph, key[0])
+    found: list[tuple[str, Entry]] = []
+    for index, node_set in enumerate(as_list(path(es.props, "spec", "nodeSets"))):
+        for kind, name, file_key in mounted_files(index, node_set, layer, source):
+            node = objects.get((kind, key[0], name))
+            if node is not None:
+                found += [(node.urn, entry) for entry in entries(node.type, node.props)
+                          if entry.key == file_key]
+    return found
+
+
 def _mounted_objects(
     index: int, node_set: Any, layer: Callable[[str], bool], source: EnvSource
 ) -> list[tuple[str, str]]:
-    """(kind, name) of pod volumes mounted where the nodeSet's settings of `layer` point (its
-    `config`, or its Elasticsearch container's env, command line, `envFrom` or `valueFrom`:
-    documents.node_set_documents, documents.stack_env_documents)."""
-    docs = node_set_documents(index, node_set) + stack_env_documents(index, node_set, source)
-    paths = [p for doc in docs if isinstance(doc.settings, dict)
-             for p in _setting_paths(doc.settings, layer)]
+    """(kind, name) of pod volumes mounted where the nodeSet's settings of `layer` point
+    (`_node_set_paths`)."""
+    paths = _node_set_paths(index, node_set, layer, source)
     pod = as_map(path(node_set, "podTemplate", "spec"))
     mounts = [m for c in as_list(pod.get("containers")) for m in as_list(path(c, "volumeMounts"))]
     # Names are strings (or unknown at preview); any other value (the API server refuses it)
@@ -116,22 +201,10 @@ def _mounted_objects(
         and isinstance(mount := path(m, "mountPath"), str)
         and any(_under(p, mount) for p in paths)
     }
-    found: list[tuple[str, str]] = []
-    for volume in as_list(pod.get("volumes")):
-        name = path(volume, "name")
-        if not isinstance(name, str | Unknown) or name not in used:
-            continue
-        # A volume of its own (`secret`, `configMap`), or one that projects several
-        # (`projected.sources[]`, whose Secret is named by `name`, not `secretName`).
-        sources = [(path(volume, "secret", "secretName"), path(volume, "configMap", "name"))]
-        sources += [(path(source, "secret", "name"), path(source, "configMap", "name"))
-                    for source in as_list(path(volume, "projected", "sources"))]
-        for secret, config_map in sources:
-            if isinstance(secret, str):
-                found.append((tokens.SECRET, secret))
-            if isinstance(config_map, str):
-                found.append((tokens.CONFIG_MAP, config_map))
-    return found
+    return [(kind, name) for volume in as_list(pod.get("volumes"))
+            if isinstance(volume_name := path(volume, "name"), str | Unknown)
+            and volume_name in used
+            for kind, name, _ in _volume_sources(volume)]
 
 
 def _under(file: str, mount_path: str) -> bool:

@@ -1054,6 +1054,75 @@ def test_a_provided_ca_key_alone_in_a_pkcs12_store(
     assert stack(analyzer, [*a.records, leak]) == {("es-transport-ca-key-custody", M)}
 
 
+EXTRA = "/usr/share/elasticsearch/config/extra"
+
+
+def _eck_mounting_trust(
+    es_name: str, material: Pki, trust: Record, setting: Any, *, mount: dict[str, Any],
+    volume: dict[str, Any],
+) -> list[Record]:
+    """The program's per-node ECK cluster whose nodeSet config sets its own transport trust
+    (`setting`, replacing ECK's) at a file of `trust` mounted with `mount` from `volume`."""
+    records = eck_per_node(es_name, material)
+    node_set = records[-1].properties["spec"]["nodeSets"][0]
+    node_set["config"][T + "certificate_authorities"] = setting
+    pod = node_set["podTemplate"]["spec"]
+    pod["volumes"].append({"name": "extra", **volume})
+    pod["containers"][0]["volumeMounts"].append({"name": "extra", **mount})
+    return [*records, trust]
+
+
+@pytest.mark.parametrize(("setting", "mount", "volume"), [
+    ([EXTRA + "/ca.crt"], {"mountPath": EXTRA}, {"configMap": {"name": "extra"}}),
+    ("extra/ca.crt", {"mountPath": EXTRA}, {"configMap": {"name": "extra"}}),
+    ([EXTRA + "/trust.pem"], {"mountPath": EXTRA + "/trust.pem", "subPath": "ca.crt"},
+     {"configMap": {"name": "extra"}}),
+    ([EXTRA + "/cas/trust.pem"], {"mountPath": EXTRA}, {"configMap": {
+        "name": "extra", "items": [{"key": "ca.crt", "path": "cas/trust.pem"}]}}),
+    ([EXTRA + "/ca.crt"], {"mountPath": EXTRA},
+     {"projected": {"sources": [{"configMap": {"name": "extra"}}]}}),
+], ids=["directory", "relative-path", "subPath", "items", "projected"])
+def test_eck_trusting_a_mounted_public_root(
+    analyzer: PolicyAnalyzer, setting: Any, mount: dict[str, Any], volume: dict[str, Any]
+) -> None:
+    """An ECK nodeSet's own certificate_authorities replaces ECK's: the CA file it names in a
+    mounted ConfigMap gets es-transport-trusted-ca's checks, as a trust ConfigMap's does."""
+    a = pki("a")
+    public = f.config_map("extra", {"ca.crt": pems.public_root()})
+    records = [*a.records, *_eck_mounting_trust("es-a", a, public, setting, mount=mount,
+                                                        volume=volume)]
+    diagnostics = analyzer.analyze_stack(records)
+    assert verdicts(diagnostics) == {("es-transport-ca-dedicated", M)}
+    assert [d.urn for d in diagnostics] == [public.urn]
+    assert "public root" in diagnostics[0].message
+    private = f.config_map("extra", {"ca.crt": pems.PRIVATE_CA})
+    records = [*a.records, *_eck_mounting_trust("es-a", a, private, setting, mount=mount,
+                                                        volume=volume)]
+    assert stack(analyzer, records) == set()
+
+
+def test_eck_public_root_mounted_where_no_trust_setting_points_is_not_trust(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    a = pki("a")
+    public = f.config_map("extra", {"ca.crt": pems.public_root()})
+    records = [*a.records, *_eck_mounting_trust(
+        "es-a", a, public, [EXTRA + "/other.crt"], mount={"mountPath": EXTRA},
+        volume={"configMap": {"name": "extra"}})]
+    assert stack(analyzer, records) == set()
+
+
+def test_two_eck_clusters_trusting_one_mounted_external_ca(analyzer: PolicyAnalyzer) -> None:
+    a, b = pki("a"), pki("b")
+    mount = {"mountPath": EXTRA}
+    records = [*a.records, *b.records] + [
+        record for name, material in (("a", a), ("b", b))
+        for record in _eck_mounting_trust(
+            f"es-{name}", material, f.config_map(f"extra-{name}", {"ca.crt": pems.PRIVATE_CA}),
+            [EXTRA + "/ca.crt"], mount=mount, volume={"configMap": {"name": f"extra-{name}"}})]
+    assert stack(analyzer, records) == {("es-transport-ca-dedicated", M)}
+
+
 def test_literal_ca_key_in_a_secret_patch(analyzer: PolicyAnalyzer) -> None:
     """A SecretPatch (server-side apply) writes its data into the Secret it names."""
     a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)

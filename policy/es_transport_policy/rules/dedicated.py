@@ -2,7 +2,8 @@
 the same CA (CA certificates on one key being one CA), nor do the CAs they trust as known
 content (the `ca.crt` of an ECK trust ConfigMap or ca-to-eck Secret, files named by
 `xpack.security.transport.ssl.certificate_authorities`, PEM or DER) coincide. A consumer whose
-cluster is not known (topology) takes no part. The CAs in an ECK trust object get the checks
+cluster is not known (topology) takes no part. The CAs in an ECK trust object, and in the
+files an ECK Elasticsearch mounts where its own transport trust settings point, get the checks
 es-transport-trusted-ca gives other CA PEMs (a resource policy cannot tell that a ConfigMap or
 Secret is one)."""
 
@@ -20,8 +21,20 @@ from ..documents import entries
 from ..findings import Finding
 from ..graph import StackGraph
 from ..pem import certificates
-from ..topology import ECK_TRUST_KEY, TRANSPORT_ROLE, Consumer, consumers
-from .trusted_ca import ca_findings, trusted_files
+from ..topology import (
+    ECK_TRUST_KEY,
+    TRANSPORT_ROLE,
+    Consumer,
+    consumers,
+    eck_mounted_entries,
+)
+from .trusted_ca import (
+    TRUST_NAMES,
+    ca_findings,
+    entry_trust,
+    names_transport_truststore,
+    trusted_files,
+)
 
 
 def _trust_map_cas(graph: StackGraph, urn: str) -> list[tuple[str, list[x509.Certificate]]]:
@@ -36,6 +49,22 @@ def _trust_map_cas(graph: StackGraph, urn: str) -> list[tuple[str, list[x509.Cer
     ]
 
 
+def _mounted_trust(graph: StackGraph, consumer: Consumer) -> list[tuple[str, str, list[
+        x509.Certificate]]]:
+    """(holder URN, where, CA certificates) of the files of the stack's Secrets and
+    ConfigMaps an ECK Elasticsearch mounts where its own transport trust settings point
+    (`certificate_authorities`, `truststore.path` in `nodeSets[].config`, env or command line,
+    which replace ECK's): read as es-transport-trusted-ca reads such files."""
+    node = graph.nodes[consumer.urn]
+    if not tokens.is_elasticsearch(node.type):
+        return []
+    return [(holder, f"{graph.nodes[holder].name} {where}", certs)
+            for named in TRUST_NAMES
+            for holder, entry in eck_mounted_entries(graph, node, named)
+            if (trust := entry_trust(entry, named is names_transport_truststore)) is not None
+            for where, certs in [trust]]
+
+
 def _trusted_cas(graph: StackGraph, consumer: Consumer) -> list[tuple[str, x509.Certificate]]:
     """(holder URN, CA certificate) of the CAs the consumer trusts for transport as known
     content."""
@@ -46,7 +75,8 @@ def _trusted_cas(graph: StackGraph, consumer: Consumer) -> list[tuple[str, x509.
     ] + [
         (consumer.urn, cert) for _, certs in trusted_files(node.type, node.props)
         for cert in certs
-    ]
+    ] + [(holder, cert) for holder, _, certs in _mounted_trust(graph, consumer)
+         for cert in certs]
 
 
 def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
@@ -59,6 +89,12 @@ def dedicated_ca(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]
         for where, certs in _trust_map_cas(graph, urn)
         for finding in ca_findings(where, certs, urn)
     ]
+    # Each mounted trust file once, however many Elasticsearch resources mount it.
+    mounted = {(holder, where): certs for consumer in transport
+               for holder, where, certs in _mounted_trust(graph, consumer)}
+    findings += [finding for (holder, where), certs in sorted(mounted.items(),
+                                                              key=lambda item: item[0])
+                 for finding in ca_findings(where, certs, holder)]
     clusters: dict[str, set[str]] = defaultdict(set)
     certs: dict[str, set[str]] = defaultdict(set)
     witness: dict[str, str] = {}

@@ -16,6 +16,7 @@ from cryptography import x509
 from .. import tokens
 from ..documents import (
     TRANSPORT_SSL,
+    Entry,
     referenced_entries,
     setting_paths,
     settings_documents,
@@ -47,6 +48,9 @@ def names_transport_truststore(setting: str) -> bool:
     return transport_ssl_setting(setting) == "truststore.path"
 
 
+TRUST_NAMES = (names_transport_authorities, names_transport_truststore)
+
+
 def trusted_files(type_: str, props: dict[str, Any]) -> list[tuple[str, list[x509.Certificate]]]:
     """(where, certificates) of each file the resource's elasticsearch.yml trusts for transport
     (`names_transport_authorities`), read as Elasticsearch reads it: PEM or DER
@@ -54,14 +58,26 @@ def trusted_files(type_: str, props: dict[str, Any]) -> list[tuple[str, list[x50
     (`names_transport_truststore`) that opens without a password (pem.pkcs12_store): the
     certificates beside its key (a keystore used as truststore, as Elastic's guide does with
     elastic-certificates.p12, holds the node's own certificate with its key, and its CA)."""
-    found = [(entry.where, file_certificates(text if isinstance(text := entry.text, str)
-                                             else None, entry.data))
-             for entry in referenced_entries(type_, props, names_transport_authorities)]
-    stores = [(entry.where, store) for entry in referenced_entries(
-        type_, props, names_transport_truststore)
-        if entry.data is not None and (store := pkcs12_store(entry.data)) is not None]
-    return found + [(f"{where} (PKCS#12 truststore)", list(store.others))
-                    for where, store in stores]
+    found: list[tuple[str, list[x509.Certificate]]] = []
+    for named in TRUST_NAMES:
+        for entry in referenced_entries(type_, props, named):
+            trust = entry_trust(entry, named is names_transport_truststore)
+            if trust is not None:
+                found.append(trust)
+    return found
+
+
+def entry_trust(entry: Entry, truststore: bool) -> tuple[str, list[x509.Certificate]] | None:
+    """(where, certificates) of a file trusted for transport: a `certificate_authorities`
+    file, PEM or DER (pem.file_certificates); a `truststore.path` one, a PKCS#12 store that
+    opens without a password (pem.pkcs12_store: the certificates beside its key entry). None:
+    a truststore not read."""
+    if not truststore:
+        return entry.where, file_certificates(
+            entry.text if isinstance(entry.text, str) else None, entry.data)
+    store = None if entry.data is None else pkcs12_store(entry.data)
+    return None if store is None else (f"{entry.where} (PKCS#12 truststore)",
+                                       list(store.others))
 
 
 def trusted_ca(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]:
