@@ -215,15 +215,56 @@ def _subject(cert: x509.Certificate) -> str:
         return f"certificate sha256:{fingerprint(cert)[:16]} (subject unreadable)"
 
 
+def _issuer(cert: x509.Certificate) -> str:
+    try:
+        return repr(cert.issuer.rfc4514_string())
+    except ValueError:
+        return "(issuer unreadable)"
+
+
 @lru_cache(maxsize=1)
-def public_roots() -> frozenset[str]:
-    """SPKI digests and fingerprints of certifi's (Mozilla's) public roots."""
+def _public_root_certificates() -> tuple[x509.Certificate, ...]:
+    """certifi's (Mozilla's) public roots."""
     with open(certifi.where(), encoding="ascii") as bundle, warnings.catch_warnings():
         # A few long-lived public roots have non-positive serials; cryptography warns.
         warnings.simplefilter("ignore", utils.CryptographyDeprecationWarning)
-        roots = certificates(bundle.read())
+        return tuple(certificates(bundle.read()))
+
+
+@lru_cache(maxsize=1)
+def public_roots() -> frozenset[str]:
+    """SPKI digests and fingerprints of certifi's (Mozilla's) public roots."""
+    roots = _public_root_certificates()
     keys = {digest for c in roots if (digest := spki_digest(c)) is not None}
     return frozenset(keys | {fingerprint(c) for c in roots})
+
+
+@lru_cache(maxsize=1)
+def _public_root_key_ids() -> frozenset[tuple[bytes, bytes]]:
+    """(subject DER, subject key identifier) of every public root that has one: what the
+    issuer name and authority key identifier of a certificate it issued name."""
+    found: set[tuple[bytes, bytes]] = set()
+    for root in _public_root_certificates():
+        try:
+            key_id = root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        except (ValueError, x509.DuplicateExtension, x509.ExtensionNotFound):
+            continue
+        found.add((root.subject.public_bytes(), key_id.value.digest))
+    return frozenset(found)
+
+
+def _public_issuer(cert: x509.Certificate) -> bool:
+    """Whether a public root issued `cert` (a public CA's intermediate): its issuer name and
+    authority key identifier are a root's subject and key identifier, as the CA/Browser Forum
+    requires of every certificate a public root issues. The signature is not checked: as a
+    trust anchor, the certificate is trusted whoever signed it."""
+    try:
+        key_id = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+        issuer = cert.issuer.public_bytes()
+    except (ValueError, x509.DuplicateExtension, x509.ExtensionNotFound):
+        return False
+    return (key_id.value.key_identifier is not None
+            and (issuer, key_id.value.key_identifier) in _public_root_key_ids())
 
 
 def ca_problems(cert: x509.Certificate, now: datetime | None = None) -> list[str]:
@@ -233,6 +274,9 @@ def ca_problems(cert: x509.Certificate, now: datetime | None = None) -> list[str
     problems: list[str] = []
     if spki_digest(cert) in public_roots() or fingerprint(cert) in public_roots():
         problems.append(f"{subject!r} is a public root CA (in certifi's Mozilla bundle)")
+    elif _public_issuer(cert):
+        problems.append(f"{subject!r} is a public CA's intermediate, issued by a public root "
+                        f"(in certifi's Mozilla bundle): {_issuer(cert)}")
     try:
         extensions = cert.extensions
     except (ValueError, x509.DuplicateExtension):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import certifi
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import (
     BestAvailableEncryption,
@@ -52,6 +53,23 @@ def public_root() -> str:
     start = text.index("-----BEGIN CERTIFICATE-----")
     end = text.index("-----END CERTIFICATE-----", start) + len("-----END CERTIFICATE-----")
     return text[start:end] + "\n"
+
+
+def public_intermediate() -> str:
+    """A CA certificate that names a public root as its issuer by name and authority key
+    identifier, as a public CA's intermediate does (signed here by its own key: the root's is
+    not at hand, and a trust anchor's signature is never checked)."""
+    root = x509.load_pem_x509_certificate(public_root().encode())
+    root_key_id = root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    own = make_ca("Example Public TLS CA")
+    cert = (x509.CertificateBuilder(extensions=list(own.cert.extensions))
+            .subject_name(own.cert.subject).issuer_name(root.subject)
+            .public_key(own.key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(own.cert.not_valid_before_utc)
+            .not_valid_after(own.cert.not_valid_after_utc)
+            .add_extension(x509.AuthorityKeyIdentifier(root_key_id.digest, None, None), False)
+            .sign(own.key, hashes.SHA256()))
+    return cert.public_bytes(Encoding.PEM).decode()
 
 
 def der(pem: str) -> bytes:

@@ -324,6 +324,11 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "provided-ca-public-root": (leaf(caCertPem=pems.public_root()),
                                 {("es-transport-trusted-ca", M)}),
     # INV-STRENGTH holds for a provided CA's key as for a generated one.
+    # A public CA's intermediate trusts every certificate that CA issues, as its root does.
+    "provided-ca-public-intermediate": (leaf(caCertPem=pems.public_intermediate()),
+                                        {("es-transport-trusted-ca", M)}),
+    "vm-trusts-public-intermediate": (vm(f.good_vm_settings(), **{
+        "certs/ca.crt": (pems.public_intermediate(), "0644")}), {("es-transport-trusted-ca", M)}),
     "provided-ca-rsa-1024": (leaf(caCertPem=pems.RSA_1024_CA), {("es-transport-trusted-ca", M)}),
     "provided-ca-p224": (leaf(caCertPem=pems.P224_CA), {("es-transport-trusted-ca", M)}),
     "provided-ca-rsa-2048": (leaf(caCertPem=pems.RSA_2048_CA), set()),
