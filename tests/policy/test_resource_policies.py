@@ -441,6 +441,16 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
     "secret-yml-truststore-with-password": (p12_secret(pems.keystore(
         pems.LEAF_KEY, pems.LEAF, pems.public_root(), password=b"changeit"), keystore=True),
         set()),
+    # A node's PKCS#12 keystore (its key) in a ConfigMap's binaryData; a truststore is fine.
+    "configmap-binary-keystore": (f.record(f.CONFIG_MAP, "c", {
+        "metadata": {"name": "c", "namespace": "search"},
+        "binaryData": {"node.p12": base64.b64encode(
+            pems.keystore(pems.LEAF_KEY, pems.LEAF, pems.PRIVATE_CA)).decode()}}),
+        {("es-transport-key-custody", M)}),
+    "configmap-binary-truststore": (f.record(f.CONFIG_MAP, "c", {
+        "metadata": {"name": "c", "namespace": "search"},
+        "binaryData": {"trust.p12": base64.b64encode(
+            pems.truststore(pems.PRIVATE_CA)).decode()}}), set()),
     "vm-profile-trusts-private-ca": (
         vm(f.good_vm_settings(**{
             P + "client.xpack.security.ssl.certificate_authorities": ["certs/ca.crt"]}),

@@ -1,4 +1,5 @@
-"""INV-CUSTODY resource rule: private keys never in ConfigMaps; key files written 0600.
+"""INV-CUSTODY resource rule: private keys never in ConfigMaps (as PEM, or in a PKCS#12
+keystore in `binaryData` that opens without a password); key files written 0600.
 
 A key file is a bundle file holding a PEM private key or named by a `*.ssl.key` /
 `*.ssl.keystore.path` setting (so its mode is judged at preview too, content unknown).
@@ -15,7 +16,7 @@ from typing import Any
 from .. import tokens
 from ..documents import entries, named_files
 from ..findings import Finding
-from ..pem import has_private_key
+from ..pem import has_private_key, pkcs12_store
 from ..values import is_unknown, number, shown
 from ..view import ResourceView
 
@@ -47,11 +48,15 @@ def key_custody(view: ResourceView, _config: Mapping[str, Any]) -> list[Finding]
     key_files = named_files(view.type, view.props, _names_key) if bundle else {}
     for entry in entries(view.type, view.props):
         pem_key = isinstance(entry.text, str) and has_private_key(entry.text)
-        if view.type in tokens.CONFIG_MAPS and pem_key:
+        store_key = (view.type in tokens.CONFIG_MAPS and entry.data is not None
+                     and (store := pkcs12_store(entry.data)) is not None
+                     and store.key is not None)
+        if view.type in tokens.CONFIG_MAPS and (pem_key or store_key):
+            form = "PEM private key" if pem_key else "PKCS#12 keystore holding a private key"
             findings.append(
                 Finding(
                     "INV-CUSTODY",
-                    f"a PEM private key in ConfigMap {entry.where}",
+                    f"a {form} in ConfigMap {entry.where}",
                     "ConfigMaps are not secret: readable by anyone who may read config, "
                     "logged, and stored unencrypted in state and etcd",
                     "put the key in a Secret (as a Pulumi secret); keep only certificates in "
