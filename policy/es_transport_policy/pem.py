@@ -193,6 +193,24 @@ def _key_spki(block: str) -> str | None:
     return _spki_hex(key.public_key())
 
 
+_TRANSPORT_EKU = {x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
+                  x509.oid.ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth"}
+
+
+def eku_problem(cert: x509.Certificate) -> str | None:
+    """INV-EKU of a certificate as JSSE reads it: no EKU, or one with both clientAuth and
+    serverAuth (or anyExtendedKeyUsage). None too when its extensions do not parse (nothing
+    can be shown of them)."""
+    try:
+        usages = set(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except (ValueError, x509.DuplicateExtension, x509.ExtensionNotFound):
+        return None
+    missing = [name for oid, name in _TRANSPORT_EKU.items() if oid not in usages]
+    if not missing or x509.oid.ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usages:
+        return None
+    return (f"{_subject(cert)!r} has an extended key usage without {' and '.join(missing)}")
+
+
 def is_ca_certificate(cert: x509.Certificate) -> bool:
     """basicConstraints CA:true (unreadable extensions: not shown to be a CA)."""
     try:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import (
     pkcs12,
 )
 
-from tests.x509_factory import X509_V3, make_ca, make_csr, make_key
+from tests.x509_factory import X509_V3, Issued, make_ca, make_csr, make_key
 
 _CA = make_ca("cluster-a transport CA")
 PRIVATE_CA = _CA.cert_pem
@@ -70,6 +70,23 @@ def public_intermediate() -> str:
             .add_extension(x509.AuthorityKeyIdentifier(root_key_id.digest, None, None), False)
             .sign(own.key, hashes.SHA256()))
     return cert.public_bytes(Encoding.PEM).decode()
+
+
+def node_leaf(*usages: x509.ObjectIdentifier) -> tuple[str, str]:
+    """(certificate, key) PEMs of a node certificate the private CA issued, with the extended
+    key usages `usages` (none: no EKU extension)."""
+    key = make_key()
+    builder = (x509.CertificateBuilder().subject_name(x509.Name([
+        x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "node-0")]))
+        .issuer_name(_CA.cert.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_CA.cert.not_valid_before_utc)
+        .not_valid_after(_CA.cert.not_valid_after_utc)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), True))
+    if usages:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(usages)), False)
+    cert = builder.sign(_CA.key, hashes.SHA256())
+    return cert.public_bytes(Encoding.PEM).decode(), Issued(cert, key).key_pem
 
 
 def der(pem: str) -> bytes:

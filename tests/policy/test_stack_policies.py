@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
+from cryptography import x509
 
 from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record
 from harness.pack_process import PackProcess
@@ -1121,6 +1122,45 @@ def test_two_eck_clusters_trusting_one_mounted_external_ca(analyzer: PolicyAnaly
             f"es-{name}", material, f.config_map(f"extra-{name}", {"ca.crt": pems.PRIVATE_CA}),
             [EXTRA + "/ca.crt"], mount=mount, volume={"configMap": {"name": f"extra-{name}"}})]
     assert stack(analyzer, records) == {("es-transport-ca-dedicated", M)}
+
+
+SERVER_AUTH = x509.oid.ExtendedKeyUsageOID.SERVER_AUTH
+CLIENT_AUTH = x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH
+
+
+@pytest.mark.parametrize(("usages", "expected"), [
+    ((SERVER_AUTH,), {("es-transport-eku", M)}),
+    ((SERVER_AUTH, CLIENT_AUTH), set()),
+    ((), set()),
+], ids=["server-only", "both", "none"])
+def test_a_node_certificate_given_as_pem_in_a_bundle(
+    analyzer: PolicyAnalyzer, usages: tuple[x509.ObjectIdentifier, ...],
+    expected: set[tuple[str, str]],
+) -> None:
+    """A node certificate from outside the stack (e.g. a public CA's, serverAuth only) that a
+    bundle delivers as PEM for transport: JSSE refuses it as a TLS client."""
+    cert, key = pems.node_leaf(*usages)
+    bundle = f.bundle("b", {"elasticsearch.yml": (f.yml(f.good_vm_settings()), "0644"),
+                            "certs/node.key": (key, "0600"), "certs/node.crt": (cert, "0644"),
+                            "certs/ca.crt": (pems.PRIVATE_CA, "0644")}, cluster="b")
+    assert stack(analyzer, [bundle]) == expected
+
+
+@pytest.mark.parametrize(("usages", "expected"), [
+    ((SERVER_AUTH,), {("es-transport-eku", M)}),
+    ((SERVER_AUTH, CLIENT_AUTH), set()),
+], ids=["server-only", "both"])
+def test_a_node_certificate_in_a_pkcs12_keystore(
+    analyzer: PolicyAnalyzer, usages: tuple[x509.ObjectIdentifier, ...],
+    expected: set[tuple[str, str]],
+) -> None:
+    cert, key = pems.node_leaf(*usages)
+    store = base64.b64encode(pems.keystore(key, cert, pems.PRIVATE_CA)).decode()
+    settings = {T + "enabled": True, T + "keystore.path": "node.p12",
+                T + "truststore.path": "node.p12"}
+    secret = f.secret("s", {"elasticsearch.yml": f.b64(f.yml(settings)), "node.p12": store},
+                      encode=False)
+    assert stack(analyzer, [secret]) == expected
 
 
 def test_literal_ca_key_in_a_secret_patch(analyzer: PolicyAnalyzer) -> None:

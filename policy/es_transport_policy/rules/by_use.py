@@ -12,12 +12,21 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography import x509
+
 from .. import certs, tokens
 from ..chain import Chains
-from ..documents import SettingsDoc, settings_documents, unreadable_settings
+from ..documents import (
+    SettingsDoc,
+    referenced_entries,
+    settings_documents,
+    transport_ssl_setting,
+    unreadable_settings,
+)
 from ..findings import Finding, Grade
 from ..graph import StackGraph
 from ..host_names import Address, CertNames, address, covers
+from ..pem import certificates, eku_problem, fingerprint, pkcs12_store
 from ..ssl_keys import VERIFICATION_MODES, setting_mode
 from ..topology import TRANSPORT_ROLE, Consumer, consumers
 from ..values import as_list, as_map, setting_boolean
@@ -77,7 +86,43 @@ def transport_eku(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding
                         EKU_WHY, "set allowed_uses to include both server_auth and client_auth",
                         cert)
             )
+    findings += [
+        Finding("INV-EKU", f"transport certificate in {where}: {problem}", EKU_WHY,
+                "issue the node certificate with both serverAuth and clientAuth extended key "
+                "usages, or none (a public CA's certificate usually lacks clientAuth: use the "
+                "cluster's own CA)", holder)
+        for holder, where, cert in _file_node_certificates(graph)
+        if (problem := eku_problem(cert)) is not None
+    ]
     return findings
+
+
+def _names_transport_identity(setting: str) -> bool:
+    """Transport SSL's `certificate` or `keystore.path` (a named profile's included)."""
+    return transport_ssl_setting(setting) in ("certificate", "keystore.path")
+
+
+def _file_node_certificates(graph: StackGraph) -> list[tuple[str, str, x509.Certificate]]:
+    """(holder URN, where, certificate) of the node certificates that VM bundles, Secrets and
+    ConfigMaps deliver as known content in a file their elasticsearch.yml names for transport:
+    the first certificate of a `certificate` file (PemKeyConfig: the node's, then its chain),
+    the key's certificate of a `keystore.path` PKCS#12 store that opens without a password
+    (pem.pkcs12_store). One that is a certificate resource's known `certPem` is judged through
+    that resource."""
+    known = {fingerprint(c) for cert in graph.of_type(*tokens.CERTS)
+             if isinstance(text := cert.props.get("certPem"), str) for c in certificates(text)}
+    found: list[tuple[str, str, x509.Certificate]] = []
+    for node in graph.nodes.values():
+        if not (node.type in tokens.SECRETS + tokens.CONFIG_MAPS
+                or tokens.is_bundle(node.type, node.props)):
+            continue
+        for entry in referenced_entries(node.type, node.props, _names_transport_identity):
+            store = None if entry.data is None else pkcs12_store(entry.data)
+            chain = (certificates(entry.text) if isinstance(entry.text, str) else []) or (
+                [store.key_certificate] if store is not None and store.key_certificate else [])
+            if chain and fingerprint(chain[0]) not in known:
+                found.append((node.urn, entry.where, chain[0]))
+    return found
 
 
 def transport_leaf(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
