@@ -143,6 +143,14 @@ def pkcs12_store(data: bytes) -> Store | None:
     return None
 
 
+def store_material(store: Store) -> frozenset[str]:
+    """A PKCS#12 store's own material, comparable with `pem_material` and `private_key_spkis`:
+    its key's certificate's fingerprint and its key's `spki_digest`."""
+    own = store.key_certificate
+    return frozenset(([fingerprint(own)] if own is not None else [])
+                     + ([store.key] if store.key is not None else []))
+
+
 def pem_material(text: str) -> frozenset[str]:
     """Certificate fingerprints and private-key bodies in a PEM text: what it carries, for
     comparing material by value."""

@@ -1163,6 +1163,30 @@ def test_a_node_certificate_in_a_pkcs12_keystore(
     assert stack(analyzer, [secret]) == expected
 
 
+@pytest.mark.parametrize(("http_key", "http_cert", "expected"), [
+    (pems.LEAF_KEY, pems.LEAF, {("es-transport-separate", M)}),
+    (pems.NODE_KEY, None, {("es-transport-separate", M)}),
+    (pems.OTHER_KEY, None, set()),
+], ids=["same-certificate-and-key", "same-key-in-another-form", "own-key"])
+def test_http_keystore_sharing_the_transport_pem_key(
+    analyzer: PolicyAnalyzer, http_key: str, http_cert: str | None,
+    expected: set[tuple[str, str]],
+) -> None:
+    """HTTP reads a PKCS#12 keystore, transport PEM files: the same key (or certificate) in
+    both is shared material whatever its form."""
+    transport_key = pems.LEAF_KEY if http_cert else pems.NODE_KEY_TRADITIONAL
+    settings = {**f.good_vm_settings(**{T + "certificate_authorities": "ca.crt",
+                                        T + "key": "node.key", T + "certificate": "node.crt"}),
+                "xpack.security.http.ssl.enabled": True,
+                "xpack.security.http.ssl.keystore.path": "http.p12"}
+    secret = f.secret("s", {
+        "elasticsearch.yml": f.b64(f.yml(settings)), "ca.crt": f.b64(pems.PRIVATE_CA),
+        "node.key": f.b64(transport_key), "node.crt": f.b64(pems.LEAF),
+        "http.p12": base64.b64encode(pems.keystore(http_key, http_cert)).decode()},
+        encode=False)
+    assert stack(analyzer, [secret]) == expected
+
+
 def test_literal_ca_key_in_a_secret_patch(analyzer: PolicyAnalyzer) -> None:
     """A SecretPatch (server-side apply) writes its data into the Secret it names."""
     a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)

@@ -1,7 +1,8 @@
 """INV-SEPARATE (stack): no certificate or key serves both HTTP and transport, and the
 transport CA signs no HTTP certificate. Judged by dependencies (Kubernetes consumers) and, for
 a consumer whose settings name both layers' material, by the files each layer's settings name:
-first by path (resolved to the bundle's files, content not needed: preview), then by content.
+first by path (resolved to the bundle's files, content not needed: preview), then by content
+(PEM, or a PKCS#12 store's own key and certificate).
 A bundle's material whose layer is undecided at preview (topology.EITHER_ROLE) is judged when
 every way of telling its HTTP certificate from its transport one gives the same verdict."""
 
@@ -14,7 +15,7 @@ from ..chain import Chains
 from ..documents import named_files, referenced_entries, transport_ssl_setting
 from ..findings import Finding
 from ..graph import StackGraph
-from ..pem import pem_material
+from ..pem import pem_material, pkcs12_store, private_key_spkis, store_material
 from ..topology import EITHER_ROLE, HTTP, HTTP_ROLE, TRANSPORT_ROLE, Consumer, consumers
 
 OWN_MATERIAL = ("key", "certificate", "keystore.path")
@@ -39,12 +40,18 @@ def _files(graph: StackGraph, urn: str, own: Callable[[str], bool]) -> dict[str,
 
 
 def _material(graph: StackGraph, urn: str, own: Callable[[str], bool]) -> set[str]:
+    """What the files settings `own` name carry: PEM certificates and keys (a key also by its
+    public key, so that it matches itself in another form), and a PKCS#12 store's own key and
+    certificate (one that opens without a password)."""
     node = graph.nodes[urn]
-    return set().union(*(
-        pem_material(entry.text)
-        for entry in referenced_entries(node.type, node.props, own)
-        if isinstance(entry.text, str)
-    ))
+    found: set[str] = set()
+    for entry in referenced_entries(node.type, node.props, own):
+        if isinstance(entry.text, str):
+            found |= pem_material(entry.text) | private_key_spkis(entry.text)
+        store = None if entry.data is None else pkcs12_store(entry.data)
+        if store is not None:
+            found |= store_material(store)
+    return found
 
 
 def _undecided_http_signed_by_transport_ca(
