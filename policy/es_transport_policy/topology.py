@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -125,26 +126,34 @@ def _volume_sources(volume: Any) -> list[tuple[str, Any, Any]]:
     return found
 
 
-def _key_at(relative: str, items: Any) -> str | None:
-    """The object key kubelet writes at `relative` (a path inside the volume): the item whose
-    `path` it is, else, without `items`, the key of that name; None if none is."""
+def _path_pattern(relative: str) -> re.Pattern[str]:
+    """The names `relative` can be: a `${VAR}` in it (Elasticsearch substitutes it at startup:
+    ECK's `${POD_NAME}` gives every pod its own file) stands for any text."""
+    return re.compile(".+".join(map(re.escape, re.split(r"\$\{[^}]*\}", relative))))
+
+
+def _keys_at(relative: str, items: Any) -> Callable[[str], bool]:
+    """Which object keys kubelet writes at `relative` (a path inside the volume): the items'
+    whose `path` it is, else, without `items`, the key of that name (`_path_pattern`)."""
+    pattern = _path_pattern(relative)
     if items is None:
-        return relative
-    return next((key for item in as_list(items) if path(item, "path") == relative
-                 and isinstance(key := path(item, "key"), str)), None)
+        return lambda key: pattern.fullmatch(key) is not None
+    return {key for item in as_list(items)
+            if isinstance(at := path(item, "path"), str) and pattern.fullmatch(at)
+            and isinstance(key := path(item, "key"), str)}.__contains__
 
 
 def mounted_files(
     index: int, node_set: Any, layer: Callable[[str], bool], source: EnvSource
-) -> list[tuple[str, str, str]]:
-    """(kind, name, key) of each object key the nodeSet's Elasticsearch container reads at a
-    path its settings of `layer` name: a volume mounted on a directory (the path below it,
-    through `items`), or one file of it (`subPath`, the path the mount itself)."""
+) -> list[tuple[str, str, Callable[[str], bool]]]:
+    """(kind, name, which keys) of the objects whose keys the nodeSet's Elasticsearch container
+    reads at a path its settings of `layer` name: a volume mounted on a directory (the path
+    below it, through `items`), or one file of it (`subPath`, the path the mount itself)."""
     paths = _node_set_paths(index, node_set, layer, source)
     pod = as_map(path(node_set, "podTemplate", "spec"))
     volumes = {name: volume for volume in as_list(pod.get("volumes"))
                if isinstance(name := path(volume, "name"), str)}
-    found: list[tuple[str, str, str]] = []
+    found: list[tuple[str, str, Callable[[str], bool]]] = []
     for container in as_list(pod.get("containers")):
         for mount in as_list(path(container, "volumeMounts")):
             name, mount_path = path(mount, "name"), path(mount, "mountPath")
@@ -160,9 +169,18 @@ def mounted_files(
                     relative = file[len(base) + 1:] if file.startswith(base + "/") else None
                 if relative is None:
                     continue
-                found += [(kind, name, key) for kind, name, items in _volume_sources(volume)
-                          if (key := _key_at(relative, items)) is not None]
+                found += [(kind, name, _keys_at(relative, items))
+                          for kind, name, items in _volume_sources(volume)]
     return found
+
+
+def eck_object(graph: StackGraph, es: Node, kind: str, name: Any) -> Node | None:
+    """The stack's Secret or ConfigMap (`kind`) named `name` in an ECK Elasticsearch's
+    namespace, if it holds one."""
+    key = _k8s_key(es)
+    if key is None or not isinstance(name, str):
+        return None
+    return _k8s_objects(graph).get((kind, key[0], name))
 
 
 def eck_mounted_entries(
@@ -176,11 +194,11 @@ def eck_mounted_entries(
     objects, source = _k8s_objects(graph), env_source(graph, key[0])
     found: list[tuple[str, Entry]] = []
     for index, node_set in enumerate(as_list(path(es.props, "spec", "nodeSets"))):
-        for kind, name, file_key in mounted_files(index, node_set, layer, source):
+        for kind, name, reads in mounted_files(index, node_set, layer, source):
             node = objects.get((kind, key[0], name))
             if node is not None:
                 found += [(node.urn, entry) for entry in entries(node.type, node.props)
-                          if entry.key == file_key]
+                          if reads(entry.key)]
     return found
 
 

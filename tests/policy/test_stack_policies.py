@@ -1187,6 +1187,25 @@ def test_http_keystore_sharing_the_transport_pem_key(
     assert stack(analyzer, [secret]) == expected
 
 
+@pytest.mark.parametrize(("http_key", "http_cert", "expected"), [
+    (pems.LEAF_KEY, pems.LEAF, {("es-transport-separate", M)}),
+    (pems.OTHER_KEY, pems.PRIVATE_CA, set()),
+], ids=["copied", "own"])
+def test_eck_http_secret_holding_a_copy_of_the_transport_material(
+    analyzer: PolicyAnalyzer, http_key: str, http_cert: str, expected: set[tuple[str, str]],
+) -> None:
+    """Literal PEMs copied into the HTTP Secret share no dependency with the transport
+    Secret's (per pod, `${POD_NAME}` files): they are compared by value."""
+    a = pki("a")
+    http = f.secret("es-a-http", {"tls.key": http_key, "tls.crt": http_cert})
+    records = eck_per_node("es-a", a, http)
+    records[0] = f.secret(records[0].name, {"pod-0.tls.key": pems.LEAF_KEY,
+                                            "pod-0.tls.crt": pems.LEAF})
+    diagnostics = analyzer.analyze_stack([*a.records, *records, http])
+    assert verdicts(diagnostics) == expected
+    assert {d.urn for d in diagnostics} <= {http.urn}
+
+
 def test_literal_ca_key_in_a_secret_patch(analyzer: PolicyAnalyzer) -> None:
     """A SecretPatch (server-side apply) writes its data into the Secret it names."""
     a = pki("a", caCertPem=pems.PRIVATE_CA, caPrivateKeyPem=pems.PRIVATE_CA_KEY)

@@ -11,14 +11,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import tokens
 from ..chain import Chains
-from ..documents import named_files, referenced_entries, transport_ssl_setting
+from ..documents import Entry, entries, named_files, referenced_entries, transport_ssl_setting
 from ..findings import Finding
 from ..graph import StackGraph
 from ..pem import pem_material, pkcs12_store, private_key_spkis, store_material
-from ..topology import EITHER_ROLE, HTTP, HTTP_ROLE, TRANSPORT_ROLE, Consumer, consumers
+from ..topology import (
+    EITHER_ROLE,
+    HTTP,
+    HTTP_ROLE,
+    TRANSPORT_ROLE,
+    Consumer,
+    consumers,
+    eck_mounted_entries,
+    eck_object,
+)
+from ..values import path
 
 OWN_MATERIAL = ("key", "certificate", "keystore.path")
+# What ECK reads of the `spec.http.tls.certificate.secretName` Secret as the HTTP identity.
+ECK_HTTP_KEYS = ("tls.crt", "tls.key")
 WHY = (
     "HTTP certificates are exposed to every client and may come from a public or organisation "
     "CA; a key or CA shared with transport turns an HTTP compromise into cluster membership"
@@ -40,18 +53,62 @@ def _files(graph: StackGraph, urn: str, own: Callable[[str], bool]) -> dict[str,
 
 
 def _material(graph: StackGraph, urn: str, own: Callable[[str], bool]) -> set[str]:
-    """What the files settings `own` name carry: PEM certificates and keys (a key also by its
-    public key, so that it matches itself in another form), and a PKCS#12 store's own key and
-    certificate (one that opens without a password)."""
+    """What the files settings `own` name carry (`_entry_material`)."""
     node = graph.nodes[urn]
-    found: set[str] = set()
-    for entry in referenced_entries(node.type, node.props, own):
-        if isinstance(entry.text, str):
-            found |= pem_material(entry.text) | private_key_spkis(entry.text)
-        store = None if entry.data is None else pkcs12_store(entry.data)
-        if store is not None:
-            found |= store_material(store)
-    return found
+    return set().union(*(_entry_material(entry)
+                         for entry in referenced_entries(node.type, node.props, own)))
+
+
+def _entry_material(entry: Entry) -> frozenset[str]:
+    """What a file carries: PEM certificates and keys (a key also by its public key, so that
+    it matches itself in another form), and a PKCS#12 store's own key and certificate (one
+    that opens without a password)."""
+    found = (pem_material(entry.text) | private_key_spkis(entry.text)
+             if isinstance(entry.text, str) else frozenset())
+    store = None if entry.data is None else pkcs12_store(entry.data)
+    return found if store is None else found | store_material(store)
+
+
+def _resource_material(graph: StackGraph) -> frozenset[str]:
+    """The certificates and keys the stack's resources output as known PEM: shared ones are
+    judged by dependencies."""
+    return frozenset().union(*(
+        pem_material(text) for node in graph.of_type(tokens.PRIVATE_KEY, *tokens.CERTS)
+        for field_name in ("privateKeyPem", "certPem")
+        if isinstance(text := node.props.get(field_name), str)))
+
+
+def _eck_shared_files(graph: StackGraph) -> list[Finding]:
+    """An ECK Elasticsearch whose HTTP files (the `spec.http.tls.certificate.secretName`
+    Secret's `tls.crt`/`tls.key`, or mounted files its HTTP settings name) carry a key or
+    certificate that the files its transport settings name carry too, as known content (a
+    copy shares no dependency)."""
+    from_resources: frozenset[str] | None = None
+    findings: list[Finding] = []
+    for es in (n for n in graph.nodes.values() if tokens.is_elasticsearch(n.type)):
+        http_secret = eck_object(graph, es, tokens.SECRET, path(
+            es.props, "spec", "http", "tls", "certificate", "secretName"))
+        http = eck_mounted_entries(graph, es, _http_own) + (
+            [] if http_secret is None else
+            [(http_secret.urn, e) for e in entries(http_secret.type, http_secret.props)
+             if e.key in ECK_HTTP_KEYS])
+        if not http:
+            continue
+        from_resources = (_resource_material(graph) if from_resources is None
+                          else from_resources)
+        transport = {material: (holder, entry.where)
+                     for holder, entry in eck_mounted_entries(graph, es, _transport_own)
+                     for material in _entry_material(entry) - from_resources}
+        shared = {(holder, entry.where, transport[material])
+                  for holder, entry in http for material in _entry_material(entry)
+                  if material in transport}
+        findings += [
+            Finding("INV-SEPARATE", f"{graph.nodes[holder].name} {where} (HTTP of {es.name}) "
+                    f"carries a key or certificate that {graph.nodes[t_holder].name} {t_where} "
+                    "(its transport) carries too", WHY, FIX, holder)
+            for holder, where, (t_holder, t_where) in sorted(shared)
+        ]
+    return findings
 
 
 def _undecided_http_signed_by_transport_ca(
@@ -117,6 +174,7 @@ def separate(graph: StackGraph, _config: Mapping[str, Any]) -> list[Finding]:
         and (finding := _undecided_http_signed_by_transport_ca(
             chains, users, either, transport_roots)) is not None
     ]
+    findings += _eck_shared_files(graph)
     for urn in sorted({c.urn for c in users}):
         # Most consumers name no HTTP material: the transport side is then not read at all.
         http_files = _files(graph, urn, _http_own)
