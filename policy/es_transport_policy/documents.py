@@ -51,6 +51,9 @@ class SettingsDoc:
     settings: dict[str, Any] | Unknown
     eck: bool
     source: str
+    # Settings a node takes beside its elasticsearch.yml (a workload container's env or
+    # command line outside ECK): what they leave unset, the file may set.
+    partial: bool = False
 
 
 def _decode(value: Any) -> bytes | Unknown | None:
@@ -381,21 +384,48 @@ def stack_env_documents(index: int, node_set: Any, source: EnvSource) -> list[Se
     return docs
 
 
+def _container_documents(where: str, container: Any, *, eck: bool) -> list[SettingsDoc]:
+    """The settings the official image takes from a container's environment and command
+    line (as the resource shows them alone)."""
+    variables = _environment(container, None)
+    return [SettingsDoc(f"{where}.{field_name}", settings, eck=eck,
+                        source=f"the container's {field_name}", partial=not eck)
+            for field_name, settings in (("env", _env_settings(variables, ENV)),
+                                         ("args", _arg_settings(container, variables)))
+            if settings]
+
+
 def node_set_documents(index: int, node_set: Any) -> list[SettingsDoc]:
     """A nodeSet's `config`, and the environment and command line of its Elasticsearch
     container: the official image takes settings from each."""
     config = path(node_set, "config")
-    docs = [SettingsDoc(f"spec.nodeSets[{index}].config",
+    return [SettingsDoc(f"spec.nodeSets[{index}].config",
                         UNKNOWN if is_unknown(config) else flatten(as_map(config)), eck=True,
-                        source=NODE_SET_CONFIG)]
-    for where, container in _es_containers(index, node_set):
-        variables = _environment(container, None)
-        for field_name, settings in (("env", _env_settings(variables, ENV)),
-                                     ("args", _arg_settings(container, variables))):
-            if settings:
-                docs.append(SettingsDoc(f"{where}.{field_name}", settings, eck=True,
-                                        source=f"the container's {field_name}"))
-    return docs
+                        source=NODE_SET_CONFIG)] + [
+        doc for where, container in _es_containers(index, node_set)
+        for doc in _container_documents(where, container, eck=True)]
+
+
+def _runs_elasticsearch(container: Any) -> bool:
+    """A workload container that runs Elasticsearch: named so, or running an image whose
+    repository's last part is `elasticsearch` (docker.elastic.co/elasticsearch/elasticsearch,
+    any tag or digest)."""
+    image = path(container, "image")
+    repository = image.split("@")[0].rsplit("/", 1)[-1].split(":")[0] if isinstance(
+        image, str) else None
+    return ES_CONTAINER in (path(container, "name"), repository)
+
+
+def _workload_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
+    """The env and command line of each Elasticsearch container a Kubernetes workload
+    (tokens.POD_SPECS) runs outside ECK: partial settings (its elasticsearch.yml holds the
+    rest)."""
+    at = tokens.POD_SPECS[type_]
+    containers = path(props, *at, "containers")
+    return [doc for number, container in enumerate(as_list(containers))
+            if _runs_elasticsearch(container)
+            for doc in _container_documents(f"{'.'.join(at)}.containers[{number}]", container,
+                                            eck=False)]
 
 
 def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
@@ -405,6 +435,8 @@ def settings_documents(type_: str, props: dict[str, Any]) -> list[SettingsDoc]:
             return [SettingsDoc("spec.nodeSets", UNKNOWN, eck=True, source=NODE_SET_CONFIG)]
         return [doc for index, node_set in enumerate(as_list(node_sets))
                 for doc in node_set_documents(index, node_set)]
+    if type_ in tokens.POD_SPECS:
+        return _workload_documents(type_, props)
     if tokens.is_stack_config_policy(type_):
         config = path(props, "spec", "elasticsearch", "config")
         settings = UNKNOWN if is_unknown(config) else flatten(as_map(config))

@@ -73,6 +73,16 @@ def is_stack_config_policy(type_: str) -> bool:
     return type_.startswith(STACK_CONFIG_POLICY_GROUP) and type_.endswith(":StackConfigPolicy")
 
 
+# Kubernetes workloads that may run Elasticsearch without ECK (Elastic's Helm chart renders a
+# StatefulSet), by where their pod spec is.
+POD_SPECS = {
+    **{f"kubernetes:apps/v1:{kind}": ("spec", "template", "spec")
+       for kind in ("StatefulSet", "Deployment", "DaemonSet", "ReplicaSet")},
+    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
+    "kubernetes:core/v1:Pod": ("spec",),
+}
+
+
 def is_bundle(type_: str, props: dict[str, Any]) -> bool:
     """The project's VM bundles: a dynamic resource with a `files` map."""
     return type_.startswith(DYNAMIC_PREFIX) and "files" in props

@@ -74,6 +74,19 @@ def p12_secret(store: bytes, *, keystore: bool = False) -> Record:
                           "node.p12": base64.b64encode(store).decode()}, encode=False)
 
 
+def workload(env: list[dict[str, object]], *, kind: str = "apps/v1:StatefulSet",
+             name: str = "es", image: str = "docker.elastic.co/elasticsearch/elasticsearch:9.1.0",
+             args: list[str] | None = None) -> Record:
+    """A Kubernetes workload running Elasticsearch outside ECK (as Elastic's Helm chart
+    renders it), its container taking `env` and `args`."""
+    container: dict[str, object] = {"name": name, "image": image, "env": env}
+    if args is not None:
+        container["args"] = args
+    pod = {"containers": [container]}
+    spec = pod if kind == "core/v1:Pod" else {"template": {"spec": pod}}
+    return f.record(f"kubernetes:{kind}", "w", {"metadata": {"name": "es"}, "spec": spec})
+
+
 # Transport TLS on, a key and certificate, and no trust setting.
 NO_TRUST = {k: v for k, v in f.good_vm_settings().items()
             if not k.endswith("certificate_authorities")}
@@ -451,6 +464,24 @@ CASES: dict[str, tuple[Record, set[tuple[str, str]]]] = {
         "metadata": {"name": "c", "namespace": "search"},
         "binaryData": {"trust.p12": base64.b64encode(
             pems.truststore(pems.PRIVATE_CA)).decode()}}), set()),
+    # A workload running Elasticsearch outside ECK: its env and command line are settings
+    # too (partial: its elasticsearch.yml sets the rest, `enabled` included).
+    "statefulset-env-client-auth-none": (workload([{
+        "name": T + "client_authentication", "value": "none"}]), {("es-transport-mtls", M)}),
+    "statefulset-env-upper-verification-none": (workload([{
+        "name": "ES_SETTING_XPACK_SECURITY_TRANSPORT_SSL_VERIFICATION__MODE", "value": "none"}],
+        name="es-node"), {("es-transport-verify", M)}),
+    "pod-args-tls-off": (workload([], kind="core/v1:Pod", name="node", args=[
+        "elasticsearch", "-E", T + "enabled=false"]), {("es-transport-mtls", M)}),
+    "deployment-env-security-off": (workload([{"name": "xpack.security.enabled",
+                                               "value": "false"}], kind="apps/v1:Deployment"),
+                                    {("es-transport-mtls", M)}),
+    "statefulset-env-compliant": (workload([
+        {"name": T + "client_authentication", "value": "required"},
+        {"name": "node.name", "value": "es-0"}]), set()),
+    "statefulset-sidecar-env-ignored": (workload([{
+        "name": T + "client_authentication", "value": "none"}], name="exporter",
+        image="quay.io/prometheuscommunity/elasticsearch-exporter:v1.7.0"), set()),
     "vm-profile-trusts-private-ca": (
         vm(f.good_vm_settings(**{
             P + "client.xpack.security.ssl.certificate_authorities": ["certs/ca.crt"]}),

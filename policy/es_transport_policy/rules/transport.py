@@ -112,7 +112,8 @@ def mtls_documents(urn: str, docs: Iterable[SettingsDoc]) -> list[Finding]:
         enabled = doc.settings.get(ENABLED)
         if enabled is not None and setting_boolean(enabled) is None:
             findings.append(_not_a_boolean(urn, doc.where, ENABLED, enabled))
-        elif (not doc.eck and enabled is None) or setting_boolean(enabled) is False:
+        elif (not (doc.eck or doc.partial) and enabled is None) or setting_boolean(
+                enabled) is False:
             findings.append(
                 _finding(
                     urn, f"{doc.where}: {ENABLED} is {shown(enabled)}, not true",
