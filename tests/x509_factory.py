@@ -192,3 +192,13 @@ def with_serial(issued: Issued, issuer: Issued, serial: int) -> Issued:
     with warnings.catch_warnings():  # cryptography warns of a serial that is not positive
         warnings.simplefilter("ignore", CryptographyDeprecationWarning)
         return Issued(x509.load_der_x509_certificate(der), issued.key)
+
+
+def with_mac_rounds(store: bytes, rounds: int) -> bytes:
+    """A PKCS#12 `store` whose MAC asks `rounds` rounds of key derivation (its MAC no longer
+    verifies: whoever checks it runs them all first)."""
+    (pfx,) = _der_elements(store)
+    version, auth_safe, mac_data = _der_elements(_der_content(pfx))
+    digest, salt, _ = _der_elements(_der_content(mac_data))
+    count = _der(0x02, rounds.to_bytes(rounds.bit_length() // 8 + 1, "big"))
+    return _der(0x30, version + auth_safe + _der(0x30, digest + salt + count))

@@ -80,18 +80,10 @@ def _der_elements(data: bytes) -> list[bytes]:
     PKCS#7 ContentInfo, is one); reading stops at anything else."""
     elements: list[bytes] = []
     start = 0
-    while len(data) >= start + 2 and data[start] == _DER_SEQUENCE:
-        size, head = data[start + 1], 2
-        if size & 0x80:  # long form: the next `count` bytes hold the size
-            count, head = size & 0x7F, 2 + (size & 0x7F)
-            if not 0 < count <= 4 or len(data) < start + head:
-                break
-            size = int.from_bytes(data[start + 2:start + head])
-        end = start + head + size
-        if end > len(data):
-            break
-        elements.append(data[start:end])
-        start = end
+    while data[start:start + 1] == bytes([_DER_SEQUENCE]) and (
+            element := _tlv(data, start)) is not None:
+        elements.append(data[start:element[2]])
+        start = element[2]
     return elements
 
 
@@ -125,12 +117,53 @@ class Store:
 _STORE_PASSWORDS = (None, b"")
 
 
+# A store whose key derivation asks more rounds is not opened: each try of a password runs it
+# (20 million rounds take seconds). The JDK writes 10,000, OpenSSL 2,048.
+MAX_STORE_ROUNDS = 100_000
+_DER_INTEGER, _DER_OCTET_STRING, _DER_CONSTRUCTED = 0x02, 0x04, 0x20
+
+
+def _tlv(data: bytes, start: int) -> tuple[int, int, int] | None:
+    """(tag, content start, end) of the DER element at `start`; None if it does not fit."""
+    if len(data) < start + 2:
+        return None
+    size, head = data[start + 1], 2
+    if size & 0x80:  # long form: the next `count` bytes hold the size
+        count, head = size & 0x7F, 2 + (size & 0x7F)
+        if not 0 < count <= 4 or len(data) < start + head:
+            return None
+        size = int.from_bytes(data[start + 2:start + head])
+    end = start + head + size
+    return None if end > len(data) else (data[start], start + head, end)
+
+
+def _store_rounds(data: bytes) -> int:
+    """The most key-derivation rounds a PKCS#12 store asks (its MAC's, its PBE parameters'),
+    each an INTEGER right after an OCTET STRING salt in a SEQUENCE (MacData, pkcs-12PbeParams,
+    PBKDF2-params), found in the clear parts of the DER tree (OCTET STRINGs that hold DER
+    included)."""
+    most, todo = 0, [(0, len(data))]
+    while todo:
+        start, end = todo.pop()
+        previous = None
+        while start < end and (element := _tlv(data, start)) is not None:
+            tag, content, after = element
+            if tag == _DER_INTEGER and previous == _DER_OCTET_STRING:
+                most = max(most, int.from_bytes(data[content:after]))
+            if tag & _DER_CONSTRUCTED or (tag == _DER_OCTET_STRING
+                                          and data[content:content + 1] == b"\x30"):
+                todo.append((content, after))
+            previous, start = tag, after
+    return most
+
+
 @lru_cache(maxsize=1024)
 def pkcs12_store(data: bytes) -> Store | None:
     """The PKCS#12 store in the bytes `data` (a Secret's `data`, a ConfigMap's `binaryData`),
     as the JDK's PKCS12 KeyStore reads it for `keystore.path`/`truststore.path`; None when it
-    is none, or does not open with `_STORE_PASSWORDS`."""
-    if data[:1] != bytes([_DER_SEQUENCE]):
+    is none, asks more than MAX_STORE_ROUNDS rounds of key derivation, or does not open with
+    `_STORE_PASSWORDS`."""
+    if data[:1] != bytes([_DER_SEQUENCE]) or _store_rounds(data) > MAX_STORE_ROUNDS:
         return None
     for password in _STORE_PASSWORDS:
         try:

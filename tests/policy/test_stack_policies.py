@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from cryptography import x509
 
 from harness.analyzer import UNKNOWN, PolicyAnalyzer, Record
 from harness.pack_process import PackProcess
+from tests.x509_factory import with_mac_rounds
 
 from . import fixtures as f
 from . import pems
@@ -1204,6 +1206,19 @@ def test_eck_http_secret_holding_a_copy_of_the_transport_material(
     diagnostics = analyzer.analyze_stack([*a.records, *records, http])
     assert verdicts(diagnostics) == expected
     assert {d.urn for d in diagnostics} <= {http.urn}
+
+
+def test_a_pkcs12_store_asking_endless_key_derivation_is_not_opened(
+    analyzer: PolicyAnalyzer,
+) -> None:
+    """Opening a store runs its key derivation once per password tried: 30 million rounds
+    take seconds each. Such a store is not read (pem.MAX_STORE_ROUNDS), and AnalyzeStack stays
+    fast."""
+    store = with_mac_rounds(pems.keystore(pems.PRIVATE_CA_KEY, pems.PRIVATE_CA), 30_000_000)
+    holder = f.secret("certs", {"store.p12": base64.b64encode(store).decode()}, encode=False)
+    start = time.perf_counter()
+    assert stack(analyzer, [*pki("a").records, holder]) == set()
+    assert time.perf_counter() - start < 5
 
 
 def test_literal_ca_key_in_a_secret_patch(analyzer: PolicyAnalyzer) -> None:
