@@ -17,6 +17,7 @@ from components.model_rotation import DeployedCluster
 from components.protection import protected_deletion_problems
 from components.rotation import (
     ca_expiry_warnings,
+    ca_swap_warnings,
     renewal_counts,
     stack_problems,
     withdrawn_generations,
@@ -57,7 +58,8 @@ def main(clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
     http_inventory: dict[str, pulumi.Output[dict[str, object]]] = {}
     for cluster in spec.clusters:
         previous = deployed.get(cluster.name)
-        for warning in ca_expiry_warnings(cluster, previous, now):
+        for warning in [*ca_expiry_warnings(cluster, previous, now),
+                        *ca_swap_warnings(cluster, previous)]:
             pulumi.log.warn(warning)
         if cluster.eck is not None:
             for warning in [

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from cryptography import x509
+
+from components.certificate_facts import sha256_fingerprint
 from components.config_reader import ConfigProblem, join
 from components.model import CaMode, ClusterSpec, JudgedClusters, Lifetime
 from components.model_http import HttpMode
@@ -176,6 +179,28 @@ def ca_expiry_warnings(
             "every node"
         )
     return warnings
+
+
+def ca_swap_warnings(cluster: ClusterSpec, deployed: DeployedCluster | None) -> list[str]:
+    """A provided CA that is none of the deployed live generations replaces, in this one
+    update, the CA every node trusts (another provided CA, or a generated one before it):
+    INV-TRUST-CONTINUITY holds only if no node runs meanwhile. Warned, not refused: docs/rotation.md
+    allows it in a maintenance window, and a refusal would need a key to acknowledge it."""
+    provided = cluster.ca.provided
+    if deployed is None or provided is None or not deployed.ca_fingerprints:
+        return []
+    configured = sha256_fingerprint(x509.load_pem_x509_certificate(provided.cert_pem.encode()))
+    if configured in deployed.ca_fingerprints.values():
+        return []
+    was = ", ".join(f"g{g} {fp[:23]}…" for g, fp in sorted(deployed.ca_fingerprints.items()))
+    return [
+        f"cluster {cluster.name}: ca.certPem ({configured[:23]}…) is not the CA the nodes "
+        f"trust now ({was}): this update swaps the transport CA in one step, so until every "
+        "node has its new files, nodes on the old CA and nodes on the new one refuse each "
+        "other's transport connections and the cluster splits (INV-TRUST-CONTINUITY). Do it "
+        "only in a maintenance window, or keep the deployed CA and move to the new one through "
+        "a new cluster entry (docs/rotation.md, 'Provided CAs')"
+    ]
 
 
 def _inside_window(

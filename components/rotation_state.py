@@ -89,6 +89,7 @@ def _cluster(entry: Mapping[str, Any], http: object) -> DeployedCluster:
         trust=_trust(entry.get("rotation")),
         nodes=_renewed(entry.get("nodes")),
         ca_not_after=_ca_not_after(entry.get("caGenerations")),
+        ca_fingerprints=_ca_fingerprints(entry.get("caGenerations")),
         ca_renew_before_days=_ca_renew_before_days(entry.get("caGenerations")),
         http_certificates=_http_certificates(http),
         retiring=_retiring(entry.get("rotation")),
@@ -170,6 +171,15 @@ def _ca_renew_before_days(raw: object) -> dict[int, int]:
         int(generation): days
         for generation, facts in (raw.items() if isinstance(raw, Mapping) else ())
         if str(generation).isdigit() and (days := _renew_before_days(facts)) is not None
+    }
+
+
+def _ca_fingerprints(raw: object) -> dict[int, str]:
+    return {
+        int(generation): facts["fingerprintSha256"]
+        for generation, facts in (raw.items() if isinstance(raw, Mapping) else ())
+        if str(generation).isdigit() and isinstance(facts, Mapping)
+        and isinstance(facts.get("fingerprintSha256"), str)
     }
 
 

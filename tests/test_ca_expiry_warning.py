@@ -151,3 +151,42 @@ def test_a_lowered_renew_before_still_warns_from_the_deployed_cas_own_window() -
     warnings = [w for w in later.warnings if "renew-before window" in w]
     assert len(warnings) == 2
     assert all("inside its 199-day renew-before window" in w for w in warnings)
+
+
+def _swap_warnings(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The CA-swap warnings of an `up` with `after`'s CA, following one with `before`'s (on an
+    unprotected stack: a protected one refuses to delete a generated CA)."""
+    state, now, unprotected = EngineState(), datetime.now(UTC), {"protectCa": False}
+    first = run_clusters([before], state=state, secret=True, clock=lambda: now,
+                         settings=unprotected)
+    assert not [w for w in first.warnings if "swaps the transport CA" in w]
+    later = run_clusters([after], state=state, secret=True, clock=lambda: now,
+                         settings=unprotected)
+    return [w for w in later.warnings if "swaps the transport CA" in w]
+
+
+def _provided(ca: Any) -> dict[str, Any]:
+    return {"name": "logs", "delivery": "vm", "nodes": NODES, "nodeCertificates": NODE_LIFETIME,
+            "ca": {"mode": "provided", "certPem": ca.cert_pem, "keyPem": ca.key_pem}}
+
+
+def test_a_provided_ca_replacing_the_deployed_one_is_warned_of() -> None:
+    """INV-TRUST-CONTINUITY: another provided CA in one `up` splits the cluster until every
+    node has reloaded; docs/rotation.md allows it in a maintenance window only."""
+    old, new = make_ca("logs CA 2026"), make_ca("logs CA 2027")
+    [warning] = _swap_warnings(_provided(old), _provided(new))
+    assert warning.startswith("cluster logs: ca.certPem (")
+    assert "(INV-TRUST-CONTINUITY)" in warning and "'Provided CAs'" in warning
+
+
+def test_a_provided_ca_replacing_a_generated_one_is_warned_of() -> None:
+    generated = {**_provided(make_ca()), "ca": {}}
+    assert len(_swap_warnings(generated, _provided(make_ca("logs CA")))) == 1
+
+
+def test_the_deployed_provided_ca_again_is_not_warned_of() -> None:
+    """The same CA, even pasted again with other text around it, swaps nothing."""
+    ca = make_ca("logs CA")
+    again = _provided(ca)
+    again["ca"] = {**again["ca"], "certPem": "logs transport CA\n" + ca.cert_pem}
+    assert _swap_warnings(_provided(ca), again) == []
