@@ -97,6 +97,8 @@ class DeployedCluster:
     ca_not_after: Mapping[int, datetime]  # per live generation
     # Per live generation, the SHA-256 fingerprint its certificate was exported with.
     ca_fingerprints: Mapping[int, str] = field(default_factory=dict)
+    # Its transport CA's `ca.mode` value; None for an inventory exported before it was.
+    ca_mode: str | None = None
     # Per generation, the renew-before window it was created with (config may say less now:
     # a deployed CA keeps its inputs); absent for a provided CA or an older inventory.
     ca_renew_before_days: Mapping[int, int] = field(default_factory=dict)

@@ -182,24 +182,32 @@ def ca_expiry_warnings(
 
 
 def ca_swap_warnings(cluster: ClusterSpec, deployed: DeployedCluster | None) -> list[str]:
-    """A provided CA that is none of the deployed live generations replaces, in this one
-    update, the CA every node trusts (another provided CA, or a generated one before it):
-    INV-TRUST-CONTINUITY holds only if no node runs meanwhile. Warned, not refused: docs/rotation.md
-    allows it in a maintenance window, and a refusal would need a key to acknowledge it."""
+    """A transport CA that is none of the deployed live generations replaces, in this one
+    update, the CA every node trusts: a provided CA other than the deployed one (provided or
+    generated before it), or a generated CA where a provided one was deployed.
+    INV-TRUST-CONTINUITY holds only if no node runs meanwhile. Warned, not refused:
+    docs/rotation.md allows it in a maintenance window, and a refusal would need a key to
+    acknowledge it."""
+    if deployed is None:
+        return []
     provided = cluster.ca.provided
-    if deployed is None or provided is None or not deployed.ca_fingerprints:
+    if provided is not None and deployed.ca_fingerprints:
+        configured = sha256_fingerprint(
+            x509.load_pem_x509_certificate(provided.cert_pem.encode()))
+        if configured in deployed.ca_fingerprints.values():
+            return []
+        was = ", ".join(f"g{g} {fp[:23]}…" for g, fp in sorted(deployed.ca_fingerprints.items()))
+        swap = f"ca.certPem ({configured[:23]}…) is not the CA the nodes trust now ({was})"
+    elif provided is None and deployed.ca_mode == CaMode.PROVIDED.value:
+        swap = "a generated CA replaces the provided CA the nodes trust now"
+    else:
         return []
-    configured = sha256_fingerprint(x509.load_pem_x509_certificate(provided.cert_pem.encode()))
-    if configured in deployed.ca_fingerprints.values():
-        return []
-    was = ", ".join(f"g{g} {fp[:23]}…" for g, fp in sorted(deployed.ca_fingerprints.items()))
     return [
-        f"cluster {cluster.name}: ca.certPem ({configured[:23]}…) is not the CA the nodes "
-        f"trust now ({was}): this update swaps the transport CA in one step, so until every "
-        "node has its new files, nodes on the old CA and nodes on the new one refuse each "
-        "other's transport connections and the cluster splits (INV-TRUST-CONTINUITY). Do it "
-        "only in a maintenance window, or keep the deployed CA and move to the new one through "
-        "a new cluster entry (docs/rotation.md, 'Provided CAs')"
+        f"cluster {cluster.name}: {swap}: this update swaps the transport CA in one step, so "
+        "until every node has its new files, nodes on the old CA and nodes on the new one "
+        "refuse each other's transport connections and the cluster splits "
+        "(INV-TRUST-CONTINUITY). Do it only in a maintenance window, or keep the deployed CA "
+        "and move to the new one through a new cluster entry (docs/rotation.md, 'Provided CAs')"
     ]
 
 

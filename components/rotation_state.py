@@ -29,6 +29,8 @@ CLUSTERS_OUTPUT: Final = "clusters"
 HTTP_OUTPUT: Final = "http"
 # Inventory entry: true once the cluster's node resources are the TransportPki's children.
 NODES_UNDER_PKI: Final = "nodesUnderPki"
+# Inventory entry: the transport CA's `ca.mode` (absent from inventories before it was added).
+CA_MODE: Final = "caMode"
 # Inventory entry of each certificate the program renews (transport nodes, generated HTTP).
 RENEWAL: Final = "renewal"
 # Stack output `http.<cluster>` entry: the generated HTTP CA's facts (notAfter among them).
@@ -90,6 +92,7 @@ def _cluster(entry: Mapping[str, Any], http: object) -> DeployedCluster:
         nodes=_renewed(entry.get("nodes")),
         ca_not_after=_ca_not_after(entry.get("caGenerations")),
         ca_fingerprints=_ca_fingerprints(entry.get("caGenerations")),
+        ca_mode=entry.get(CA_MODE) if isinstance(entry.get(CA_MODE), str) else None,
         ca_renew_before_days=_ca_renew_before_days(entry.get("caGenerations")),
         http_certificates=_http_certificates(http),
         retiring=_retiring(entry.get("rotation")),

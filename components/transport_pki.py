@@ -14,7 +14,7 @@ from components.cluster_ca import ClusterCa, ClusterCaArgs
 from components.model import ClusterSpec, Lifetime
 from components.node_certificate import NodeCertificateArgs, NodeMaterial, issue_node_certificate
 from components.rotation import rekey_trigger, renewal_trigger
-from components.rotation_state import NODES_UNDER_PKI, renewal_fields
+from components.rotation_state import CA_MODE, NODES_UNDER_PKI, renewal_fields
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,8 @@ class TransportPki(pulumi.ComponentResource):
             return {
                 "delivery": cluster.delivery.value,
                 "caProtected": args.protect_ca and cluster.ca.provided is None,
+                # Read back by the next run: a switch between modes swaps the CA in one update.
+                CA_MODE: cluster.ca.mode.value,
                 NODES_UNDER_PKI: True,
                 "caCertPem": values["ca_cert_pem"],
                 "caFingerprintSha256": values["ca_fingerprint_sha256"],

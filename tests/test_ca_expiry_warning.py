@@ -190,3 +190,19 @@ def test_the_deployed_provided_ca_again_is_not_warned_of() -> None:
     again = _provided(ca)
     again["ca"] = {**again["ca"], "certPem": "logs transport CA\n" + ca.cert_pem}
     assert _swap_warnings(_provided(ca), again) == []
+
+
+def test_a_generated_ca_replacing_the_deployed_provided_one_is_warned_of() -> None:
+    """The inventory records the CA's mode (`caMode`), so the next `up` knows a provided CA
+    was deployed; a protected stack does not refuse this switch (a provided CA is no
+    resource to protect)."""
+    provided = _provided(make_ca("logs CA"))
+    [warning] = _swap_warnings(provided, {**provided, "ca": {}})
+    assert warning.startswith("cluster logs: a generated CA replaces the provided CA")
+    assert "(INV-TRUST-CONTINUITY)" in warning
+
+
+def test_the_inventory_records_the_transport_cas_mode() -> None:
+    run = run_clusters([_provided(make_ca("logs CA"))], secret=True)
+    clusters = deployed_clusters(reveal(run.stack_outputs["clusters"]))
+    assert clusters["logs"].ca_mode == "provided"
