@@ -207,17 +207,21 @@ def _extended_key_usage_problem(cert: x509.Certificate) -> str | None:
     )
 
 
-def names_outside_constraints(
-    cert_pem: str, dns_names: Sequence[str], ip_addresses: Sequence[str]
-) -> list[str]:
-    """The node names (DNS names, IPs) the nameConstraints of CA certificate `cert_pem` (one,
-    checked) do not permit. OpenSSL and Go hold a CA's constraints against every certificate
-    below it; JSSE does not apply a trust anchor's."""
+def name_constraints(cert_pem: str) -> x509.NameConstraints | None:
+    """The nameConstraints of CA certificate `cert_pem` (one, checked), if it has any."""
     cert = x509.load_pem_x509_certificate(cert_pem.encode())
     try:
-        constraints = cert.extensions.get_extension_for_class(x509.NameConstraints).value
+        return cert.extensions.get_extension_for_class(x509.NameConstraints).value
     except x509.ExtensionNotFound:
-        return []
+        return None
+
+
+def names_outside_constraints(
+    constraints: x509.NameConstraints, dns_names: Sequence[str], ip_addresses: Sequence[str]
+) -> list[str]:
+    """The node names (DNS names, IPs) `constraints` (a CA's) do not permit. OpenSSL and Go
+    hold a CA's constraints against every certificate below it; JSSE does not apply a trust
+    anchor's."""
     permitted = list(constraints.permitted_subtrees or [])
     excluded = list(constraints.excluded_subtrees or [])
     outside = []

@@ -353,9 +353,12 @@ def _check_name_constraints(
     provided: ProvidedCa, nodes: Sequence[NodeSpec], key: str, problems: Problems
 ) -> None:
     """A provided CA's nameConstraints must permit every name its node certificates carry."""
+    constraints = ca_checks.name_constraints(provided.cert_pem)
+    if constraints is None:
+        return
     for node in nodes:
         outside = ca_checks.names_outside_constraints(
-            provided.cert_pem, node.dns_names, node.ip_addresses)
+            constraints, node.dns_names, node.ip_addresses)
         if outside:
             problems.add(
                 key,
